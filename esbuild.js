@@ -1,0 +1,56 @@
+// Builds the three bundles: the command line and the extension host (node, cjs) and the
+// dashboard webview (browser). One script so `npm run build` and CI agree on what ships.
+const esbuild = require('esbuild');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** @type {import('esbuild').BuildOptions} */
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  external: ['vscode'],
+};
+
+const builds = [
+  { ...nodeCommon, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+if (fs.existsSync('src/extension/extension.ts')) {
+  builds.push({ ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' });
+}
+if (fs.existsSync('media/src/dashboard.tsx')) {
+  builds.push({
+    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production,
+    minify: production, logLevel: 'warning',
+    entryPoints: ['media/src/dashboard.tsx'], outfile: 'dist/media/dashboard.js',
+  });
+}
+
+function copyAssets() {
+  // sql.js loads its wasm next to the bundle (locateFile), so ship it beside dist/.
+  const wasm = require.resolve('sql.js/dist/sql-wasm.wasm');
+  fs.mkdirSync('dist', { recursive: true });
+  fs.copyFileSync(wasm, path.join('dist', 'sql-wasm.wasm'));
+}
+
+async function main() {
+  copyAssets();
+  if (watch) {
+    for (const b of builds) await (await esbuild.context(b)).watch();
+    return;
+  }
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  fs.chmodSync('dist/cli.js', 0o755);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import type { CliIo, CommandRunner } from './io';
+import { processIo, UsageError } from './io';
+import { version } from '../../package.json';
+
+// Each command lives in its own module; the table names them so `tollgate help` and the
+// dispatcher read from one place.
+const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: tollgate <command> [options]', '', 'commands:', ...rows, ''].join('\n');
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`tollgate: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest, io);
+  } catch (err) {
+    if (UsageError.is(err)) {
+      io.stderr.write(`tollgate ${name}: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`tollgate ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2), processIo()).then((code) => {
+    process.exitCode = code;
+  });
+}
