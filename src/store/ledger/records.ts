@@ -1,0 +1,155 @@
+// The audit record kinds, field for field as the export contract in docs/product.md ("Audit
+// records") names them. Auditors and finance read these names: change them only with the contract.
+// Every field is present on every record of its kind (null when it does not apply), so CSV columns
+// and hashes never depend on whether a producer omitted or nulled a field.
+
+/** A bundle as a record names it: its `name` and the hash of its content. */
+export interface PolicyRef {
+  name: string;
+  hash: string;
+}
+
+export interface DecisionIdentity {
+  user: string;
+  agent: string;
+  session: string | null;
+  roles: string[];
+}
+
+/** One matching limit or budget, with its accumulator before and after this decision. */
+export interface LimitState {
+  rule: string;
+  key: string;
+  before: number;
+  after: number;
+  limit: number;
+}
+
+export interface TokenAmounts {
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export type DecisionOutcome = 'allow' | 'refuse' | 'downgrade' | 'error';
+
+export interface DecisionBody {
+  kind: 'decision';
+  outcome: DecisionOutcome;
+  /** True when the proxy runs with --shadow: recorded, but nothing was refused. */
+  shadow: boolean;
+  /** The HTTP status the client got. */
+  status: number;
+  identity: DecisionIdentity;
+  classification: string[];
+  provider: string;
+  route: string;
+  model: string;
+  /** The model actually sent upstream (differs from `model` after a downgrade); null when none was. */
+  model_served: string | null;
+  /** The W3C trace id the call belonged to, if any. */
+  trace: string | null;
+  /** The refusing rule's id, or null. */
+  rule: string | null;
+  reason: string;
+  exception: { id: string; reason: string } | null;
+  /** The worst case held before the call; a decision without a settle record counts at this. */
+  reserved: TokenAmounts & { usd: number };
+  limits: LimitState[];
+  policy: PolicyRef;
+}
+
+export interface SettleBody {
+  kind: 'settle';
+  /** The decision record's id. */
+  decision: string;
+  /** Real usage; a count the upstream never reported is null (unknown is not zero). */
+  usage: { input_tokens: number | null; output_tokens: number | null };
+  usd: number;
+  status: number;
+  /** True when the client went away or the upstream broke off before the end. */
+  aborted: boolean;
+}
+
+export interface PolicyEventBody {
+  kind: 'policy';
+  event: 'loaded' | 'rejected';
+  /** The bundle's name (null when it could not be read far enough to know) and content hash. */
+  policy: { name: string | null; hash: string };
+  /** Where the bundle came from (a file path). */
+  source: string;
+  /** Why it was rejected, as `FILE:LINE:COL: message` lines; empty when loaded. */
+  errors: string[];
+}
+
+export interface AlertBody {
+  kind: 'alert';
+  /** The budget's id. */
+  rule: string;
+  /** The accumulator key (e.g. the user) whose spend crossed the threshold. */
+  key: string;
+  /** The `alert_at` fraction crossed. */
+  threshold: number;
+  used: number;
+  limit: number;
+  unit: 'requests' | 'tokens' | 'usd';
+  /** Start of the budget period the alert belongs to (ISO 8601 UTC); alerts fire once per period. */
+  period_start: string;
+  policy: PolicyRef;
+}
+
+/**
+ * Appended by `tollgate audit prune`: it stands for every record up to `pruned.last_seq`, which
+ * may since have been deleted. The first record kept links to `pruned.last_hash`, and this
+ * record's signature vouches for that link, so the chain stays verifiable after pruning.
+ */
+export interface CheckpointBody {
+  kind: 'checkpoint';
+  pruned: {
+    /** The cut-off given to prune (ISO 8601 UTC). */
+    before: string;
+    last_seq: number;
+    last_hash: string;
+    last_time: string | null;
+    /** Records this prune removed. */
+    count: number;
+  };
+}
+
+export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody;
+export type RecordKind = LedgerEntry['kind'];
+
+/** The fields the ledger assigns to every record. */
+export interface RecordEnvelope {
+  /** Unique and sortable by time (ULID). */
+  id: string;
+  /** Position in the chain, from 1. */
+  seq: number;
+  /** ISO 8601 UTC, millisecond precision; never decreases along the chain. */
+  time: string;
+  /** The hash of the record before (64 zeros before the first). */
+  prev: string;
+  /** sha256 (hex) of the canonical record without `hash` and `sig`. */
+  hash: string;
+  /** Ed25519 signature (base64) over the same canonical bytes. */
+  sig: string;
+}
+
+export type AuditRecord<E extends LedgerEntry = LedgerEntry> = RecordEnvelope & E;
+export type DecisionRecord = AuditRecord<DecisionBody>;
+export type SettleRecord = AuditRecord<SettleBody>;
+export type PolicyRecord = AuditRecord<PolicyEventBody>;
+export type AlertRecord = AuditRecord<AlertBody>;
+export type CheckpointRecord = AuditRecord<CheckpointBody>;
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const RECORD_KINDS: readonly RecordKind[] = ['decision', 'settle', 'policy', 'alert', 'checkpoint'];
+
+export function isDecision(r: AuditRecord): r is DecisionRecord {
+  return r.kind === 'decision';
+}
+export function isSettle(r: AuditRecord): r is SettleRecord {
+  return r.kind === 'settle';
+}
+export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {
+  return r.kind === 'checkpoint';
+}

@@ -1,0 +1,87 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readOrCreateSecret } from '../data-dir';
+import { canonicalJson } from './canonical';
+import { LedgerError } from './errors';
+import type { RecordEnvelope } from './records';
+
+export const SIGNING_KEY_FILE = 'ledger-signing-key.pem';
+
+/** Hash and signature cover the same bytes: the canonical record without `hash` and `sig`. */
+export function recordBytes(record: object): Buffer {
+  const rest: Partial<RecordEnvelope> = { ...(record as Partial<RecordEnvelope>) };
+  delete rest.hash;
+  delete rest.sig;
+  return Buffer.from(canonicalJson(rest), 'utf8');
+}
+
+export function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export class Signer {
+  readonly publicKey: KeyObject;
+  private constructor(private readonly privateKey: KeyObject) {
+    this.publicKey = createPublicKey(privateKey);
+  }
+
+  /** Loads the data dir's Ed25519 key, creating it (mode 0600) on first use. */
+  static loadOrCreate(dataDir: string): Signer {
+    const pem = readOrCreateSecret(dataDir, SIGNING_KEY_FILE, () =>
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    );
+    return Signer.fromPem(pem);
+  }
+
+  static fromPem(pem: string): Signer {
+    try {
+      return new Signer(createPrivateKey(pem));
+    } catch (err) {
+      throw new LedgerError('key', `the ledger signing key is unreadable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  sign(bytes: Buffer): string {
+    return sign(null, bytes, this.privateKey).toString('base64');
+  }
+
+  publicKeyPem(): string {
+    return publicKeyPem(this.publicKey);
+  }
+}
+
+export function publicKeyPem(key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'spki' }).toString();
+}
+
+export function verifySignature(key: KeyObject, bytes: Buffer, sig: string): boolean {
+  try {
+    return verify(null, bytes, key, Buffer.from(sig, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a public key: a PEM public key, or a private key PEM whose public half is taken. */
+export function readPublicKey(file: string): KeyObject {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new LedgerError('key', `cannot read the key ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return createPublicKey(text);
+  } catch (err) {
+    throw new LedgerError('key', `${file} is not an Ed25519 key in PEM form: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The data dir's public key, without ever creating a key (verify must not mint one). */
+export function dataDirPublicKey(dataDir: string): KeyObject {
+  const file = path.join(dataDir, SIGNING_KEY_FILE);
+  if (!fs.existsSync(file)) throw new LedgerError('key', `no ledger signing key in ${dataDir} (expected ${SIGNING_KEY_FILE})`);
+  return readPublicKey(file);
+}
