@@ -1,0 +1,5 @@
+// Writes the policy bundle's JSON Schema for editors from the one TypeBox source.
+import { writeFileSync } from 'node:fs';
+import { policyJsonSchema } from '../src/engine/policy/schema';
+
+writeFileSync('schemas/tollgate-policy.schema.json', `${JSON.stringify(policyJsonSchema(), null, 2)}\n`);

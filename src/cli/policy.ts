@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { parseCommandArgs } from './args';
+import type { CommandRunner } from './io';
+import { UsageError } from './io';
+
+/** `tollgate policy check FILE`: every error as FILE:LINE:COL: message, exit 1; a summary and exit 0 when valid. */
+export const run: CommandRunner = async (argv, io) => {
+  const [sub, ...rest] = argv;
+  if (sub !== 'check') throw new UsageError(`usage: tollgate policy check FILE`);
+  const { positionals } = parseCommandArgs(rest, {}, true);
+  if (positionals.length !== 1) throw new UsageError('usage: tollgate policy check FILE');
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(io.cwd, file), 'utf8');
+  } catch (err) {
+    io.stderr.write(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return 2;
+  }
+  const result = loadPolicy(text, Date.now());
+  for (const w of result.warnings) io.stderr.write(`${formatIssue(file, w)}\n`);
+  if (!result.ok) {
+    for (const e of result.errors) io.stdout.write(`${formatIssue(file, e)}\n`);
+    io.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
+    return 1;
+  }
+  const p = result.policy;
+  io.stdout.write(
+    `${file}: ok: policy '${p.name}' (${p.hash.slice(0, 12)}): ${p.providers.size} providers, ${p.limits.length} limits, ${p.budgets.length} budgets, ` +
+      `${p.entitlements.roles.size} role entitlements, ${p.exceptions.length} exceptions\n`,
+  );
+  return 0;
+};

@@ -1,0 +1,41 @@
+// A model call as the engine sees it: what a provider adapter reads out of a request body. The
+// engine never parses provider JSON itself.
+
+export type CallKind =
+  /** Generates output: chat, responses, completions, messages. */
+  | 'generate'
+  /** Embeddings: input tokens only. */
+  | 'embed'
+  /** Counts tokens without generating (Anthropic count_tokens): free upstream. */
+  | 'count'
+  /** No model is invoked (GET /v1/models): identity and route checks only. */
+  | 'passthrough';
+
+export interface ModelCall {
+  readonly provider: string;
+  readonly style: 'openai' | 'anthropic';
+  readonly route: string;
+  readonly kind: CallKind;
+  readonly model?: string;
+  readonly stream: boolean;
+  /** Input tokens counted before the call (an upper estimate, see tokens/count.ts). */
+  readonly inputTokens: number;
+  /** The output maximum the client asked for, if any, per choice. */
+  readonly requestedOutputTokens?: number;
+  /** Number of choices generated (OpenAI `n`): output is held for each. */
+  readonly choices: number;
+  /** The prompt's text, for classification detectors. */
+  readonly texts: readonly string[];
+}
+
+/** A body the provider adapter could not accept: answered 400 with this message. */
+export class MalformedRequestError extends Error {
+  readonly reason = 'malformed-request' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedRequestError';
+  }
+  static is(err: unknown): err is MalformedRequestError {
+    return err instanceof MalformedRequestError;
+  }
+}

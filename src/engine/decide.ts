@@ -1,0 +1,330 @@
+import type { ModelCall } from './call';
+import { classify } from './classify';
+import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';
+import { entitlementFor } from './entitlements';
+import { globMatch } from './glob';
+import type { Identity } from './identity/identity';
+import type { AccumulatorSpec, ChargeOp, OpResult } from './limiters/spec';
+import type { Budget, CostUnit, Limit, Policy, Rule, RuleException } from './policy/model';
+import { priceOf, usdFor } from './pricing';
+import type { AccumulatorStore } from './store';
+
+export interface DecisionRequest {
+  readonly identity: Identity;
+  readonly call: ModelCall;
+  /** The W3C trace id from `traceparent`, when the caller sent one. */
+  readonly trace?: string;
+  /** Labels the caller declared; they can only add to what the detectors find. */
+  readonly declaredLabels?: readonly string[];
+  /** Record what would happen but refuse nothing. */
+  readonly shadow?: boolean;
+}
+
+/** One accumulator a request touches, with everything needed to charge and describe it. */
+interface PlannedCharge {
+  readonly rule: Rule | { readonly kind: 'guard'; readonly id: string };
+  readonly key: string;
+  readonly unit: CostUnit;
+  readonly spec: AccumulatorSpec;
+  readonly amount: number;
+  readonly exception?: RuleException;
+  readonly force: boolean;
+}
+
+const dimensionsOf = (r: Rule): readonly string[] => r.per;
+
+function ruleMatchesIdentity(rule: Rule, id: Identity): boolean {
+  const m = rule.match;
+  if (!m) return true;
+  if (m.role && !m.role.some((r) => id.roles.includes(r))) return false;
+  if (m.user && !m.user.some((u) => globMatch(u, id.user))) return false;
+  if (m.agent && !m.agent.some((a) => globMatch(a, id.agent))) return false;
+  if (m.tenant && (!id.tenant || !m.tenant.includes(id.tenant))) return false;
+  return true;
+}
+
+function ruleMatchesRequest(rule: Rule, call: ModelCall, model: string | undefined, labels: readonly string[]): boolean {
+  const w = rule.when;
+  if (!w) return true;
+  if (w.classification && !w.classification.some((c) => labels.includes(c))) return false;
+  if (w.model && (!model || !w.model.some((g) => globMatch(g, model)))) return false;
+  if (w.provider && !w.provider.includes(call.provider)) return false;
+  if (w.route && !w.route.some((g) => globMatch(g, call.route))) return false;
+  return true;
+}
+
+/** The identity keys a rule accumulates against: the product of its dimensions' values. */
+export function keysFor(rule: Rule, id: Identity, labels: readonly string[]): string[] {
+  let keys: string[] = [''];
+  for (const dim of dimensionsOf(rule)) {
+    let values: string[] = [];
+    switch (dim) {
+      case 'user':
+        values = [id.user];
+        break;
+      case 'agent':
+        values = [`${id.user}/${id.agent}`];
+        break;
+      case 'session':
+        values = [id.session];
+        break;
+      case 'tenant':
+        values = id.tenant ? [id.tenant] : [];
+        break;
+      case 'role':
+        values = id.roles.filter((r) => !rule.match?.role || rule.match.role.includes(r));
+        break;
+      case 'classification':
+        values = labels.filter((l) => !rule.when?.classification || rule.when.classification.includes(l));
+        break;
+    }
+    const next: string[] = [];
+    for (const k of keys) for (const v of values) next.push(k ? `${k},${dim}:${v}` : `${dim}:${v}`);
+    keys = next;
+  }
+  return keys;
+}
+
+function exceptionFor(policy: Policy, rule: Rule, id: Identity, now: number): RuleException | undefined {
+  return policy.exceptions.find(
+    (x) =>
+      x.ruleId === rule.id &&
+      now < x.expiresAt &&
+      (!x.identity.user || globMatch(x.identity.user, id.user)) &&
+      (!x.identity.agent || globMatch(x.identity.agent, id.agent)) &&
+      (!x.identity.role || id.roles.includes(x.identity.role)),
+  );
+}
+
+function specFor(rule: Limit | Budget, x: RuleException | undefined): AccumulatorSpec {
+  if (rule.kind === 'budget') {
+    const limit = x?.limitUsd ?? rule.limitUsd;
+    return rule.period.type === 'calendar'
+      ? { type: 'calendar', unit: rule.period.unit, limit, alertAt: rule.alertAt }
+      : { type: 'rolling', windowMs: rule.period.ms, limit, alertAt: rule.alertAt };
+  }
+  if (rule.algorithm === 'token-bucket') return { type: 'bucket', ratePerMs: x?.rate?.perMs ?? rule.rate.perMs, burst: x?.burst ?? rule.burst };
+  return { type: 'window', windowMs: x?.windowMs ?? rule.windowMs, limit: x?.max ?? rule.limit };
+}
+
+interface Cost {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly weight: number;
+  readonly model?: string;
+}
+
+function amountFor(policy: Policy, unit: CostUnit, c: Cost, kind: ModelCall['kind']): number {
+  if (unit === 'requests') return 1;
+  if (kind === 'count' || kind === 'passthrough') return 0;
+  if (unit === 'tokens') return (c.inputTokens + c.outputTokens) * c.weight;
+  return usdFor(c.model ? priceOf(policy, c.model) : undefined, c.inputTokens, c.outputTokens) * c.weight;
+}
+
+function fmt(n: number, unit: CostUnit): string {
+  if (unit === 'usd') return `$${n.toFixed(n < 1 ? 4 : 2)}`;
+  return `${Math.round(n * 100) / 100} ${unit === 'requests' ? 'requests' : 'tokens'}`;
+}
+
+function waitText(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return 'waiting will not help: this request alone is larger than the limit';
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 120) return `it frees up in ${s}s`;
+  if (s < 7200) return `it frees up in ${Math.ceil(s / 60)} min`;
+  return `it frees up in ${Math.ceil(s / 3600)} h`;
+}
+
+/**
+ * Decides requests against one policy bundle. Pure except for the store it is given: time is an
+ * argument and nothing is read from the clock, network or disk.
+ */
+export class Engine {
+  constructor(
+    readonly policy: Policy,
+    readonly store: AccumulatorStore,
+  ) {}
+
+  /** The accumulators a request would touch and what it would deduct from each, model `model`. */
+  plan(req: DecisionRequest, model: string | undefined, outputTokens: number, labels: readonly string[], weight: number, now: number, forceBudgets: ReadonlySet<string>): PlannedCharge[] {
+    const { identity: id, call } = req;
+    const cost: Cost = { inputTokens: call.inputTokens, outputTokens, weight, model };
+    const out: PlannedCharge[] = [];
+    if (call.kind === 'passthrough') return out;
+    const guard = this.policy.guards.maxCallsPerTrace;
+    if (guard !== undefined && req.trace) {
+      out.push({
+        rule: { kind: 'guard', id: 'max_calls_per_trace' }, key: `trace:${req.trace}`, unit: 'requests',
+        spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit: guard }, amount: 1, force: false,
+      });
+    }
+    for (const rule of [...this.policy.limits, ...this.policy.budgets]) {
+      if (!ruleMatchesIdentity(rule, id) || !ruleMatchesRequest(rule, call, model, labels)) continue;
+      const unit: CostUnit = rule.kind === 'budget' ? 'usd' : rule.cost;
+      const x = exceptionFor(this.policy, rule, id, now);
+      const spec = specFor(rule, x);
+      const amount = amountFor(this.policy, unit, cost, call.kind);
+      for (const key of keysFor(rule, id, labels)) {
+        out.push({ rule, key, unit, spec, amount, exception: x, force: forceBudgets.has(rule.id) });
+      }
+    }
+    return out;
+  }
+
+  async decide(req: DecisionRequest, now: number): Promise<Decision> {
+    const { identity: id, call } = req;
+    const policyRef = { name: this.policy.name, hash: this.policy.hash };
+    const { labels, weight } = classify(this.policy, call.texts, req.declaredLabels);
+    const ent = entitlementFor(this.policy, id);
+    const base = {
+      shadow: req.shadow === true, identity: id, call, classification: labels, weight, model: call.model, trace: req.trace, policy: policyRef,
+    };
+    const noReserve: Reserved = { input_tokens: 0, output_tokens: 0, usd: 0 };
+    const refuse = (refusal: RefusalKind, rule: string, reason: string): Decision => ({
+      ...base, outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: undefined, reserved: noReserve, limits: [], remaining: {},
+    });
+
+    // Entitlements: no waiting helps, so they are checked before anything is held.
+    if (call.kind !== 'passthrough') {
+      if (!ent.providerAllowed(call.provider)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to provider '${call.provider}'`), now);
+      if (!ent.routeAllowed(call.route)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`), now);
+      if (call.model && !ent.modelAllowed(call.model)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to model '${call.model}'`), now);
+      if (ent.maxInputTokens !== undefined && call.inputTokens > ent.maxInputTokens) {
+        return this.finishShadow(req, refuse('context', 'entitlements.max_input_tokens', `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user}`), now);
+      }
+    }
+
+    // Output: the client's maximum clamped by entitlement; without one, the policy's reserve.
+    let outputCap: number | undefined;
+    let perChoice = call.requestedOutputTokens ?? this.policy.guards.reserveOutputTokens;
+    if (call.kind === 'generate' && ent.maxOutputTokens !== undefined) {
+      if (call.requestedOutputTokens === undefined || call.requestedOutputTokens > ent.maxOutputTokens) outputCap = ent.maxOutputTokens;
+      perChoice = Math.min(perChoice, ent.maxOutputTokens);
+    }
+    const outputTokens = call.kind === 'generate' ? perChoice * call.choices : 0;
+
+    const attempt = async (model: string | undefined, force: ReadonlySet<string>): Promise<{ planned: PlannedCharge[]; result: Awaited<ReturnType<AccumulatorStore['reserve']>> }> => {
+      const planned = this.plan(req, model, outputTokens, labels, weight, now, force);
+      const result = await this.store.reserve(planned.map((p): ChargeOp => ({ key: `${p.rule.id}#${p.key}`, spec: p.spec, amount: p.amount, force: p.force || undefined })), now);
+      return { planned, result };
+    };
+
+    let model = call.model;
+    let outcome: Outcome = 'allow';
+    let { planned, result } = await attempt(model, new Set());
+    if (!result.ok) {
+      const downgrade = this.downgradeFor(planned, result.failures, model);
+      if (downgrade && ent.modelAllowed(downgrade.to)) {
+        model = downgrade.to;
+        outcome = 'downgrade';
+        ({ planned, result } = await attempt(model, downgrade.budgets));
+      }
+    }
+
+    const reservedUsd = usdFor(model ? priceOf(this.policy, model) : undefined, call.inputTokens, outputTokens) * weight;
+    const reserved: Reserved = { input_tokens: call.inputTokens, output_tokens: outputTokens, usd: call.kind === 'generate' || call.kind === 'embed' ? reservedUsd : 0 };
+    const limits = planned.map((p, i) => this.limitState(p, result.results[i]!));
+    const exception = planned.find((p) => p.exception)?.exception;
+    const exceptionRef = exception ? { id: exception.id, reason: exception.reason } : undefined;
+
+    if (!result.ok) {
+      const first = planned[result.failures[0]!]!;
+      const firstResult = result.results[result.failures[0]!]!;
+      const waits = result.failures.map((i) => result.results[i]!.retryAfterMs);
+      const retryMs = waits.some((w) => w === null || w === undefined) ? null : Math.max(...(waits as number[]));
+      const refusal: RefusalKind = first.rule.kind === 'guard' ? 'trace' : first.rule.kind === 'budget' ? 'budget' : 'rate-limit';
+      const reason = this.refusalReason(first, firstResult, id, retryMs);
+      const decision: Decision = {
+        ...base, outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS: retryMs === null ? undefined : Math.max(1, Math.ceil(retryMs / 1000)),
+        modelServed: undefined, reserved: noReserve, limits, exception: exceptionRef, remaining: {},
+      };
+      if (!req.shadow) return decision;
+      // Shadow mode forwards the request anyway, so its spend is charged (past the limit) to keep
+      // the accumulators telling the truth about what production would see.
+      const forced = await this.store.reserve(planned.map((p) => ({ key: `${p.rule.id}#${p.key}`, spec: p.spec, amount: p.amount, force: true })), now);
+      return { ...decision, shadow: true, modelServed: model, reserved, outputCap, hold: forced.ok ? forced.hold : undefined, units: planned.map((p) => p.unit) };
+    }
+
+    const remaining: { requests?: number; tokens?: number; usd?: number } = {};
+    planned.forEach((p, i) => {
+      const r = result.results[i]!;
+      const left = Math.max(0, r.limit - r.after);
+      if (remaining[p.unit] === undefined || left < remaining[p.unit]!) remaining[p.unit] = left;
+    });
+    const reason = outcome === 'downgrade'
+      ? `budget exhausted for ${id.user}: ${call.model} downgraded to ${model}`
+      : 'within every matching limit and budget';
+    return {
+      ...base, outcome, status: 200, rule: outcome === 'downgrade' ? this.downgradeRule(planned) : null, reason, modelServed: model, outputCap, reserved, limits,
+      exception: exceptionRef, remaining, hold: result.hold, units: planned.map((p) => p.unit),
+    };
+  }
+
+  /** Charges what the call really used and returns the rest; unknown usage is charged at the reserved worst case. */
+  async settle(decision: Decision, usage: Usage | undefined, now: number): Promise<Settlement> {
+    const known = usage !== undefined;
+    const used: Usage = usage ?? { input_tokens: decision.reserved.input_tokens, output_tokens: decision.reserved.output_tokens };
+    const price = decision.modelServed ? priceOf(this.policy, decision.modelServed) : undefined;
+    const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? usdFor(price, used.input_tokens, used.output_tokens) * decision.weight : 0;
+    if (!decision.hold) return { usd, usage: used, usageKnown: known, limits: [], alerts: [] };
+    const actual = decision.hold.charges.map((c, i) => {
+      const unit = decision.units?.[i] ?? 'requests';
+      if (unit === 'requests') return c.amount;
+      if (unit === 'tokens') return decision.call.kind === 'count' ? 0 : (used.input_tokens + used.output_tokens) * decision.weight;
+      return usd;
+    });
+    const result = await this.store.settle(decision.hold, actual, now);
+    const limits = decision.limits.map((l, i) => ({ ...l, before: result.results[i]?.before ?? l.before, after: result.results[i]?.after ?? l.after }));
+    const alerts: Alert[] = result.alerts.map((a) => {
+      const [rule] = a.key.split('#');
+      return { rule: rule!, key: a.key.slice(rule!.length + 1), threshold: a.threshold, spent_usd: a.used, limit_usd: a.limit };
+    });
+    return { usd, usage: used, usageKnown: known, limits, alerts };
+  }
+
+  /** Returns everything a decision holds: the call never reached the provider. */
+  async release(decision: Decision, now: number): Promise<void> {
+    if (decision.hold) await this.store.release(decision.hold, now);
+  }
+
+  private finishShadow(req: DecisionRequest, d: Decision, _now: number): Decision {
+    // A shadow entitlement refusal is recorded as a refusal; the caller forwards the request
+    // anyway, uncharged, since no accumulator was consulted.
+    return req.shadow ? { ...d, shadow: true, modelServed: d.call.model } : d;
+  }
+
+  private downgradeFor(planned: PlannedCharge[], failures: readonly number[], model: string | undefined): { to: string; budgets: Set<string> } | undefined {
+    if (!model) return undefined;
+    let to: string | undefined;
+    const budgets = new Set<string>();
+    for (const i of failures) {
+      const rule = planned[i]!.rule;
+      if (rule.kind !== 'budget' || rule.onExceed !== 'downgrade' || !rule.downgradeTo || rule.downgradeTo === model) return undefined;
+      if (to && to !== rule.downgradeTo) return undefined;
+      to = rule.downgradeTo;
+      budgets.add(rule.id);
+    }
+    return to ? { to, budgets } : undefined;
+  }
+
+  private downgradeRule(planned: PlannedCharge[]): string | null {
+    const p = planned.find((c) => c.force && c.rule.kind === 'budget');
+    return p ? p.rule.id : null;
+  }
+
+  private limitState(p: PlannedCharge, r: OpResult): LimitState {
+    const kind = p.rule.kind === 'guard' ? 'guard' : p.rule.kind;
+    return { rule: p.rule.id, kind, key: p.key, unit: p.unit, before: r.before, after: r.after, limit: r.limit };
+  }
+
+  private refusalReason(p: PlannedCharge, r: OpResult, id: Identity, retryMs: number | null): string {
+    if (p.rule.kind === 'guard') {
+      return `trace ${p.key.slice('trace:'.length)} has made ${r.before} model calls, the most one chain may make (guards.max_calls_per_trace = ${r.limit}); a loop or recursion is likely`;
+    }
+    const rule = p.rule;
+    const what = rule.kind === 'budget'
+      ? `budget '${rule.id}' (${fmt(r.limit, 'usd')} per ${rule.period.type === 'calendar' ? rule.period.unit : 'rolling window'})`
+      : `limit '${rule.id}' (${rule.algorithm === 'token-bucket' ? `${rule.cost} token bucket, burst ${r.limit}` : `${fmt(r.limit, rule.cost)} per sliding window`})`;
+    const exception = p.exception ? ` with exception ${p.exception.id}` : '';
+    return `${what}${exception} for ${p.key} (${id.user}): ${fmt(r.before, p.unit)} used of ${fmt(r.limit, p.unit)}, this request needs ${fmt(p.amount, p.unit)}; ${waitText(retryMs)}`;
+  }
+}

@@ -1,0 +1,80 @@
+import type { ModelCall } from './call';
+import type { Identity } from './identity/identity';
+import type { CostUnit } from './policy/model';
+import type { Hold } from './limiters/spec';
+
+// The engine's answers: what it decided for a request and what a settlement charged.
+
+export type Outcome = 'allow' | 'refuse' | 'downgrade';
+
+/** Why a request was refused, which fixes its HTTP status and the provider error type. */
+export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity';
+
+export interface LimitState {
+  readonly rule: string;
+  readonly kind: 'limit' | 'budget' | 'guard';
+  readonly key: string;
+  readonly unit: CostUnit;
+  readonly before: number;
+  readonly after: number;
+  readonly limit: number;
+}
+
+export interface Reserved {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly usd: number;
+}
+
+export interface Decision {
+  readonly outcome: Outcome;
+  /** Shadow mode: the outcome was only recorded; the request went through. */
+  readonly shadow: boolean;
+  readonly status: number;
+  readonly refusal?: RefusalKind;
+  readonly rule: string | null;
+  readonly reason: string;
+  /** Whole seconds until the refusing accumulator admits this request; absent when waiting cannot help. */
+  readonly retryAfterS?: number;
+  readonly identity: Identity;
+  readonly call: ModelCall;
+  readonly classification: readonly string[];
+  readonly weight: number;
+  readonly model?: string;
+  readonly modelServed?: string;
+  /** The output maximum to write into the request (clamped by entitlement), if it must change. */
+  readonly outputCap?: number;
+  readonly trace?: string;
+  readonly reserved: Reserved;
+  readonly limits: readonly LimitState[];
+  readonly exception?: { readonly id: string; readonly reason: string };
+  /** Remaining for the tightest matching accumulator of each unit, after this decision. */
+  readonly remaining: { readonly requests?: number; readonly tokens?: number; readonly usd?: number };
+  readonly policy: { readonly name: string; readonly hash: string };
+  /** What this decision holds; settle or release it exactly once. */
+  readonly hold?: Hold;
+  /** The unit of each held charge, in the hold's order, so settlement can recompute each. */
+  readonly units?: readonly CostUnit[];
+}
+
+export interface Usage {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+}
+
+export interface Alert {
+  readonly rule: string;
+  readonly key: string;
+  readonly threshold: number;
+  readonly spent_usd: number;
+  readonly limit_usd: number;
+}
+
+export interface Settlement {
+  /** What the call cost, weighted; the real usage when known, else the reserved worst case. */
+  readonly usd: number;
+  readonly usage: Usage;
+  readonly usageKnown: boolean;
+  readonly limits: readonly LimitState[];
+  readonly alerts: readonly Alert[];
+}

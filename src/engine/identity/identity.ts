@@ -1,0 +1,72 @@
+// Who a request is for: the verified person and the sub-identities that subdivide them.
+
+export interface Identity {
+  /** The natural person, an e-mail lower-cased so nobody gets two buckets. */
+  readonly user: string;
+  /** The workload acting for the person: x-tollgate-agent, else the token's agent claim, else "default". */
+  readonly agent: string;
+  readonly session: string;
+  readonly roles: readonly string[];
+  readonly tenant?: string;
+  /** Which verifier vouched for it: the proxy's own session key or a named identity provider. */
+  readonly issuer: string;
+}
+
+export type IdentityFailure =
+  | 'missing'
+  | 'malformed'
+  | 'unknown-issuer'
+  | 'alg-none'
+  | 'algorithm-confusion'
+  | 'algorithm-not-allowed'
+  | 'bad-signature'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'wrong-audience'
+  | 'wrong-issuer'
+  | 'missing-claim'
+  | 'invalid-agent';
+
+const explanations: Record<IdentityFailure, string> = {
+  missing: 'no identity token: send your Tollgate token as the API key (Authorization: Bearer or x-api-key)',
+  malformed: 'the identity token is not a well-formed JWT',
+  'unknown-issuer': 'the identity token comes from an issuer this policy does not trust',
+  'alg-none': 'the identity token is unsigned (alg: none)',
+  'algorithm-confusion': 'the identity token uses a symmetric algorithm where only public-key signatures are accepted',
+  'algorithm-not-allowed': 'the identity token uses an algorithm this policy does not accept',
+  'bad-signature': 'the identity token signature does not verify',
+  expired: 'the identity token has expired',
+  'not-yet-valid': 'the identity token is not valid yet',
+  'wrong-audience': 'the identity token is for another audience',
+  'wrong-issuer': 'the identity token issuer does not match',
+  'missing-claim': 'the identity token does not name a person (no email or sub claim)',
+  'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
+};
+
+/** An identity that could not be verified; `reason` is stable, the message is for people. */
+export class IdentityError extends Error {
+  constructor(
+    readonly reason: IdentityFailure,
+    detail?: string,
+  ) {
+    super(detail ? `${explanations[reason]} (${detail})` : explanations[reason]);
+    this.name = 'IdentityError';
+  }
+  static is(err: unknown, reason?: IdentityFailure): err is IdentityError {
+    return err instanceof IdentityError && (reason === undefined || err.reason === reason);
+  }
+}
+
+/** E-mail addresses compare case-insensitively; trimming stops " Alice@x" becoming a new person. */
+export function normalizeUser(user: string): string {
+  return user.trim().toLowerCase();
+}
+
+const agentPattern = /^[A-Za-z0-9._:/-]{1,64}$/;
+
+/** Applies the caller's x-tollgate-agent header: it subdivides the person, never replaces them. */
+export function withAgent(identity: Identity, header: string | undefined): Identity {
+  if (header === undefined || header === '') return identity;
+  if (!agentPattern.test(header)) throw new IdentityError('invalid-agent');
+  return { ...identity, agent: header };
+}

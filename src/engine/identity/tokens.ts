@@ -1,0 +1,165 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, importSPKI, jwtVerify, SignJWT } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { IssuerConfig, Policy } from '../policy/model';
+import type { Identity } from './identity';
+import { IdentityError, normalizeUser } from './identity';
+
+/** Issuer and audience of the proxy's own session tokens: standard JWTs a gateway can verify too. */
+export const SESSION_ISSUER = 'tollgate';
+export const SESSION_AUDIENCE = 'tollgate-proxy';
+
+export interface SessionKeys {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** Key id (a thumbprint of the public key) so a verifier holding several keys picks the right one. */
+  readonly kid: string;
+}
+
+export interface MintOptions {
+  readonly user: string;
+  readonly agent?: string;
+  readonly roles?: readonly string[];
+  readonly tenant?: string;
+  readonly ttlMs: number;
+  readonly now: number;
+  readonly session?: string;
+}
+
+export async function mintSessionToken(keys: SessionKeys, o: MintOptions): Promise<string> {
+  const iat = Math.floor(o.now / 1000);
+  const claims: JWTPayload & Record<string, unknown> = { email: normalizeUser(o.user), sid: o.session ?? randomUUID() };
+  if (o.agent) claims.agent = o.agent;
+  if (o.roles && o.roles.length > 0) claims.roles = [...o.roles];
+  if (o.tenant) claims.tenant = o.tenant;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: keys.kid })
+    .setIssuer(SESSION_ISSUER)
+    .setAudience(SESSION_AUDIENCE)
+    .setSubject(normalizeUser(o.user))
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(iat + Math.max(1, Math.floor(o.ttlMs / 1000)))
+    .setJti(randomUUID())
+    .sign(keys.privateKey);
+}
+
+export function keyId(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
+}
+
+interface Verifier {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly algorithms: readonly string[];
+  readonly key: KeyObject | JWTVerifyGetKey | CryptoKey;
+  readonly clockToleranceS: number;
+  readonly config?: IssuerConfig;
+}
+
+function mapJoseError(err: unknown): IdentityError {
+  if (err instanceof joseErrors.JWTExpired) return new IdentityError('expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return new IdentityError('not-yet-valid');
+    if (err.claim === 'aud') return new IdentityError('wrong-audience');
+    if (err.claim === 'iss') return new IdentityError('wrong-issuer');
+    return new IdentityError('malformed', `claim ${err.claim}`);
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new IdentityError('bad-signature');
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return new IdentityError('bad-signature', 'no key of the issuer matches');
+  if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) return new IdentityError('algorithm-not-allowed');
+  return new IdentityError('malformed');
+}
+
+interface CachedIdentity {
+  readonly identity: Identity;
+  readonly exp: number;
+}
+
+/**
+ * Verifies identity tokens: the proxy's own session tokens and the bundle's identity providers.
+ * Every check is jose's (signature, algorithm allow-list, exp, nbf, iss, aud); the algorithm is
+ * read from the header first only to tell "alg: none" and HMAC-with-a-public-key apart from other
+ * failures. Verified tokens are cached until they expire, since a client sends the same one each call.
+ */
+export class TokenVerifier {
+  private readonly verifiers: Verifier[];
+  private readonly cache = new Map<string, CachedIdentity>();
+  private static readonly cacheLimit = 10_000;
+
+  private constructor(
+    verifiers: Verifier[],
+    private readonly policy: Policy,
+  ) {
+    this.verifiers = verifiers;
+  }
+
+  static async create(policy: Policy, session: { publicKey: KeyObject } | undefined): Promise<TokenVerifier> {
+    const verifiers: Verifier[] = [];
+    if (session) {
+      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], key: session.publicKey, clockToleranceS: 5 });
+    }
+    for (const iss of policy.identity.issuers) {
+      let key: Verifier['key'];
+      if (iss.jwks) key = createLocalJWKSet(iss.jwks as Parameters<typeof createLocalJWKSet>[0]);
+      else key = await importSPKI(iss.publicKey ?? '', iss.algorithms[0] ?? 'RS256');
+      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, key, clockToleranceS: iss.clockToleranceS, config: iss });
+    }
+    return new TokenVerifier(verifiers, policy);
+  }
+
+  async verify(token: string | undefined, now: number): Promise<Identity> {
+    if (!token) throw new IdentityError('missing');
+    const cached = this.cache.get(token);
+    if (cached && cached.exp > now) return cached.identity;
+
+    let alg: string | undefined;
+    let iss: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new IdentityError('malformed');
+    }
+    if (!alg || alg.toLowerCase() === 'none') throw new IdentityError('alg-none');
+    const verifier = this.verifiers.find((v) => v.issuer === iss);
+    if (!verifier) throw new IdentityError('unknown-issuer', iss ? `iss ${JSON.stringify(iss).slice(0, 80)}` : 'no iss claim');
+    if (/^HS/i.test(alg)) throw new IdentityError('algorithm-confusion', alg);
+    if (!verifier.algorithms.includes(alg)) throw new IdentityError('algorithm-not-allowed', alg);
+
+    let payload: JWTPayload;
+    try {
+      const result = await jwtVerify(token, verifier.key as KeyObject, {
+        issuer: verifier.issuer,
+        audience: [...verifier.audience],
+        algorithms: [...verifier.algorithms],
+        currentDate: new Date(now),
+        clockTolerance: verifier.clockToleranceS,
+        requiredClaims: ['exp'],
+      });
+      payload = result.payload;
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    const identity = this.toIdentity(payload, verifier);
+    if (this.cache.size >= TokenVerifier.cacheLimit) this.cache.clear();
+    this.cache.set(token, { identity, exp: (payload.exp ?? 0) * 1000 });
+    return identity;
+  }
+
+  private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier): Identity {
+    const claim = v.config?.userClaim;
+    const rawUser = (claim ? p[claim] : undefined) ?? p.email ?? p.sub;
+    if (typeof rawUser !== 'string' || rawUser.trim() === '') throw new IdentityError('missing-claim');
+    const user = normalizeUser(rawUser);
+    const claimedRoles = p[v.config?.rolesClaim ?? 'roles'];
+    const tokenRoles = Array.isArray(claimedRoles) ? claimedRoles.filter((r): r is string => typeof r === 'string') : [];
+    const bundleRoles = this.policy.identity.roles.get(user) ?? [];
+    const roles = [...new Set([...bundleRoles, ...tokenRoles])];
+    const tenantValue = p[v.config?.tenantClaim ?? 'tenant'];
+    const agent = typeof p.agent === 'string' && p.agent ? p.agent : 'default';
+    const session = typeof p.sid === 'string' ? p.sid : typeof p.jti === 'string' ? p.jti : `${v.issuer}:${user}`;
+    return { user, agent, session, roles, tenant: typeof tenantValue === 'string' ? tenantValue : undefined, issuer: v.issuer };
+  }
+}

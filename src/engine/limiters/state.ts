@@ -1,0 +1,271 @@
+import { periodEnd, periodStart } from './calendar';
+import type { AccumulatorSpec, AlertCrossing } from './spec';
+
+// The algorithms, as pure functions over plain state objects, shared by every store that keeps
+// state in this process. Time is always an argument.
+
+export interface BucketState {
+  type: 'bucket';
+  /** Units available at `at`. */
+  level: number;
+  at: number;
+}
+
+/**
+ * A sliding window kept as time slots. Charges are put in the slot at or after their time, so a
+ * charge expires no earlier than its true time: the window may refuse slightly early, never
+ * admit more than its limit. At most SLOTS slots per key keeps memory bounded however busy it is.
+ */
+export interface WindowState {
+  type: 'window';
+  slots: number[];
+  amounts: number[];
+  total: number;
+}
+
+export interface CalendarState {
+  type: 'calendar';
+  period: number;
+  spent: number;
+  held: number;
+  alerted: number[];
+}
+
+export interface RollingState {
+  type: 'rolling';
+  window: WindowState;
+  held: number;
+  alerted: number[];
+}
+
+export interface TraceState {
+  type: 'trace';
+  count: number;
+  expiresAt: number;
+}
+
+export type AccumulatorValue = BucketState | WindowState | CalendarState | RollingState | TraceState;
+
+export const SLOTS = 1024;
+
+function slotWidth(windowMs: number): number {
+  return Math.max(1, Math.floor(windowMs / SLOTS));
+}
+
+export function newWindow(): WindowState {
+  return { type: 'window', slots: [], amounts: [], total: 0 };
+}
+
+function expireWindow(w: WindowState, windowMs: number, now: number): void {
+  let drop = 0;
+  while (drop < w.slots.length && w.slots[drop]! + windowMs <= now) {
+    w.total -= w.amounts[drop]!;
+    drop++;
+  }
+  if (drop > 0) {
+    w.slots.splice(0, drop);
+    w.amounts.splice(0, drop);
+  }
+  if (w.slots.length === 0) w.total = 0;
+}
+
+function addToWindow(w: WindowState, windowMs: number, now: number, amount: number): number {
+  const width = slotWidth(windowMs);
+  const slot = Math.ceil(now / width) * width;
+  const last = w.slots.length - 1;
+  if (last >= 0 && w.slots[last] === slot) w.amounts[last]! += amount;
+  else {
+    w.slots.push(slot);
+    w.amounts.push(amount);
+  }
+  w.total += amount;
+  return slot;
+}
+
+function adjustWindow(w: WindowState, slot: number, delta: number): void {
+  for (let i = w.slots.length - 1; i >= 0; i--) {
+    if (w.slots[i] === slot) {
+      const next = Math.max(0, w.amounts[i]! + delta);
+      w.total += next - w.amounts[i]!;
+      w.amounts[i] = next;
+      return;
+    }
+    if (w.slots[i]! < slot) return;
+  }
+}
+
+function windowRetry(w: WindowState, windowMs: number, limit: number, amount: number, now: number): number | null {
+  if (amount > limit) return null;
+  let remaining = w.total;
+  for (let i = 0; i < w.slots.length; i++) {
+    remaining -= w.amounts[i]!;
+    if (remaining + amount <= limit) return Math.max(0, w.slots[i]! + windowMs - now);
+  }
+  return 0;
+}
+
+/** Brings a state up to `now` (refill, expiry, period roll-over) and returns it, creating it if absent. */
+export function current(spec: AccumulatorSpec, value: AccumulatorValue | undefined, now: number): AccumulatorValue {
+  switch (spec.type) {
+    case 'bucket': {
+      const b = value?.type === 'bucket' ? value : { type: 'bucket' as const, level: spec.burst, at: now };
+      if (now > b.at) {
+        b.level = Math.min(spec.burst, b.level + (now - b.at) * spec.ratePerMs);
+        b.at = now;
+      }
+      // An exception that expired leaves a bucket fuller than the normal burst allows.
+      if (b.level > spec.burst) b.level = spec.burst;
+      return b;
+    }
+    case 'window': {
+      const w = value?.type === 'window' ? value : newWindow();
+      expireWindow(w, spec.windowMs, now);
+      return w;
+    }
+    case 'calendar': {
+      const period = periodStart(spec.unit, now);
+      const c = value?.type === 'calendar' ? value : { type: 'calendar' as const, period, spent: 0, held: 0, alerted: [] };
+      if (c.period !== period) {
+        c.period = period;
+        c.spent = 0;
+        c.held = 0;
+        c.alerted = [];
+      }
+      return c;
+    }
+    case 'rolling': {
+      const r = value?.type === 'rolling' ? value : { type: 'rolling' as const, window: newWindow(), held: 0, alerted: [] };
+      expireWindow(r.window, spec.windowMs, now);
+      return r;
+    }
+    case 'trace': {
+      const t = value?.type === 'trace' ? value : { type: 'trace' as const, count: 0, expiresAt: now + spec.ttlMs };
+      if (now >= t.expiresAt) {
+        t.count = 0;
+        t.expiresAt = now + spec.ttlMs;
+      }
+      return t;
+    }
+  }
+}
+
+/** How much of the accumulator is used, in its own unit, and its limit. */
+export function usage(spec: AccumulatorSpec, v: AccumulatorValue): { used: number; limit: number } {
+  switch (v.type) {
+    case 'bucket':
+      return { used: (spec as { burst: number }).burst - v.level, limit: (spec as { burst: number }).burst };
+    case 'window':
+      return { used: v.total, limit: (spec as { limit: number }).limit };
+    case 'calendar':
+      return { used: v.spent, limit: (spec as { limit: number }).limit };
+    case 'rolling':
+      return { used: v.window.total, limit: (spec as { limit: number }).limit };
+    case 'trace':
+      return { used: v.count, limit: (spec as { limit: number }).limit };
+  }
+}
+
+/** Whether `amount` fits now, and if not, in how many ms it would (null: never, it is larger than the limit). */
+export function fits(spec: AccumulatorSpec, v: AccumulatorValue, amount: number, now: number): { ok: boolean; retryAfterMs: number | null } {
+  // Floating-point slack so that 60 charges of 1/60 still fit a limit of 1.
+  const eps = 1e-9;
+  switch (v.type) {
+    case 'bucket': {
+      const s = spec as { ratePerMs: number; burst: number };
+      if (amount <= v.level + eps) return { ok: true, retryAfterMs: 0 };
+      return { ok: false, retryAfterMs: amount > s.burst + eps ? null : (amount - v.level) / s.ratePerMs };
+    }
+    case 'window': {
+      const s = spec as { windowMs: number; limit: number };
+      if (v.total + amount <= s.limit + eps) return { ok: true, retryAfterMs: 0 };
+      return { ok: false, retryAfterMs: windowRetry(v, s.windowMs, s.limit, amount, now) };
+    }
+    case 'calendar': {
+      const s = spec as { unit: 'day' | 'week' | 'month'; limit: number };
+      if (v.spent + amount <= s.limit + eps) return { ok: true, retryAfterMs: 0 };
+      return { ok: false, retryAfterMs: amount > s.limit + eps ? null : periodEnd(s.unit, now) - now };
+    }
+    case 'rolling': {
+      const s = spec as { windowMs: number; limit: number };
+      if (v.window.total + amount <= s.limit + eps) return { ok: true, retryAfterMs: 0 };
+      return { ok: false, retryAfterMs: windowRetry(v.window, s.windowMs, s.limit, amount, now) };
+    }
+    case 'trace': {
+      const s = spec as { limit: number };
+      // A trace that has made its calls is a runaway chain: waiting does not make it shorter.
+      return v.count + amount <= s.limit ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: null };
+    }
+  }
+}
+
+/** Takes `amount`; returns the slot or period the charge belongs to. */
+export function take(spec: AccumulatorSpec, v: AccumulatorValue, amount: number, now: number): number {
+  switch (v.type) {
+    case 'bucket':
+      v.level -= amount;
+      return now;
+    case 'window':
+      return addToWindow(v, (spec as { windowMs: number }).windowMs, now, amount);
+    case 'calendar':
+      v.spent += amount;
+      v.held += amount;
+      return v.period;
+    case 'rolling':
+      v.held += amount;
+      return addToWindow(v.window, (spec as { windowMs: number }).windowMs, now, amount);
+    case 'trace':
+      v.count += amount;
+      return v.expiresAt;
+  }
+}
+
+/**
+ * Replaces a held charge with its real amount (0 releases it). A charge whose slot or period has
+ * already passed is left alone: it no longer counts anyway. Returns the alert thresholds the
+ * settled spend crossed for the first time in this period.
+ */
+export function adjust(spec: AccumulatorSpec, v: AccumulatorValue, slot: number, held: number, actual: number, final: boolean): number[] {
+  const delta = actual - held;
+  switch (v.type) {
+    case 'bucket':
+      v.level = Math.min((spec as { burst: number }).burst, v.level - delta);
+      return [];
+    case 'window':
+      adjustWindow(v, slot, delta);
+      return [];
+    case 'calendar':
+      if (v.period !== slot) return [];
+      v.spent = Math.max(0, v.spent + delta);
+      if (final) v.held = Math.max(0, v.held - held);
+      return final ? crossings(spec, v, v.spent - v.held) : [];
+    case 'rolling':
+      adjustWindow(v.window, slot, delta);
+      if (final) v.held = Math.max(0, v.held - held);
+      return final ? crossings(spec, v, v.window.total - v.held) : [];
+    case 'trace':
+      if (v.expiresAt === slot) v.count = Math.max(0, v.count + delta);
+      return [];
+  }
+}
+
+function crossings(spec: AccumulatorSpec, v: CalendarState | RollingState, settled: number): number[] {
+  const s = spec as { limit: number; alertAt?: readonly number[] };
+  const out: number[] = [];
+  for (const threshold of s.alertAt ?? []) {
+    const crossed = settled >= threshold * s.limit - 1e-9;
+    const seen = v.alerted.includes(threshold);
+    if (crossed && !seen) {
+      v.alerted.push(threshold);
+      out.push(threshold);
+    } else if (!crossed && seen && v.type === 'rolling') {
+      // A rolling budget that fell back below a threshold may alert again when it climbs back.
+      v.alerted.splice(v.alerted.indexOf(threshold), 1);
+    }
+  }
+  return out;
+}
+
+export function alertsFor(key: string, spec: AccumulatorSpec, v: AccumulatorValue, thresholds: number[]): AlertCrossing[] {
+  const { used, limit } = usage(spec, v);
+  return thresholds.map((threshold) => ({ key, threshold, used, limit }));
+}

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { parseDuration, parseExpiry, parseRate } from '../units';
+import type { Rate } from '../units';
+import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException } from './model';
+import type { BudgetDocument, Dimension, EntitlementDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
+import { PolicySource } from './source';
+import type { PolicyPath, SourcePosition } from './source';
+import { validatePolicyDocument } from './validator';
+
+export interface PolicyIssue {
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  readonly path: PolicyPath;
+  readonly position: SourcePosition;
+}
+
+export type PolicyLoadResult =
+  | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly PolicyIssue[] }
+  | { readonly ok: false; readonly errors: readonly PolicyIssue[]; readonly warnings: readonly PolicyIssue[] };
+
+/** A bundle that failed to load, carrying every error at its position. */
+export class PolicyError extends Error {
+  readonly reason = 'invalid-policy' as const;
+  constructor(
+    readonly issues: readonly PolicyIssue[],
+    readonly file = 'policy',
+  ) {
+    super(issues.map((i) => formatIssue(file, i)).join('\n'));
+    this.name = 'PolicyError';
+  }
+  static is(err: unknown): err is PolicyError {
+    return err instanceof PolicyError;
+  }
+}
+
+/** `FILE:LINE:COL: message`, the form editors and terminals turn into links. */
+export function formatIssue(file: string, issue: PolicyIssue): string {
+  const prefix = issue.severity === 'warning' ? 'warning: ' : '';
+  return `${file}:${issue.position.line}:${issue.position.column}: ${prefix}${issue.message}`;
+}
+
+const calendarPeriods = new Set(['day', 'week', 'month']);
+
+/**
+ * Loads a bundle's text: YAML syntax, then the schema, then the checks a schema cannot express.
+ * `now` only decides which exceptions draw an "already expired" warning; loading is otherwise pure.
+ */
+export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadResult {
+  const { source, syntaxErrors } = PolicySource.parse(text);
+  const errors: PolicyIssue[] = [];
+  const warnings: PolicyIssue[] = [];
+  const error = (path: PolicyPath, message: string, atKey = false): void => {
+    errors.push({ severity: 'error', message, path, position: source.positionOf(path, atKey) });
+  };
+  const warn = (path: PolicyPath, message: string): void => {
+    warnings.push({ severity: 'warning', message, path, position: source.positionOf(path) });
+  };
+
+  if (syntaxErrors.length > 0) {
+    return { ok: false, errors: syntaxErrors.map((e) => ({ severity: 'error', message: e.message, path: [], position: e.position })), warnings };
+  }
+  const value = source.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    error([], 'a policy bundle must be a YAML mapping');
+    return { ok: false, errors, warnings };
+  }
+  for (const issue of validatePolicyDocument(value)) error(issue.path, issue.message, issue.atKey);
+  if (errors.length > 0) return { ok: false, errors: byPosition(errors), warnings };
+
+  const doc = value as PolicyDocument;
+  const compiled = compile(doc, error, warn, now);
+  if (errors.length > 0 || !compiled) return { ok: false, errors: byPosition(errors), warnings };
+  return { ok: true, policy: { ...compiled, hash: createHash('sha256').update(text).digest('hex') }, warnings };
+}
+
+function byPosition(issues: PolicyIssue[]): PolicyIssue[] {
+  return issues.sort((a, b) => a.position.line - b.position.line || a.position.column - b.position.column);
+}
+
+type Report = (path: PolicyPath, message: string, atKey?: boolean) => void;
+
+function list<T>(v: T | readonly T[] | undefined): readonly T[] | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? (v as readonly T[]) : [v as T];
+}
+
+function compile(doc: PolicyDocument, error: Report, warn: Report, now: number): Omit<Policy, 'hash'> | undefined {
+  const labels = new Set(Object.keys(doc.classification ?? {}));
+  const roles = new Set<string>([
+    ...Object.values(doc.identity.roles ?? {}).flat(),
+    ...Object.keys(doc.entitlements?.roles ?? {}),
+    ...(doc.identity.declared_roles ?? []),
+  ]);
+  const prices = new Map(Object.entries(doc.prices ?? {}));
+  const ids = new Map<string, PolicyPath>();
+
+  const checkId = (id: string, path: PolicyPath): void => {
+    const first = ids.get(id);
+    if (first) error(path, `duplicate id '${id}' (also used at ${first.join('.')})`);
+    else ids.set(id, path);
+  };
+  const checkPer = (per: Dimension | Dimension[], path: PolicyPath): Dimension[] => {
+    const dims = [...(list(per) ?? [])];
+    const dup = dims.find((d, i) => dims.indexOf(d) !== i);
+    if (dup) error(path, `dimension '${dup}' is named twice`);
+    return dims;
+  };
+  const checkWhen = (when: WhenDocument | undefined, path: PolicyPath): RequestFilter | undefined => {
+    if (!when) return undefined;
+    const classification = list(when.classification);
+    classification?.forEach((c, i) => {
+      if (!labels.has(c)) error(Array.isArray(when.classification) ? [...path, 'classification', i] : [...path, 'classification'], `unknown classification '${c}' (the bundle defines: ${[...labels].join(', ') || 'none'})`);
+    });
+    return { classification, model: list(when.model), provider: list(when.provider), route: list(when.route) };
+  };
+  const checkMatch = (match: MatchDocument | undefined, path: PolicyPath): IdentityFilter | undefined => {
+    if (!match) return undefined;
+    const matchRoles = list(match.role);
+    matchRoles?.forEach((r, i) => {
+      if (!roles.has(r)) error(Array.isArray(match.role) ? [...path, 'role', i] : [...path, 'role'], `unknown role '${r}' (no person, entitlement or declared_roles names it)`);
+    });
+    return { role: matchRoles, user: list(match.user)?.map((u) => u.toLowerCase()), agent: list(match.agent), tenant: list(match.tenant) };
+  };
+  const rate = (text: string, path: PolicyPath): Rate | undefined => {
+    const r = parseRate(text);
+    if (!r) error(path, `invalid rate '${text}': expected N/unit with unit s, min, h or day (e.g. 60/min)`);
+    return r;
+  };
+  const duration = (text: string, path: PolicyPath): number | undefined => {
+    const d = parseDuration(text);
+    if (d === undefined) error(path, `invalid duration '${text}': expected a number and a unit (30s, 1m, 1h, 1d)`);
+    return d;
+  };
+
+  for (const [name, p] of Object.entries(doc.providers)) {
+    if (!/^https?:\/\//.test(p.upstream)) error(['providers', name, 'upstream'], `upstream must be an http or https URL`);
+  }
+
+  const limits: Limit[] = [];
+  (doc.limits ?? []).forEach((l: LimitDocument, i) => {
+    const path = ['limits', i];
+    checkId(l.id, [...path, 'id']);
+    const per = checkPer(l.per, [...path, 'per']);
+    const when = checkWhen(l.when, [...path, 'when']);
+    const match = checkMatch(l.match, [...path, 'match']);
+    if (l.algorithm === 'token-bucket') {
+      if (l.rate === undefined) error(path, `token-bucket limit '${l.id}' needs a rate`);
+      if (l.burst === undefined) error(path, `token-bucket limit '${l.id}' needs a burst`);
+      if (l.window !== undefined) error([...path, 'window'], `'window' applies to sliding-window limits, not token-bucket`, true);
+      if (l.limit !== undefined) error([...path, 'limit'], `'limit' applies to sliding-window limits; a token bucket uses burst`, true);
+      const r = l.rate !== undefined ? rate(l.rate, [...path, 'rate']) : undefined;
+      if (r && l.burst !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'token-bucket', rate: r, burst: l.burst, cost: l.cost });
+    } else {
+      if (l.window === undefined) error(path, `sliding-window limit '${l.id}' needs a window`);
+      if (l.limit === undefined) error(path, `sliding-window limit '${l.id}' needs a limit`);
+      if (l.rate !== undefined) error([...path, 'rate'], `'rate' applies to token-bucket limits, not sliding-window`, true);
+      if (l.burst !== undefined) error([...path, 'burst'], `'burst' applies to token-bucket limits, not sliding-window`, true);
+      const w = l.window !== undefined ? duration(l.window, [...path, 'window']) : undefined;
+      if (w !== undefined && l.limit !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'sliding-window', windowMs: w, limit: l.limit, cost: l.cost });
+    }
+  });
+
+  const budgets: Budget[] = [];
+  (doc.budgets ?? []).forEach((b: BudgetDocument, i) => {
+    const path = ['budgets', i];
+    checkId(b.id, [...path, 'id']);
+    const per = checkPer(b.per, [...path, 'per']);
+    const when = checkWhen(b.when, [...path, 'when']);
+    const match = checkMatch(b.match, [...path, 'match']);
+    let period: BudgetPeriod | undefined;
+    if (calendarPeriods.has(b.period)) period = { type: 'calendar', unit: b.period as 'day' | 'week' | 'month' };
+    else {
+      const ms = parseDuration(b.period);
+      if (ms === undefined) error([...path, 'period'], `invalid period '${b.period}': expected day, week, month or a rolling duration (24h, 7d)`);
+      else period = { type: 'rolling', ms };
+    }
+    const alerts = b.alert_at ?? [];
+    alerts.forEach((a, j) => {
+      if (alerts.indexOf(a) !== j) error([...path, 'alert_at', j], `alert threshold ${a} is listed twice`);
+    });
+    if (b.on_exceed === 'downgrade') {
+      if (!b.downgrade_to) error([...path, 'on_exceed'], `on_exceed: downgrade needs downgrade_to (the model to rewrite to)`);
+      else if (!prices.has(b.downgrade_to)) error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price in prices, so its cost cannot be held`);
+    } else if (b.downgrade_to !== undefined) {
+      error([...path, 'downgrade_to'], `downgrade_to is used only with on_exceed: downgrade`, true);
+    }
+    if (period) {
+      budgets.push({
+        kind: 'budget', id: b.id, per, when, match, period, limitUsd: b.limit_usd, alertAt: [...alerts].sort((x, y) => x - y),
+        onExceed: b.on_exceed, downgradeTo: b.downgrade_to,
+      });
+    }
+  });
+
+  const ruleById = new Map<string, Limit | Budget>([...limits, ...budgets].map((r) => [r.id, r]));
+  const declaredIds = new Set([...(doc.limits ?? []).map((l) => l.id), ...(doc.budgets ?? []).map((b) => b.id)]);
+  const exceptions: RuleException[] = [];
+  (doc.exceptions ?? []).forEach((x, i) => {
+    const path = ['exceptions', i];
+    const id = x.id ?? `exception-${i + 1}`;
+    if (x.id) checkId(x.id, [...path, 'id']);
+    if (x.identity.role !== undefined && !roles.has(x.identity.role)) error([...path, 'identity', 'role'], `unknown role '${x.identity.role}'`);
+    const expiresAt = parseExpiry(x.expires);
+    if (expiresAt === undefined) error([...path, 'expires'], `impossible date '${x.expires}'`);
+    else if (expiresAt <= now) warn([...path, 'expires'], `exception expired at ${new Date(expiresAt).toISOString()} and no longer applies`);
+    if (!declaredIds.has(x.limit)) {
+      error([...path, 'limit'], `exception names unknown limit '${x.limit}'`);
+      return;
+    }
+    const rule = ruleById.get(x.limit);
+    if (!rule) return;
+    const allowed = rule.kind === 'budget' ? ['limit_usd'] : rule.algorithm === 'token-bucket' ? ['rate', 'burst'] : ['window', 'max'];
+    const given = (['rate', 'burst', 'window', 'max', 'limit_usd'] as const).filter((k) => x[k] !== undefined);
+    if (given.length === 0) error(path, `exception for '${x.limit}' overrides nothing (give ${allowed.join(' or ')})`);
+    for (const k of given) {
+      if (!allowed.includes(k)) error([...path, k], `'${k}' cannot override ${rule.kind === 'budget' ? 'a budget' : `a ${rule.algorithm} limit`} (use ${allowed.join(' or ')})`, true);
+    }
+    const r = x.rate !== undefined ? rate(x.rate, [...path, 'rate']) : undefined;
+    const w = x.window !== undefined ? duration(x.window, [...path, 'window']) : undefined;
+    if (expiresAt !== undefined) {
+      exceptions.push({
+        id, identity: { ...x.identity, user: x.identity.user?.toLowerCase() }, ruleId: x.limit, rate: r, burst: x.burst, windowMs: w, max: x.max,
+        limitUsd: x.limit_usd, expiresAt, reason: x.reason,
+      });
+    }
+  });
+
+  const traceTtl = doc.guards?.trace_ttl !== undefined ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
+  const entitlement = (e: EntitlementDocument): Entitlement => ({
+    models: e.models, routes: e.routes, providers: e.providers, maxInputTokens: e.max_input_tokens, maxOutputTokens: e.max_output_tokens,
+  });
+  for (const [label, c] of Object.entries(doc.classification ?? {})) {
+    const dup = c.detectors.find((d, i) => c.detectors.indexOf(d) !== i);
+    if (dup) error(['classification', label, 'detectors'], `detector '${dup}' is listed twice`);
+  }
+
+  return {
+    name: doc.name,
+    providers: new Map(Object.entries(doc.providers).map(([name, p]) => [name, { name, upstream: p.upstream.replace(/\/+$/, ''), style: p.style, keyEnv: p.key_env }])),
+    identity: {
+      required: doc.identity.required,
+      roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),
+      issuers: (doc.identity.issuers ?? []).map((iss, i) => {
+        if (!iss.jwks && !iss.public_key) error(['identity', 'issuers', i], `issuer '${iss.issuer}' needs jwks or public_key to verify its tokens`);
+        return {
+          issuer: iss.issuer, audience: list(iss.audience) ?? [], jwks: iss.jwks as { keys: Record<string, unknown>[] } | undefined, publicKey: iss.public_key,
+          algorithms: iss.algorithms ?? ['RS256', 'ES256', 'EdDSA'], userClaim: iss.user_claim, rolesClaim: iss.roles_claim ?? 'roles',
+          tenantClaim: iss.tenant_claim ?? 'tenant', clockToleranceS: iss.clock_tolerance_s ?? 30,
+        };
+      }),
+    },
+    prices,
+    classification: Object.entries(doc.classification ?? {}).map(([label, c]) => ({ label, detectors: c.detectors, weight: c.weight ?? 1 })),
+    limits,
+    budgets,
+    entitlements: {
+      default: doc.entitlements?.default ? entitlement(doc.entitlements.default) : undefined,
+      roles: new Map(Object.entries(doc.entitlements?.roles ?? {}).map(([r, e]) => [r, entitlement(e)])),
+      users: new Map(Object.entries(doc.entitlements?.users ?? {}).map(([u, e]) => [u.toLowerCase(), entitlement(e)])),
+    },
+    guards: {
+      maxCallsPerTrace: doc.guards?.max_calls_per_trace,
+      traceTtlMs: traceTtl ?? 3_600_000,
+      reserveOutputTokens: doc.guards?.reserve_output_tokens ?? 1024,
+    },
+    exceptions,
+  };
+}

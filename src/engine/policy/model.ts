@@ -1,0 +1,137 @@
+import type { Rate } from '../units';
+import type { Dimension } from './schema';
+
+// The compiled, ready-to-enforce form of a bundle: units parsed, globs and defaults resolved, so
+// deciding a request never re-reads the YAML's shape.
+
+export type CostUnit = 'requests' | 'tokens' | 'usd';
+
+export interface RequestFilter {
+  readonly classification?: readonly string[];
+  readonly model?: readonly string[];
+  readonly provider?: readonly string[];
+  readonly route?: readonly string[];
+}
+
+export interface IdentityFilter {
+  readonly role?: readonly string[];
+  readonly user?: readonly string[];
+  readonly agent?: readonly string[];
+  readonly tenant?: readonly string[];
+}
+
+interface RuleCommon {
+  readonly id: string;
+  readonly per: readonly Dimension[];
+  readonly when?: RequestFilter;
+  readonly match?: IdentityFilter;
+}
+
+export interface TokenBucketLimit extends RuleCommon {
+  readonly kind: 'limit';
+  readonly algorithm: 'token-bucket';
+  readonly rate: Rate;
+  readonly burst: number;
+  readonly cost: CostUnit;
+}
+
+export interface SlidingWindowLimit extends RuleCommon {
+  readonly kind: 'limit';
+  readonly algorithm: 'sliding-window';
+  readonly windowMs: number;
+  readonly limit: number;
+  readonly cost: CostUnit;
+}
+
+export type Limit = TokenBucketLimit | SlidingWindowLimit;
+
+export type BudgetPeriod = { readonly type: 'calendar'; readonly unit: 'day' | 'week' | 'month' } | { readonly type: 'rolling'; readonly ms: number };
+
+export interface Budget extends RuleCommon {
+  readonly kind: 'budget';
+  readonly period: BudgetPeriod;
+  readonly limitUsd: number;
+  readonly alertAt: readonly number[];
+  readonly onExceed: 'refuse' | 'downgrade';
+  readonly downgradeTo?: string;
+}
+
+export type Rule = Limit | Budget;
+
+export interface RuleException {
+  readonly id: string;
+  readonly identity: { readonly user?: string; readonly agent?: string; readonly role?: string };
+  readonly ruleId: string;
+  readonly rate?: Rate;
+  readonly burst?: number;
+  readonly windowMs?: number;
+  readonly max?: number;
+  readonly limitUsd?: number;
+  readonly expiresAt: number;
+  readonly reason: string;
+}
+
+export interface Entitlement {
+  readonly models?: readonly string[];
+  readonly routes?: readonly string[];
+  readonly providers?: readonly string[];
+  readonly maxInputTokens?: number;
+  readonly maxOutputTokens?: number;
+}
+
+export interface ProviderConfig {
+  readonly name: string;
+  readonly upstream: string;
+  readonly style: 'openai' | 'anthropic';
+  readonly keyEnv?: string;
+}
+
+export interface IssuerConfig {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly jwks?: { keys: Record<string, unknown>[] };
+  readonly publicKey?: string;
+  readonly algorithms: readonly string[];
+  readonly userClaim?: string;
+  readonly rolesClaim: string;
+  readonly tenantClaim: string;
+  readonly clockToleranceS: number;
+}
+
+export interface Price {
+  readonly input: number;
+  readonly output: number;
+}
+
+export interface ClassificationLabel {
+  readonly label: string;
+  readonly detectors: readonly ('email' | 'credit-card' | 'us-ssn' | 'phone')[];
+  readonly weight: number;
+}
+
+export interface Policy {
+  readonly name: string;
+  /** sha256 of the bundle's text: which exact bundle decided, for the audit record. */
+  readonly hash: string;
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  readonly identity: {
+    readonly required: boolean;
+    readonly roles: ReadonlyMap<string, readonly string[]>;
+    readonly issuers: readonly IssuerConfig[];
+  };
+  readonly prices: ReadonlyMap<string, Price>;
+  readonly classification: readonly ClassificationLabel[];
+  readonly limits: readonly Limit[];
+  readonly budgets: readonly Budget[];
+  readonly entitlements: {
+    readonly default?: Entitlement;
+    readonly roles: ReadonlyMap<string, Entitlement>;
+    readonly users: ReadonlyMap<string, Entitlement>;
+  };
+  readonly guards: {
+    readonly maxCallsPerTrace?: number;
+    readonly traceTtlMs: number;
+    readonly reserveOutputTokens: number;
+  };
+  readonly exceptions: readonly RuleException[];
+}

@@ -1,0 +1,212 @@
+import Type from 'typebox';
+
+// The policy bundle's one source of truth: this TypeBox schema is the TypeScript type (Static),
+// the runtime validator (compiled by Ajv) and the JSON Schema shipped for editors
+// (schemas/tollgate-policy.schema.json is generated from it and a test keeps them equal).
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Rule id: letters, digits, ".", "_" and "-".' });
+const Glob = Type.String({ minLength: 1, description: 'A name or a glob: "*" matches any run of characters, "?" one.' });
+const GlobList = Type.Array(Glob);
+const OneOrMany = <T extends Type.TSchema>(item: T): Type.TUnion<[T, Type.TArray<T>]> => Type.Union([item, Type.Array(item)]);
+
+export const DimensionSchema = Type.Union(
+  [Type.Literal('agent'), Type.Literal('user'), Type.Literal('role'), Type.Literal('classification'), Type.Literal('session'), Type.Literal('tenant')],
+  { description: 'What a limit accumulates against: agent is the pair (user, agent); role is each matching role the person holds.' },
+);
+const Per = Type.Union([DimensionSchema, Type.Array(DimensionSchema, { minItems: 1 })], {
+  description: 'One dimension, or several combined into one key (per: [user, agent]).',
+});
+
+const Rate = Type.String({ description: 'N/unit with unit s, min, h or day, e.g. 60/min.' });
+const Duration = Type.String({ description: 'A duration: 30s, 1m, 1h, 1d (also ms and w).' });
+const DateLike = Type.String({ description: 'An ISO 8601 date (2026-12-31, inclusive through that UTC day) or date-time.' });
+
+const When = Type.Object(
+  {
+    classification: Type.Optional(OneOrMany(Type.String())),
+    model: Type.Optional(OneOrMany(Glob)),
+    provider: Type.Optional(OneOrMany(Type.String())),
+    route: Type.Optional(OneOrMany(Glob)),
+  },
+  { additionalProperties: false, description: 'Which requests the rule counts; every given field must match.' },
+);
+
+const Match = Type.Object(
+  {
+    role: Type.Optional(OneOrMany(Type.String())),
+    user: Type.Optional(OneOrMany(Glob)),
+    agent: Type.Optional(OneOrMany(Glob)),
+    tenant: Type.Optional(OneOrMany(Type.String())),
+  },
+  { additionalProperties: false, description: 'Which identities the rule applies to; every given field must match.' },
+);
+
+const Cost = Type.Union([Type.Literal('requests'), Type.Literal('tokens'), Type.Literal('usd')], {
+  description: 'What one request deducts: 1, its tokens (input + output), or its price in USD. Tokens and USD are multiplied by the classification weight.',
+});
+
+export const LimitSchema = Type.Object(
+  {
+    id: Id,
+    description: Type.Optional(Type.String()),
+    per: Per,
+    algorithm: Type.Union([Type.Literal('token-bucket'), Type.Literal('sliding-window')]),
+    rate: Type.Optional(Rate),
+    burst: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Token bucket capacity.' })),
+    window: Type.Optional(Duration),
+    limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Sliding window: most cost admitted in any window.' })),
+    cost: Cost,
+    when: Type.Optional(When),
+    match: Type.Optional(Match),
+  },
+  { additionalProperties: false },
+);
+
+export const BudgetSchema = Type.Object(
+  {
+    id: Id,
+    description: Type.Optional(Type.String()),
+    per: Per,
+    period: Type.String({ description: 'day, week or month (UTC calendar; weeks start on Monday), or a rolling duration such as 24h or 7d.' }),
+    limit_usd: Type.Number({ exclusiveMinimum: 0 }),
+    alert_at: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 1 }))),
+    on_exceed: Type.Union([Type.Literal('refuse'), Type.Literal('downgrade')]),
+    downgrade_to: Type.Optional(Type.String()),
+    when: Type.Optional(When),
+    match: Type.Optional(Match),
+  },
+  { additionalProperties: false },
+);
+
+const Entitlement = Type.Object(
+  {
+    models: Type.Optional(GlobList),
+    routes: Type.Optional(GlobList),
+    providers: Type.Optional(Type.Array(Type.String())),
+    max_input_tokens: Type.Optional(Type.Integer({ minimum: 1, description: 'A larger prompt is refused (403).' })),
+    max_output_tokens: Type.Optional(Type.Integer({ minimum: 1, description: 'The request\'s output field is clamped to this.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Provider = Type.Object(
+  {
+    upstream: Type.String({ format: 'uri', description: 'Base URL of the provider; the path after /<provider> is appended.' }),
+    style: Type.Union([Type.Literal('openai'), Type.Literal('anthropic')], { description: 'Wire format: openai covers any OpenAI-compatible server.' }),
+    key_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the real upstream key.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Issuer = Type.Object(
+  {
+    issuer: Type.String({ minLength: 1 }),
+    audience: OneOrMany(Type.String({ minLength: 1 })),
+    jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }, { description: 'Inline JSON Web Key Set.' })),
+    public_key: Type.Optional(Type.String({ description: 'A PEM public key (SPKI).' })),
+    algorithms: Type.Optional(Type.Array(Type.String({ enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] }), { minItems: 1 })),
+    user_claim: Type.Optional(Type.String({ description: 'Claim naming the person; default email, then sub.' })),
+    roles_claim: Type.Optional(Type.String({ description: 'Claim listing the person\'s roles; default roles.' })),
+    tenant_claim: Type.Optional(Type.String()),
+    clock_tolerance_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+  },
+  { additionalProperties: false },
+);
+
+const Identity = Type.Object(
+  {
+    required: Type.Boolean({ description: 'Refuse (401) a request without a verified identity.' }),
+    roles: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()), { description: 'Roles per person (e-mail).' })),
+    issuers: Type.Optional(Type.Array(Issuer, { description: 'Identity providers whose JWTs are accepted.' })),
+    declared_roles: Type.Optional(Type.Array(Type.String(), { description: 'Roles that only identity-provider tokens carry, declared so rules may name them.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Price = Type.Object(
+  { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
+  { additionalProperties: false, description: 'USD per 1M tokens.' },
+);
+
+const ClassificationLabel = Type.Object(
+  {
+    detectors: Type.Array(Type.Union([Type.Literal('email'), Type.Literal('credit-card'), Type.Literal('us-ssn'), Type.Literal('phone')]), { minItems: 1 }),
+    weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Multiplies the tokens and USD a tagged request deducts.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Guards = Type.Object(
+  {
+    max_calls_per_trace: Type.Optional(Type.Integer({ minimum: 1, description: 'Model calls sharing one W3C trace id.' })),
+    trace_ttl: Type.Optional(Duration),
+    reserve_output_tokens: Type.Optional(Type.Integer({ minimum: 0, description: 'Worst-case output held when the request names no maximum.' })),
+  },
+  { additionalProperties: false },
+);
+
+const ExceptionSchema = Type.Object(
+  {
+    id: Type.Optional(Id),
+    identity: Type.Object(
+      { user: Type.Optional(Glob), agent: Type.Optional(Glob), role: Type.Optional(Type.String()) },
+      { additionalProperties: false, minProperties: 1 },
+    ),
+    limit: Id,
+    rate: Type.Optional(Rate),
+    burst: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    window: Type.Optional(Duration),
+    max: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Overrides a sliding window\'s limit.' })),
+    limit_usd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Overrides a budget\'s limit.' })),
+    expires: DateLike,
+    reason: Type.String({ minLength: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PolicySchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Literal(1),
+    name: Type.String({ minLength: 1 }),
+    description: Type.Optional(Type.String()),
+    providers: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Provider, { additionalProperties: false, minProperties: 1 }),
+    identity: Identity,
+    prices: Type.Optional(Type.Record(Type.String(), Price)),
+    classification: Type.Optional(Type.Record(Type.String(), ClassificationLabel)),
+    limits: Type.Optional(Type.Array(LimitSchema)),
+    budgets: Type.Optional(Type.Array(BudgetSchema)),
+    entitlements: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(Entitlement),
+          roles: Type.Optional(Type.Record(Type.String(), Entitlement)),
+          users: Type.Optional(Type.Record(Type.String(), Entitlement)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    guards: Type.Optional(Guards),
+    exceptions: Type.Optional(Type.Array(ExceptionSchema)),
+  },
+  { additionalProperties: false, title: 'Tollgate policy bundle' },
+);
+
+export type PolicyDocument = Type.Static<typeof PolicySchema>;
+export type LimitDocument = Type.Static<typeof LimitSchema>;
+export type BudgetDocument = Type.Static<typeof BudgetSchema>;
+export type Dimension = Type.Static<typeof DimensionSchema>;
+export type EntitlementDocument = Type.Static<typeof Entitlement>;
+export type ExceptionDocument = Type.Static<typeof ExceptionSchema>;
+export type IssuerDocument = Type.Static<typeof Issuer>;
+export type WhenDocument = Type.Static<typeof When>;
+export type MatchDocument = Type.Static<typeof Match>;
+
+/** The schema as draft-07 JSON, the form shipped to editors. */
+export function policyJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://tollgate.dev/schemas/tollgate-policy.schema.json',
+    ...(JSON.parse(JSON.stringify(PolicySchema)) as Record<string, unknown>),
+  };
+}

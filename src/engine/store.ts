@@ -1,0 +1,17 @@
+import type { AccumulatorSpec, ChargeOp, Hold, OpResult, ReserveResult, SettleResult } from './limiters/spec';
+
+/**
+ * Where accumulator state lives. The engine builds the charges; a store applies a decision's
+ * charges atomically: all of them or none. The memory store is the default, a Redis store serves
+ * several proxies; the engine never knows which.
+ */
+export interface AccumulatorStore {
+  /** Takes every charge if every one fits (forced charges always fit); otherwise takes nothing. */
+  reserve(ops: readonly ChargeOp[], now: number): Promise<ReserveResult>;
+  /** Replaces each held charge with its real amount, in the hold's order. */
+  settle(hold: Hold, actual: readonly number[], now: number): Promise<SettleResult>;
+  /** Returns a hold's charges untaken (the call failed before the provider did any work). */
+  release(hold: Hold, now: number): Promise<void>;
+  /** Reads accumulators without changing them, for views and previews. */
+  peek(items: readonly { key: string; spec: AccumulatorSpec }[], now: number): Promise<OpResult[]>;
+}

@@ -1,0 +1,25 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+
+// Token counting before the call. OpenAI-style text is counted with o200k_base, the encoding of
+// the GPT-4o and later families, so those counts are exact for text. No tokenizer for Claude is
+// published, so Anthropic-style counts are o200k's scaled up by ANTHROPIC_FACTOR: Claude's
+// tokenizer yields more tokens than o200k for the same English and code, and this factor is
+// chosen to over-count rather than under-count; the settle record charges the true usage.
+
+const noSpecial = { disallowedSpecial: new Set<string>() };
+
+export const ANTHROPIC_FACTOR = 1.35;
+
+/** Texts longer than this are counted by a byte bound instead: the bound is never below the true count. */
+const exactCountLimit = 2_000_000;
+
+export function countText(text: string): number {
+  if (text.length === 0) return 0;
+  // Every token covers at least one UTF-8 byte, so the byte length bounds the count from above.
+  if (text.length > exactCountLimit) return Buffer.byteLength(text, 'utf8');
+  return countTokens(text, noSpecial);
+}
+
+export function countAnthropicText(text: string): number {
+  return Math.ceil(countText(text) * ANTHROPIC_FACTOR);
+}

@@ -1,0 +1,83 @@
+import type { ModelCall } from '../../engine/call';
+import { MalformedRequestError } from '../../engine/call';
+import { countAnthropicText } from '../../engine/tokens/count';
+import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
+import { anthropicImageTokens } from '../../engine/tokens/images';
+import type { ContentBlock, MessagesRequest } from './wire';
+
+// Reads an Anthropic Messages request into the engine's ModelCall.
+
+export const ANTHROPIC_ROUTES = ['/v1/messages', '/v1/messages/count_tokens', '/v1/models'] as const;
+
+/** Role markers and turn framing per message, counted generously. */
+const perMessage = 8;
+const systemFraming = 8;
+/** A PDF page is billed as text plus an image; without parsing the PDF, bound it by its base64 size. */
+const documentDivisor = 3;
+
+function countBlocks(blocks: ContentBlock[], texts: string[]): number {
+  let tokens = 0;
+  for (const block of blocks) {
+    if (block === null || typeof block !== 'object') throw new MalformedRequestError('every content block must be an object');
+    if (typeof block.text === 'string') {
+      texts.push(block.text);
+      tokens += countAnthropicText(block.text);
+    } else if (block.type === 'image') {
+      const data = block.source?.type === 'base64' ? block.source.data : undefined;
+      tokens += anthropicImageTokens(data ? imageSizeFromBase64(data) : undefined);
+    } else if (block.type === 'document') {
+      const data = block.source?.data ?? '';
+      tokens += Math.max(1600, Math.ceil(data.length / documentDivisor));
+    } else if (block.type === 'tool_result') {
+      if (typeof block.content === 'string') {
+        texts.push(block.content);
+        tokens += countAnthropicText(block.content);
+      } else if (Array.isArray(block.content)) tokens += countBlocks(block.content, texts);
+    } else {
+      const json = JSON.stringify(block.input ?? block.thinking ?? block);
+      texts.push(json);
+      tokens += countAnthropicText(json);
+    }
+  }
+  return tokens;
+}
+
+export function describeAnthropicCall(provider: string, route: string, method: string, body: unknown): ModelCall {
+  if (method === 'GET' || method === 'HEAD') {
+    return { provider, style: 'anthropic', route, kind: 'passthrough', stream: false, inputTokens: 0, choices: 1, texts: [] };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MalformedRequestError('the request body must be a JSON object');
+  const b = body as MessagesRequest;
+  if (typeof b.model !== 'string' || b.model === '') throw new MalformedRequestError('"model" is required and must be a string');
+  if (!Array.isArray(b.messages) || b.messages.length === 0) throw new MalformedRequestError('"messages" must be a non-empty array');
+  const texts: string[] = [];
+  let tokens = 0;
+  if (typeof b.system === 'string') {
+    texts.push(b.system);
+    tokens += systemFraming + countAnthropicText(b.system);
+  } else if (Array.isArray(b.system)) {
+    tokens += systemFraming + countBlocks(b.system, texts);
+  }
+  for (const m of b.messages) {
+    if (m === null || typeof m !== 'object') throw new MalformedRequestError('every message must be an object');
+    tokens += perMessage;
+    if (typeof m.content === 'string') {
+      texts.push(m.content);
+      tokens += countAnthropicText(m.content);
+    } else if (Array.isArray(m.content)) tokens += countBlocks(m.content, texts);
+    else throw new MalformedRequestError('message "content" must be a string or an array of blocks');
+  }
+  if (b.tools !== undefined) {
+    const json = JSON.stringify(b.tools);
+    texts.push(json);
+    // Tool use adds a system prompt of a few hundred tokens upstream.
+    tokens += countAnthropicText(json) + 350;
+  }
+  if (route === '/v1/messages/count_tokens') {
+    return { provider, style: 'anthropic', route, kind: 'count', model: b.model, stream: false, inputTokens: 0, requestedOutputTokens: 0, choices: 1, texts };
+  }
+  if (b.max_tokens === undefined || typeof b.max_tokens !== 'number' || !Number.isInteger(b.max_tokens) || b.max_tokens < 1) {
+    throw new MalformedRequestError('"max_tokens" is required and must be a positive integer');
+  }
+  return { provider, style: 'anthropic', route, kind: 'generate', model: b.model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: b.max_tokens, choices: 1, texts };
+}

@@ -1,0 +1,82 @@
+import type { AccumulatorStore } from '../engine/store';
+import type { AccumulatorSpec, ChargeOp, HeldCharge, Hold, OpResult, ReserveResult, SettleResult } from '../engine/limiters/spec';
+import type { AccumulatorValue } from '../engine/limiters/state';
+import { adjust, alertsFor, current, fits, take, usage } from '../engine/limiters/state';
+
+/**
+ * Accumulators in this process's memory. JavaScript runs one reservation to completion before the
+ * next starts, so check-then-take over every charge is atomic without locks.
+ */
+export class MemoryStore implements AccumulatorStore {
+  private readonly values = new Map<string, AccumulatorValue>();
+  private nextHold = 1;
+
+  reserve(ops: readonly ChargeOp[], now: number): Promise<ReserveResult> {
+    return Promise.resolve(this.reserveNow(ops, now));
+  }
+
+  reserveNow(ops: readonly ChargeOp[], now: number): ReserveResult {
+    const values = ops.map((op) => this.load(op.key, op.spec, now));
+    const results: OpResult[] = [];
+    const failures: number[] = [];
+    ops.forEach((op, i) => {
+      const v = values[i]!;
+      const { used, limit } = usage(op.spec, v);
+      const fit = op.force ? { ok: true, retryAfterMs: 0 } : fits(op.spec, v, op.amount, now);
+      if (!fit.ok) failures.push(i);
+      results.push({ before: used, after: fit.ok ? used + op.amount : used, limit, retryAfterMs: fit.ok ? undefined : fit.retryAfterMs });
+    });
+    if (failures.length > 0) {
+      return { ok: false, results: results.map((r) => ({ ...r, after: r.before })), failures };
+    }
+    const charges: HeldCharge[] = ops.map((op, i) => ({ key: op.key, spec: op.spec, amount: op.amount, slot: take(op.spec, values[i]!, op.amount, now) }));
+    return { ok: true, results, hold: { id: `h${this.nextHold++}`, charges } };
+  }
+
+  settle(hold: Hold, actual: readonly number[], now: number): Promise<SettleResult> {
+    return Promise.resolve(this.settleNow(hold, actual, now));
+  }
+
+  settleNow(hold: Hold, actual: readonly number[], now: number): SettleResult {
+    const results: OpResult[] = [];
+    const alerts: SettleResult['alerts'][number][] = [];
+    hold.charges.forEach((c, i) => {
+      const v = this.load(c.key, c.spec, now);
+      const before = usage(c.spec, v).used;
+      const crossed = adjust(c.spec, v, c.slot, c.amount, actual[i] ?? c.amount, true);
+      const after = usage(c.spec, v);
+      results.push({ before, after: after.used, limit: after.limit });
+      if (crossed.length > 0) alerts.push(...alertsFor(c.key, c.spec, v, crossed));
+    });
+    return { results, alerts };
+  }
+
+  release(hold: Hold, now: number): Promise<void> {
+    this.settleNow(hold, hold.charges.map(() => 0), now);
+    return Promise.resolve();
+  }
+
+  peek(items: readonly { key: string; spec: AccumulatorSpec }[], now: number): Promise<OpResult[]> {
+    return Promise.resolve(this.peekNow(items, now));
+  }
+
+  peekNow(items: readonly { key: string; spec: AccumulatorSpec }[], now: number): OpResult[] {
+    return items.map(({ key, spec }) => {
+      const existing = this.values.get(key);
+      const v = current(spec, existing ? structuredClone(existing) : undefined, now);
+      const { used, limit } = usage(spec, v);
+      return { before: used, after: used, limit };
+    });
+  }
+
+  /** Every accumulator key this store holds, for the views. */
+  keys(): IterableIterator<string> {
+    return this.values.keys();
+  }
+
+  private load(key: string, spec: AccumulatorSpec, now: number): AccumulatorValue {
+    const v = current(spec, this.values.get(key), now);
+    this.values.set(key, v);
+    return v;
+  }
+}

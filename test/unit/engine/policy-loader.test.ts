@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { formatIssue, loadPolicy } from '../../../src/engine/policy/loader';
+import { policyJsonSchema } from '../../../src/engine/policy/schema';
+import { NOW, positionOf, referenceText } from '../../helpers/policy';
+
+function errorsOf(text: string): { line: number; column: number; message: string }[] {
+  const r = loadPolicy(text, NOW);
+  assert.equal(r.ok, false, 'expected the bundle to be rejected');
+  return r.ok ? [] : r.errors.map((e) => ({ line: e.position.line, column: e.position.column, message: e.message }));
+}
+
+/** Replaces `from` with `to` and expects exactly one error, at the replaced value, matching `message`. */
+function expectErrorAt(from: string, to: string, message: RegExp, offset = 0): void {
+  assert.ok(referenceText.includes(from), `reference bundle holds '${from}'`);
+  const broken = referenceText.replace(from, to);
+  const errors = errorsOf(broken);
+  // Text before the replaced value is unchanged, so the error sits where the original value was.
+  const where = positionOf(referenceText, from, offset);
+  assert.equal(errors.length, 1, `one error, got: ${JSON.stringify(errors)}`);
+  assert.match(errors[0]!.message, message);
+  assert.deepEqual({ line: errors[0]!.line, column: errors[0]!.column }, where);
+}
+
+describe('policy bundle loading', () => {
+  it('loads the reference bundle with every section compiled', () => {
+    const r = loadPolicy(referenceText, NOW);
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.equal(r.policy.name, 'acme-ai-gateway');
+    assert.deepEqual(r.policy.limits.map((l) => l.id), ['agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort']);
+    assert.deepEqual(r.policy.budgets.map((b) => b.id), ['user-daily', 'team-monthly']);
+    const burst = r.policy.limits[0]!;
+    assert.equal(burst.algorithm, 'token-bucket');
+    if (burst.algorithm === 'token-bucket') assert.equal(burst.rate.perMs * 60_000, 60);
+    assert.equal(r.policy.exceptions[0]!.expiresAt, Date.parse('2027-01-01T00:00:00Z'));
+    assert.equal(r.policy.guards.maxCallsPerTrace, 50);
+    assert.equal(r.policy.identity.roles.get('alice@acme.dev')![0], 'marketing-analysts');
+    assert.equal(r.warnings.length, 0);
+  });
+
+  it('hashes the bundle text so a decision names the exact bundle', () => {
+    const a = loadPolicy(referenceText, NOW);
+    const b = loadPolicy(`${referenceText}\n# edited\n`, NOW);
+    assert.ok(a.ok && b.ok);
+    if (a.ok && b.ok) assert.notEqual(a.policy.hash, b.policy.hash);
+  });
+
+  it('rejects an unknown key at the key, suggesting the intended one', () => {
+    expectErrorAt('burst: 20', 'burts: 20', /unknown key 'burts' \(did you mean 'burst'\?\)/);
+  });
+
+  it('rejects an unknown top-level section', () => {
+    const errors = errorsOf(`${referenceText}\nlimitz: []\n`);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /unknown key 'limitz'.*'limits'/);
+  });
+
+  it('rejects a malformed rate at its value', () => {
+    expectErrorAt('rate: 1000/h', 'rate: 1000/hr', /invalid rate '1000\/hr'/, 'rate: '.length);
+  });
+
+  it('rejects a malformed window at its value', () => {
+    expectErrorAt('window: 1m', 'window: 1 minute', /invalid duration '1 minute'/, 'window: '.length);
+  });
+
+  it('rejects an unknown per dimension, listing the allowed ones', () => {
+    expectErrorAt('per: agent', 'per: agnet', /must be one of: agent, user, role, classification, session, tenant/, 'per: '.length);
+  });
+
+  it('rejects a duplicate rule id at the second use', () => {
+    expectErrorAt('id: pii-flow', 'id: user-tokens', /duplicate id 'user-tokens'/, 'id: '.length);
+  });
+
+  it('rejects an exception naming an unknown limit', () => {
+    expectErrorAt('limit: agent-burst', 'limit: agent-bust', /exception names unknown limit 'agent-bust'/, 'limit: '.length);
+  });
+
+  it('rejects downgrade_to a model without a price', () => {
+    expectErrorAt('downgrade_to: gpt-4o-mini', 'downgrade_to: gpt-5-nano', /'gpt-5-nano' has no price/, 'downgrade_to: '.length);
+  });
+
+  it('rejects an impossible date', () => {
+    expectErrorAt('expires: 2026-12-31', 'expires: 2026-02-30', /impossible date '2026-02-30'/, 'expires: '.length);
+  });
+
+  it('rejects a negative amount', () => {
+    expectErrorAt('limit_usd: 500', 'limit_usd: -500', /must be greater than 0/, 'limit_usd: '.length);
+  });
+
+  it('rejects a match on an unknown role', () => {
+    expectErrorAt('match: { role: marketing-analysts }', 'match: { role: marketing }', /unknown role 'marketing'/, 'match: { role: '.length);
+  });
+
+  it('rejects a when on an unknown classification', () => {
+    expectErrorAt('when: { classification: pii }', 'when: { classification: phi }', /unknown classification 'phi'/, 'when: { classification: '.length);
+  });
+
+  it('rejects an invalid enum value', () => {
+    expectErrorAt('on_exceed: refuse', 'on_exceed: refus', /must be one of: refuse, downgrade/, 'on_exceed: '.length);
+  });
+
+  it('rejects a token bucket without a burst', () => {
+    const broken = referenceText.replace('    burst: 20\n', '');
+    const errors = errorsOf(broken);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /'agent-burst' needs a burst/);
+  });
+
+  it('rejects a field of the other algorithm', () => {
+    expectErrorAt('    window: 1h\n', '    window: 1h\n    burst: 5\n', /'burst' applies to token-bucket/, '    window: 1h\n    '.length);
+  });
+
+  it('rejects an exception override that does not fit its rule', () => {
+    expectErrorAt('    burst: 500\n', '    max: 500\n', /'max' cannot override a token-bucket limit/, '    '.length);
+  });
+
+  it('reports every error, in line order, not only the first', () => {
+    const broken = referenceText.replace('limit: agent-burst', 'limit: nope').replace('expires: 2026-12-31', 'expires: 2026-13-01').replace('id: pii-flow', 'id: user-tokens');
+    const errors = errorsOf(broken);
+    assert.equal(errors.length, 3);
+    assert.deepEqual(errors.map((e) => e.line), [...errors.map((e) => e.line)].sort((a, b) => a - b));
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const errors = errorsOf('version: 1\nname: [unclosed\n');
+    assert.ok(errors.length >= 1);
+    assert.ok(errors[0]!.line >= 2);
+  });
+
+  it('rejects a duplicate key, which would otherwise silently override a value', () => {
+    const errors = errorsOf(referenceText.replace('version: 1\n', 'version: 1\nversion: 1\n'));
+    assert.ok(errors.some((e) => /unique|duplicate/i.test(e.message)));
+  });
+
+  it('warns about an exception that has already expired, without rejecting', () => {
+    const r = loadPolicy(referenceText, Date.parse('2027-02-01T00:00:00Z'));
+    assert.ok(r.ok);
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0]!.message, /expired/);
+  });
+
+  it('formats errors as FILE:LINE:COL: message', () => {
+    const r = loadPolicy(referenceText.replace('rate: 60/min', 'rate: sixty'), NOW);
+    assert.ok(!r.ok);
+    if (!r.ok) assert.match(formatIssue('policy.yaml', r.errors[0]!), /^policy\.yaml:\d+:\d+: invalid rate 'sixty'/);
+  });
+
+  it('ships a JSON Schema file generated from the one TypeBox source', () => {
+    const shipped = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'schemas', 'tollgate-policy.schema.json'), 'utf8')) as unknown;
+    assert.deepEqual(shipped, policyJsonSchema(), 'run `npm run schema` after changing src/engine/policy/schema.ts');
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { yamlValidation: { fileMatch: string[]; url: string }[] } };
+    assert.deepEqual(pkg.contributes.yamlValidation[0]!.fileMatch, ['tollgate.yaml', '*.tollgate.yaml']);
+  });
+
+  it('ships the reference bundle unchanged', function () {
+    const shared = path.join(__dirname, '..', '..', '..', '..', 'shared', 'examples', 'policy.yaml');
+    let original: string;
+    try {
+      original = readFileSync(shared, 'utf8');
+    } catch {
+      this.skip();
+      return;
+    }
+    assert.equal(referenceText, original);
+  });
+});
