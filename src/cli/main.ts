@@ -7,6 +7,7 @@ import { version } from '../../package.json';
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
   policy: { summary: 'check a policy bundle (policy check FILE)', load: async () => (await import('./policy')).run },
   token: { summary: 'mint a session token for a person', load: async () => (await import('./token')).run },
+  audit: { summary: 'verify, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },
 };
 
 function usage(): string {
