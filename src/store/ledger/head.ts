@@ -40,7 +40,8 @@ export interface HeadRead {
   forged: string | null;
 }
 
-export function readHead(file: string, publicKey: KeyObject): HeadRead {
+/** Reads the newest valid slot; with a null key signatures are not checked (export only needs the seq). */
+export function readHead(file: string, publicKey: KeyObject | null): HeadRead {
   let data: Buffer;
   try {
     data = fs.readFileSync(file);
@@ -58,7 +59,7 @@ export function readHead(file: string, publicKey: KeyObject): HeadRead {
       continue; // torn slot: a crash mid-write; the other slot holds the previous head
     }
     if (typeof parsed.seq !== 'number' || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') continue;
-    if (!verifySignature(publicKey, headBytes(parsed), parsed.sig)) {
+    if (publicKey && !verifySignature(publicKey, headBytes(parsed), parsed.sig)) {
       forged = `head slot ${slot} (seq ${parsed.seq}) has an invalid signature`;
       continue;
     }

@@ -1,0 +1,15 @@
+import * as fs from 'node:fs';
+import { ledgerPaths, listSegments } from '../../../src/store/ledger/segments';
+
+/** Reads and rewrites the journal's lines (single segment) to stage tampering. */
+export function journalFile(dataDir: string): string {
+  return listSegments(ledgerPaths(dataDir).journal)[0].file;
+}
+
+export function readJournalLines(dataDir: string): string[] {
+  return fs.readFileSync(journalFile(dataDir), 'utf8').split('\n').filter((l) => l.length > 0);
+}
+
+export function writeJournalLines(dataDir: string, lines: string[]): void {
+  fs.writeFileSync(journalFile(dataDir), lines.map((l) => `${l}\n`).join(''));
+}
