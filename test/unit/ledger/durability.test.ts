@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LedgerError } from '../../../src/store/ledger/errors';
+import type { LedgerIo } from '../../../src/store/ledger/io';
+import { nodeIo } from '../../../src/store/ledger/io';
+import { Ledger } from '../../../src/store/ledger/ledger';
+import type { LedgerHealth } from '../../../src/store/ledger/ledger';
+import { ledgerPaths } from '../../../src/store/ledger/segments';
+import { dataDirPublicKey } from '../../../src/store/ledger/signer';
+import { verifyLedger } from '../../../src/store/ledger/verify';
+import { decision, tempDir } from './fixtures';
+import { journalFile, readJournalLines, writeJournalLines } from './tamper';
+
+/**
+ * A disk that can be made to fail. Tests may run as root, where a read-only chmod does not stop
+ * writes, so failures are injected at the ledger's write layer instead.
+ */
+class FaultyIo implements LedgerIo {
+  failing: string | null = null;
+  /** Fail only the n-th write from now (1 = the next one), then work again. */
+  failNthWrite = 0;
+  writes = 0;
+  fsyncs = 0;
+  private error(): NodeJS.ErrnoException {
+    const err: NodeJS.ErrnoException = new Error(`${this.failing ?? 'EIO'}: injected`);
+    err.code = this.failing ?? 'EIO';
+    return err;
+  }
+  async write(fd: number, data: Buffer, position: number): Promise<void> {
+    this.writes++;
+    if (this.failNthWrite > 0 && --this.failNthWrite === 0) throw this.error();
+    if (this.failing) {
+      // A full disk takes part of the write before it refuses: leave a torn fragment behind.
+      await nodeIo.write(fd, data.subarray(0, Math.floor(data.length / 2)), position);
+      throw this.error();
+    }
+    await nodeIo.write(fd, data, position);
+  }
+  async fsync(fd: number): Promise<void> {
+    this.fsyncs++;
+    if (this.failing) throw this.error();
+    await nodeIo.fsync(fd);
+  }
+  async truncate(fd: number, length: number): Promise<void> {
+    if (this.failing) throw this.error();
+    await nodeIo.truncate(fd, length);
+  }
+}
+
+async function settleAll(ps: Promise<void>[]): Promise<PromiseSettledResult<void>[]> {
+  return Promise.allSettled(ps);
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('ledger durability', () => {
+  it('batches concurrent appends into far fewer fsyncs (group commit)', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    const outs = Array.from({ length: 500 }, (_, i) => ledger.append(decision(i)));
+    await Promise.all(outs.map((o) => o.durable));
+    assert.equal(ledger.stats.records, 500);
+    assert.ok(ledger.stats.batches < 50, `500 records took ${ledger.stats.batches} journal fsyncs`);
+    await ledger.close();
+
+    const single = await Ledger.open(tempDir(), { maxBatch: 1 });
+    const outs1 = Array.from({ length: 50 }, (_, i) => single.append(decision(i)));
+    await Promise.all(outs1.map((o) => o.durable));
+    assert.equal(single.stats.batches, 50);
+    await single.close();
+  });
+
+  it('assigns seq, prev, hash and sig at once and resolves durable only once the record is on disk', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    const a = ledger.append(decision(1));
+    const b = ledger.append(decision(2));
+    assert.equal(a.record.seq, 1);
+    assert.equal(b.record.prev, a.record.hash);
+    assert.equal(readJournalLines(dir).length, 0); // not written yet: the caller may forward meanwhile
+    await b.durable;
+    assert.equal(readJournalLines(dir).length, 2);
+    assert.equal(ledger.head.seq, 2);
+    await ledger.close();
+  });
+
+  it('keeps one process per data dir and takes over a lock left by a killed process', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'locked') && /in use by pid/.test(e.message));
+    await ledger.close();
+    // A SIGKILLed proxy leaves its lock behind, naming a pid that no longer runs.
+    fs.writeFileSync(ledgerPaths(dir).lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: require('node:os').hostname() }));
+    const again = await Ledger.open(dir);
+    await again.close();
+    assert.equal(fs.existsSync(ledgerPaths(dir).lock), false);
+  });
+
+  it('cuts a torn last line that was never acknowledged and carries on', async () => {
+    const dir = tempDir();
+    let ledger = await Ledger.open(dir);
+    for (let i = 0; i < 5; i++) ledger.append(decision(i));
+    await ledger.close();
+    fs.appendFileSync(journalFile(dir), '{"id":"01J","seq":6,"time":"2026-'); // SIGKILL mid-write
+    ledger = await Ledger.open(dir);
+    assert.ok(ledger.recovered);
+    assert.match(ledger.recovered.problem, /incomplete line/);
+    const { record, durable } = ledger.append(decision(6));
+    await durable;
+    assert.equal(record.seq, 6);
+    await ledger.close();
+    const r = await verifyLedger(dir, dataDirPublicKey(dir));
+    assert.equal(r.ok, true, r.problem?.message);
+    assert.equal(r.records, 6);
+  });
+
+  it('refuses to open, saying where, when damage lies before the signed head', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    for (let i = 0; i < 5; i++) ledger.append(decision(i));
+    await ledger.close();
+    const lines = readJournalLines(dir);
+    lines[2] = lines[2].slice(0, 40);
+    writeJournalLines(dir, lines);
+    await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'corrupt') && /damaged at byte \d+.*not a torn write/.test(e.message));
+    writeJournalLines(dir, readJournalLines(dir).slice(0, 2));
+    await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'corrupt') && /signed head names seq 5/.test(e.message));
+  });
+
+  for (const code of ['ENOSPC', 'EROFS']) {
+    it(`on ${code}: rejects durable, turns unhealthy with a reason, refuses appends, and recovers when the disk does`, async () => {
+      const dir = tempDir();
+      const io = new FaultyIo();
+      const healths: LedgerHealth[] = [];
+      const ledger = await Ledger.open(dir, { io, retryMs: 10, onHealthChange: (h) => healths.push(h) });
+      await ledger.append(decision(1)).durable;
+
+      io.failing = code;
+      const failed = [ledger.append(decision(2)), ledger.append(decision(3))];
+      const results = await settleAll(failed.map((f) => f.durable));
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+      assert.ok(results.every((r) => r.status === 'rejected' && LedgerError.is(r.reason, 'unavailable')));
+      assert.equal(ledger.health.ok, false);
+      assert.match(ledger.health.ok ? '' : ledger.health.reason, code === 'ENOSPC' ? /disk full/ : /read-only/);
+      assert.throws(() => ledger.append(decision(4)), (e: unknown) => LedgerError.is(e, 'unavailable'));
+
+      io.failing = null;
+      await until(() => ledger.health.ok);
+      const { record, durable } = ledger.append(decision(5));
+      await durable;
+      assert.equal(record.seq, 2, 'the rejected records never joined the chain; their seqs are reused');
+      assert.deepEqual(healths.map((h) => h.ok), [false, ...healths.slice(1, -1).map(() => false), true]);
+      await ledger.close();
+      const r = await verifyLedger(dir, dataDirPublicKey(dir));
+      assert.equal(r.ok, true, r.problem?.message);
+      assert.equal(r.records, 2);
+    });
+  }
+
+  it('rolls back when the head write fails after the journal write succeeded', async () => {
+    const dir = tempDir();
+    const io = new FaultyIo();
+    const ledger = await Ledger.open(dir, { io, retryMs: 10 });
+    await ledger.append(decision(1)).durable;
+    io.failNthWrite = 2; // the journal write succeeds, the head write after it fails
+    const { durable } = ledger.append(decision(2));
+    await assert.rejects(durable, (e: unknown) => LedgerError.is(e, 'unavailable'));
+    await until(() => ledger.health.ok);
+    assert.equal(readJournalLines(dir).length, 1, 'the unacknowledged line was truncated');
+    await ledger.append(decision(3)).durable;
+    await ledger.close();
+    const reopened = await Ledger.open(dir);
+    assert.equal(reopened.head.seq, 2);
+    await reopened.close();
+    assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).ok, true);
+  });
+
+  it('rolls to a new segment past the size limit and reads across segments', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir, { segmentBytes: 4096 });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.append(decision(round * 10 + i)).durable));
+    }
+    await ledger.close();
+    assert.ok(fs.readdirSync(path.join(ledgerPaths(dir).journal)).length > 2);
+    const reopened = await Ledger.open(dir);
+    let n = 0;
+    for await (const r of reopened.records()) assert.equal(r.seq, ++n);
+    assert.equal(n, 50);
+    await reopened.close();
+    assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).records, 50);
+  });
+});
