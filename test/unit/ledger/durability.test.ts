@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { LedgerError } from '../../../src/store/ledger/errors';
 import type { LedgerIo } from '../../../src/store/ledger/io';
@@ -97,7 +98,7 @@ describe('ledger durability', () => {
     await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'locked') && /in use by pid/.test(e.message));
     await ledger.close();
     // A SIGKILLed proxy leaves its lock behind, naming a pid that no longer runs.
-    fs.writeFileSync(ledgerPaths(dir).lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: require('node:os').hostname() }));
+    fs.writeFileSync(ledgerPaths(dir).lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
     const again = await Ledger.open(dir);
     await again.close();
     assert.equal(fs.existsSync(ledgerPaths(dir).lock), false);

@@ -13,3 +13,11 @@ export function readJournalLines(dataDir: string): string[] {
 export function writeJournalLines(dataDir: string, lines: string[]): void {
   fs.writeFileSync(journalFile(dataDir), lines.map((l) => `${l}\n`).join(''));
 }
+
+/** Applies `edit` to the lines of every segment. */
+export function rewriteAllSegments(dataDir: string, edit: (lines: string[]) => string[]): void {
+  for (const seg of listSegments(ledgerPaths(dataDir).journal)) {
+    const lines = fs.readFileSync(seg.file, 'utf8').split('\n').filter((l) => l.length > 0);
+    fs.writeFileSync(seg.file, edit(lines).map((l) => `${l}\n`).join(''));
+  }
+}
