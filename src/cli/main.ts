@@ -5,6 +5,7 @@ import { version } from '../../package.json';
 // Each command lives in its own module; the table names them so `tollgate help` and the
 // dispatcher read from one place.
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  scan: { summary: 'find hard-coded API keys (scan [PATH]... [--staged] [--format text|json|sarif])', load: async () => (await import('./scan')).run },
   policy: { summary: 'check a policy bundle (policy check FILE)', load: async () => (await import('./policy')).run },
   token: { summary: 'mint a session token for a person', load: async () => (await import('./token')).run },
   audit: { summary: 'verify, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },
