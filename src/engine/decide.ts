@@ -2,6 +2,7 @@ import type { ModelCall } from './call';
 import { classify } from './classify';
 import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';
 import { entitlementFor } from './entitlements';
+import type { EffectiveEntitlement } from './entitlements';
 import { globMatch } from './glob';
 import type { Identity } from './identity/identity';
 import type { AccumulatorSpec, ChargeOp, OpResult } from './limiters/spec';
@@ -23,7 +24,10 @@ export interface DecisionRequest {
 /** One accumulator a request touches, with everything needed to charge and describe it. */
 interface PlannedCharge {
   readonly rule: Rule | { readonly kind: 'guard'; readonly id: string };
+  /** The identity key, as the audit record names it. */
   readonly key: string;
+  /** The store's key: rule id and identity key. */
+  readonly storeKey: string;
   readonly unit: CostUnit;
   readonly spec: AccumulatorSpec;
   readonly amount: number;
@@ -85,17 +89,6 @@ export function keysFor(rule: Rule, id: Identity, labels: readonly string[]): st
   return keys;
 }
 
-function exceptionFor(policy: Policy, rule: Rule, id: Identity, now: number): RuleException | undefined {
-  return policy.exceptions.find(
-    (x) =>
-      x.ruleId === rule.id &&
-      now < x.expiresAt &&
-      (!x.identity.user || globMatch(x.identity.user, id.user)) &&
-      (!x.identity.agent || globMatch(x.identity.agent, id.agent)) &&
-      (!x.identity.role || id.roles.includes(x.identity.role)),
-  );
-}
-
 function specFor(rule: Limit | Budget, x: RuleException | undefined): AccumulatorSpec {
   if (rule.kind === 'budget') {
     const limit = x?.limitUsd ?? rule.limitUsd;
@@ -107,18 +100,17 @@ function specFor(rule: Limit | Budget, x: RuleException | undefined): Accumulato
   return { type: 'window', windowMs: x?.windowMs ?? rule.windowMs, limit: x?.max ?? rule.limit };
 }
 
+/** What one request deducts in each unit, computed once per decision. */
 interface Cost {
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly weight: number;
-  readonly model?: string;
+  readonly requests: number;
+  readonly tokens: number;
+  readonly usd: number;
 }
 
-function amountFor(policy: Policy, unit: CostUnit, c: Cost, kind: ModelCall['kind']): number {
-  if (unit === 'requests') return 1;
-  if (kind === 'count' || kind === 'passthrough') return 0;
-  if (unit === 'tokens') return (c.inputTokens + c.outputTokens) * c.weight;
-  return usdFor(c.model ? priceOf(policy, c.model) : undefined, c.inputTokens, c.outputTokens) * c.weight;
+function costOf(policy: Policy, call: ModelCall, model: string | undefined, outputTokens: number, weight: number): Cost {
+  if (call.kind === 'count' || call.kind === 'passthrough') return { requests: 1, tokens: 0, usd: 0 };
+  const usd = usdFor(model ? priceOf(policy, model) : undefined, call.inputTokens, outputTokens) * weight;
+  return { requests: 1, tokens: (call.inputTokens + outputTokens) * weight, usd };
 }
 
 function fmt(n: number, unit: CostUnit): string {
@@ -139,33 +131,88 @@ function waitText(ms: number | null | undefined): string {
  * argument and nothing is read from the clock, network or disk.
  */
 export class Engine {
+  private readonly rules: readonly (Limit | Budget)[];
+  /** Each rule's accumulator without an exception: built once, not per request. */
+  private readonly baseSpecs = new Map<string, AccumulatorSpec>();
+  private readonly ruleExceptions = new Map<string, RuleException[]>();
+  /** Entitlements and identity keys depend only on the identity, which repeats across requests. */
+  private readonly entitlements = new Map<string, EffectiveEntitlement>();
+  private readonly identityKeys = new WeakMap<Identity, Map<string, { key: string; storeKey: string }[]>>();
+  private readonly identityEntitlements = new WeakMap<Identity, EffectiveEntitlement>();
+
   constructor(
     readonly policy: Policy,
     readonly store: AccumulatorStore,
-  ) {}
+  ) {
+    this.rules = [...policy.limits, ...policy.budgets];
+    for (const rule of this.rules) this.baseSpecs.set(rule.id, specFor(rule, undefined));
+    for (const x of policy.exceptions) this.ruleExceptions.set(x.ruleId, [...(this.ruleExceptions.get(x.ruleId) ?? []), x]);
+  }
+
+  private entitlementOf(id: Identity): EffectiveEntitlement {
+    let e = this.identityEntitlements.get(id);
+    if (e) return e;
+    const key = `${id.user}\n${id.roles.join('\n')}`;
+    e = this.entitlements.get(key);
+    if (!e) {
+      if (this.entitlements.size >= 10_000) this.entitlements.clear();
+      e = entitlementFor(this.policy, id);
+      this.entitlements.set(key, e);
+    }
+    this.identityEntitlements.set(id, e);
+    return e;
+  }
+
+  /** Store keys of a rule for an identity; cached unless they depend on the request's labels. */
+  private storeKeys(rule: Limit | Budget, id: Identity, labels: readonly string[]): { key: string; storeKey: string }[] {
+    const build = (): { key: string; storeKey: string }[] => keysFor(rule, id, labels).map((key) => ({ key, storeKey: `${rule.id}#${key}` }));
+    if (rule.per.includes('classification')) return build();
+    let byRule = this.identityKeys.get(id);
+    if (!byRule) {
+      byRule = new Map();
+      this.identityKeys.set(id, byRule);
+    }
+    let keys = byRule.get(rule.id);
+    if (!keys) {
+      keys = build();
+      byRule.set(rule.id, keys);
+    }
+    return keys;
+  }
+
+  private exceptionFor(rule: Rule, id: Identity, now: number): RuleException | undefined {
+    const candidates = this.ruleExceptions.get(rule.id);
+    if (!candidates) return undefined;
+    return candidates.find(
+      (x) =>
+        now < x.expiresAt &&
+        (!x.identity.user || globMatch(x.identity.user, id.user)) &&
+        (!x.identity.agent || globMatch(x.identity.agent, id.agent)) &&
+        (!x.identity.role || id.roles.includes(x.identity.role)),
+    );
+  }
 
   /** The accumulators a request would touch and what it would deduct from each, model `model`. */
   plan(req: DecisionRequest, model: string | undefined, outputTokens: number, labels: readonly string[], weight: number, now: number, forceBudgets: ReadonlySet<string>): PlannedCharge[] {
     const { identity: id, call } = req;
-    const cost: Cost = { inputTokens: call.inputTokens, outputTokens, weight, model };
+    const cost = costOf(this.policy, call, model, outputTokens, weight);
     const out: PlannedCharge[] = [];
     if (call.kind === 'passthrough') return out;
     const guard = this.policy.guards.maxCallsPerTrace;
     if (guard !== undefined && req.trace) {
       out.push({
-        rule: { kind: 'guard', id: 'max_calls_per_trace' }, key: `trace:${req.trace}`, unit: 'requests',
+        rule: { kind: 'guard', id: 'max_calls_per_trace' }, key: `trace:${req.trace}`, storeKey: `max_calls_per_trace#trace:${req.trace}`, unit: 'requests',
         spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit: guard }, amount: 1, force: false,
       });
     }
-    for (const rule of [...this.policy.limits, ...this.policy.budgets]) {
+    for (const rule of this.rules) {
       if (!ruleMatchesIdentity(rule, id) || !ruleMatchesRequest(rule, call, model, labels)) continue;
       const unit: CostUnit = rule.kind === 'budget' ? 'usd' : rule.cost;
-      const x = exceptionFor(this.policy, rule, id, now);
-      const spec = specFor(rule, x);
-      const amount = amountFor(this.policy, unit, cost, call.kind);
-      for (const key of keysFor(rule, id, labels)) {
-        out.push({ rule, key, unit, spec, amount, exception: x, force: forceBudgets.has(rule.id) });
-      }
+      const x = this.exceptionFor(rule, id, now);
+      const spec = x ? specFor(rule, x) : this.baseSpecs.get(rule.id)!;
+      const amount = cost[unit];
+      const force = forceBudgets.has(rule.id);
+      for (const k of this.storeKeys(rule, id, labels)) out.push({ rule, key: k.key, storeKey: k.storeKey, unit, spec, amount, exception: x, force });
     }
     return out;
   }
@@ -174,22 +221,28 @@ export class Engine {
     const { identity: id, call } = req;
     const policyRef = { name: this.policy.name, hash: this.policy.hash };
     const { labels, weight } = classify(this.policy, call.texts, req.declaredLabels);
-    const ent = entitlementFor(this.policy, id);
-    const base = {
-      shadow: req.shadow === true, identity: id, call, classification: labels, weight, model: call.model, trace: req.trace, policy: policyRef,
-    };
-    const noReserve: Reserved = { input_tokens: 0, output_tokens: 0, usd: 0 };
-    const refuse = (refusal: RefusalKind, rule: string, reason: string): Decision => ({
-      ...base, outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: undefined, reserved: noReserve, limits: [], remaining: {},
+    const ent = this.entitlementOf(id);
+    // Every decision is built by this one function with every field in one order: one object
+    // shape for the hot path (spreads would make each decision a slow dictionary object).
+    const make = (f: Pick<Decision, 'outcome' | 'status' | 'rule' | 'reason' | 'reserved' | 'limits' | 'remaining'> & Partial<Decision>): Decision => ({
+      outcome: f.outcome, shadow: req.shadow === true, status: f.status, refusal: f.refusal, rule: f.rule, reason: f.reason, retryAfterS: f.retryAfterS,
+      identity: id, call, classification: labels, weight, model: call.model, modelServed: f.modelServed, outputCap: f.outputCap, trace: req.trace,
+      reserved: f.reserved, limits: f.limits, exception: f.exception, remaining: f.remaining, policy: policyRef, hold: f.hold, units: f.units,
     });
+    const noReserve: Reserved = { input_tokens: 0, output_tokens: 0, usd: 0 };
+    const refuse = (refusal: RefusalKind, rule: string, reason: string): Decision => {
+      // A shadow entitlement refusal is recorded as a refusal; the caller forwards the request
+      // anyway, uncharged, since no accumulator was consulted.
+      return make({ outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {} });
+    };
 
     // Entitlements: no waiting helps, so they are checked before anything is held.
     if (call.kind !== 'passthrough') {
-      if (!ent.providerAllowed(call.provider)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to provider '${call.provider}'`), now);
-      if (!ent.routeAllowed(call.route)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`), now);
-      if (call.model && !ent.modelAllowed(call.model)) return this.finishShadow(req, refuse('entitlement', 'entitlements', `${id.user} is not entitled to model '${call.model}'`), now);
+      if (!ent.providerAllowed(call.provider)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to provider '${call.provider}'`);
+      if (!ent.routeAllowed(call.route)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`);
+      if (call.model && !ent.modelAllowed(call.model)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to model '${call.model}'`);
       if (ent.maxInputTokens !== undefined && call.inputTokens > ent.maxInputTokens) {
-        return this.finishShadow(req, refuse('context', 'entitlements.max_input_tokens', `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user}`), now);
+        return refuse('context', 'entitlements.max_input_tokens', `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user}`);
       }
     }
 
@@ -204,7 +257,7 @@ export class Engine {
 
     const attempt = async (model: string | undefined, force: ReadonlySet<string>): Promise<{ planned: PlannedCharge[]; result: Awaited<ReturnType<AccumulatorStore['reserve']>> }> => {
       const planned = this.plan(req, model, outputTokens, labels, weight, now, force);
-      const result = await this.store.reserve(planned.map((p): ChargeOp => ({ key: `${p.rule.id}#${p.key}`, spec: p.spec, amount: p.amount, force: p.force || undefined })), now);
+      const result = await this.store.reserve(planned.map((p): ChargeOp => ({ key: p.storeKey, spec: p.spec, amount: p.amount, force: p.force || undefined })), now);
       return { planned, result };
     };
 
@@ -214,8 +267,8 @@ export class Engine {
     if (!result.ok) {
       const downgrade = this.downgradeFor(planned, result.failures, model);
       if (downgrade && ent.modelAllowed(downgrade.to)) {
+        if (downgrade.to !== model) outcome = 'downgrade';
         model = downgrade.to;
-        outcome = 'downgrade';
         ({ planned, result } = await attempt(model, downgrade.budgets));
       }
     }
@@ -233,15 +286,17 @@ export class Engine {
       const retryMs = waits.some((w) => w === null || w === undefined) ? null : Math.max(...(waits as number[]));
       const refusal: RefusalKind = first.rule.kind === 'guard' ? 'trace' : first.rule.kind === 'budget' ? 'budget' : 'rate-limit';
       const reason = this.refusalReason(first, firstResult, id, retryMs);
-      const decision: Decision = {
-        ...base, outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS: retryMs === null ? undefined : Math.max(1, Math.ceil(retryMs / 1000)),
-        modelServed: undefined, reserved: noReserve, limits, exception: exceptionRef, remaining: {},
-      };
-      if (!req.shadow) return decision;
+      const retryAfterS = retryMs === null ? undefined : Math.max(1, Math.ceil(retryMs / 1000));
+      if (!req.shadow) {
+        return make({ outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS, reserved: noReserve, limits, exception: exceptionRef, remaining: {} });
+      }
       // Shadow mode forwards the request anyway, so its spend is charged (past the limit) to keep
       // the accumulators telling the truth about what production would see.
-      const forced = await this.store.reserve(planned.map((p) => ({ key: `${p.rule.id}#${p.key}`, spec: p.spec, amount: p.amount, force: true })), now);
-      return { ...decision, shadow: true, modelServed: model, reserved, outputCap, hold: forced.ok ? forced.hold : undefined, units: planned.map((p) => p.unit) };
+      const forced = await this.store.reserve(planned.map((p) => ({ key: p.storeKey, spec: p.spec, amount: p.amount, force: true })), now);
+      return make({
+        outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS, modelServed: model, outputCap, reserved, limits, exception: exceptionRef,
+        remaining: {}, hold: forced.ok ? forced.hold : undefined, units: planned.map((p) => p.unit),
+      });
     }
 
     const remaining: { requests?: number; tokens?: number; usd?: number } = {};
@@ -253,10 +308,10 @@ export class Engine {
     const reason = outcome === 'downgrade'
       ? `budget exhausted for ${id.user}: ${call.model} downgraded to ${model}`
       : 'within every matching limit and budget';
-    return {
-      ...base, outcome, status: 200, rule: outcome === 'downgrade' ? this.downgradeRule(planned) : null, reason, modelServed: model, outputCap, reserved, limits,
+    return make({
+      outcome, status: 200, rule: outcome === 'downgrade' ? this.downgradeRule(planned) : null, reason, modelServed: model, outputCap, reserved, limits,
       exception: exceptionRef, remaining, hold: result.hold, units: planned.map((p) => p.unit),
-    };
+    });
   }
 
   /** Charges what the call really used and returns the rest; unknown usage is charged at the reserved worst case. */
@@ -286,19 +341,18 @@ export class Engine {
     if (decision.hold) await this.store.release(decision.hold, now);
   }
 
-  private finishShadow(req: DecisionRequest, d: Decision, _now: number): Decision {
-    // A shadow entitlement refusal is recorded as a refusal; the caller forwards the request
-    // anyway, uncharged, since no accumulator was consulted.
-    return req.shadow ? { ...d, shadow: true, modelServed: d.call.model } : d;
-  }
-
+  /**
+   * When every refusal came from downgrade budgets that agree on one target, the request can go
+   * ahead on that model, charged past those budgets. A request already for the target model goes
+   * ahead as it is: the downgrade target is the floor a downgrade budget falls back to.
+   */
   private downgradeFor(planned: PlannedCharge[], failures: readonly number[], model: string | undefined): { to: string; budgets: Set<string> } | undefined {
     if (!model) return undefined;
     let to: string | undefined;
     const budgets = new Set<string>();
     for (const i of failures) {
       const rule = planned[i]!.rule;
-      if (rule.kind !== 'budget' || rule.onExceed !== 'downgrade' || !rule.downgradeTo || rule.downgradeTo === model) return undefined;
+      if (rule.kind !== 'budget' || rule.onExceed !== 'downgrade' || !rule.downgradeTo) return undefined;
       if (to && to !== rule.downgradeTo) return undefined;
       to = rule.downgradeTo;
       budgets.add(rule.id);

@@ -75,8 +75,9 @@ export class MemoryStore implements AccumulatorStore {
   }
 
   private load(key: string, spec: AccumulatorSpec, now: number): AccumulatorValue {
-    const v = current(spec, this.values.get(key), now);
-    this.values.set(key, v);
+    const existing = this.values.get(key);
+    const v = current(spec, existing, now);
+    if (v !== existing) this.values.set(key, v);
     return v;
   }
 }

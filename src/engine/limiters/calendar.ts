@@ -1,20 +1,21 @@
 // UTC calendar periods for budgets: a day, an ISO week (from Monday) or a month.
 
+const DAY = 86_400_000;
+
 export function periodStart(unit: 'day' | 'week' | 'month', now: number): number {
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const day = Date.UTC(y, m, d.getUTCDate());
+  // Days and weeks by arithmetic: this runs for every budget on every decision.
+  const day = Math.floor(now / DAY) * DAY;
   if (unit === 'day') return day;
-  if (unit === 'month') return Date.UTC(y, m, 1);
-  const sinceMonday = (d.getUTCDay() + 6) % 7;
-  return day - sinceMonday * 86_400_000;
+  // 1970-01-01 was a Thursday: (days + 3) % 7 counts days since Monday.
+  if (unit === 'week') return day - ((Math.floor(now / DAY) + 3) % 7) * DAY;
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
 export function periodEnd(unit: 'day' | 'week' | 'month', now: number): number {
   const start = periodStart(unit, now);
-  if (unit === 'day') return start + 86_400_000;
-  if (unit === 'week') return start + 7 * 86_400_000;
+  if (unit === 'day') return start + DAY;
+  if (unit === 'week') return start + 7 * DAY;
   const d = new Date(start);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }

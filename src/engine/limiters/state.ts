@@ -12,13 +12,17 @@ export interface BucketState {
 }
 
 /**
- * A sliding window kept as time slots. Charges are put in the slot at or after their time, so a
- * charge expires no earlier than its true time: the window may refuse slightly early, never
- * admit more than its limit. At most SLOTS slots per key keeps memory bounded however busy it is.
+ * A sliding window kept as time slots of window/SLOTS each. Charges falling in one slot merge
+ * and expire together at the latest of their times, so a charge never expires before its true
+ * time: the window may refuse slightly early, never admit more than its limit. A lone charge
+ * keeps its exact time. At most SLOTS + 1 slots per key keeps memory bounded however busy it is.
  */
 export interface WindowState {
   type: 'window';
+  /** Slot number (time / slot width) of each entry, oldest first. */
   slots: number[];
+  /** Latest charge time in each entry: when the entry leaves the window. */
+  times: number[];
   amounts: number[];
   total: number;
 }
@@ -53,29 +57,32 @@ function slotWidth(windowMs: number): number {
 }
 
 export function newWindow(): WindowState {
-  return { type: 'window', slots: [], amounts: [], total: 0 };
+  return { type: 'window', slots: [], times: [], amounts: [], total: 0 };
 }
 
 function expireWindow(w: WindowState, windowMs: number, now: number): void {
   let drop = 0;
-  while (drop < w.slots.length && w.slots[drop]! + windowMs <= now) {
+  while (drop < w.slots.length && w.times[drop]! + windowMs <= now) {
     w.total -= w.amounts[drop]!;
     drop++;
   }
   if (drop > 0) {
     w.slots.splice(0, drop);
+    w.times.splice(0, drop);
     w.amounts.splice(0, drop);
   }
   if (w.slots.length === 0) w.total = 0;
 }
 
 function addToWindow(w: WindowState, windowMs: number, now: number, amount: number): number {
-  const width = slotWidth(windowMs);
-  const slot = Math.ceil(now / width) * width;
+  const slot = Math.floor(now / slotWidth(windowMs));
   const last = w.slots.length - 1;
-  if (last >= 0 && w.slots[last] === slot) w.amounts[last]! += amount;
-  else {
+  if (last >= 0 && w.slots[last] === slot) {
+    w.amounts[last]! += amount;
+    w.times[last] = Math.max(w.times[last]!, now);
+  } else {
     w.slots.push(slot);
+    w.times.push(now);
     w.amounts.push(amount);
   }
   w.total += amount;
@@ -99,7 +106,7 @@ function windowRetry(w: WindowState, windowMs: number, limit: number, amount: nu
   let remaining = w.total;
   for (let i = 0; i < w.slots.length; i++) {
     remaining -= w.amounts[i]!;
-    if (remaining + amount <= limit) return Math.max(0, w.slots[i]! + windowMs - now);
+    if (remaining + amount <= limit) return Math.max(0, w.times[i]! + windowMs - now);
   }
   return 0;
 }

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runTollgate } from '../../helpers/cli';
+import { positionOf, referencePath, referenceText } from '../../helpers/policy';
+
+describe('tollgate policy check', () => {
+  it('exits 0 with a one-line summary for the reference bundle', async () => {
+    const r = await runTollgate(['policy', 'check', referencePath]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    assert.match(r.stdout, /ok: policy 'acme-ai-gateway' .*4 limits, 2 budgets/);
+  });
+
+  it('prints every error as FILE:LINE:COL: message and exits 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-policy-'));
+    const file = path.join(dir, 'broken.tollgate.yaml');
+    fs.writeFileSync(file, referenceText.replace('rate: 60/min', 'rate: 60/fortnight').replace('limit: agent-burst', 'limit: nope'));
+    const r = await runTollgate(['policy', 'check', 'broken.tollgate.yaml'], { cwd: dir });
+    assert.equal(r.code, 1);
+    const rate = positionOf(referenceText, 'rate: 60/min', 'rate: '.length);
+    const limit = positionOf(referenceText, 'limit: agent-burst', 'limit: '.length);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      `broken.tollgate.yaml:${rate.line}:${rate.column}: invalid rate '60/fortnight': expected N/unit with unit s, min, h or day (e.g. 60/min)`,
+      `broken.tollgate.yaml:${limit.line}:${limit.column}: exception names unknown limit 'nope'`,
+    ]);
+  });
+
+  it('exits 2 for a missing file or bad usage', async () => {
+    assert.equal((await runTollgate(['policy', 'check', '/nonexistent/p.yaml'])).code, 2);
+    assert.equal((await runTollgate(['policy', 'lint'])).code, 2);
+  });
+});

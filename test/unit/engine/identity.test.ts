@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { exportJWK, SignJWT } from 'jose';
+import { IdentityError, withAgent } from '../../../src/engine/identity/identity';
+import { mintSessionToken, SESSION_AUDIENCE, SESSION_ISSUER, TokenVerifier } from '../../../src/engine/identity/tokens';
+import { loadSessionKeys } from '../../../src/store/session-key';
+import { runTollgate } from '../../helpers/cli';
+import { NOW, policyFrom, referencePolicy, referenceText } from '../../helpers/policy';
+
+const HOUR = 3_600_000;
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-id-'));
+}
+
+function b64(o: unknown): string {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+describe('identity verification', () => {
+  const dir = tempDir();
+  const keys = loadSessionKeys(dir);
+  let verifier: TokenVerifier;
+  before(async () => {
+    verifier = await TokenVerifier.create(referencePolicy(), keys);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function rejects(token: string | undefined, reason: string, now = NOW): Promise<void> {
+    await assert.rejects(verifier.verify(token, now), (err: unknown) => {
+      assert.ok(IdentityError.is(err), String(err));
+      assert.equal((err as IdentityError).reason, reason);
+      return true;
+    });
+  }
+
+  it('keeps the session signing key in the data dir with mode 0600 and reuses it', () => {
+    const stat = fs.statSync(path.join(dir, 'session-key.pem'));
+    assert.equal(stat.mode & 0o777, 0o600);
+    assert.equal(loadSessionKeys(dir).kid, keys.kid);
+  });
+
+  it('verifies a session token it minted and normalises the e-mail', async () => {
+    const token = await mintSessionToken(keys, { user: ' Alice@ACME.dev', agent: 'notebook', ttlMs: HOUR, now: NOW });
+    const id = await verifier.verify(token, NOW + 1000);
+    assert.equal(id.user, 'alice@acme.dev');
+    assert.equal(id.agent, 'notebook');
+    assert.deepEqual(id.roles, ['marketing-analysts'], 'roles come from the bundle for the person');
+    assert.equal(id.issuer, SESSION_ISSUER);
+    assert.ok(id.session.length > 0);
+  });
+
+  it('gives the same person one identity whatever the case of their address', async () => {
+    const a = await verifier.verify(await mintSessionToken(keys, { user: 'BOB@acme.dev', ttlMs: HOUR, now: NOW }), NOW);
+    const b = await verifier.verify(await mintSessionToken(keys, { user: 'bob@Acme.Dev', ttlMs: HOUR, now: NOW }), NOW);
+    assert.equal(a.user, b.user);
+    assert.equal(a.agent, 'default');
+  });
+
+  it('merges roles from the token with roles from the bundle', async () => {
+    const id = await verifier.verify(await mintSessionToken(keys, { user: 'alice@acme.dev', roles: ['ml-engineers'], ttlMs: HOUR, now: NOW }), NOW);
+    assert.deepEqual([...id.roles].sort(), ['marketing-analysts', 'ml-engineers']);
+  });
+
+  it('refuses a missing token', () => rejects(undefined, 'missing'));
+  it('refuses a malformed token', () => rejects('not.a.jwt', 'malformed'));
+
+  it('refuses an expired token', async () => {
+    const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+    await rejects(token, 'expired', NOW + 2 * HOUR);
+  });
+
+  it('refuses a token that is not valid yet', async () => {
+    const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW + HOUR });
+    await rejects(token, 'not-yet-valid', NOW);
+  });
+
+  it('refuses a token for another audience', async () => {
+    const token = await new SignJWT({ email: 'a@b.c' }).setProtectedHeader({ alg: 'EdDSA' }).setIssuer(SESSION_ISSUER).setAudience('someone-else')
+      .setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(keys.privateKey);
+    await rejects(token, 'wrong-audience');
+  });
+
+  it('refuses an unsigned token (alg: none)', async () => {
+    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, email: 'a@b.c', exp: NOW / 1000 + 3600 })}.`;
+    await rejects(token, 'alg-none');
+  });
+
+  it('refuses algorithm confusion: HS256 signed with the public key as secret', async () => {
+    const secret = keys.publicKey.export({ format: 'pem', type: 'spki' });
+    const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, email: 'a@b.c', exp: NOW / 1000 + 3600 })}`;
+    const sig = createHmac('sha256', secret).update(head).digest('base64url');
+    await rejects(`${head}.${sig}`, 'algorithm-confusion');
+  });
+
+  it('refuses a token signed by another key', async () => {
+    const other = loadSessionKeys(tempDir());
+    const token = await mintSessionToken({ ...other, kid: keys.kid }, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+    await rejects(token, 'bad-signature');
+  });
+
+  it('refuses a token whose payload was edited after signing', async () => {
+    const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+    const [h, p, s] = token.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    claims.email = 'boss@acme.dev';
+    await rejects(`${h}.${b64(claims)}.${s}`, 'bad-signature');
+  });
+
+  it('refuses a token from an issuer the bundle does not trust', async () => {
+    const token = await new SignJWT({ email: 'a@b.c' }).setProtectedHeader({ alg: 'EdDSA' }).setIssuer('https://evil.example').setAudience(SESSION_AUDIENCE)
+      .setExpirationTime(NOW / 1000 + 3600).sign(keys.privateKey);
+    await rejects(token, 'unknown-issuer');
+  });
+
+  it('refuses an agent header outside the allowed characters', () => {
+    const id = { user: 'a@b.c', agent: 'default', session: 's', roles: [], issuer: 'tollgate' };
+    assert.equal(withAgent(id, 'batch-eval').agent, 'batch-eval');
+    assert.equal(withAgent(id, undefined).agent, 'default');
+    assert.throws(() => withAgent(id, 'x'.repeat(65)), (e: unknown) => IdentityError.is(e, 'invalid-agent'));
+    assert.throws(() => withAgent(id, 'a b\n'), (e: unknown) => IdentityError.is(e, 'invalid-agent'));
+  });
+
+  describe('identity-provider tokens', () => {
+    const idp = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    let idpVerifier: TokenVerifier;
+    before(async () => {
+      const jwk = { ...(await exportJWK(idp.publicKey)), kid: 'k1', alg: 'RS256' };
+      const bundle = referenceText.replace('  required: true\n', `  required: true\n  issuers:\n    - issuer: https://idp.acme.dev\n      audience: tollgate\n      algorithms: [RS256]\n      roles_claim: groups\n      jwks: ${JSON.stringify({ keys: [jwk] })}\n`);
+      idpVerifier = await TokenVerifier.create(policyFrom(bundle), keys);
+    });
+    const sign = (claims: Record<string, unknown>, aud = 'tollgate', alg = 'RS256'): Promise<string> =>
+      new SignJWT(claims).setProtectedHeader({ alg, kid: 'k1' }).setIssuer('https://idp.acme.dev').setAudience(aud).setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(idp.privateKey);
+
+    it('accepts a token of the configured issuer, roles from its claim', async () => {
+      const id = await idpVerifier.verify(await sign({ email: 'Carol@acme.dev', groups: ['ml-engineers'], tenant: 'acme' }), NOW);
+      assert.equal(id.user, 'carol@acme.dev');
+      assert.deepEqual(id.roles, ['ml-engineers']);
+      assert.equal(id.tenant, 'acme');
+      assert.equal(id.issuer, 'https://idp.acme.dev');
+    });
+
+    it('refuses the issuer\'s token for another audience', async () => {
+      await assert.rejects(idpVerifier.verify(await sign({ email: 'c@acme.dev' }, 'other-app'), NOW), (e: unknown) => IdentityError.is(e, 'wrong-audience'));
+    });
+
+    it('refuses an algorithm the issuer is not configured for', async () => {
+      await assert.rejects(idpVerifier.verify(await sign({ email: 'c@acme.dev' }, 'tollgate', 'PS256'), NOW), (e: unknown) => IdentityError.is(e, 'algorithm-not-allowed'));
+    });
+
+    it('refuses a token that names no person', async () => {
+      await assert.rejects(idpVerifier.verify(await sign({ groups: [] }), NOW), (e: unknown) => IdentityError.is(e, 'missing-claim'));
+    });
+  });
+
+  it('tollgate token prints a verifiable token for the person, agent and roles given', async () => {
+    const d = tempDir();
+    const r = await runTollgate(['token', '--user', 'Bob@acme.dev', '--agent', 'ci', '--role', 'ml-engineers', '--ttl', '2h', '--data-dir', d]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = await TokenVerifier.create(referencePolicy(), loadSessionKeys(d));
+    const id = await v.verify(r.stdout.trim(), Date.now());
+    assert.equal(id.user, 'bob@acme.dev');
+    assert.equal(id.agent, 'ci');
+    assert.ok(id.roles.includes('ml-engineers'));
+    assert.equal(fs.statSync(path.join(d, 'session-key.pem')).mode & 0o777, 0o600);
+    const bad = await runTollgate(['token', '--data-dir', d]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--user is required/);
+  });
+});

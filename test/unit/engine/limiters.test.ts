@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { periodEnd, periodStart } from '../../../src/engine/limiters/calendar';
+import type { AccumulatorSpec } from '../../../src/engine/limiters/spec';
+import { parseDuration, parseExpiry, parseRate } from '../../../src/engine/units';
+import { MemoryStore } from '../../../src/store/memory-store';
+
+const T = Date.parse('2026-11-25T15:30:00Z'); // a Wednesday
+
+describe('limiter building blocks', () => {
+  it('parses rates, durations and expiry dates', () => {
+    assert.equal(parseRate('60/min')!.perMs, 60 / 60_000);
+    assert.equal(parseRate('1000/h')!.perMs, 1000 / 3_600_000);
+    assert.equal(parseRate('5/s')!.perMs, 5 / 1000);
+    assert.equal(parseRate('10/day')!.perMs, 10 / 86_400_000);
+    for (const bad of ['60', '/min', '0/min', '-1/min', '60/fortnight', '1e3/min']) assert.equal(parseRate(bad), undefined, bad);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('1d'), 86_400_000);
+    assert.equal(parseDuration('0s'), undefined);
+    assert.equal(parseExpiry('2026-12-31'), Date.parse('2027-01-01T00:00:00Z'), 'a bare date runs through that UTC day');
+    assert.equal(parseExpiry('2026-12-31T10:00:00Z'), Date.parse('2026-12-31T10:00:00Z'));
+    assert.equal(parseExpiry('2026-02-29'), undefined, '2026 is not a leap year');
+    assert.equal(parseExpiry('2026-04-31'), undefined);
+  });
+
+  it('uses UTC calendar periods: day, ISO week from Monday, month', () => {
+    assert.equal(periodStart('day', T), Date.parse('2026-11-25T00:00:00Z'));
+    assert.equal(periodStart('week', T), Date.parse('2026-11-23T00:00:00Z'));
+    assert.equal(periodStart('week', Date.parse('2026-11-29T23:59:59Z')), Date.parse('2026-11-23T00:00:00Z'), 'Sunday belongs to the week that began on Monday');
+    assert.equal(periodStart('month', T), Date.parse('2026-11-01T00:00:00Z'));
+    assert.equal(periodEnd('month', Date.parse('2026-12-15T00:00:00Z')), Date.parse('2027-01-01T00:00:00Z'));
+  });
+
+  it('resets a calendar budget at the period boundary and re-arms its alerts', () => {
+    const spec: AccumulatorSpec = { type: 'calendar', unit: 'day', limit: 10, alertAt: [0.5] };
+    const store = new MemoryStore();
+    const r = store.reserveNow([{ key: 'b', spec, amount: 6 }], T);
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.deepEqual(store.settleNow(r.hold, [6], T).alerts.map((a) => a.threshold), [0.5]);
+    assert.equal(store.reserveNow([{ key: 'b', spec, amount: 5 }], T).ok, false);
+    const next = store.reserveNow([{ key: 'b', spec, amount: 6 }], Date.parse('2026-11-26T00:00:00Z'));
+    assert.ok(next.ok);
+    if (next.ok) assert.deepEqual(store.settleNow(next.hold, [6], Date.parse('2026-11-26T00:00:01Z')).alerts.map((a) => a.threshold), [0.5]);
+  });
+
+  it('lets a rolling budget free spend as it ages out', () => {
+    const spec: AccumulatorSpec = { type: 'rolling', windowMs: 86_400_000, limit: 10, alertAt: [] };
+    const store = new MemoryStore();
+    assert.ok(store.reserveNow([{ key: 'r', spec, amount: 10 }], T).ok);
+    const refused = store.reserveNow([{ key: 'r', spec, amount: 1 }], T + 3_600_000);
+    assert.equal(refused.ok, false);
+    if (!refused.ok) assert.equal(refused.results[0]!.retryAfterMs, 86_400_000 - 3_600_000);
+    assert.ok(store.reserveNow([{ key: 'r', spec, amount: 1 }], T + 86_400_000).ok);
+  });
+
+  it('keeps a sliding window\'s memory bounded however many charges it takes', () => {
+    const spec: AccumulatorSpec = { type: 'window', windowMs: 3_600_000, limit: 1e9 };
+    const store = new MemoryStore();
+    for (let i = 0; i < 20_000; i++) store.reserveNow([{ key: 'w', spec, amount: 1 }], T + i * 500);
+    const state = (store as unknown as { values: Map<string, { slots: number[] }> }).values.get('w')!;
+    assert.ok(state.slots.length <= 1025, `${state.slots.length} slots`);
+  });
+
+  it('forgets a trace after its time to live', () => {
+    const spec: AccumulatorSpec = { type: 'trace', ttlMs: 60_000, limit: 2 };
+    const store = new MemoryStore();
+    assert.ok(store.reserveNow([{ key: 't', spec, amount: 1 }], T).ok);
+    assert.ok(store.reserveNow([{ key: 't', spec, amount: 1 }], T).ok);
+    assert.equal(store.reserveNow([{ key: 't', spec, amount: 1 }], T + 59_999).ok, false);
+    assert.ok(store.reserveNow([{ key: 't', spec, amount: 1 }], T + 60_000).ok);
+  });
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { MalformedRequestError } from '../../../src/engine/call';
+import { ANTHROPIC_FACTOR, countText } from '../../../src/engine/tokens/count';
+import { imageSizeFromBase64 } from '../../../src/engine/tokens/image-size';
+import { anthropicImageTokens, openaiImageTokens } from '../../../src/engine/tokens/images';
+import { describeAnthropicCall } from '../../../src/providers/anthropic/request';
+import { describeOpenAICall } from '../../../src/providers/openai/request';
+
+/** A minimal PNG header of the given size: the counter only reads the IHDR chunk. */
+function pngBase64(width: number, height: number): string {
+  const b = Buffer.alloc(33);
+  b.writeUInt32BE(0x89504e47, 0);
+  b.writeUInt32BE(0x0d0a1a0a, 4);
+  b.writeUInt32BE(13, 8);
+  b.write('IHDR', 12, 'latin1');
+  b.writeUInt32BE(width, 16);
+  b.writeUInt32BE(height, 20);
+  return b.toString('base64');
+}
+
+describe('token counting before the call', () => {
+  it('counts text with the o200k encoding, special-token text included', () => {
+    const text = 'Hello, world! <|endoftext|> is only text here.';
+    assert.equal(countText(text), encode(text, { disallowedSpecial: new Set() }).length);
+    assert.equal(countText(''), 0);
+  });
+
+  it('counts a chat request as its messages plus the documented per-message framing', () => {
+    const call = describeOpenAICall('openai', '/v1/chat/completions', 'POST', {
+      model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is 2+2?' }], max_tokens: 50, n: 2,
+    });
+    assert.equal(call.inputTokens, 3 + (3 + countText('Be brief.')) + (3 + countText('What is 2+2?')));
+    assert.equal(call.requestedOutputTokens, 50);
+    assert.equal(call.choices, 2);
+    assert.equal(call.kind, 'generate');
+  });
+
+  it('prefers max_completion_tokens and counts tools', () => {
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
+    const call = describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], tools, max_tokens: 9, max_completion_tokens: 7 });
+    assert.equal(call.requestedOutputTokens, 7);
+    assert.ok(call.inputTokens >= 3 + 3 + 1 + countText(JSON.stringify(tools)));
+  });
+
+  it('counts OpenAI images by their tiles, from the data URL\'s own dimensions', () => {
+    assert.deepEqual(imageSizeFromBase64(pngBase64(1024, 1024)), { width: 1024, height: 1024 });
+    // 1024x1024 scales to 768x768: four 512-px tiles.
+    assert.equal(openaiImageTokens('gpt-4o', { width: 1024, height: 1024 }, 'high'), 85 + 170 * 4);
+    assert.equal(openaiImageTokens('gpt-4o', { width: 1024, height: 1024 }, 'low'), 85);
+    assert.equal(openaiImageTokens('gpt-4o', undefined, 'auto'), 85 + 170 * 8, 'unknown size holds the most tiles possible');
+    const call = describeOpenAICall('openai', '/v1/chat/completions', 'POST', {
+      model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${pngBase64(1024, 1024)}` } }] }],
+    });
+    assert.equal(call.inputTokens, 3 + 3 + 85 + 170 * 4);
+  });
+
+  it('counts Anthropic images as width x height / 750 after scaling, at most 1600', () => {
+    assert.equal(anthropicImageTokens({ width: 750, height: 750 }), 750);
+    assert.equal(anthropicImageTokens({ width: 4000, height: 4000 }), 1600);
+    assert.equal(anthropicImageTokens(undefined), 1600);
+  });
+
+  it('over-counts Anthropic text by the stated factor and requires max_tokens', () => {
+    const text = 'The quick brown fox jumps over the lazy dog.';
+    const call = describeAnthropicCall('anthropic', '/v1/messages', 'POST', { model: 'claude-haiku-4-5', max_tokens: 100, system: 'sys', messages: [{ role: 'user', content: text }] });
+    assert.ok(call.inputTokens >= Math.ceil(countText(text) * ANTHROPIC_FACTOR));
+    assert.equal(call.requestedOutputTokens, 100);
+    assert.throws(() => describeAnthropicCall('anthropic', '/v1/messages', 'POST', { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] }), MalformedRequestError);
+  });
+
+  it('treats count_tokens as free and GET routes as passthrough', () => {
+    const count = describeAnthropicCall('anthropic', '/v1/messages/count_tokens', 'POST', { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(count.kind, 'count');
+    assert.equal(describeOpenAICall('openai', '/v1/models', 'GET', undefined).kind, 'passthrough');
+  });
+
+  it('counts embeddings and the Responses API', () => {
+    const e = describeOpenAICall('openai', '/v1/embeddings', 'POST', { model: 'text-embedding-3-small', input: ['a b', 'c'] });
+    assert.equal(e.inputTokens, countText('a b') + countText('c'));
+    assert.equal(e.kind, 'embed');
+    const r = describeOpenAICall('openai', '/v1/responses', 'POST', { model: 'gpt-4o-mini', instructions: 'hi', input: 'hello there', max_output_tokens: 20 });
+    assert.equal(r.requestedOutputTokens, 20);
+    assert.ok(r.inputTokens >= countText('hi') + countText('hello there'));
+  });
+
+  it('rejects malformed bodies with a clear message', () => {
+    assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', []), /must be a JSON object/);
+    assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { messages: [{ role: 'user', content: 'x' }] }), /"model" is required/);
+    assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [] }), /"messages" must be a non-empty array/);
+    assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [{ content: 'x' }], max_tokens: -1 }), /"max_tokens" must be a non-negative integer/);
+  });
+});
