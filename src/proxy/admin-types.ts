@@ -1,0 +1,59 @@
+// The admin/state API the views read, served by the proxy on its own port under ADMIN_PREFIX.
+// Every route needs `Authorization: Bearer <admin token>`; the token is the file ADMIN_TOKEN_FILE
+// in the proxy's data dir (mode 0600). The extension host and the CLI import these types; the
+// webview gets them through src/protocol.ts.
+
+import type { DecisionSummary, SpendRow } from '../store/ledger/index-db';
+
+export const ADMIN_PREFIX = '/_tollgate';
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+/** GET /_tollgate/health */
+export interface HealthResponse {
+  readonly ok: boolean;
+  readonly version: string;
+  readonly policy: { readonly name: string; readonly hash: string; readonly source: string };
+  /** The last policy edit that was rejected, while the previous bundle stays in force. */
+  readonly policyError?: { readonly source: string; readonly errors: readonly string[] };
+  readonly ledger: { readonly ok: boolean; readonly reason?: string };
+  readonly shadow: boolean;
+}
+
+/** One accumulator as the views show it. */
+export interface AccumulatorView {
+  readonly rule: string;
+  readonly kind: 'limit' | 'budget' | 'guard';
+  /** The identity key: `user:alice@acme.dev`, `agent:alice@acme.dev/notebook`, `role:ml-engineers`. */
+  readonly key: string;
+  readonly unit: 'requests' | 'tokens' | 'usd';
+  readonly used: number;
+  readonly limit: number;
+  /** Budgets only: the alert thresholds, as fractions of the limit. */
+  readonly alertAt?: readonly number[];
+}
+
+/** GET /_tollgate/state: one whole snapshot, so a view never merges partial updates. */
+export interface StateSnapshot {
+  readonly time: string;
+  readonly health: HealthResponse;
+  readonly accumulators: readonly AccumulatorView[];
+  readonly recent: readonly DecisionSummary[];
+  readonly spend: {
+    readonly byUser: readonly SpendRow[];
+    readonly byAgent: readonly SpendRow[];
+    readonly byModel: readonly SpendRow[];
+    readonly byDay: readonly SpendRow[];
+  };
+  /** Spend today (UTC) across every identity, USD. */
+  readonly todayUsd: number;
+}
+
+/**
+ * GET /_tollgate/events: server-sent events. `event: decision` carries a DecisionSummary as soon
+ * as its record is durable; `event: settle` a DecisionSummary once settled; `event: policy` a
+ * HealthResponse when a bundle is loaded or rejected. A comment line every 15 s keeps it open.
+ */
+export type AdminEvent =
+  | { readonly type: 'decision'; readonly decision: DecisionSummary }
+  | { readonly type: 'settle'; readonly decision: DecisionSummary }
+  | { readonly type: 'policy'; readonly health: HealthResponse };
