@@ -6,6 +6,7 @@ import { version } from '../../package.json';
 // dispatcher read from one place.
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
   scan: { summary: 'find hard-coded API keys (scan [PATH]... [--staged] [--format text|json|sarif])', load: async () => (await import('./scan')).run },
+  hook: { summary: 'install or remove the pre-commit scan (hook install|uninstall)', load: async () => (await import('./hook')).run },
   policy: { summary: 'check a policy bundle (policy check FILE)', load: async () => (await import('./policy')).run },
   token: { summary: 'mint a session token for a person', load: async () => (await import('./token')).run },
   audit: { summary: 'verify, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },
