@@ -6,6 +6,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly stdoutIsTTY: boolean;
+  /** Whether stderr is a terminal (progress bars draw only there); absent means no. */
+  readonly stderrIsTTY?: boolean;
 }
 
 export type CommandRunner = (argv: string[], io: CliIo) => Promise<number>;
@@ -17,6 +19,7 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
   };
 }
 

@@ -1,0 +1,130 @@
+import { Engine } from '../engine/decide';
+import type { Outcome } from '../engine/decision';
+import type { Identity } from '../engine/identity/identity';
+import { normalizeUser } from '../engine/identity/identity';
+import type { Policy } from '../engine/policy/model';
+import { MemoryStore } from '../store/memory-store';
+import type { TrafficLine } from './traffic';
+import { callFor } from './traffic';
+
+// Replays traffic through the engine's own decide() and settle(), with a fresh in-memory store
+// and each line's time as the clock: the same rules the proxy enforces, never a second copy.
+
+/** What one line came to under one policy. */
+export interface LineResult {
+  readonly outcome: Outcome;
+  readonly rule: string | null;
+  readonly reason: string;
+  readonly usd: number;
+}
+
+export interface FirstRefusal {
+  readonly time: string;
+  readonly rule: string;
+  readonly reason: string;
+}
+
+/** One person's replayed traffic. Field names are part of the JSON report's stable shape. */
+export interface IdentityReport {
+  user: string;
+  agents: string[];
+  roles: string[];
+  requests: number;
+  allowed: number;
+  downgraded: number;
+  refused: number;
+  refused_by_rule: Record<string, number>;
+  first_refusal: FirstRefusal | null;
+  usd: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export interface Totals {
+  requests: number;
+  allowed: number;
+  downgraded: number;
+  refused: number;
+  refused_by_rule: Record<string, number>;
+  usd: number;
+}
+
+export interface PolicyReport {
+  readonly policy: { readonly name: string; readonly hash: string };
+  readonly totals: Totals;
+  readonly identities: IdentityReport[];
+}
+
+function emptyRow(user: string): IdentityReport {
+  return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0 };
+}
+
+export class Replay {
+  private readonly engine: Engine;
+  private readonly rows = new Map<string, IdentityReport>();
+  /** One Identity object per person and agent: the engine caches keys and entitlements per object. */
+  private readonly identities = new Map<string, Identity>();
+  private readonly totals: Totals = { requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, usd: 0 };
+
+  constructor(readonly policy: Policy) {
+    this.engine = new Engine(policy, new MemoryStore());
+  }
+
+  private identityOf(t: TrafficLine): Identity {
+    const user = normalizeUser(t.user);
+    const agent = t.agent ?? 'default';
+    const cacheKey = t.roles ? `${user}\n${agent}\n${t.roles.join('\n')}` : `${user}\n${agent}`;
+    let id = this.identities.get(cacheKey);
+    if (!id) {
+      const roles = t.roles ?? this.policy.identity.roles.get(user) ?? [];
+      id = { user, agent, session: `simulate:${user}`, roles, issuer: 'simulate' };
+      this.identities.set(cacheKey, id);
+    }
+    return id;
+  }
+
+  async step(t: TrafficLine, line: number): Promise<LineResult> {
+    const identity = this.identityOf(t);
+    const call = callFor(this.policy, t, line);
+    const d = await this.engine.decide({ identity, call, trace: t.trace, declaredLabels: t.classification }, t.time);
+    let row = this.rows.get(identity.user);
+    if (!row) {
+      row = emptyRow(identity.user);
+      row.roles = [...identity.roles];
+      this.rows.set(identity.user, row);
+    }
+    if (!row.agents.includes(identity.agent)) row.agents.push(identity.agent);
+    row.requests++;
+    this.totals.requests++;
+    if (d.outcome === 'refuse') {
+      row.refused++;
+      this.totals.refused++;
+      const rule = d.rule ?? 'unknown';
+      row.refused_by_rule[rule] = (row.refused_by_rule[rule] ?? 0) + 1;
+      this.totals.refused_by_rule[rule] = (this.totals.refused_by_rule[rule] ?? 0) + 1;
+      if (!row.first_refusal) row.first_refusal = { time: new Date(t.time).toISOString(), rule, reason: d.reason };
+      return { outcome: d.outcome, rule: d.rule, reason: d.reason, usd: 0 };
+    }
+    // The call ran: charge its real output when the line knows it, else the reserved worst case,
+    // as the proxy does for a call whose usage never arrived.
+    const usage = t.outputTokens === undefined ? undefined : { input_tokens: call.inputTokens, output_tokens: t.outputTokens };
+    const s = await this.engine.settle(d, usage, t.time);
+    if (d.outcome === 'downgrade') {
+      row.downgraded++;
+      this.totals.downgraded++;
+    } else {
+      row.allowed++;
+      this.totals.allowed++;
+    }
+    row.usd += s.usd;
+    this.totals.usd += s.usd;
+    row.input_tokens += s.usage.input_tokens;
+    row.output_tokens += s.usage.output_tokens;
+    return { outcome: d.outcome, rule: d.rule, reason: d.reason, usd: s.usd };
+  }
+
+  report(): PolicyReport {
+    const identities = [...this.rows.values()].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+    return { policy: { name: this.policy.name, hash: this.policy.hash }, totals: this.totals, identities };
+  }
+}

@@ -1,0 +1,161 @@
+import type { ModelCall } from '../engine/call';
+import { MalformedRequestError } from '../engine/call';
+import type { Policy } from '../engine/policy/model';
+import { describeAnthropicCall } from '../providers/anthropic/request';
+import { describeOpenAICall } from '../providers/openai/request';
+
+// One line of a traffic file (docs/traffic.md): a request as simulate replays it. Lines are JSON
+// objects, one per line, in time order; a blank line or one starting with `#` is skipped.
+
+export interface TrafficMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+export interface TrafficLine {
+  /** Milliseconds since the epoch, parsed from the line's ISO 8601 `time`. */
+  readonly time: number;
+  readonly user: string;
+  readonly agent?: string;
+  readonly roles?: readonly string[];
+  readonly provider: string;
+  readonly route?: string;
+  readonly model: string;
+  readonly inputTokens?: number;
+  readonly messages?: readonly TrafficMessage[];
+  readonly maxTokens?: number;
+  readonly outputTokens?: number;
+  readonly trace?: string;
+  /** Labels the request carried (what the ledger recorded), so weights and `when` filters replay. */
+  readonly classification?: readonly string[];
+}
+
+export type TrafficErrorReason = 'json' | 'field' | 'order' | 'provider' | 'request';
+
+/** A traffic line that cannot be replayed; `line` is 1-based, as editors count. */
+export class TrafficError extends Error {
+  constructor(
+    readonly reason: TrafficErrorReason,
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TrafficError';
+  }
+  static is(err: unknown, reason?: TrafficErrorReason): err is TrafficError {
+    return err instanceof TrafficError && (reason === undefined || err.reason === reason);
+  }
+}
+
+const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'trace', 'classification']);
+
+function count(o: Record<string, unknown>, name: string, line: number): number | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TrafficError('field', line, `"${name}" must be a non-negative integer`);
+  return v;
+}
+
+function text(o: Record<string, unknown>, name: string, line: number, required: boolean): string | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) {
+    if (required) throw new TrafficError('field', line, `"${name}" is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string' || v === '') throw new TrafficError('field', line, `"${name}" must be a non-empty string`);
+  return v;
+}
+
+function strings(o: Record<string, unknown>, name: string, line: number): string[] | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new TrafficError('field', line, `"${name}" must be an array of strings`);
+  return v as string[];
+}
+
+/** Parses one line's text; returns undefined for a blank or comment line. */
+export function parseTrafficLine(source: string, line: number): TrafficLine | undefined {
+  const trimmed = source.trim();
+  if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (err) {
+    throw new TrafficError('json', line, `not JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TrafficError('json', line, 'a traffic line must be a JSON object');
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!FIELDS.has(k)) throw new TrafficError('field', line, `unknown field "${k}"`);
+  const timeText = text(o, 'time', line, true)!;
+  const time = Date.parse(timeText);
+  if (Number.isNaN(time)) throw new TrafficError('field', line, `"time" must be an ISO 8601 time, not '${timeText}'`);
+  const inputTokens = count(o, 'input_tokens', line);
+  let messages: TrafficMessage[] | undefined;
+  if (o.messages !== undefined) {
+    if (!Array.isArray(o.messages) || o.messages.length === 0) throw new TrafficError('field', line, '"messages" must be a non-empty array');
+    messages = o.messages.map((m: unknown) => {
+      const mm = m as { role?: unknown; content?: unknown } | null;
+      if (!mm || typeof mm !== 'object' || typeof mm.role !== 'string' || typeof mm.content !== 'string') {
+        throw new TrafficError('field', line, 'every message must be {"role": string, "content": string}');
+      }
+      return { role: mm.role, content: mm.content };
+    });
+  }
+  if ((inputTokens === undefined) === (messages === undefined)) throw new TrafficError('field', line, 'give exactly one of "input_tokens" and "messages"');
+  const route = text(o, 'route', line, false);
+  if (route !== undefined && !route.startsWith('/')) throw new TrafficError('field', line, `"route" must be a path like /v1/chat/completions, not '${route}'`);
+  return {
+    time,
+    user: text(o, 'user', line, true)!,
+    agent: text(o, 'agent', line, false),
+    roles: strings(o, 'roles', line),
+    provider: text(o, 'provider', line, true)!,
+    route,
+    model: text(o, 'model', line, true)!,
+    inputTokens,
+    messages,
+    maxTokens: count(o, 'max_tokens', line),
+    outputTokens: count(o, 'output_tokens', line),
+    trace: text(o, 'trace', line, false),
+    classification: strings(o, 'classification', line),
+  };
+}
+
+/** The route a line means when it names none: its provider style's generating route. */
+export function defaultRoute(style: 'openai' | 'anthropic'): string {
+  return style === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
+}
+
+/**
+ * The engine's ModelCall for a line. Messages go through the provider adapter, so they are counted
+ * exactly as the proxy counts them; `input_tokens` is taken as already counted.
+ */
+export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall {
+  const provider = policy.providers.get(t.provider);
+  if (!provider) throw new TrafficError('provider', line, `provider '${t.provider}' is not in the policy (${[...policy.providers.keys()].join(', ') || 'none'})`);
+  const route = t.route ?? defaultRoute(provider.style);
+  if (t.messages) {
+    const body: Record<string, unknown> = { model: t.model, messages: t.messages };
+    if (route === '/v1/responses') {
+      delete body.messages;
+      body.input = t.messages;
+      if (t.maxTokens !== undefined) body.max_output_tokens = t.maxTokens;
+    } else if (route === '/v1/embeddings') {
+      delete body.messages;
+      body.input = t.messages.map((m) => m.content);
+    } else if (t.maxTokens !== undefined) body.max_tokens = t.maxTokens;
+    // Anthropic requires max_tokens; a line without one is held at the policy's reserve.
+    if (provider.style === 'anthropic' && body.max_tokens === undefined) body.max_tokens = policy.guards.reserveOutputTokens;
+    try {
+      return provider.style === 'anthropic' ? describeAnthropicCall(t.provider, route, 'POST', body) : describeOpenAICall(t.provider, route, 'POST', body);
+    } catch (err) {
+      if (MalformedRequestError.is(err)) throw new TrafficError('request', line, err.message);
+      throw err;
+    }
+  }
+  const embed = route.endsWith('/embeddings');
+  return {
+    provider: t.provider, style: provider.style, route, kind: embed ? 'embed' : 'generate', model: t.model, stream: false,
+    inputTokens: t.inputTokens ?? 0, requestedOutputTokens: embed ? 0 : t.maxTokens, choices: 1, texts: [],
+  };
+}
