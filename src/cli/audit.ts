@@ -12,7 +12,7 @@ import { verifyLedger } from '../store/ledger/verify';
 
 const USAGE = `usage:
   tollgate audit verify [--data-dir DIR]... [--pubkey FILE]
-  tollgate audit export --format jsonl|csv [--since T] [--until T] [--data-dir DIR]
+  tollgate audit export --format jsonl|csv|traffic [--since T] [--until T] [--data-dir DIR]
   tollgate audit pubkey [--data-dir DIR]
   tollgate audit prune --before T [--data-dir DIR]
 T is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or an age (90d, 12h, 30m) before now.`;
@@ -60,7 +60,7 @@ async function exportCommand(argv: string[], io: CliIo): Promise<number> {
     strict: true,
   });
   const format = values.format;
-  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format must be jsonl or csv${format ? `, not '${format}'` : ''}`);
+  if (format !== 'jsonl' && format !== 'csv' && format !== 'traffic') throw new UsageError(`--format must be jsonl, csv or traffic${format ? `, not '${format}'` : ''}`);
   const dir = resolveDataDir(values['data-dir'], io.env);
   const range = {
     since: values.since === undefined ? undefined : parseTimeArg(values.since, '--since'),

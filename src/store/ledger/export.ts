@@ -1,4 +1,4 @@
-import type { AuditRecord } from './records';
+import type { AuditRecord, DecisionRecord } from './records';
 import { readHead } from './head';
 import type { RecordRange } from './reader';
 import { readRecords } from './reader';
@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
  * ~64 KiB chunks, waiting for the output to drain, so a million records export in bounded memory.
  */
 
-export type ExportFormat = 'jsonl' | 'csv';
+export type ExportFormat = 'jsonl' | 'csv' | 'traffic';
 
 /**
  * CSV columns: every field of every kind, nested objects flattened with dots. Arrays (roles,
@@ -71,12 +71,113 @@ function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
   });
 }
 
+/** One line of a traffic file (docs/traffic.md), as `tollgate simulate` reads it. */
+export interface TrafficRecordLine {
+  time: string;
+  user: string;
+  agent: string;
+  roles: string[];
+  provider: string;
+  route: string;
+  model: string;
+  input_tokens: number;
+  max_tokens?: number;
+  output_tokens?: number;
+  trace?: string;
+  classification?: string[];
+}
+
+interface PendingLine {
+  readonly id: string;
+  readonly line: TrafficRecordLine;
+  readonly time: number;
+  settled: boolean;
+}
+
+/** How long (record time) a decision waits for its settle before it is written at its reserved worst case. */
+const SETTLE_HORIZON_MS = 3_600_000;
+/** And how many decisions may wait at once, so a ledger of crashed calls cannot grow memory. */
+const MAX_PENDING = 100_000;
+
+function trafficLineOf(d: DecisionRecord): TrafficRecordLine {
+  const line: TrafficRecordLine = {
+    time: d.time, user: d.identity.user, agent: d.identity.agent, roles: d.identity.roles, provider: d.provider, route: d.route, model: d.model,
+    input_tokens: d.reserved.input_tokens,
+  };
+  // A refused decision held nothing, so its reservation says nothing about the output it wanted;
+  // without max_tokens the replay holds the policy's reserve, as the proxy did.
+  if (d.outcome !== 'refuse' && d.reserved.output_tokens > 0) line.max_tokens = d.reserved.output_tokens;
+  if (d.trace) line.trace = d.trace;
+  if (d.classification.length > 0) line.classification = d.classification;
+  return line;
+}
+
+/**
+ * Turns recorded decisions and their settles into traffic lines, in decision order: the real
+ * usage when the settle says it, else the reserved worst case (as a decision without a settle
+ * counts). Streams: a decision waits only until its settle arrives or the horizon passes.
+ */
+export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncGenerator<TrafficRecordLine> {
+  const queue: PendingLine[] = [];
+  let head = 0;
+  const byId = new Map<string, PendingLine>();
+  for await (const r of records) {
+    const now = Date.parse(r.time);
+    if (r.kind === 'decision') {
+      if (!r.identity.user || !r.model) continue;
+      const p: PendingLine = { id: r.id, line: trafficLineOf(r), time: now, settled: r.outcome === 'refuse' && !r.shadow };
+      queue.push(p);
+      if (!p.settled) byId.set(r.id, p);
+    } else if (r.kind === 'settle') {
+      const p = byId.get(r.decision);
+      if (p) {
+        if (r.usage.input_tokens !== null) p.line.input_tokens = r.usage.input_tokens;
+        if (r.usage.output_tokens !== null) p.line.output_tokens = r.usage.output_tokens;
+        p.settled = true;
+      }
+    }
+    while (head < queue.length && (queue[head]!.settled || now - queue[head]!.time > SETTLE_HORIZON_MS || queue.length - head > MAX_PENDING)) {
+      const p = queue[head++]!;
+      // A settle arriving after the horizon is ignored: the line has been written.
+      byId.delete(p.id);
+      if (!p.settled && p.line.max_tokens !== undefined) p.line.output_tokens = p.line.max_tokens;
+      p.settled = true;
+      yield p.line;
+    }
+    if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+  }
+  for (; head < queue.length; head++) {
+    const p = queue[head]!;
+    if (!p.settled && p.line.max_tokens !== undefined) p.line.output_tokens = p.line.max_tokens;
+    yield p.line;
+  }
+}
+
 /** Streams records (from a ledger's records() or straight from a data dir) to `out`; returns the count. */
 export async function exportRecords(records: AsyncIterable<AuditRecord>, format: ExportFormat, out: NodeJS.WritableStream): Promise<number> {
+  if (format === 'traffic') return exportLines(trafficLines(records), out);
   let buffer = format === 'csv' ? csvHeader() : '';
   let count = 0;
   for await (const r of records) {
     buffer += format === 'csv' ? csvRow(r) : `${JSON.stringify(r)}\n`;
+    count++;
+    if (buffer.length >= 64 * 1024) {
+      await write(out, buffer);
+      buffer = '';
+    }
+  }
+  if (buffer) await write(out, buffer);
+  return count;
+}
+
+async function exportLines(lines: AsyncIterable<TrafficRecordLine>, out: NodeJS.WritableStream): Promise<number> {
+  let buffer = '';
+  let count = 0;
+  for await (const l of lines) {
+    buffer += `${JSON.stringify(l)}\n`;
     count++;
     if (buffer.length >= 64 * 1024) {
       await write(out, buffer);
