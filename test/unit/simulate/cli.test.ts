@@ -51,7 +51,7 @@ describe('tollgate simulate', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^identity +requests +allowed +downgraded +refused +cost +first refusal$/m);
     assert.match(r.stdout, /^bob@acme\.dev +55 +40 +0 +15 +\$0\.0680 +2026-11-23T09:00:00\.400Z agent-burst$/m);
-    assert.match(r.stdout, /changes against the baseline:\n {2}bob@acme\.dev: 10 newly refused from 2026-11-23T09:00:00\.400Z \(agent-burst 10\); cost \$0\.1330 -> \$0\.0680$/m, "10 gpt-4o calls of \$0.0065 fewer");
+    assert.match(r.stdout, /changes against the baseline:\n {2}bob@acme\.dev: 10 newly refused from 2026-11-23T09:00:00\.400Z \(agent-burst 10\); cost \$0\.1330 -> \$0\.0680$/m, "10 gpt-4o calls of $0.0065 fewer");
   });
 
   it('names bad traffic lines as FILE:LINE: message and exits 2', async () => {
