@@ -264,5 +264,6 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
       reserveOutputTokens: doc.guards?.reserve_output_tokens ?? 1024,
     },
     exceptions,
+    store: { onUnavailable: doc.store?.on_unavailable ?? 'refuse' },
   };
 }

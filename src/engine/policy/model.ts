@@ -134,4 +134,6 @@ export interface Policy {
     readonly reserveOutputTokens: number;
   };
   readonly exceptions: readonly RuleException[];
+  /** Team mode: what a shared store's outage does (absent in bundles built without the loader: refuse). */
+  readonly store?: { readonly onUnavailable: 'refuse' | 'local' };
 }

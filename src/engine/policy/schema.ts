@@ -145,6 +145,17 @@ const Guards = Type.Object(
   { additionalProperties: false },
 );
 
+const Store = Type.Object(
+  {
+    on_unavailable: Type.Optional(
+      Type.Union([Type.Literal('refuse'), Type.Literal('local')], {
+        description: 'When a shared store (tollgate serve --store redis://...) cannot be reached: refuse requests with 503 (default), or enforce with this proxy\'s own local accumulators until it is back.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'How the proxy behaves when its shared accumulator store is unavailable.' },
+);
+
 const ExceptionSchema = Type.Object(
   {
     id: Type.Optional(Id),
@@ -187,6 +198,7 @@ export const PolicySchema = Type.Object(
       ),
     ),
     guards: Type.Optional(Guards),
+    store: Type.Optional(Store),
     exceptions: Type.Optional(Type.Array(ExceptionSchema)),
   },
   { additionalProperties: false, title: 'Tollgate policy bundle' },
