@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
   scan: { summary: 'find hard-coded API keys (scan [PATH]... [--staged] [--format text|json|sarif])', load: async () => (await import('./scan')).run },
   hook: { summary: 'install or remove the pre-commit scan (hook install|uninstall)', load: async () => (await import('./hook')).run },
   policy: { summary: 'check a policy bundle (policy check FILE)', load: async () => (await import('./policy')).run },
+  serve: { summary: 'run the attributing proxy', load: async () => (await import('./serve')).run },
   token: { summary: 'mint a session token for a person', load: async () => (await import('./token')).run },
   simulate: { summary: 'replay traffic against a policy', load: async () => (await import('./simulate')).run },
   audit: { summary: 'verify, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },

@@ -149,6 +149,29 @@ export class Engine {
     for (const x of policy.exceptions) this.ruleExceptions.set(x.ruleId, [...(this.ruleExceptions.get(x.ruleId) ?? []), x]);
   }
 
+  /**
+   * The accumulator a recorded charge belongs to under this policy (with the exception the
+   * record names, while it exists), for restoring state from the ledger. Undefined when the rule
+   * is gone from the bundle.
+   */
+  accumulatorFor(ruleId: string, exceptionId?: string | null): { spec: AccumulatorSpec; unit: CostUnit } | undefined {
+    if (ruleId === 'max_calls_per_trace') {
+      const limit = this.policy.guards.maxCallsPerTrace;
+      return limit === undefined ? undefined : { spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit }, unit: 'requests' };
+    }
+    const rule = this.rules.find((r) => r.id === ruleId);
+    if (!rule) return undefined;
+    const x = exceptionId ? this.policy.exceptions.find((e) => e.id === exceptionId && e.ruleId === ruleId) : undefined;
+    return { spec: x ? specFor(rule, x) : this.baseSpecs.get(rule.id)!, unit: rule.kind === 'budget' ? 'usd' : rule.cost };
+  }
+
+  /** The weight a request with these labels carries under this policy. */
+  weightOf(labels: readonly string[]): number {
+    let w = 1;
+    for (const c of this.policy.classification) if (labels.includes(c.label)) w = Math.max(w, c.weight);
+    return w;
+  }
+
   private entitlementOf(id: Identity): EffectiveEntitlement {
     let e = this.identityEntitlements.get(id);
     if (e) return e;
@@ -236,10 +259,12 @@ export class Engine {
       return make({ outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {} });
     };
 
-    // Entitlements: no waiting helps, so they are checked before anything is held.
+    // Entitlements: no waiting helps, so they are checked before anything is held. Listing the
+    // models is the one call that touches no model, so it needs no route entitlement.
+    const listsModels = call.kind === 'passthrough' && /^\/v1\/models(?:\/|$)/.test(call.route);
+    if (!listsModels && !ent.routeAllowed(call.route)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`);
     if (call.kind !== 'passthrough') {
       if (!ent.providerAllowed(call.provider)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to provider '${call.provider}'`);
-      if (!ent.routeAllowed(call.route)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`);
       if (call.model && !ent.modelAllowed(call.model)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to model '${call.model}'`);
       if (ent.maxInputTokens !== undefined && call.inputTokens > ent.maxInputTokens) {
         return refuse('context', 'entitlements.max_input_tokens', `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user}`);

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { ADMIN_TOKEN_FILE } from '../proxy/admin-types';
+import { Logger } from '../proxy/log';
+import { Pseudonyms } from '../proxy/pseudonym';
+import { restoreFromLedger } from '../proxy/restore';
+import { ProxyServer } from '../proxy/server';
+import { ensureDataDir, readOrCreateSecret, resolveDataDir } from '../store/data-dir';
+import { LedgerError } from '../store/ledger/errors';
+import { Ledger } from '../store/ledger/ledger';
+import { MemoryStore } from '../store/memory-store';
+import { referencePolicyPath } from '../store/reference-policy';
+import { loadSessionKeys } from '../store/session-key';
+import { parseCommandArgs } from './args';
+import type { CommandRunner } from './io';
+import { UsageError } from './io';
+
+const DEFAULT_PORT = 8787;
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseBytes(text: string): number {
+  const m = /^(\d+)(b|kb|k|mb|m)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid size '${text}': use bytes or a number with kb or mb (10mb)`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1);
+}
+
+function parseSeconds(text: string, flag: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid ${flag} '${text}': use seconds (30s), minutes (5m) or ms`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+}
+
+/**
+ * `tollgate serve [--policy FILE] [--port N] [--host H] [--data-dir DIR] [--upstream NAME=URL]... [--shadow]`
+ * Resolves when the proxy has stopped (SIGTERM/SIGINT: drain, flush, exit 0).
+ */
+export const run: CommandRunner = async (argv, io) => {
+  const { values } = parseCommandArgs(argv, {
+    policy: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    upstream: { type: 'string', multiple: true },
+    shadow: { type: 'boolean', default: false },
+    'max-body': { type: 'string', default: '10mb' },
+    'body-timeout': { type: 'string', default: '30s' },
+    'upstream-timeout': { type: 'string', default: '120s' },
+    'stream-idle-timeout': { type: 'string', default: '300s' },
+    'log-level': { type: 'string', default: 'info' },
+  });
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port '${values.port}'`);
+  const host = values.host ?? '127.0.0.1';
+  const level = values['log-level'];
+  if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`invalid --log-level '${level}'`);
+  const log = new Logger(io.stderr, level);
+  if (!isLoopback(host)) {
+    log.warn(`binding ${host}: the proxy is reachable from other machines; every caller still needs a verified identity`);
+  }
+
+  const policyPath = path.resolve(io.cwd, values.policy ?? referencePolicyPath());
+  let policyText: string;
+  try {
+    policyText = fs.readFileSync(policyPath, 'utf8');
+  } catch (err) {
+    io.stderr.write(`tollgate serve: cannot read policy ${policyPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return 1;
+  }
+  const loaded = loadPolicy(policyText, Date.now());
+  for (const w of loaded.warnings) log.warn(formatIssue(policyPath, w));
+  if (!loaded.ok) {
+    for (const e of loaded.errors) io.stderr.write(`${formatIssue(policyPath, e)}\n`);
+    io.stderr.write(`tollgate serve: the policy has ${loaded.errors.length} error(s); not starting\n`);
+    return 1;
+  }
+
+  const overrides = new Map<string, string>();
+  for (const u of values.upstream ?? []) {
+    const m = /^([a-z0-9][a-z0-9_-]*)=(https?:\/\/.+)$/.exec(u);
+    if (!m) throw new UsageError(`invalid --upstream '${u}': use NAME=URL (openai=http://127.0.0.1:9000)`);
+    if (!loaded.policy.providers.has(m[1]!)) throw new UsageError(`--upstream names '${m[1]}', which the policy does not define (it has: ${[...loaded.policy.providers.keys()].join(', ')})`);
+    overrides.set(m[1]!, m[2]!);
+  }
+
+  const dataDir = ensureDataDir(resolveDataDir(values['data-dir'], io.env));
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open(dataDir);
+  } catch (err) {
+    if (LedgerError.is(err)) {
+      io.stderr.write(`tollgate serve: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (ledger.recovered) log.warn(`ledger: ${JSON.stringify(ledger.recovered)}`);
+
+  const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
+  log.addSecret(adminToken);
+  for (const p of loaded.policy.providers.values()) if (p.keyEnv) log.addSecret(io.env[p.keyEnv]);
+
+  const store = new MemoryStore();
+  const sessionKeys = loadSessionKeys(dataDir);
+  let server: ProxyServer;
+  try {
+    server = await ProxyServer.start({
+      policyPath, policyText, policy: loaded.policy, host, port, upstreamOverrides: overrides, shadow: values.shadow ?? false,
+      maxBodyBytes: parseBytes(values['max-body'] ?? '10mb'), bodyTimeoutMs: parseSeconds(values['body-timeout'] ?? '30s', '--body-timeout'),
+      upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
+      upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
+      env: io.env, log, store, ledger, sessionKeys, adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir),
+    });
+  } catch (err) {
+    await ledger.close();
+    const e = err as NodeJS.ErrnoException;
+    io.stderr.write(`tollgate serve: cannot listen on ${host}:${port}: ${e.code ?? e.message}\n`);
+    return 1;
+  }
+  const restored = await restoreFromLedger(ledger, server.policyContext.engine, store, Date.now());
+  if (restored.decisions > 0) log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
+  const policy = loaded.policy;
+  ledger.append({ kind: 'policy', event: 'loaded', policy: { name: policy.name, hash: policy.hash }, source: policyPath, errors: [] });
+  log.info(`policy '${policy.name}' (${policy.hash.slice(0, 12)}) from ${policyPath}; data in ${dataDir}${values.shadow ? '; shadow mode: nothing is refused' : ''}`);
+  io.stdout.write(`tollgate listening on ${server.url}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: draining calls in flight`);
+      void server
+        .stop()
+        .then(() => ledger.close())
+        .then(() => {
+          log.info('stopped');
+          resolve(0);
+        }, (err: Error) => {
+          log.error(`stopping: ${err.message}`);
+          resolve(1);
+        })
+        .finally(() => {
+          process.removeListener('SIGTERM', onTerm);
+          process.removeListener('SIGINT', onInt);
+        });
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+};

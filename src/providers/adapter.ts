@@ -1,0 +1,44 @@
+import type { ModelCall } from '../engine/call';
+import { anthropicAdapter } from './anthropic/adapter';
+import type { ErrorKind } from './errors';
+import { openaiAdapter } from './openai/adapter';
+import type { UsageReading } from './usage';
+
+/** What the policy changes in a request before it goes upstream. */
+export interface RequestChanges {
+  /** The model to serve (a downgrade rewrites it). */
+  readonly model?: string;
+  /** The entitlement's output maximum. */
+  readonly outputCap?: number;
+  /** The provider's end-user field: a keyed pseudonym, never the address. */
+  readonly pseudonym?: string;
+}
+
+/** Reads a stream's events as they pass and may rewrite them; null drops an event. */
+export interface StreamTap {
+  readonly reading: UsageReading;
+  event(data: string, name?: string): string | null;
+}
+
+/** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
+export interface ProviderAdapter {
+  readonly style: 'openai' | 'anthropic';
+  describe(provider: string, route: string, method: string, body: unknown): ModelCall;
+  rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
+  authHeaders(key: string): Record<string, string>;
+  errorBody(kind: ErrorKind, message: string): unknown;
+  usageFromBody(json: unknown): UsageReading;
+  streamTap(stripUsage: boolean): StreamTap;
+  countOutput(text: string): number;
+}
+
+export function adapterFor(style: string): ProviderAdapter {
+  switch (style) {
+    case 'openai':
+      return openaiAdapter;
+    case 'anthropic':
+      return anthropicAdapter;
+    default:
+      throw new Error(`no adapter for provider style '${style}'`);
+  }
+}

@@ -1,0 +1,99 @@
+import type { ModelCall } from '../../engine/call';
+import { countAnthropicText } from '../../engine/tokens/count';
+import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
+import type { ErrorKind } from '../errors';
+import type { UsageReading } from '../usage';
+import { newReading, num } from '../usage';
+import { describeAnthropicCall } from './request';
+import type { AnthropicUsage } from './wire';
+
+const errorTypes: Record<ErrorKind, string> = {
+  'rate-limit': 'rate_limit_error',
+  trace: 'rate_limit_error',
+  budget: 'rate_limit_error',
+  entitlement: 'permission_error',
+  context: 'permission_error',
+  identity: 'authentication_error',
+  'bad-request': 'invalid_request_error',
+  'too-large': 'request_too_large',
+  'not-found': 'not_found_error',
+  upstream: 'api_error',
+  timeout: 'api_error',
+  unavailable: 'overloaded_error',
+};
+
+/** Cached and cache-creating input tokens are input the call paid for. */
+function readUsage(u: AnthropicUsage | undefined, r: UsageReading): void {
+  if (!u || typeof u !== 'object') return;
+  const input = num(u.input_tokens);
+  if (input !== undefined) r.input = input + (num(u.cache_creation_input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0);
+  const output = num(u.output_tokens);
+  if (output !== undefined) r.output = output;
+}
+
+class AnthropicStreamTap implements StreamTap {
+  readonly reading = newReading();
+  private finalOutput = false;
+
+  event(data: string): string | null {
+    let event: { type?: string; message?: { usage?: AnthropicUsage }; usage?: AnthropicUsage; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } };
+    try {
+      event = JSON.parse(data) as typeof event;
+    } catch {
+      return data;
+    }
+    if (event.type === 'message_start') {
+      readUsage(event.message?.usage, this.reading);
+      // message_start reports the output so far (1 or so), not the total: wait for message_delta.
+      this.reading.output = undefined;
+    } else if (event.type === 'content_block_delta') {
+      const d = event.delta;
+      for (const v of [d?.text, d?.partial_json, d?.thinking]) if (typeof v === 'string') this.reading.outputText += v;
+    } else if (event.type === 'message_delta' && event.usage) {
+      const input = this.reading.input;
+      readUsage(event.usage, this.reading);
+      if (event.usage.input_tokens === undefined && input !== undefined) this.reading.input = input;
+      this.finalOutput = true;
+    }
+    if (!this.finalOutput) this.reading.output = undefined;
+    return data;
+  }
+}
+
+export const anthropicAdapter: ProviderAdapter = {
+  style: 'anthropic',
+
+  describe(provider: string, route: string, method: string, body: unknown): ModelCall {
+    return describeAnthropicCall(provider, route, method, body);
+  },
+
+  rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean } {
+    const out: Record<string, unknown> = { ...body };
+    if (changes.model && call.model !== changes.model) out.model = changes.model;
+    if (changes.outputCap !== undefined && typeof out.max_tokens === 'number') out.max_tokens = Math.min(out.max_tokens, changes.outputCap);
+    if (changes.pseudonym && call.kind === 'generate') {
+      out.metadata = { ...((out.metadata as Record<string, unknown> | undefined) ?? {}), user_id: changes.pseudonym };
+    }
+    return { body: out, strippedUsage: false };
+  },
+
+  authHeaders(key: string): Record<string, string> {
+    return { 'x-api-key': key };
+  },
+
+  errorBody(kind: ErrorKind, message: string): unknown {
+    return { type: 'error', error: { type: errorTypes[kind], message } };
+  },
+
+  usageFromBody(json: unknown): UsageReading {
+    const r = newReading();
+    if (json && typeof json === 'object') readUsage((json as { usage?: AnthropicUsage }).usage, r);
+    return r;
+  },
+
+  streamTap(): StreamTap {
+    return new AnthropicStreamTap();
+  },
+
+  countOutput: countAnthropicText,
+};

@@ -1,0 +1,123 @@
+import type { ModelCall } from '../../engine/call';
+import { countText } from '../../engine/tokens/count';
+import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
+import type { ErrorKind } from '../errors';
+import type { UsageReading } from '../usage';
+import { newReading, num } from '../usage';
+import { describeOpenAICall, openaiOutputField } from './request';
+import type { OpenAIUsage } from './wire';
+
+const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
+  'rate-limit': { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
+  trace: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
+  budget: { type: 'insufficient_quota', code: 'insufficient_quota' },
+  entitlement: { type: 'permission_error', code: 'model_not_entitled' },
+  context: { type: 'invalid_request_error', code: 'context_length_exceeded' },
+  identity: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  'bad-request': { type: 'invalid_request_error', code: null },
+  'too-large': { type: 'invalid_request_error', code: 'request_too_large' },
+  'not-found': { type: 'invalid_request_error', code: 'not_found' },
+  upstream: { type: 'api_error', code: 'upstream_error' },
+  timeout: { type: 'api_error', code: 'upstream_timeout' },
+  unavailable: { type: 'server_error', code: 'service_unavailable' },
+};
+
+function readUsage(u: OpenAIUsage | null | undefined, r: UsageReading): void {
+  if (!u || typeof u !== 'object') return;
+  const input = num(u.prompt_tokens) ?? num(u.input_tokens);
+  const output = num(u.completion_tokens) ?? num(u.output_tokens);
+  if (input !== undefined) r.input = input;
+  if (output !== undefined) r.output = output;
+}
+
+/** Collects what a streamed delta says the model produced, for an estimate if usage never comes. */
+function collectText(event: Record<string, unknown>, r: UsageReading): void {
+  const choices = event.choices;
+  if (Array.isArray(choices)) {
+    for (const c of choices as { delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] }; text?: unknown }[]) {
+      if (typeof c.delta?.content === 'string') r.outputText += c.delta.content;
+      if (typeof c.text === 'string') r.outputText += c.text;
+      for (const t of c.delta?.tool_calls ?? []) if (typeof t.function?.arguments === 'string') r.outputText += t.function.arguments;
+    }
+  }
+  if (typeof event.delta === 'string') r.outputText += event.delta;
+}
+
+class OpenAIStreamTap implements StreamTap {
+  readonly reading = newReading();
+  constructor(private readonly stripUsage: boolean) {}
+
+  event(data: string): string | null {
+    if (data === '[DONE]') return data;
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return data;
+    }
+    collectText(event, this.reading);
+    readUsage(event.usage as OpenAIUsage | undefined, this.reading);
+    const response = event.response as { usage?: OpenAIUsage } | undefined;
+    if (response?.usage) readUsage(response.usage, this.reading);
+    if (!this.stripUsage) return data;
+    // The proxy asked for usage the client did not: drop the usage-only chunk and the null
+    // usage field, so the client receives exactly the stream it asked for.
+    if (Array.isArray(event.choices) && event.choices.length === 0 && event.usage) return null;
+    if ('usage' in event) {
+      delete event.usage;
+      return JSON.stringify(event);
+    }
+    return data;
+  }
+}
+
+export const openaiAdapter: ProviderAdapter = {
+  style: 'openai',
+
+  describe(provider: string, route: string, method: string, body: unknown): ModelCall {
+    return describeOpenAICall(provider, route, method, body);
+  },
+
+  rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean } {
+    const out: Record<string, unknown> = { ...body };
+    if (changes.model && call.model !== changes.model) out.model = changes.model;
+    const field = openaiOutputField(call.route);
+    if (changes.outputCap !== undefined && field) {
+      // Whichever output field the client used is the one clamped; an absent one gets the route's own.
+      const used = (['max_completion_tokens', 'max_tokens', 'max_output_tokens'] as const).filter((f) => out[f] !== undefined && out[f] !== null);
+      if (used.length === 0) out[field] = changes.outputCap;
+      for (const f of used) out[f] = Math.min(out[f] as number, changes.outputCap);
+    }
+    if (changes.pseudonym && call.kind !== 'passthrough') out.user = changes.pseudonym;
+    let strippedUsage = false;
+    if (call.stream && (call.route === '/v1/chat/completions' || call.route === '/v1/completions')) {
+      const opts = (out.stream_options ?? {}) as { include_usage?: boolean };
+      if (opts.include_usage !== true) {
+        out.stream_options = { ...opts, include_usage: true };
+        strippedUsage = true;
+      }
+    }
+    return { body: out, strippedUsage };
+  },
+
+  authHeaders(key: string): Record<string, string> {
+    return { authorization: `Bearer ${key}` };
+  },
+
+  errorBody(kind: ErrorKind, message: string): unknown {
+    const t = errorTypes[kind];
+    return { error: { message, type: t.type, param: null, code: t.code } };
+  },
+
+  usageFromBody(json: unknown): UsageReading {
+    const r = newReading();
+    if (json && typeof json === 'object') readUsage((json as { usage?: OpenAIUsage }).usage, r);
+    return r;
+  },
+
+  streamTap(stripUsage: boolean): StreamTap {
+    return new OpenAIStreamTap(stripUsage);
+  },
+
+  countOutput: countText,
+};

@@ -1,0 +1,27 @@
+import type { Usage } from '../engine/decision';
+
+/**
+ * Token usage as a provider reported it, or what can be estimated of it. "Unknown" is kept apart
+ * from zero: a call whose usage never arrived is charged at its reserved worst case, not free.
+ */
+export interface UsageReading {
+  input?: number;
+  output?: number;
+  /** Output text seen in a stream, counted when the stream ends before usage arrives. */
+  outputText: string;
+}
+
+export function newReading(): UsageReading {
+  return { outputText: '' };
+}
+
+/** The usage to settle: reported if complete; after an abort, what was produced so far. */
+export function settleUsage(r: UsageReading, countedInput: number, countOutput: (text: string) => number, aborted: boolean): Usage | undefined {
+  if (r.input !== undefined && r.output !== undefined) return { input_tokens: r.input, output_tokens: r.output };
+  if (!aborted) return undefined;
+  return { input_tokens: r.input ?? countedInput, output_tokens: r.output ?? countOutput(r.outputText) };
+}
+
+export function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}

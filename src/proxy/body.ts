@@ -1,0 +1,49 @@
+import type { IncomingMessage } from 'node:http';
+import { ProxyError } from './errors';
+
+/**
+ * Reads a request body up to `limit` bytes. A declared length over the limit is refused before a
+ * byte is read, and a streamed body stops being read the moment it passes the limit.
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new ProxyError('body-too-large', `the request body is ${declared} bytes, over the ${limit}-byte limit`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (err: Error | undefined, body?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.removeListener('data', onData);
+      if (err) {
+        // Read no further: the connection is not worth keeping after a refused body.
+        req.pause();
+        reject(err);
+      } else resolve(body!);
+    };
+    const timer = setTimeout(() => finish(new ProxyError('body-timeout', `the request body did not arrive within ${Math.round(timeoutMs / 1000)}s`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) return finish(new ProxyError('body-too-large', `the request body is over the ${limit}-byte limit`));
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish(undefined, Buffer.concat(chunks, size)));
+    req.once('error', (err) => finish(err));
+    req.once('aborted', () => finish(new ProxyError('malformed-request', 'the client closed the connection before the body ended')));
+  });
+}
+
+/** Parses a JSON body; an empty body is undefined (GET requests). */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new ProxyError('malformed-request', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

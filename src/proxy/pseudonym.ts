@@ -1,0 +1,25 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { readOrCreateSecret } from '../store/data-dir';
+
+/**
+ * The provider's end-user field carries a keyed pseudonym of the person: stable per person, so a
+ * provider's abuse reports can be traced back through the ledger, but no address leaves the proxy.
+ */
+export class Pseudonyms {
+  private readonly cache = new Map<string, string>();
+  private constructor(private readonly key: Buffer) {}
+
+  static fromDataDir(dir: string): Pseudonyms {
+    return new Pseudonyms(Buffer.from(readOrCreateSecret(dir, 'pseudonym-key', () => randomBytes(32).toString('hex')).trim(), 'hex'));
+  }
+
+  of(user: string): string {
+    let p = this.cache.get(user);
+    if (!p) {
+      p = `tg-${createHmac('sha256', this.key).update(user).digest('hex').slice(0, 32)}`;
+      if (this.cache.size > 50_000) this.cache.clear();
+      this.cache.set(user, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Decision, Settlement } from '../engine/decision';
+import type { Identity } from '../engine/identity/identity';
+import type { DecisionSummary } from '../store/ledger/index-db';
+import type { AuditRecord, DecisionBody, DecisionRecord, PolicyRef, SettleBody } from '../store/ledger/records';
+
+// Turns the engine's answers into ledger records (the export contract) and the views' summaries.
+
+export function decisionBody(d: Decision, status: number, outcome: DecisionBody['outcome'] = d.outcome): DecisionBody {
+  return {
+    kind: 'decision',
+    outcome,
+    shadow: d.shadow,
+    status,
+    identity: { user: d.identity.user, agent: d.identity.agent, session: d.identity.session, roles: [...d.identity.roles] },
+    classification: [...d.classification],
+    provider: d.call.provider,
+    route: d.call.route,
+    model: d.call.model ?? '',
+    model_served: d.modelServed ?? null,
+    trace: d.trace ?? null,
+    rule: d.rule,
+    reason: d.reason,
+    exception: d.exception ? { id: d.exception.id, reason: d.exception.reason } : null,
+    reserved: { input_tokens: d.reserved.input_tokens, output_tokens: d.reserved.output_tokens, usd: d.reserved.usd },
+    limits: d.limits.map((l) => ({ rule: l.rule, key: l.key, before: l.before, after: l.after, limit: l.limit })),
+    policy: { name: d.policy.name, hash: d.policy.hash },
+  };
+}
+
+/** A request answered before any decision could be made: unverified, malformed, unroutable. */
+export function errorBody(o: {
+  status: number;
+  reason: string;
+  provider: string;
+  route: string;
+  identity?: Identity;
+  model?: string;
+  rule?: string | null;
+  policy: PolicyRef;
+  shadow: boolean;
+}): DecisionBody {
+  return {
+    kind: 'decision',
+    outcome: o.status === 401 ? 'refuse' : 'error',
+    shadow: o.shadow,
+    status: o.status,
+    identity: o.identity
+      ? { user: o.identity.user, agent: o.identity.agent, session: o.identity.session, roles: [...o.identity.roles] }
+      : { user: '(unverified)', agent: '(unverified)', session: null, roles: [] },
+    classification: [],
+    provider: o.provider,
+    route: o.route,
+    model: o.model ?? '',
+    model_served: null,
+    trace: null,
+    rule: o.rule ?? null,
+    reason: o.reason,
+    exception: null,
+    reserved: { input_tokens: 0, output_tokens: 0, usd: 0 },
+    limits: [],
+    policy: o.policy,
+  };
+}
+
+export function settleBody(decisionId: string, s: Settlement | undefined, status: number, aborted: boolean): SettleBody {
+  return {
+    kind: 'settle',
+    decision: decisionId,
+    usage: s ? { input_tokens: s.usageKnown ? s.usage.input_tokens : null, output_tokens: s.usageKnown ? s.usage.output_tokens : null } : { input_tokens: 0, output_tokens: 0 },
+    usd: s ? s.usd : 0,
+    status,
+    aborted,
+  };
+}
+
+export function summaryOf(r: DecisionRecord, settle?: { usd: number }): DecisionSummary {
+  return {
+    id: r.id, seq: r.seq, time: r.time, user: r.identity.user, agent: r.identity.agent, model: r.model, model_served: r.model_served,
+    provider: r.provider, route: r.route, outcome: r.outcome, status: r.status, rule: r.rule, shadow: r.shadow, settled: settle !== undefined,
+    usd: settle ? settle.usd : r.reserved.usd,
+  };
+}
+
+export function isDecisionRecord(r: AuditRecord): r is DecisionRecord {
+  return r.kind === 'decision';
+}

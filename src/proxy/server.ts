@@ -1,0 +1,509 @@
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { version } from '../../package.json';
+import { MalformedRequestError } from '../engine/call';
+import type { ModelCall } from '../engine/call';
+import { Engine } from '../engine/decide';
+import type { Decision, Settlement } from '../engine/decision';
+import type { Identity } from '../engine/identity/identity';
+import { IdentityError, withAgent } from '../engine/identity/identity';
+import { TokenVerifier } from '../engine/identity/tokens';
+import type { SessionKeys } from '../engine/identity/tokens';
+import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import type { Policy } from '../engine/policy/model';
+import { periodStart } from '../engine/limiters/calendar';
+import type { AccumulatorStore } from '../engine/store';
+import { adapterFor } from '../providers/adapter';
+import type { ProviderAdapter } from '../providers/adapter';
+import type { ErrorKind } from '../providers/errors';
+import { settleUsage } from '../providers/usage';
+import type { Ledger } from '../store/ledger/ledger';
+import type { AuditRecord, DecisionBody, DecisionRecord } from '../store/ledger/records';
+import { AdminApi } from './admin';
+import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
+import { parseJsonBody, readBody } from './body';
+import type { PolicyContext } from './context';
+import { ProxyError } from './errors';
+import type { Logger } from './log';
+import { PolicyFileWatcher } from './policy-watch';
+import type { Pseudonyms } from './pseudonym';
+import { decisionBody, errorBody, settleBody, summaryOf } from './records';
+import { relayResponse } from './relay';
+import { parseRoute } from './routing';
+import type { Route } from './routing';
+import { Upstream } from './upstream';
+
+export interface ProxyOptions {
+  readonly policyPath: string;
+  readonly policyText: string;
+  readonly policy: Policy;
+  readonly host: string;
+  readonly port: number;
+  readonly upstreamOverrides: ReadonlyMap<string, string>;
+  readonly shadow: boolean;
+  readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
+  readonly upstreamHeaderTimeoutMs: number;
+  readonly upstreamIdleTimeoutMs: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  readonly store: AccumulatorStore;
+  readonly ledger: Ledger;
+  readonly sessionKeys: SessionKeys;
+  readonly adminToken: string;
+  readonly pseudonyms: Pseudonyms;
+  readonly clock?: () => number;
+}
+
+const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function tokenOf(req: http.IncomingMessage): string | undefined {
+  const auth = firstHeader(req.headers.authorization);
+  const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return m?.[1] ?? firstHeader(req.headers['x-api-key'])?.trim() ?? undefined;
+}
+
+function traceOf(req: http.IncomingMessage): string | undefined {
+  const m = traceparent.exec((firstHeader(req.headers.traceparent) ?? '').trim().toLowerCase());
+  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
+}
+
+const refusalKinds: Record<NonNullable<Decision['refusal']>, ErrorKind> = {
+  'rate-limit': 'rate-limit',
+  budget: 'budget',
+  trace: 'trace',
+  entitlement: 'entitlement',
+  context: 'context',
+  identity: 'identity',
+};
+
+const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
+  'malformed-request': 'bad-request',
+  'body-too-large': 'too-large',
+  'body-timeout': 'bad-request',
+  'bad-path': 'bad-request',
+  'unknown-provider': 'not-found',
+  'method-not-allowed': 'bad-request',
+  'upstream-key-missing': 'upstream',
+  'upstream-unreachable': 'upstream',
+  'upstream-timeout': 'timeout',
+  'ledger-unavailable': 'unavailable',
+  'store-unavailable': 'unavailable',
+  draining: 'unavailable',
+};
+
+/**
+ * The attributing proxy: verifies who calls, decides with the engine, forwards or refuses in
+ * the provider's own shape, settles what the call really used and records every step in the
+ * ledger. One instance per port; the policy in force can change under it without a restart.
+ */
+export class ProxyServer {
+  private readonly server: http.Server;
+  private readonly upstream = new Upstream();
+  private readonly admin: AdminApi;
+  private context!: PolicyContext;
+  private policyError?: { source: string; errors: string[] };
+  private watcher?: PolicyFileWatcher;
+  private readonly inflight = new Set<Promise<void>>();
+  private draining = false;
+  /** Accumulators seen in decisions, for the views: store-agnostic and bounded. */
+  private readonly seen = new Map<string, { rule: string; kind: AccumulatorView['kind']; key: string; unit: AccumulatorView['unit'] }>();
+  private readonly clock: () => number;
+
+  private constructor(private readonly o: ProxyOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
+    this.server = http.createServer({ requestTimeout: o.bodyTimeoutMs + 5_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res)));
+  }
+
+  static async start(o: ProxyOptions): Promise<ProxyServer> {
+    const s = new ProxyServer(o);
+    s.context = await s.buildContext(o.policy, o.policyPath);
+    s.watcher = new PolicyFileWatcher(o.policyPath, o.policyText, (text) => void s.reload(text), (err) => o.log.warn(`cannot read ${o.policyPath}: ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(o.port, o.host, () => {
+        s.server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    s.server.on('error', (err) => o.log.error(`server error: ${err.message}`));
+    return s;
+  }
+
+  get address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  get url(): string {
+    const { host, port } = this.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  get policyContext(): PolicyContext {
+    return this.context;
+  }
+
+  private async buildContext(policy: Policy, source: string): Promise<PolicyContext> {
+    return { policy, engine: new Engine(policy, this.o.store), verifier: await TokenVerifier.create(policy, this.o.sessionKeys), source };
+  }
+
+  /** A policy edit: in force for the next request when valid; rejected with its errors otherwise. */
+  async reload(text: string): Promise<boolean> {
+    const file = this.o.policyPath;
+    const result = loadPolicy(text, this.clock());
+    if (!result.ok) {
+      const errors = result.errors.map((e) => formatIssue(file, e));
+      this.policyError = { source: file, errors };
+      for (const e of errors) this.o.log.error(e);
+      this.o.log.warn(`policy edit rejected; '${this.context.policy.name}' (${this.context.policy.hash.slice(0, 12)}) stays in force`);
+      this.append({ kind: 'policy', event: 'rejected', policy: { name: null, hash: hashOf(text) }, source: file, errors });
+      this.admin.publish({ type: 'policy', health: this.health() });
+      return false;
+    }
+    this.context = await this.buildContext(result.policy, file);
+    this.policyError = undefined;
+    this.o.log.info(`policy '${result.policy.name}' (${result.policy.hash.slice(0, 12)}) loaded from ${file}`);
+    this.append({ kind: 'policy', event: 'loaded', policy: { name: result.policy.name, hash: result.policy.hash }, source: file, errors: [] });
+    this.admin.publish({ type: 'policy', health: this.health() });
+    return true;
+  }
+
+  private append(entry: Parameters<Ledger['append']>[0]): { record: AuditRecord; durable: Promise<void> } | undefined {
+    try {
+      const r = this.o.ledger.append(entry);
+      r.durable.catch((err: Error) => this.o.log.error(`ledger: ${err.message}`));
+      return r;
+    } catch (err) {
+      this.o.log.error(`ledger: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.catch((err: Error) => this.o.log.error(`unhandled: ${err.stack ?? err.message}`)).finally(() => this.inflight.delete(p));
+  }
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
+    if (this.draining) {
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: { message: 'tollgate is shutting down', type: 'server_error' } }));
+      return;
+    }
+    let route: Route;
+    try {
+      route = parseRoute(req.url);
+    } catch (err) {
+      return this.answerFailure(req, res, err as ProxyError, { provider: '', route: (req.url ?? '').split('?')[0]!.slice(0, 200) }, undefined);
+    }
+    return this.handleModelRequest(req, res, route);
+  }
+
+  private async handleModelRequest(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+    const ctx = this.context;
+    const provider = ctx.policy.providers.get(route.provider);
+    const where = { provider: route.provider, route: route.path };
+    if (!provider) {
+      return this.answerFailure(req, res, new ProxyError('unknown-provider', `no provider '${route.provider}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), where, undefined);
+    }
+    const adapter = adapterFor(provider.style);
+    const started = this.clock();
+
+    let identity: Identity;
+    try {
+      identity = await this.identify(req, ctx, started);
+    } catch (err) {
+      if (!IdentityError.is(err)) throw err;
+      const status = err.reason === 'invalid-agent' ? 400 : 401;
+      const body = errorBody({ status, reason: err.message, ...where, rule: status === 401 ? 'identity' : null, policy: refOf(ctx.policy), shadow: this.o.shadow });
+      return this.answerRecorded(res, adapter, status, status === 401 ? 'identity' : 'bad-request', body, err.message, {});
+    }
+
+    let call: ModelCall;
+    let json: unknown;
+    try {
+      const raw = await readBody(req, this.o.maxBodyBytes, this.o.bodyTimeoutMs);
+      json = parseJsonBody(raw);
+      if ((req.method === 'POST' || req.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
+      call = adapter.describe(route.provider, route.path, req.method ?? 'GET', json);
+    } catch (err) {
+      if (MalformedRequestError.is(err)) return this.answerFailure(req, res, new ProxyError('malformed-request', err.message), where, identity, adapter);
+      if (ProxyError.is(err)) return this.answerFailure(req, res, err, where, identity, adapter);
+      throw err;
+    }
+
+    const health = this.o.ledger.health;
+    if (!health.ok) {
+      // Fail closed: a call that cannot be recorded is not made.
+      return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions, so it refuses calls until it can: ${health.reason}`, {});
+    }
+
+    let decision: Decision;
+    try {
+      decision = await ctx.engine.decide({ identity, call, trace: traceOf(req), declaredLabels: labelsOf(req), shadow: this.o.shadow }, started);
+    } catch (err) {
+      this.o.log.error(`store: ${(err as Error).message}`);
+      return this.answerFailure(req, res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);
+    }
+    this.remember(decision);
+
+    if (decision.outcome === 'refuse' && !decision.shadow) {
+      const headers: http.OutgoingHttpHeaders = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
+      if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
+      const kind = refusalKinds[decision.refusal ?? 'rate-limit'];
+      return this.answerRecorded(res, adapter, decision.status, kind, decisionBody(decision, decision.status), `Tollgate refused this request: ${decision.reason}.`, headers);
+    }
+
+    const key = provider.keyEnv ? this.o.env[provider.keyEnv] : undefined;
+    if (provider.keyEnv && !key) {
+      await ctx.engine.release(decision, this.clock());
+      const err = new ProxyError('upstream-key-missing', `the proxy has no upstream key for '${provider.name}': set ${provider.keyEnv} in the proxy's environment (the editor's "Tollgate: Set Upstream Key" command does this)`);
+      return this.answerRecorded(res, adapter, err.status, 'upstream', decisionBody(decision, err.status, 'error'), err.message, {});
+    }
+
+    let body = Buffer.alloc(0);
+    let strippedUsage = false;
+    if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+      const rewritten = adapter.rewrite(json as Record<string, unknown>, call, {
+        model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.o.pseudonyms.of(identity.user),
+      });
+      body = Buffer.from(JSON.stringify(rewritten.body));
+      strippedUsage = rewritten.strippedUsage;
+    }
+    const status = 200;
+    const appended = this.append(decisionBody(decision, status));
+    if (!appended) {
+      await ctx.engine.release(decision, this.clock());
+      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
+    }
+    const record = appended.record as DecisionRecord;
+    let durableOk = true;
+    const durable = appended.durable.then(
+      () => this.admin.publish({ type: 'decision', decision: summaryOf(record) }),
+      () => {
+        durableOk = false;
+      },
+    );
+
+    const upstreamUrl = new URL(`${(this.o.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '')}${route.path}${route.query}`);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: firstHeader(req.headers.accept) ?? 'application/json',
+      // Usage is read from the response, so it must arrive uncompressed.
+      'accept-encoding': 'identity',
+      'user-agent': firstHeader(req.headers['user-agent']) ?? `tollgate/${version}`,
+      'x-tollgate-user': identity.user,
+      'x-tollgate-agent': identity.agent,
+      'x-tollgate-session': identity.session,
+      ...(key ? adapter.authHeaders(key) : {}),
+    };
+    for (const name of ['anthropic-version', 'anthropic-beta', 'openai-organization', 'openai-project', 'traceparent', 'tracestate', 'idempotency-key']) {
+      const v = firstHeader(req.headers[name]);
+      if (v) headers[name] = v;
+    }
+
+    await new Promise<void>((resolve) => {
+      this.upstream.send(req, res, {
+        url: upstreamUrl,
+        headers,
+        body,
+        headerTimeoutMs: this.o.upstreamHeaderTimeoutMs,
+        idleTimeoutMs: this.o.upstreamIdleTimeoutMs,
+        onError: (err) => {
+          void (async () => {
+            await durable;
+            const settlement = await ctx.engine.settle(decision, { input_tokens: 0, output_tokens: 0 }, this.clock());
+            this.recordSettle(record, settlement, err.status, false);
+            this.o.log.warn(`${identity.user} ${route.provider}${route.path}: ${err.message}`);
+            if (!durableOk) return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
+            this.sendError(res, adapter, err.status, failureKinds[err.reason], err.message, { 'x-tollgate-decision': record.id });
+          })().finally(resolve);
+        },
+        onResponse: (upstreamRes) => {
+          void durable.then(() => {
+            if (!durableOk) {
+              this.upstream.abort(req);
+              void ctx.engine.release(decision, this.clock());
+              this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision, so the call was stopped', {});
+              resolve();
+              return;
+            }
+            relayResponse(upstreamRes, res, adapter, this.allowHeaders(decision, record.id), strippedUsage, (r) => {
+              this.upstream.finished(req);
+              const reported = settleUsage(r.reading, call.inputTokens, (t) => adapter.countOutput(t), r.aborted);
+              // A provider bills no tokens for an error it returns without usage.
+              const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
+              void ctx.engine
+                .settle(decision, usage, this.clock())
+                .then((s) => this.recordSettle(record, s, r.status, r.aborted))
+                .catch((err: Error) => this.o.log.error(`settle: ${err.message}`))
+                .finally(resolve);
+            });
+          });
+        },
+      });
+    });
+  }
+
+  private async identify(req: http.IncomingMessage, ctx: PolicyContext, now: number): Promise<Identity> {
+    const token = tokenOf(req);
+    const agent = firstHeader(req.headers['x-tollgate-agent']);
+    if (!token && !ctx.policy.identity.required) {
+      return withAgent({ user: 'anonymous', agent: 'default', session: 'anonymous', roles: [], issuer: 'none' }, agent);
+    }
+    return withAgent(await ctx.verifier.verify(token, now), agent);
+  }
+
+  private allowHeaders(d: Decision, id: string): http.OutgoingHttpHeaders {
+    const h: http.OutgoingHttpHeaders = { 'x-tollgate-decision': id };
+    if (d.remaining.requests !== undefined) h['x-tollgate-ratelimit-remaining-requests'] = String(Math.floor(d.remaining.requests));
+    if (d.remaining.tokens !== undefined) h['x-tollgate-ratelimit-remaining-tokens'] = String(Math.floor(d.remaining.tokens));
+    if (d.remaining.usd !== undefined) h['x-tollgate-ratelimit-remaining-usd'] = d.remaining.usd.toFixed(6);
+    if (d.outcome === 'downgrade') {
+      h['x-tollgate-model-served'] = d.modelServed ?? '';
+      h['x-tollgate-downgraded-from'] = d.model ?? '';
+      h['x-tollgate-rule'] = d.rule ?? '';
+    }
+    if (d.shadow && d.outcome === 'refuse') {
+      h['x-tollgate-shadow-refusal'] = d.rule ?? 'refused';
+    }
+    return h;
+  }
+
+  private recordSettle(record: DecisionRecord, s: Settlement, status: number, aborted: boolean): void {
+    const appended = this.append(settleBody(record.id, s, status, aborted));
+    for (const a of s.alerts) {
+      this.o.log.warn(`budget '${a.rule}' for ${a.key} crossed ${Math.round(a.threshold * 100)}%: $${a.spent_usd.toFixed(4)} of $${a.limit_usd}`);
+      this.append({
+        kind: 'alert', rule: a.rule, key: a.key, threshold: a.threshold, used: a.spent_usd, limit: a.limit_usd, unit: 'usd',
+        period_start: new Date(periodStartFor(this.context.policy, a.rule, this.clock())).toISOString(), policy: record.policy,
+      });
+    }
+    void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, { usd: s.usd }) }), () => undefined);
+  }
+
+  /** Records a request that failed before a decision, then answers it. */
+  private async answerFailure(
+    _req: http.IncomingMessage,
+    res: http.ServerResponse,
+    err: ProxyError,
+    where: { provider: string; route: string },
+    identity: Identity | undefined,
+    adapter?: ProviderAdapter,
+  ): Promise<void> {
+    const a = adapter ?? adapterFor(this.context.policy.providers.get(where.provider)?.style ?? 'openai');
+    const body = errorBody({ status: err.status, reason: err.message, ...where, identity, policy: refOf(this.context.policy), shadow: this.o.shadow });
+    if (err.reason === 'body-too-large' || err.reason === 'body-timeout') res.setHeader('connection', 'close');
+    return this.answerRecorded(res, a, err.status, failureKinds[err.reason], body, err.message, {});
+  }
+
+  /** Appends the record, waits until it is durable, then answers with its id. */
+  private async answerRecorded(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, body: DecisionBody, message: string, headers: http.OutgoingHttpHeaders): Promise<void> {
+    const appended = this.append(body);
+    if (!appended) return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions: ${this.o.ledger.health.ok ? 'ledger closed' : this.o.ledger.health.reason}`, {});
+    try {
+      await appended.durable;
+    } catch {
+      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
+    }
+    this.admin.publish({ type: 'decision', decision: summaryOf(appended.record as DecisionRecord) });
+    this.sendError(res, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': appended.record.id });
+  }
+
+  private sendError(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: http.OutgoingHttpHeaders): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify(adapter.errorBody(kind, message));
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private remember(d: Decision): void {
+    for (const l of d.limits) {
+      const k = `${l.rule}#${l.key}`;
+      if (this.seen.has(k)) continue;
+      if (this.seen.size >= 5_000) this.seen.delete(this.seen.keys().next().value!);
+      this.seen.set(k, { rule: l.rule, kind: l.kind, key: l.key, unit: l.unit });
+    }
+  }
+
+  health(): HealthResponse {
+    const p = this.context.policy;
+    const ledger = this.o.ledger.health;
+    return {
+      ok: ledger.ok,
+      version,
+      policy: { name: p.name, hash: p.hash, source: this.context.source },
+      policyError: this.policyError,
+      ledger: ledger.ok ? { ok: true } : { ok: false, reason: ledger.reason },
+      shadow: this.o.shadow,
+    };
+  }
+
+  async snapshot(): Promise<StateSnapshot> {
+    const now = this.clock();
+    const engine = this.context.engine;
+    const entries = [...this.seen.values()];
+    const accumulators: AccumulatorView[] = [];
+    const peekable = entries.map((e) => ({ e, acc: engine.accumulatorFor(e.rule) })).filter((x) => x.acc !== undefined);
+    const states = await this.o.store.peek(peekable.map((x) => ({ key: `${x.e.rule}#${x.e.key}`, spec: x.acc!.spec })), now);
+    peekable.forEach((x, i) => {
+      const s = states[i];
+      if (!s) return;
+      const budget = this.context.policy.budgets.find((b) => b.id === x.e.rule);
+      accumulators.push({ rule: x.e.rule, kind: x.e.kind, key: x.e.key, unit: x.e.unit, used: s.before, limit: s.limit, alertAt: budget?.alertAt });
+    });
+    const today = new Date(now).toISOString().slice(0, 10);
+    const byDay = this.o.ledger.spendBy('day');
+    return {
+      time: new Date(now).toISOString(),
+      health: this.health(),
+      accumulators,
+      recent: this.o.ledger.recentDecisions(50),
+      spend: { byUser: this.o.ledger.spendBy('user'), byAgent: this.o.ledger.spendBy('agent'), byModel: this.o.ledger.spendBy('model'), byDay },
+      todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
+    };
+  }
+
+  /** Stops taking calls, lets the ones in flight finish (up to `drainMs`), then closes. */
+  async stop(drainMs = 10_000): Promise<void> {
+    this.draining = true;
+    this.watcher?.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const drained = Promise.allSettled([...this.inflight]);
+    await Promise.race([drained, new Promise((r) => setTimeout(r, drainMs).unref())]);
+    this.server.closeAllConnections();
+    this.admin.close();
+    this.upstream.close();
+    await closed;
+  }
+}
+
+function refOf(p: Policy): { name: string; hash: string } {
+  return { name: p.name, hash: p.hash };
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function labelsOf(req: http.IncomingMessage): string[] {
+  const v = firstHeader(req.headers['x-tollgate-classification']);
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+function periodStartFor(policy: Policy, rule: string, now: number): number {
+  const b = policy.budgets.find((x) => x.id === rule);
+  return !b || b.period.type === 'rolling' ? now : periodStart(b.period.unit, now);
+}

@@ -1,0 +1,119 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { ProxyError } from './errors';
+
+export interface UpstreamRequest {
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  /** Longest wait for the upstream's response headers. */
+  readonly headerTimeoutMs: number;
+  /** Longest silence while a response streams. */
+  readonly idleTimeoutMs: number;
+  readonly onResponse: (res: http.IncomingMessage) => void;
+  /** The upstream could not be reached or did not answer in time (before any response). */
+  readonly onError: (err: ProxyError) => void;
+}
+
+interface InFlight {
+  readonly call: UpstreamRequest;
+  proxyReq?: http.ClientRequest;
+  proxyRes?: http.IncomingMessage;
+  timer?: NodeJS.Timeout;
+  timedOut: boolean;
+  done: boolean;
+}
+
+/**
+ * Sends requests upstream through http-proxy, with keep-alive agents. http-proxy alone leaves the
+ * upstream request open when a client cancels a streamed reply, so the provider keeps generating
+ * and billing: every call here is destroyed upstream the moment its client response closes unfinished.
+ */
+export class Upstream {
+  private readonly proxy = httpProxy.createProxyServer({});
+  private readonly inflight = new WeakMap<http.IncomingMessage, InFlight>();
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+
+  constructor() {
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      const f = this.inflight.get(req);
+      if (!f) return;
+      f.proxyReq = proxyReq;
+      f.timer = setTimeout(() => {
+        f.timedOut = true;
+        proxyReq.destroy();
+      }, f.call.headerTimeoutMs);
+    });
+    this.proxy.on('proxyRes', (proxyRes, req) => {
+      const f = this.inflight.get(req);
+      if (!f || f.done) {
+        proxyRes.destroy();
+        return;
+      }
+      clearTimeout(f.timer);
+      f.proxyRes = proxyRes;
+      proxyRes.setTimeout(f.call.idleTimeoutMs, () => proxyRes.destroy(new Error(`the upstream sent nothing for ${Math.round(f.call.idleTimeoutMs / 1000)}s`)));
+      f.call.onResponse(proxyRes);
+    });
+    // http-proxy reports a reset on a socket the client already closed here, not to the callback.
+    this.proxy.on('econnreset', () => undefined);
+  }
+
+  send(req: http.IncomingMessage, res: http.ServerResponse, call: UpstreamRequest): void {
+    const f: InFlight = { call, timedOut: false, done: false };
+    this.inflight.set(req, f);
+    res.once('close', () => {
+      if (!res.writableFinished) this.abort(req);
+    });
+    // http-proxy copies the incoming headers; the client's own (its identity token among them)
+    // must never reach the provider, so the outgoing set is exactly the one given here.
+    req.headers = {};
+    this.proxy.web(
+      req,
+      res,
+      {
+        target: call.url.toString(),
+        ignorePath: true,
+        changeOrigin: true,
+        selfHandleResponse: true,
+        buffer: Readable.from([call.body]),
+        headers: { ...call.headers, 'content-length': String(call.body.length) },
+        agent: call.url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+      },
+      (err: NodeJS.ErrnoException) => {
+        clearTimeout(f.timer);
+        if (f.done || f.proxyRes) return;
+        f.done = true;
+        if (f.timedOut) call.onError(new ProxyError('upstream-timeout', `the upstream did not answer within ${Math.round(call.headerTimeoutMs / 1000)}s`));
+        else call.onError(new ProxyError('upstream-unreachable', `the upstream ${call.url.origin} is unreachable (${err.code ?? err.message})`));
+      },
+    );
+  }
+
+  /** Stops a call upstream: the request if no response came yet, the response stream otherwise. */
+  abort(req: http.IncomingMessage): void {
+    const f = this.inflight.get(req);
+    if (!f || f.done) return;
+    f.done = true;
+    clearTimeout(f.timer);
+    f.proxyRes?.destroy();
+    f.proxyReq?.destroy();
+  }
+
+  finished(req: http.IncomingMessage): void {
+    const f = this.inflight.get(req);
+    if (f) {
+      f.done = true;
+      clearTimeout(f.timer);
+    }
+  }
+
+  close(): void {
+    this.proxy.close();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
