@@ -1,0 +1,100 @@
+// Activation: wire the adapters together and return at once; the proxy starts in the background
+// so the editor never waits for it. Everything disposable goes into context.subscriptions.
+
+import * as vscode from 'vscode';
+import type { ProxyStatus } from '../protocol';
+import { registerCommands } from './commands';
+import { readConfiguration } from './config';
+import { DashboardPanel } from './dashboard-panel';
+import { KeyCodeActions, KeyDiagnostics } from './key-diagnostics';
+import { Log } from './log';
+import { PolicyDiagnostics } from './policy-diagnostics';
+import { ProxyHost } from './proxy-host';
+import { Secrets } from './secrets';
+import { StatusBar } from './status-bar';
+import { TerminalEnvironment } from './terminal-environment';
+
+/** What the extension offers other code in the same window (the editor tests use it). No secrets. */
+export interface TollgateApi {
+  readonly activationMs: number;
+  proxyStatus(): ProxyStatus;
+  /** The policy in force and the last refused edit, if any. */
+  policy(): { readonly name?: string; readonly hash?: string; readonly rejected?: { readonly errors: readonly string[] } };
+  /** Resolves once the proxy is running (or rejects after `timeoutMs`). */
+  whenRunning(timeoutMs?: number): Promise<void>;
+  /** Resolves once a snapshot holding a decision with this model arrived. */
+  whenDecisionSeen(model: string, timeoutMs?: number): Promise<void>;
+}
+
+let host: ProxyHost | undefined;
+
+export function activate(context: vscode.ExtensionContext): TollgateApi {
+  const started = performance.now();
+  const log = new Log();
+  context.subscriptions.push(log);
+  const config = (): ReturnType<typeof readConfiguration> => readConfiguration();
+  const secrets = new Secrets(context.secrets, log);
+  const proxyHost = new ProxyHost(context, config, secrets, log);
+  host = proxyHost;
+  const dashboard = new DashboardPanel(context.extensionUri, proxyHost);
+  const keys = new KeyDiagnostics(config, log);
+  const policy = new PolicyDiagnostics(proxyHost, () => config().scan.debounceMs);
+  context.subscriptions.push(
+    proxyHost,
+    dashboard,
+    keys,
+    policy,
+    new StatusBar(proxyHost, () => config().statusBar.warnAt),
+    new TerminalEnvironment(context.environmentVariableCollection, proxyHost, () => config().terminal.injectEnvironment),
+    vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new KeyCodeActions(keys), { providedCodeActionKinds: KeyCodeActions.kinds }),
+    ...registerCommands({ context, host: proxyHost, secrets, log, dashboard, keys }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('tollgate.policyPath')) void policy.reload();
+      if (e.affectsConfiguration('tollgate.user') || e.affectsConfiguration('tollgate.agent')) void proxyHost.ensureSessionToken(true);
+      if (e.affectsConfiguration('tollgate.proxy')) void proxyHost.restart();
+      if (e.affectsConfiguration('tollgate.scan')) keys.rescanAll();
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void policy.reload()),
+    secrets.onDidChange((key) => {
+      if (secrets.isUpstreamKey(key)) log.debug('an upstream key changed in SecretStorage');
+    }),
+  );
+
+  if (config().proxy.autoStart) {
+    void proxyHost
+      .loadPolicy()
+      .then(() => proxyHost.start())
+      .catch((err: unknown) => log.error(`start: ${(err as Error).message}`));
+  }
+  const activationMs = performance.now() - started;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
+
+  const waitFor = (ok: () => boolean, timeoutMs: number, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (ok()) return resolve();
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const sub = proxyHost.onDidChange(() => {
+        if (!ok()) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      });
+    });
+
+  return {
+    activationMs,
+    proxyStatus: () => proxyHost.proxyStatus,
+    policy: () => proxyHost.dashboardState().policy,
+    whenRunning: (timeoutMs = 30_000) => waitFor(() => proxyHost.proxyStatus.phase === 'running' && proxyHost.url !== undefined, timeoutMs, 'the proxy'),
+    whenDecisionSeen: (model, timeoutMs = 10_000) => waitFor(() => proxyHost.snapshot()?.recent.some((d) => d.model === model) ?? false, timeoutMs, `a ${model} decision`),
+  };
+}
+
+/** VS Code awaits this on window close: stop the proxy cleanly (SIGTERM drains and flushes the ledger). */
+export async function deactivate(): Promise<void> {
+  await host?.shutdown();
+  host = undefined;
+}

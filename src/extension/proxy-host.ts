@@ -1,0 +1,311 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Policy } from '../engine/policy/model';
+import type { StateSnapshot } from '../proxy/admin-types';
+import { ADMIN_TOKEN_FILE } from '../proxy/admin-types';
+import type { DashboardState, PolicyNotice, ProxyStatus } from '../protocol';
+import { referencePolicyPath } from '../store/reference-policy';
+import type { EventStream } from './core/admin-client';
+import { AdminClient } from './core/admin-client';
+import type { TollgateConfig } from './core/config';
+import type { PolicyVerdict } from './core/policy-keeper';
+import { PolicyKeeper, choosePolicyFile, writeFileAtomic } from './core/policy-keeper';
+import type { ProxyLaunch } from './core/proxy-supervisor';
+import { ProxySupervisor } from './core/proxy-supervisor';
+import type { TokenFacts } from './core/session';
+import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
+import type { LiveIdentity, LiveState } from './live-state';
+import type { Log } from './log';
+import type { Secrets } from './secrets';
+
+const IN_FORCE_FILE = 'policy-in-force.yaml';
+
+/**
+ * The editor's side of the proxy: which policy is in force, the child process, the developer's
+ * session token and the live snapshot the views draw. Implements LiveState for every view.
+ */
+export class ProxyHost implements LiveState, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange: vscode.Event<void> = this.changed.event;
+  private readonly keeper = new PolicyKeeper();
+  private readonly supervisor: ProxySupervisor;
+  private admin: AdminClient | undefined;
+  private events: EventStream | undefined;
+  private lastSnapshot: StateSnapshot | undefined;
+  private token: string | undefined;
+  private facts: TokenFacts | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private policyFile: string | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly config: () => TollgateConfig,
+    private readonly secrets: Secrets,
+    private readonly log: Log,
+  ) {
+    this.supervisor = new ProxySupervisor(() => this.launch(), {
+      status: (s) => this.onStatus(s),
+      listening: (url) => this.onListening(url),
+      log: (line, stream) => (stream === 'stderr' ? this.log.warn(`proxy: ${line}`) : this.log.info(`proxy: ${line}`)),
+    });
+  }
+
+  // LiveState
+  policy(): Policy | undefined {
+    return this.keeper.inForce?.policy;
+  }
+  identity(): LiveIdentity | undefined {
+    return liveIdentityOf(this.facts);
+  }
+  snapshot(): StateSnapshot | undefined {
+    return this.lastSnapshot;
+  }
+
+  get url(): string | undefined {
+    return this.supervisor.url;
+  }
+  get sessionToken(): string | undefined {
+    return this.token;
+  }
+  get proxyStatus(): ProxyStatus {
+    return this.supervisor.status;
+  }
+  get sourcePolicyFile(): string | undefined {
+    return this.policyFile;
+  }
+
+  dataDir(): string {
+    const configured = this.config().proxy.dataDir;
+    return configured ? path.resolve(configured) : path.join(this.context.globalStorageUri.fsPath, 'proxy');
+  }
+
+  dashboardState(): DashboardState {
+    const inForce = this.keeper.inForce;
+    const policy: PolicyNotice = {
+      ...(inForce ? { name: inForce.policy.name, hash: inForce.policy.hash, source: inForce.source } : {}),
+      ...(this.keeper.rejected ? { rejected: this.keeper.rejected } : {}),
+    };
+    return { proxy: this.supervisor.status, policy, ...(this.lastSnapshot ? { snapshot: this.lastSnapshot } : {}), ...(this.facts ? { user: this.facts.user } : {}) };
+  }
+
+  /** Which bundle the settings and workspace select. */
+  selectPolicyFile(): string {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    return choosePolicyFile(this.config().policyPath, folders, referencePolicyPath(path.join(this.context.extensionPath, 'dist')));
+  }
+
+  /**
+   * Offers the saved bundle to the keeper. Accepted, it is written to the file the proxy serves;
+   * refused, the previous one stays in force and the views say so.
+   */
+  async loadPolicy(): Promise<PolicyVerdict | undefined> {
+    const file = this.selectPolicyFile();
+    this.policyFile = file;
+    let text: string;
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (err) {
+      this.log.error(`policy ${file}: ${(err as Error).message}`);
+      return undefined;
+    }
+    const previousHash = this.keeper.inForce?.policy.hash;
+    const verdict = this.keeper.offer(text, file);
+    if (verdict.accepted) {
+      if (verdict.inForce && verdict.inForce.policy.hash !== previousHash) {
+        writeFileAtomic(path.join(this.dataDir(), IN_FORCE_FILE), text);
+        this.log.info(`policy ${verdict.inForce.policy.name} (${verdict.inForce.policy.hash.slice(0, 12)}) from ${file} is in force`);
+        if (previousHash !== undefined && this.supervisor.url) void this.ensureProxyServes(verdict.inForce.policy.hash);
+      }
+    } else {
+      const kept = this.keeper.inForce;
+      this.log.warn(`policy edit in ${file} refused (${verdict.issues.filter((i) => i.severity === 'error').length} error(s)); ${kept ? `${kept.policy.name} (${kept.policy.hash.slice(0, 12)}) stays in force` : 'no policy is in force'}`);
+    }
+    this.changed.fire();
+    return verdict;
+  }
+
+  // The proxy watches its policy file; if it has not picked the new bundle up quickly, restart it.
+  private async ensureProxyServes(hash: string): Promise<void> {
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const health = await this.admin?.health().catch(() => undefined);
+      if (health?.policy.hash === hash) return void this.refreshSoon(0);
+    }
+    this.log.info('the proxy did not reload the policy by itself; restarting it');
+    await this.restart();
+  }
+
+  async start(): Promise<void> {
+    if (!this.keeper.inForce) await this.loadPolicy();
+    if (!this.keeper.inForce) {
+      this.log.error('no valid policy: the proxy is not started');
+      return;
+    }
+    await this.ensureSessionToken();
+    try {
+      await this.supervisor.start();
+    } catch (err) {
+      this.log.error(`proxy did not start: ${(err as Error).message}`);
+    }
+  }
+
+  async restart(): Promise<void> {
+    this.closeEvents();
+    try {
+      await this.supervisor.restart();
+    } catch (err) {
+      this.log.error(`proxy did not restart: ${(err as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.closeEvents();
+    await this.supervisor.stop();
+  }
+
+  /** A session token the proxy will accept: the pasted IdP token, else a fresh or stored session token. */
+  async ensureSessionToken(force = false): Promise<string | undefined> {
+    const idp = await this.secrets.identityProviderToken();
+    if (idp && !needsRenewal(idp, Date.now(), 0)) {
+      this.setToken(idp);
+      return idp;
+    }
+    const stored = await this.secrets.sessionToken();
+    const cfg = this.config();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    let user: string;
+    try {
+      user = await resolveUser(cfg.user, folder);
+    } catch (err) {
+      this.log.warn((err as Error).message);
+      return undefined;
+    }
+    const storedFacts = stored ? tokenFacts(stored) : undefined;
+    if (!force && stored && !needsRenewal(stored, Date.now()) && storedFacts?.user === user.toLowerCase() && storedFacts.agent === cfg.agent) {
+      this.setToken(stored);
+      return stored;
+    }
+    const token = await mintEditorToken(this.dataDir(), user, cfg.agent, cfg.tokenTtlHours * 3_600_000, Date.now());
+    await this.secrets.setSessionToken(token);
+    this.log.info(`minted a session token for ${user} (agent ${cfg.agent}, ${cfg.tokenTtlHours} h)`);
+    this.setToken(token);
+    return token;
+  }
+
+  private setToken(token: string): void {
+    this.log.redactor.add(token);
+    const changed = token !== this.token;
+    this.token = token;
+    this.facts = tokenFacts(token);
+    if (changed) this.changed.fire();
+  }
+
+  private async launch(): Promise<ProxyLaunch> {
+    const cfg = this.config();
+    const dataDir = this.dataDir();
+    const env: Record<string, string | undefined> = { ...process.env };
+    // Keys the developer entered win over whatever the editor inherited.
+    for (const provider of this.keeper.inForce?.policy.providers.values() ?? []) {
+      if (!provider.keyEnv) continue;
+      const key = await this.secrets.upstreamKey(provider.name);
+      if (key) env[provider.keyEnv] = key;
+    }
+    return {
+      execPath: process.execPath,
+      cliPath: path.join(this.context.extensionPath, 'dist', 'cli.js'),
+      policyFile: path.join(dataDir, IN_FORCE_FILE),
+      dataDir,
+      port: cfg.proxy.port,
+      upstreams: cfg.proxy.upstreams,
+      env,
+    };
+  }
+
+  private onStatus(status: ProxyStatus): void {
+    this.log.info(`proxy ${status.phase}${status.detail ? `: ${status.detail}` : ''}`);
+    if (status.phase !== 'running') {
+      this.closeEvents();
+      this.lastSnapshot = undefined;
+    }
+    this.changed.fire();
+  }
+
+  private onListening(url: string): void {
+    let adminToken: string;
+    try {
+      adminToken = fs.readFileSync(path.join(this.dataDir(), ADMIN_TOKEN_FILE), 'utf8').trim();
+    } catch (err) {
+      this.log.warn(`admin token unreadable: ${(err as Error).message}`);
+      return;
+    }
+    this.log.redactor.add(adminToken);
+    this.admin = new AdminClient(url, adminToken);
+    this.openEvents();
+    this.refreshSoon(0);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    // Buckets refill with time, not only with decisions: redraw now and then.
+    this.pollTimer = setInterval(() => this.refreshSoon(0), 10_000);
+  }
+
+  private openEvents(): void {
+    const admin = this.admin;
+    if (!admin || this.disposed) return;
+    this.events?.close();
+    this.events = admin.events(
+      () => this.refreshSoon(100),
+      (err) => {
+        this.events = undefined;
+        if (this.disposed || this.supervisor.status.phase !== 'running') return;
+        this.log.debug(`event stream: ${err.message}; reconnecting`);
+        this.reconnectTimer = setTimeout(() => this.openEvents(), 1_000);
+      },
+    );
+  }
+
+  private closeEvents(): void {
+    this.events?.close();
+    this.events = undefined;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  /** Fetches a whole snapshot shortly; bursts of events coalesce into one fetch. */
+  refreshSoon(delayMs: number): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refresh();
+    }, delayMs);
+  }
+
+  private async refresh(): Promise<void> {
+    const admin = this.admin;
+    if (!admin || this.disposed) return;
+    try {
+      this.lastSnapshot = await admin.state();
+      this.changed.fire();
+    } catch (err) {
+      this.log.debug(`state: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stops the child with the window: deactivate awaits this; dispose only signals. */
+  async shutdown(): Promise<void> {
+    this.closeEvents();
+    await this.supervisor.stop();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.closeEvents();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.supervisor.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,82 @@
+// The dashboard's view model: filtering and shaping a StateSnapshot. Pure, so plain mocha tests it
+// and the webview bundles it without any host code.
+
+import type { AccumulatorView, StateSnapshot } from '../proxy/admin-types';
+import type { DecisionSummary, SpendRow } from '../store/ledger/index-db';
+
+export type OutcomeFilter = 'all' | 'allow' | 'refuse' | 'downgrade' | 'error';
+
+export interface DashboardFilters {
+  /** Substring matched against user and agent, case-insensitive. */
+  readonly identity: string;
+  readonly model: string;
+  readonly outcome: OutcomeFilter;
+}
+
+export const noFilters: DashboardFilters = { identity: '', model: '', outcome: 'all' };
+
+export function parseFilters(value: unknown): DashboardFilters {
+  if (typeof value !== 'object' || value === null) return noFilters;
+  const v = value as Record<string, unknown>;
+  const outcomes: readonly OutcomeFilter[] = ['all', 'allow', 'refuse', 'downgrade', 'error'];
+  return {
+    identity: typeof v.identity === 'string' ? v.identity : '',
+    model: typeof v.model === 'string' ? v.model : '',
+    outcome: outcomes.includes(v.outcome as OutcomeFilter) ? (v.outcome as OutcomeFilter) : 'all',
+  };
+}
+
+export interface BucketRow {
+  readonly rule: string;
+  readonly kind: AccumulatorView['kind'];
+  readonly key: string;
+  readonly unit: AccumulatorView['unit'];
+  readonly used: number;
+  readonly limit: number;
+  /** used / limit, clamped to 0..1 for drawing. */
+  readonly fill: number;
+  /** The highest alert threshold already crossed, if any. */
+  readonly crossed?: number;
+  readonly alertAt: readonly number[];
+}
+
+const contains = (hay: string, needle: string): boolean => needle === '' || hay.toLowerCase().includes(needle.toLowerCase());
+
+export function bucketRows(accumulators: readonly AccumulatorView[], f: DashboardFilters): BucketRow[] {
+  return accumulators
+    .filter((a) => contains(a.key, f.identity))
+    .map((a) => {
+      const fill = a.limit > 0 ? Math.min(1, Math.max(0, a.used / a.limit)) : 0;
+      const alertAt = [...(a.alertAt ?? [])].sort((x, y) => x - y);
+      const crossed = alertAt.filter((t) => fill >= t).pop();
+      return { rule: a.rule, kind: a.kind, key: a.key, unit: a.unit, used: a.used, limit: a.limit, fill, alertAt, ...(crossed === undefined ? {} : { crossed }) };
+    })
+    .sort((a, b) => b.fill - a.fill || a.rule.localeCompare(b.rule) || a.key.localeCompare(b.key));
+}
+
+export function recentDecisions(recent: readonly DecisionSummary[], f: DashboardFilters): DecisionSummary[] {
+  return recent.filter(
+    (d) =>
+      (f.outcome === 'all' || d.outcome === f.outcome) &&
+      (contains(d.user, f.identity) || contains(d.agent, f.identity)) &&
+      (contains(d.model, f.model) || contains(d.model_served ?? '', f.model)),
+  );
+}
+
+export function spendRows(rows: readonly SpendRow[], filter: string): SpendRow[] {
+  return rows.filter((r) => contains(r.key, filter)).sort((a, b) => b.usd - a.usd || a.key.localeCompare(b.key));
+}
+
+/** Spend per UTC day as two aligned columns (seconds since epoch, USD) for the chart. */
+export function spendSeries(snapshot: StateSnapshot): [number[], number[]] {
+  const days = [...snapshot.spend.byDay].sort((a, b) => a.key.localeCompare(b.key));
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const d of days) {
+    const t = Date.parse(`${d.key}T00:00:00Z`);
+    if (Number.isNaN(t)) continue;
+    xs.push(t / 1000);
+    ys.push(d.usd);
+  }
+  return [xs, ys];
+}
