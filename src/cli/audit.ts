@@ -3,7 +3,7 @@ import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { resolveDataDir } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
-import { dataDirRecords, exportRecords } from '../store/ledger/export';
+import { dataDirRecords, exportRecords, mergeByTime } from '../store/ledger/export';
 import type { ExportFormat } from '../store/ledger/export';
 import { Ledger } from '../store/ledger/ledger';
 import { normaliseTime } from '../store/ledger/reader';
@@ -12,7 +12,7 @@ import { verifyLedger } from '../store/ledger/verify';
 
 const USAGE = `usage:
   tollgate audit verify [--data-dir DIR]... [--pubkey FILE]
-  tollgate audit export --format jsonl|csv|traffic [--since T] [--until T] [--data-dir DIR]
+  tollgate audit export --format jsonl|csv|traffic [--since T] [--until T] [--data-dir DIR]...
   tollgate audit pubkey [--data-dir DIR]
   tollgate audit prune --before T [--data-dir DIR]
 T is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or an age (90d, 12h, 30m) before now.`;
@@ -56,23 +56,27 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
 async function exportCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'data-dir': { type: 'string' } },
+    options: { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'data-dir': { type: 'string', multiple: true } },
     strict: true,
   });
   const format = values.format;
   if (format !== 'jsonl' && format !== 'csv' && format !== 'traffic') throw new UsageError(`--format must be jsonl, csv or traffic${format ? `, not '${format}'` : ''}`);
-  const dir = resolveDataDir(values['data-dir'], io.env);
+  // Several data dirs (one per proxy in team mode) are merged by time into one export.
+  const dirs = (values['data-dir']?.length ? values['data-dir'] : [undefined]).map((d) => resolveDataDir(d, io.env));
   const range = {
     since: values.since === undefined ? undefined : parseTimeArg(values.since, '--since'),
     until: values.until === undefined ? undefined : parseTimeArg(values.until, '--until'),
   };
-  let key = null;
-  try {
-    key = dataDirPublicKey(dir);
-  } catch {
-    // Export can run with only the journal at hand (e.g. a copy); verify is where the key matters.
-  }
-  await exportRecords(dataDirRecords(dir, range, key), format as ExportFormat, io.stdout);
+  const sources = dirs.map((dir) => {
+    let key = null;
+    try {
+      key = dataDirPublicKey(dir);
+    } catch {
+      // Export can run with only the journal at hand (e.g. a copy); verify is where the key matters.
+    }
+    return dataDirRecords(dir, range, key);
+  });
+  await exportRecords(mergeByTime(sources), format as ExportFormat, io.stdout);
   return 0;
 }
 

@@ -189,6 +189,39 @@ async function exportLines(lines: AsyncIterable<TrafficRecordLine>, out: NodeJS.
 }
 
 /**
+ * Several ledgers (one per proxy in team mode) as one stream ordered by time, then id (ULIDs sort
+ * by time, so ties between proxies break the same way every run). Each input is already in its
+ * chain's order; only the heads are held, so memory stays bounded whatever the ledgers' sizes.
+ * Each record keeps its own ledger's `seq` and `prev`: verify each data dir, then read them merged.
+ */
+export async function* mergeByTime(sources: readonly AsyncIterable<AuditRecord>[]): AsyncGenerator<AuditRecord> {
+  if (sources.length === 1) {
+    yield* sources[0]!;
+    return;
+  }
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  const heads: ({ record: AuditRecord; at: number } | undefined)[] = await Promise.all(
+    iterators.map(async (it) => {
+      const n = await it.next();
+      return n.done ? undefined : { record: n.value, at: Date.parse(n.value.time) };
+    }),
+  );
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (!h) continue;
+      const b = best >= 0 ? heads[best]! : undefined;
+      if (!b || h.at < b.at || (h.at === b.at && h.record.id < b.record.id)) best = i;
+    }
+    if (best < 0) return;
+    yield heads[best]!.record;
+    const n = await iterators[best]!.next();
+    heads[best] = n.done ? undefined : { record: n.value, at: Date.parse(n.value.time) };
+  }
+}
+
+/**
  * The records of a data dir another process may be writing, up to the signed head (what was
  * acknowledged). Without a key the head's signature is not checked here: export only needs to
  * know where the acknowledged records end; `audit verify` is the check.
