@@ -1,18 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
-import { ADMIN_TOKEN_FILE } from '../proxy/admin-types';
 import { Logger } from '../proxy/log';
-import { Pseudonyms } from '../proxy/pseudonym';
-import { restoreFromLedger } from '../proxy/restore';
-import { ProxyServer } from '../proxy/server';
-import { ensureDataDir, readOrCreateSecret, resolveDataDir } from '../store/data-dir';
-import { LedgerError } from '../store/ledger/errors';
-import { Ledger } from '../store/ledger/ledger';
-import { MemoryStore } from '../store/memory-store';
+import { resolveDataDir } from '../store/data-dir';
+import { LaunchError, launchProxy } from '../proxy/launch';
+import type { RunningProxy } from '../proxy/launch';
 import { referencePolicyPath } from '../store/reference-policy';
-import { loadSessionKeys } from '../store/session-key';
 import { parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
@@ -88,46 +81,24 @@ export const run: CommandRunner = async (argv, io) => {
     overrides.set(m[1]!, m[2]!);
   }
 
-  const dataDir = ensureDataDir(resolveDataDir(values['data-dir'], io.env));
-  let ledger: Ledger;
+  let running: RunningProxy;
   try {
-    ledger = await Ledger.open(dataDir);
+    running = await launchProxy({
+      dataDir: resolveDataDir(values['data-dir'], io.env), policyPath, policyText, policy: loaded.policy, host, port, upstreamOverrides: overrides,
+      shadow: values.shadow ?? false, maxBodyBytes: parseBytes(values['max-body'] ?? '10mb'),
+      bodyTimeoutMs: parseSeconds(values['body-timeout'] ?? '30s', '--body-timeout'),
+      upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
+      upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
+      env: io.env, log,
+    });
   } catch (err) {
-    if (LedgerError.is(err)) {
+    if (LaunchError.is(err)) {
       io.stderr.write(`tollgate serve: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
-  if (ledger.recovered) log.warn(`ledger: ${JSON.stringify(ledger.recovered)}`);
-
-  const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
-  log.addSecret(adminToken);
-  for (const p of loaded.policy.providers.values()) if (p.keyEnv) log.addSecret(io.env[p.keyEnv]);
-
-  const store = new MemoryStore();
-  const sessionKeys = loadSessionKeys(dataDir);
-  let server: ProxyServer;
-  try {
-    server = await ProxyServer.start({
-      policyPath, policyText, policy: loaded.policy, host, port, upstreamOverrides: overrides, shadow: values.shadow ?? false,
-      maxBodyBytes: parseBytes(values['max-body'] ?? '10mb'), bodyTimeoutMs: parseSeconds(values['body-timeout'] ?? '30s', '--body-timeout'),
-      upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
-      upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
-      env: io.env, log, store, ledger, sessionKeys, adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir),
-    });
-  } catch (err) {
-    await ledger.close();
-    const e = err as NodeJS.ErrnoException;
-    io.stderr.write(`tollgate serve: cannot listen on ${host}:${port}: ${e.code ?? e.message}\n`);
-    return 1;
-  }
-  const restored = await restoreFromLedger(ledger, server.policyContext.engine, store, Date.now());
-  if (restored.decisions > 0) log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
-  const policy = loaded.policy;
-  ledger.append({ kind: 'policy', event: 'loaded', policy: { name: policy.name, hash: policy.hash }, source: policyPath, errors: [] });
-  log.info(`policy '${policy.name}' (${policy.hash.slice(0, 12)}) from ${policyPath}; data in ${dataDir}${values.shadow ? '; shadow mode: nothing is refused' : ''}`);
-  io.stdout.write(`tollgate listening on ${server.url}\n`);
+  io.stdout.write(`tollgate listening on ${running.server.url}\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -135,9 +106,8 @@ export const run: CommandRunner = async (argv, io) => {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: draining calls in flight`);
-      void server
+      void running
         .stop()
-        .then(() => ledger.close())
         .then(() => {
           log.info('stopped');
           resolve(0);

@@ -118,7 +118,10 @@ export class ProxyServer {
   private constructor(private readonly o: ProxyOptions) {
     this.clock = o.clock ?? Date.now;
     this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
-    this.server = http.createServer({ requestTimeout: o.bodyTimeoutMs + 5_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res)));
+    // Slow clients (slowloris) are cut off: headers must arrive within headersTimeout, the whole
+    // request within requestTimeout.
+    const requestTimeout = o.bodyTimeoutMs + 5_000;
+    this.server = http.createServer({ requestTimeout, headersTimeout: Math.min(15_000, requestTimeout), keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res)));
   }
 
   static async start(o: ProxyOptions): Promise<ProxyServer> {

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { Engine } from '../engine/decide';
+import type { Policy } from '../engine/policy/model';
+import type { AccumulatorStore } from '../engine/store';
+import { ensureDataDir, readOrCreateSecret } from '../store/data-dir';
+import { LedgerError } from '../store/ledger/errors';
+import { Ledger } from '../store/ledger/ledger';
+import { MemoryStore } from '../store/memory-store';
+import { loadSessionKeys } from '../store/session-key';
+import { ADMIN_TOKEN_FILE } from './admin-types';
+import type { Logger } from './log';
+import { Pseudonyms } from './pseudonym';
+import { restoreFromLedger } from './restore';
+import { ProxyServer } from './server';
+
+export interface LaunchConfig {
+  readonly dataDir: string;
+  readonly policyPath: string;
+  readonly policyText: string;
+  readonly policy: Policy;
+  readonly host: string;
+  readonly port: number;
+  readonly upstreamOverrides: ReadonlyMap<string, string>;
+  readonly shadow: boolean;
+  readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
+  readonly upstreamHeaderTimeoutMs: number;
+  readonly upstreamIdleTimeoutMs: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  /** The accumulator store; the memory store (restored from the ledger) when absent. */
+  readonly store?: AccumulatorStore;
+}
+
+export interface RunningProxy {
+  readonly server: ProxyServer;
+  readonly ledger: Ledger;
+  readonly adminToken: string;
+  /** Drains calls in flight, then flushes and closes the ledger. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** A proxy that could not start: the data dir is locked, or the address is taken. */
+export class LaunchError extends Error {
+  constructor(
+    readonly reason: 'ledger' | 'listen',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LaunchError';
+  }
+  static is(err: unknown): err is LaunchError {
+    return err instanceof LaunchError;
+  }
+}
+
+/** Opens the data dir (keys, ledger), restores spend from the ledger, and starts listening. */
+export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
+  const dataDir = ensureDataDir(c.dataDir);
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open(dataDir);
+  } catch (err) {
+    if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
+    throw err;
+  }
+  if (ledger.recovered) c.log.warn(`ledger: ${JSON.stringify(ledger.recovered)}`);
+  const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
+  c.log.addSecret(adminToken);
+  for (const p of c.policy.providers.values()) if (p.keyEnv) c.log.addSecret(c.env[p.keyEnv]);
+
+  const memory = c.store ? undefined : new MemoryStore();
+  const store = c.store ?? memory!;
+  // Restored before the first connection is accepted, so no call is ever decided on a blank state.
+  // A shared store (Redis) already holds the team's state; only this process's memory needs the ledger.
+  if (memory) {
+    const restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
+    if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
+  }
+  let server: ProxyServer;
+  try {
+    server = await ProxyServer.start({
+      policyPath: c.policyPath, policyText: c.policyText, policy: c.policy, host: c.host, port: c.port, upstreamOverrides: c.upstreamOverrides,
+      shadow: c.shadow, maxBodyBytes: c.maxBodyBytes, bodyTimeoutMs: c.bodyTimeoutMs, upstreamHeaderTimeoutMs: c.upstreamHeaderTimeoutMs,
+      upstreamIdleTimeoutMs: c.upstreamIdleTimeoutMs, env: c.env, log: c.log, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken,
+      pseudonyms: Pseudonyms.fromDataDir(dataDir),
+    });
+  } catch (err) {
+    await ledger.close();
+    const e = err as NodeJS.ErrnoException;
+    throw new LaunchError('listen', `cannot listen on ${c.host}:${c.port}: ${e.code ?? e.message}`);
+  }
+  const p = c.policy;
+  ledger.append({ kind: 'policy', event: 'loaded', policy: { name: p.name, hash: p.hash }, source: c.policyPath, errors: [] });
+  c.log.info(`policy '${p.name}' (${p.hash.slice(0, 12)}) from ${c.policyPath}; data in ${dataDir}${c.shadow ? '; shadow mode: nothing is refused' : ''}`);
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    ledger,
+    adminToken,
+    stop(drainMs?: number): Promise<void> {
+      stopped ??= server.stop(drainMs).then(() => ledger.close());
+      return stopped;
+    },
+  };
+}
