@@ -5,6 +5,9 @@ import { Logger } from '../proxy/log';
 import { resolveDataDir } from '../store/data-dir';
 import { LaunchError, launchProxy } from '../proxy/launch';
 import type { RunningProxy } from '../proxy/launch';
+import { MemoryStore } from '../store/memory-store';
+import { StoreError } from '../store/redis/errors';
+import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
 import { parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
@@ -46,6 +49,7 @@ export const run: CommandRunner = async (argv, io) => {
     'upstream-timeout': { type: 'string', default: '120s' },
     'stream-idle-timeout': { type: 'string', default: '300s' },
     'log-level': { type: 'string', default: 'info' },
+    store: { type: 'string' },
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port '${values.port}'`);
@@ -81,6 +85,10 @@ export const run: CommandRunner = async (argv, io) => {
     overrides.set(m[1]!, m[2]!);
   }
 
+  // Team mode (--store redis://...): accumulators shared through Redis; memory (restored from the ledger) otherwise.
+  const store = await createStore(values.store, loaded.policy, { log: (line) => log.warn(line) }).catch((err: unknown) => {
+    throw StoreError.is(err, 'config') ? new UsageError(`--store: ${err.message}`) : err;
+  });
   let running: RunningProxy;
   try {
     running = await launchProxy({
@@ -89,9 +97,10 @@ export const run: CommandRunner = async (argv, io) => {
       bodyTimeoutMs: parseSeconds(values['body-timeout'] ?? '30s', '--body-timeout'),
       upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
       upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
-      env: io.env, log,
+      env: io.env, log, store: store instanceof MemoryStore ? undefined : store,
     });
   } catch (err) {
+    await store.close();
     if (LaunchError.is(err)) {
       io.stderr.write(`tollgate serve: ${err.message}\n`);
       return 1;
@@ -108,6 +117,7 @@ export const run: CommandRunner = async (argv, io) => {
       log.info(`${signal}: draining calls in flight`);
       void running
         .stop()
+        .then(() => store.close())
         .then(() => {
           log.info('stopped');
           resolve(0);
