@@ -187,7 +187,8 @@ class JsFinder {
       if (this.resolve(body.get('stream'))?.kind === ts.SyntaxKind.TrueKeyword) stream = true;
       const addText = (role: string, e: TS.Expression | undefined): void => {
         const t = this.text(e);
-        if (t.text) prompt.push({ role, text: t.text });
+        // A wholly dynamic message still has its framing tokens: keep it, with no text.
+        if (t.text || t.dynamic) prompt.push({ role, text: t.text });
         dynamicParts += t.dynamic;
       };
       if (body.has('system')) addText('system', body.get('system'));

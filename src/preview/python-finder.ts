@@ -301,10 +301,14 @@ class PyFinder {
     const s = body.get('stream');
     if (s?.kind === 'bool' && s.value) stream = true;
     const addText = (role: string, v: PyValue | undefined): void => {
+      // A wholly dynamic message still has its framing tokens: keep it, with no text.
       if (v?.kind === 'str') {
-        if (v.text) prompt.push({ role, text: v.text });
+        if (v.text || v.dynamic) prompt.push({ role, text: v.text });
         dynamicParts += v.dynamic;
-      } else dynamicParts++;
+      } else {
+        prompt.push({ role, text: '' });
+        dynamicParts++;
+      }
     };
     if (body.has('system')) addText('system', body.get('system'));
     if (body.has('instructions')) addText('system', body.get('instructions'));
