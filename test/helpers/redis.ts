@@ -49,7 +49,8 @@ function ping(port: number): Promise<boolean> {
     socket.on('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
     socket.on('data', (chunk) => {
       data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
+      // A password-protected server answers -NOAUTH: it is up all the same.
+      if (data.includes('\r\n')) done(data.startsWith('+PONG') || data.startsWith('-NOAUTH'));
     });
   });
 }

@@ -8,6 +8,8 @@ import { StoreError } from '../../../src/store/redis/errors';
 import { RedisStore } from '../../../src/store/redis/redis-store';
 import type { RedisStoreOptions } from '../../../src/store/redis/redis-store';
 import { startRedis } from '../../helpers/redis';
+import { createStore } from '../../../src/store/store-factory';
+import { referencePolicy } from '../../helpers/policy';
 import type { TestRedis } from '../../helpers/redis';
 
 // The Redis store must behave exactly as the memory store: the same answers to the same charges
@@ -307,6 +309,61 @@ describe('Redis store (team mode) against a real redis-server', function () {
       const spent = 120 * 0.035 + more.filter((r) => r.ok).length * 0.03;
       assert.ok(spent <= 5 + 1e-9, `spent ${spent}`);
       assert.equal(more.filter((r) => r.ok).length, Math.floor((5 - 120 * 0.035 + 1e-9) / 0.03));
+    });
+  });
+
+  describe('connection kinds', () => {
+    it('connects with a password in the URL (requirepass), and reports a wrong one as unavailable without leaking it', async () => {
+      const secured = await startRedis(['--requirepass', 'team-pass-123']);
+      try {
+        const good = await createStore(`redis://:team-pass-123@127.0.0.1:${secured.port}`, referencePolicy(), { startupWaitMs: 5000 });
+        try {
+          const r = await good.reserve([{ key: 'k', spec: specs.bucket!, amount: 1 }], Date.now());
+          assert.ok(r.ok);
+        } finally {
+          await good.close();
+        }
+        const logs: string[] = [];
+        const bad = await createStore(`redis://:wrong-pass-456@127.0.0.1:${secured.port}`, referencePolicy(), { startupWaitMs: 1000, log: (l) => logs.push(l) });
+        try {
+          await assert.rejects(bad.reserve([{ key: 'k', spec: specs.bucket!, amount: 1 }], Date.now()), (err: unknown) => StoreError.is(err, 'unavailable'));
+          assert.ok(!logs.join('\n').includes('wrong-pass-456'), logs.join('\n'));
+        } finally {
+          await bad.close();
+        }
+      } finally {
+        await secured.dispose();
+      }
+    });
+
+    it('runs its scripts on Redis Cluster (redis+cluster://): every key of a decision in one slot', async () => {
+      const node = await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']);
+      try {
+        // A one-node cluster owning every slot: enough to prove routing and same-slot keys.
+        const admin = createClient({ url: node.url });
+        await admin.connect();
+        await admin.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+        for (let i = 0; i < 100 && !(await admin.sendCommand(['CLUSTER', 'INFO']) as string).includes('cluster_state:ok'); i++) await new Promise((r) => setTimeout(r, 50));
+        await admin.close();
+        const s = await createStore(`redis+cluster://127.0.0.1:${node.port}`, referencePolicy(), { startupWaitMs: 5000 });
+        try {
+          const ops = [
+            { key: 'user-rpm#user:bob@acme.dev', spec: specs.window!, amount: 1 },
+            { key: 'user-daily#user:bob@acme.dev', spec: specs.calendar!, amount: 2 },
+            { key: 'team-monthly#role:ml-engineers', spec: specs.month!, amount: 2 },
+          ];
+          const r = await s.reserve(ops, Date.now());
+          assert.ok(r.ok);
+          const settled = await s.settle(r.hold, [1, 1, 1], Date.now());
+          assert.deepEqual(settled.results.map((x) => x.after), [1, 1, 1]);
+          const peek = await s.peek(ops, Date.now());
+          assert.deepEqual(peek.map((x) => x.before), [1, 1, 1]);
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await node.dispose();
+      }
     });
   });
 
