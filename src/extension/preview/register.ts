@@ -1,0 +1,155 @@
+import * as vscode from 'vscode';
+import type { CallPreview, PreviewContext, PreviewDiagnostic } from '../../preview/estimate';
+import type { PreviewDocument } from '../../preview/document-preview';
+import { PREVIEW_LANGUAGES, PreviewCache } from '../../preview/document-preview';
+import type { LiveState } from '../live-state';
+
+// The thin editor adapter for the quota preview: CodeLens, hover, diagnostics and the quick fix.
+// Everything it shows is computed by src/preview (pure, tested in plain node).
+
+const DEBOUNCE_MS = 400;
+const SELECTOR: vscode.DocumentSelector = PREVIEW_LANGUAGES.map((language) => ({ language }));
+const FIX_KIND = vscode.CodeActionKind.QuickFix;
+
+function asPreviewDocument(doc: vscode.TextDocument): PreviewDocument {
+  return { uri: doc.uri.toString(), version: doc.version, languageId: doc.languageId, fileName: doc.fileName, getText: () => doc.getText() };
+}
+
+function contextOf(live: LiveState): { ctx: PreviewContext; key: string } | undefined {
+  const policy = live.policy();
+  const identity = live.identity();
+  if (!policy || !identity) return undefined;
+  const snapshot = live.snapshot();
+  const now = Date.now();
+  // Previews follow the live state; without a snapshot they change only with policy or identity.
+  const key = `${policy.hash}\n${identity.user}\n${identity.agent}\n${identity.roles.join(',')}\n${snapshot?.time ?? ''}`;
+  return { ctx: { policy, identity, snapshot, now }, key };
+}
+
+function rangeOf(doc: vscode.TextDocument, r: { start: number; end: number }): vscode.Range {
+  return new vscode.Range(doc.positionAt(r.start), doc.positionAt(r.end));
+}
+
+export function registerQuotaPreview(context: vscode.ExtensionContext, live: LiveState): vscode.Disposable {
+  const cache = new PreviewCache();
+  const diagnostics = vscode.languages.createDiagnosticCollection('tollgate-preview');
+  const lensChanged = new vscode.EventEmitter<void>();
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Fixes by diagnostic, so the code action provider finds the one a diagnostic offers. */
+  const fixes = new WeakMap<vscode.Diagnostic, NonNullable<PreviewDiagnostic['fix']>>();
+
+  const previews = async (doc: vscode.TextDocument, token?: vscode.CancellationToken): Promise<CallPreview[]> => {
+    const c = contextOf(live);
+    if (!c) return [];
+    return cache.previews(asPreviewDocument(doc), c.ctx, c.key, token);
+  };
+
+  const refreshDiagnostics = async (doc: vscode.TextDocument): Promise<void> => {
+    if (!vscode.languages.match(SELECTOR, doc)) return;
+    const version = doc.version;
+    const list = await previews(doc);
+    if (doc.version !== version || doc.isClosed) return;
+    const out: vscode.Diagnostic[] = [];
+    for (const p of list) {
+      for (const d of p.diagnostics) {
+        const diag = new vscode.Diagnostic(rangeOf(doc, d.range), d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        diag.source = 'tollgate';
+        diag.code = p.refusal?.rule ?? 'preview';
+        if (d.fix) fixes.set(diag, d.fix);
+        out.push(diag);
+      }
+    }
+    diagnostics.set(doc.uri, out);
+  };
+
+  /** Recomputes after typing pauses: never per keystroke. */
+  const schedule = (doc: vscode.TextDocument): void => {
+    const key = doc.uri.toString();
+    const t = timers.get(key);
+    if (t) clearTimeout(t);
+    timers.set(key, setTimeout(() => {
+      timers.delete(key);
+      void refreshDiagnostics(doc);
+      lensChanged.fire();
+    }, DEBOUNCE_MS));
+  };
+
+  const lenses: vscode.CodeLensProvider = {
+    onDidChangeCodeLenses: lensChanged.event,
+    async provideCodeLenses(doc, token) {
+      // While typing, wait for the pause: an edit in between cancels this request.
+      if (timers.has(doc.uri.toString())) await new Promise((resolve) => setTimeout(resolve, DEBOUNCE_MS));
+      if (token.isCancellationRequested) return [];
+      const list = await previews(doc, token);
+      if (token.isCancellationRequested) return [];
+      const out: vscode.CodeLens[] = [];
+      for (const p of list) {
+        const range = rangeOf(doc, p.call.range);
+        for (const title of p.lens) out.push(new vscode.CodeLens(range, { title, command: '' }));
+      }
+      return out;
+    },
+  };
+
+  const hovers: vscode.HoverProvider = {
+    async provideHover(doc, position, token) {
+      const offset = doc.offsetAt(position);
+      const list = await previews(doc, token);
+      const p = list.find((x) => x.call.range.start <= offset && offset <= x.call.range.end);
+      if (!p) return undefined;
+      const md = new vscode.MarkdownString(p.hover);
+      md.isTrusted = false;
+      return new vscode.Hover(md, rangeOf(doc, p.call.range));
+    },
+  };
+
+  const actions: vscode.CodeActionProvider = {
+    provideCodeActions(doc, _range, ctx) {
+      const out: vscode.CodeAction[] = [];
+      for (const diag of ctx.diagnostics) {
+        const fix = fixes.get(diag);
+        if (!fix) continue;
+        const action = new vscode.CodeAction(fix.title, FIX_KIND);
+        action.edit = new vscode.WorkspaceEdit();
+        action.edit.replace(doc.uri, rangeOf(doc, fix.range), fix.replacement);
+        action.diagnostics = [diag];
+        action.isPreferred = true;
+        out.push(action);
+      }
+      return out;
+    },
+  };
+
+  const refreshAll = (): void => {
+    for (const doc of vscode.workspace.textDocuments) void refreshDiagnostics(doc);
+    lensChanged.fire();
+  };
+
+  const disposables: vscode.Disposable[] = [
+    diagnostics,
+    lensChanged,
+    vscode.languages.registerCodeLensProvider(SELECTOR, lenses),
+    vscode.languages.registerHoverProvider(SELECTOR, hovers),
+    vscode.languages.registerCodeActionsProvider(SELECTOR, actions, { providedCodeActionKinds: [FIX_KIND] }),
+    vscode.workspace.onDidOpenTextDocument((doc) => void refreshDiagnostics(doc)),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length > 0 && vscode.languages.match(SELECTOR, e.document)) schedule(e.document);
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => {
+      cache.forget(doc.uri.toString());
+      diagnostics.delete(doc.uri);
+    }),
+    live.onDidChange(refreshAll),
+  ];
+  refreshAll();
+  let disposed = false;
+  const all = new vscode.Disposable(() => {
+    if (disposed) return;
+    disposed = true;
+    for (const t of timers.values()) clearTimeout(t);
+    timers.clear();
+    for (const d of disposables) d.dispose();
+  });
+  context.subscriptions.push(all);
+  return all;
+}
