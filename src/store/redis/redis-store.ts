@@ -48,6 +48,24 @@ const LOCAL_PREFIX = 'local:';
  * Accumulators in Redis, shared by every proxy that uses the same Redis and namespace. Each
  * reserve, settle and peek is one Lua script, so a decision's check-and-take across all its
  * accumulators is one atomic round trip (see lua.ts for the algorithms).
+ *
+ * Keys: `{tollgate:<namespace>}:a:<rule>#<identity key>` per accumulator, plus
+ * `{tollgate:<namespace>}:holds` (zset, hold id -> deadline) and `:hold-charges` (hash). One hash
+ * tag per namespace (the policy's name unless the URL says `?namespace=`) because a decision's
+ * keys cannot be partitioned any finer without changing what a limit means: a role or
+ * classification key is shared by every user holding it, and a user key by every rule, so any
+ * finer tag would either split one accumulator in two or put one decision in two slots. The
+ * price: one team's accumulators live on one cluster shard (a cluster gives it failover, not
+ * throughput); separate namespaces spread across shards.
+ *
+ * Time: the scripts read `TIME` on the Redis server (the `now` arguments are ignored), so proxies
+ * with skewed clocks agree; keys get a TTL after which a fresh state is equivalent.
+ * Holds: each carries a deadline (holdTtlMs). A settlement sweeps holds past theirs and finalises
+ * them at their reserved amount (a call whose proxy vanished counts at its worst case); settling or
+ * releasing an expired hold is a no-op, so nothing leaks and nothing is refunded twice.
+ * Outage: reserve rejects with StoreError 'unavailable' (the proxy answers 503), or with
+ * `store.on_unavailable: local` decides on this process's MemoryStore until Redis answers again;
+ * settlements that fail are queued and replayed on reconnection.
  */
 export class RedisStore implements AccumulatorStore {
   private readonly tag: string;
