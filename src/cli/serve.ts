@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { isLoopback } from '../proxy/bind';
 import { Logger } from '../proxy/log';
 import { resolveDataDir } from '../store/data-dir';
 import { LaunchError, launchProxy } from '../proxy/launch';
@@ -14,10 +15,6 @@ import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
 const DEFAULT_PORT = 8787;
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 function parseBytes(text: string): number {
   const m = /^(\d+)(b|kb|k|mb|m)?$/i.exec(text.trim());
@@ -107,8 +104,6 @@ export const run: CommandRunner = async (argv, io) => {
     }
     throw err;
   }
-  io.stdout.write(`tollgate listening on ${running.server.url}\n`);
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -134,5 +129,7 @@ export const run: CommandRunner = async (argv, io) => {
     const onInt = (): void => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // Printed once the signal handlers are in place: whoever waits for this line may stop us at once.
+    io.stdout.write(`tollgate listening on ${running.server.url}\n`);
   });
 };
