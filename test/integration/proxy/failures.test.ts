@@ -119,8 +119,8 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
     const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go' }], stream: true }, { signal: controller.signal }).withResponse();
     let n = 0;
     try {
-      for await (const _ of stream) {
-        if (++n === 3) controller.abort();
+      for await (const chunk of stream) {
+        if (chunk && ++n === 3) controller.abort();
       }
     } catch {
       // The SDK may end the iteration or throw its abort error; either way the client left.
