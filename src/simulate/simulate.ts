@@ -6,7 +6,7 @@ import type { IdentityChange } from './diff';
 import { BaselineDiff } from './diff';
 import type { PolicyReport } from './replay';
 import { Replay } from './replay';
-import { parseTrafficLine, TrafficError } from './traffic';
+import { callFor, parseTrafficLine, TrafficError } from './traffic';
 
 /** The JSON report (`--format json`); docs/traffic.md documents it. Append fields, never rename. */
 export interface SimulationReport {
@@ -68,7 +68,11 @@ export async function simulate(lines: AsyncIterable<NumberedLine> | Iterable<Num
       }
       last = t.time;
       first ??= t.time;
-      if (errors.length > 0) continue;
+      if (errors.length > 0) {
+        // Replay has stopped; still check what replaying would check, to name every bad line.
+        callFor(options.policy, t, line);
+        continue;
+      }
       requests++;
       const p = await proposed.step(t, line);
       if (baseline && diff) diff.record(normalizeUser(t.user), t.time, await baseline.step(t, line), p);
