@@ -1,0 +1,75 @@
+// Requests per second and latency percentiles, in one run, for (a) the upstream direct, (b) a bare
+// http-proxy pass-through and (c) `tollgate serve` with the reference bundle, small non-streaming
+// bodies and streaming, at 32 connections.
+// Run from the repository root after `npm run build`: node bench/run.js bench/proxy/run.ts [seconds]
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import autocannon from 'autocannon';
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = 32;
+const root = process.cwd();
+const cli = path.join(root, 'dist', 'cli.js');
+const servers = path.join(root, 'bench', '.out', 'proxy-servers.js');
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function load(url: string, headersList: Record<string, string>[], body: string): Promise<Result> {
+  let i = 0;
+  const r = await autocannon({
+    url, connections, duration: seconds, method: 'POST', body,
+    // A different identity per request, as a team's traffic is: one identity's own burst limit would refuse most of it.
+    requests: [{ setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', ...headersList[i++ % headersList.length] } }) }],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
+}
+
+async function main(): Promise<void> {
+  // Bundle the helper servers the same way the product is bundled.
+  execFileSync(process.execPath, [path.join(root, 'bench', 'run.js'), '--build-only', 'bench/proxy/servers.ts'], { stdio: 'inherit' });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-bench-'));
+  const up = await start([servers, 'upstream']);
+  const bare = await start([servers, 'bare', up.url]);
+  const tg = await start([cli, 'serve', '--port', '0', '--data-dir', dataDir, '--upstream', `openai=${up.url}`, '--log-level', 'warn'], { OPENAI_API_KEY: 'bench-upstream-key' });
+  // 2,000 people, each on the batch-eval agent (the reference bundle's exception: burst 500, 6000/min).
+  const tokens = Array.from({ length: 2000 }, (_, i) => execFileSync(process.execPath, [cli, 'token', '--user', `dev${i}@acme.dev`, '--agent', 'batch-eval', '--data-dir', dataDir], { encoding: 'utf8' }).trim()).slice(0, 2000);
+  const auth = tokens.map((t) => ({ authorization: `Bearer ${t}` }));
+  const plain = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
+  const streamed = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16, stream: true, stream_options: { include_usage: true } });
+  const rows: string[] = [];
+  for (const [label, body] of [['non-streaming', plain], ['streaming', streamed]] as const) {
+    const direct = await load(`${up.url}/v1/chat/completions`, [{}], body);
+    const viaBare = await load(`${bare.url}/openai/v1/chat/completions`, [{}], body);
+    const viaTollgate = await load(`${tg.url}/openai/v1/chat/completions`, auth, body);
+    const fmt = (name: string, r: Result): string => `| ${label} | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${r.non2xx} |`;
+    rows.push(fmt('upstream direct', direct), fmt('bare http-proxy', viaBare), fmt('tollgate serve', viaTollgate));
+    rows.push(`| ${label} | **tollgate / bare** | **${(viaTollgate.rps / viaBare.rps).toFixed(2)}** | | **+${viaTollgate.p99 - viaBare.p99} ms p99** | |`);
+  }
+  console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; ${connections} connections, ${seconds}s each`);
+  console.log('| body | target | req/s | p50 ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|');
+  console.log(rows.join('\n'));
+  for (const p of [tg, bare, up]) p.child.kill('SIGTERM');
+}
+
+void main();
