@@ -50,8 +50,16 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     this.supervisor = new ProxySupervisor(() => this.launch(), {
       status: (s) => this.onStatus(s),
       listening: (url) => this.onListening(url),
-      log: (line, stream) => (stream === 'stderr' ? this.log.warn(`proxy: ${line}`) : this.log.info(`proxy: ${line}`)),
+      log: (line, stream) => this.proxyLine(line, stream),
     });
+  }
+
+  // The proxy logs `<time> <level> message` on stderr; keep its level in ours.
+  private proxyLine(line: string, stream: 'stdout' | 'stderr'): void {
+    const level = stream === 'stderr' ? /^\S+\s+(\w+)/.exec(line)?.[1] : 'info';
+    if (level === 'error' || level === 'fatal') this.log.error(`proxy: ${line}`);
+    else if (level === 'warn' || level === 'warning' || (stream === 'stderr' && level !== 'info' && level !== 'debug')) this.log.warn(`proxy: ${line}`);
+    else this.log.info(`proxy: ${line}`);
   }
 
   // LiveState
@@ -220,7 +228,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       policyFile: path.join(dataDir, IN_FORCE_FILE),
       dataDir,
       port: cfg.proxy.port,
-      upstreams: cfg.proxy.upstreams,
+      // `serve` refuses an override for a provider the bundle does not define, so pass only known ones.
+      upstreams: Object.fromEntries(Object.entries(cfg.proxy.upstreams).filter(([name]) => this.keeper.inForce?.policy.providers.has(name))),
       env,
     };
   }

@@ -1,0 +1,145 @@
+// code-server (VS Code's server and web workbench, from npm) for the browser-driven editor tests:
+// installed once per machine by scripts/, started per test file in fresh folders, and always
+// stopped as a whole process group.
+
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+const repo = path.resolve(__dirname, '..', '..');
+
+/** Installs the Debian packages and code-server if missing (idempotent) and returns the launcher's path. */
+export function installEditor(): string {
+  execFileSync('bash', [path.join(repo, 'scripts', 'install-editor-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const out = execFileSync('bash', [path.join(repo, 'scripts', 'install-code-server.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim().split('\n');
+  const bin = out[out.length - 1]!;
+  if (!fs.existsSync(bin)) throw new Error(`code-server launcher missing at ${bin}`);
+  return bin;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface EditorFolders {
+  readonly root: string;
+  readonly home: string;
+  readonly userData: string;
+  readonly extensions: string;
+}
+
+export function editorFolders(root: string): EditorFolders {
+  const f = { root, home: path.join(root, 'home'), userData: path.join(root, 'user-data'), extensions: path.join(root, 'extensions') };
+  for (const dir of [f.home, f.userData, f.extensions]) fs.mkdirSync(dir, { recursive: true });
+  return f;
+}
+
+/** The environment code-server and its extension host get: a private home so nothing leaks across runs. */
+export function editorEnv(f: EditorFolders, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: f.home, XDG_CONFIG_HOME: path.join(f.home, '.config'), XDG_DATA_HOME: path.join(f.home, '.local', 'share'), XDG_CACHE_HOME: path.join(f.home, '.cache'), SHELL: '/bin/bash', ...extra };
+  // The editor under test must not inherit a developer's real keys or a proxy of the runner's own.
+  for (const k of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'TOLLGATE_DATA_DIR', 'ELECTRON_RUN_AS_NODE', 'VSCODE_IPC_HOOK_CLI']) delete env[k];
+  return env;
+}
+
+export function installExtension(bin: string, f: EditorFolders, vsix: string, env: NodeJS.ProcessEnv): void {
+  execFileSync(bin, ['--extensions-dir', f.extensions, '--user-data-dir', f.userData, '--install-extension', vsix], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+}
+
+export class CodeServer {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly log: string,
+  ) {}
+
+  static async start(bin: string, f: EditorFolders, workspace: string, env: NodeJS.ProcessEnv): Promise<CodeServer> {
+    const port = await freePort();
+    const log = path.join(f.root, 'code-server.log');
+    const out = fs.openSync(log, 'a');
+    // detached: its own process group (setsid), so stop() takes down the server, its extension
+    // hosts, terminals and the proxy child together.
+    const child = spawn(
+      bin,
+      ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', f.extensions, '--user-data-dir', f.userData, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+      { env, detached: true, stdio: ['ignore', out, out] },
+    );
+    fs.closeSync(out);
+    const server = new CodeServer(child, `http://127.0.0.1:${port}`, log);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`code-server exited (${child.exitCode}); see ${log}`);
+      const ok = await fetch(`${server.url}/healthz`).then((r) => r.ok, () => false);
+      if (ok) return server;
+      if (Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`code-server did not answer /healthz within 60 s; see ${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** SIGTERM to the whole group, SIGKILL what is left after 5 s. */
+  async stop(): Promise<void> {
+    const pid = this.child.pid;
+    if (!pid) return;
+    const alive = (): boolean => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!alive()) return;
+    process.kill(-pid, 'SIGTERM');
+    const deadline = Date.now() + 5_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive()) process.kill(-pid, 'SIGKILL');
+  }
+}
+
+/**
+ * Adds an unpacked extension folder to the extensions dir. The folder alone is not enough: VS Code
+ * treats a folder that extensions.json does not list as removed, so it is listed there too.
+ */
+export function addUnpackedExtension(f: EditorFolders, source: string, id: string, version: string): void {
+  const name = `${id}-${version}`;
+  const target = path.join(f.extensions, name);
+  fs.cpSync(source, target, { recursive: true });
+  const index = path.join(f.extensions, 'extensions.json');
+  const entries = fs.existsSync(index) ? (JSON.parse(fs.readFileSync(index, 'utf8')) as unknown[]) : [];
+  entries.push({
+    identifier: { id },
+    version,
+    location: { $mid: 1, fsPath: target, external: `file://${target}`, path: target, scheme: 'file' },
+    relativeLocation: name,
+    metadata: { installedTimestamp: Date.now(), source: 'resource' },
+  });
+  fs.writeFileSync(index, JSON.stringify(entries));
+}
+
+/**
+ * Packages the .vsix from a staging copy of what ships, built by `npm run build` already: running
+ * vsce in the repository would run `vscode:prepublish` and rewrite dist/ under other tests' feet.
+ */
+export function packageVsix(repoDir: string, stage: string, out: string): void {
+  fs.mkdirSync(stage, { recursive: true });
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  delete pkg.scripts?.['vscode:prepublish'];
+  fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(pkg, null, 2));
+  for (const item of ['README.md', 'LICENSE', '.vscodeignore', 'dist', 'media', 'schemas', 'policies']) {
+    const from = path.join(repoDir, item);
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(stage, item), { recursive: true });
+  }
+  execFileSync(path.join(repoDir, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
+}
