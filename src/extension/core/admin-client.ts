@@ -35,6 +35,8 @@ export class SseParser {
     const out: SseMessage[] = [];
     let nl: number;
     while ((nl = this.buffer.search(/\r\n|\n|\r/)) >= 0) {
+      // A CR at the end of a chunk may be the first half of a CRLF: wait for the next chunk.
+      if (this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + (this.buffer.startsWith('\r\n', nl) ? 2 : 1));
       if (line === '') {
