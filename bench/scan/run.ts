@@ -67,22 +67,22 @@ function main(): void {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GB, node ${process.version}`);
   console.log(`tree: ${tree.files} files, ${mb.toFixed(1)} MB, ${tree.planted.length} planted keys (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const cli = path.join(root, 'dist', 'cli.js');
-  const runs: Measured[] = [
-    timed('tollgate scan (2 workers)', process.execPath, [cli, 'scan', '--format', 'json'], dir, tollgateFindings),
-    timed('tollgate scan (1 thread)', process.execPath, [cli, 'scan', '--format', 'json', '--workers', '0'], dir, tollgateFindings),
-  ];
+  const runs: Measured[] = [];
+  const report = (r: Measured): void => {
+    runs.push(r);
+    const s = score(tree.planted, r.found);
+    console.log(`${r.tool}: ${r.seconds.toFixed(2)} s, ${(tree.files / r.seconds).toFixed(0)} files/s, ${(mb / r.seconds).toFixed(1)} MB/s; planted found ${s.hit}/${tree.planted.length}${s.missed.length ? ` (missed: ${[...new Set(s.missed)].join(', ')})` : ''}; other findings ${s.other}`);
+  };
+  report(timed('tollgate scan (2 workers)', process.execPath, [cli, 'scan', '--format', 'json'], dir, tollgateFindings));
+  report(timed('tollgate scan (1 thread)', process.execPath, [cli, 'scan', '--format', 'json', '--workers', '0'], dir, tollgateFindings));
   if (!values['no-peers']) {
     const secretlint = path.join(root, 'node_modules', '.bin', 'secretlint');
-    runs.push(timed('secretlint 11.7.1 (preset-recommend)', secretlint, ['--secretlintrcJSON', '{"rules":[{"id":"@secretlint/secretlint-rule-preset-recommend"}]}', '--format', 'unix', '--no-color', '**/*'], dir, secretlintFindings(dir)));
+    report(timed('secretlint 11.7.1 (preset-recommend)', secretlint, ['--secretlintrcJSON', '{"rules":[{"id":"@secretlint/secretlint-rule-preset-recommend"}]}', '--format', 'unix', '--no-color', '**/*'], dir, secretlintFindings(dir)));
     const gitleaks = spawnSync('gitleaks', ['version'], { encoding: 'utf8' });
-    if (gitleaks.status === 0) runs.push(timed(`gitleaks ${gitleaks.stdout.trim()}`, 'gitleaks', ['dir', '--report-format', 'json', '--report-path', '/dev/stdout', '--redact', '--exit-code', '1', '.'], dir, (out) => (JSON.parse(out) as Array<{ File: string; StartLine: number }>).map((f) => ({ file: f.File, line: f.StartLine }))));
+    if (gitleaks.status === 0) report(timed(`gitleaks ${gitleaks.stdout.trim()}`, 'gitleaks', ['dir', '--report-format', 'json', '--report-path', '/dev/stdout', '--redact', '--exit-code', '1', '.'], dir, (out) => (JSON.parse(out) as Array<{ File: string; StartLine: number }>).map((f) => ({ file: f.File, line: f.StartLine }))));
     else console.log('gitleaks: not installed (no Debian package on this machine), skipped');
-  }
-  const reference = runs.find((r) => r.tool.startsWith('secretlint'));
-  for (const r of runs) {
-    const s = score(tree.planted, r.found);
-    const ratio = reference && r !== reference ? `, ${(reference.seconds / r.seconds).toFixed(1)}x secretlint's speed` : '';
-    console.log(`${r.tool}: ${r.seconds.toFixed(2)} s, ${(tree.files / r.seconds).toFixed(0)} files/s, ${(mb / r.seconds).toFixed(1)} MB/s${ratio}; planted found ${s.hit}/${tree.planted.length}${s.missed.length ? ` (missed: ${[...new Set(s.missed)].join(', ')})` : ''}; other findings ${s.other}`);
+    const peer = runs.find((r) => r.tool.startsWith('secretlint'));
+    for (const r of runs) if (peer && r !== peer) console.log(`${r.tool}: ${(peer.seconds / r.seconds).toFixed(1)}x secretlint's speed`);
   }
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
   else console.log(`tree kept at ${dir}`);
