@@ -141,5 +141,5 @@ export function packageVsix(repoDir: string, stage: string, out: string): void {
     const from = path.join(repoDir, item);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(stage, item), { recursive: true });
   }
-  execFileSync(path.join(repoDir, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
 }
