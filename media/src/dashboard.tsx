@@ -202,7 +202,7 @@ function App(): preact.JSX.Element {
                 ))}
               </tbody>
             </table>
-            {decisions.length === 0 && <p class="muted">No decisions yet{filters !== noFilters ? ' (check the filters)' : ''}.</p>}
+            {decisions.length === 0 && <p class="muted">No decisions yet{filters.identity || filters.model || filters.outcome !== 'all' ? ' (check the filters)' : ''}.</p>}
           </section>
         </>
       ) : (

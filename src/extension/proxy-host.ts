@@ -39,6 +39,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private pollTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private policyFile: string | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private disposed = false;
 
   constructor(
@@ -154,6 +155,12 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       return;
     }
     await this.ensureSessionToken();
+    // A window can stay open longer than a token lives: renew it (and the terminals' copy) in time.
+    if (!this.renewTimer) {
+      this.renewTimer = setInterval(() => {
+        if (this.token && needsRenewal(this.token, Date.now())) void this.ensureSessionToken(true);
+      }, 5 * 60_000);
+    }
     try {
       await this.supervisor.start();
     } catch (err) {
@@ -314,6 +321,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     this.disposed = true;
     this.closeEvents();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     this.supervisor.dispose();
     this.changed.dispose();
   }
