@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
+import { mintSessionToken } from '../../src/engine/identity/tokens';
+import { loadSessionKeys } from '../../src/store/session-key';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 32;
@@ -16,7 +18,7 @@ const cli = path.join(root, 'dist', 'cli.js');
 const servers = path.join(root, 'bench', '.out', 'proxy-servers.js');
 
 function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -53,7 +55,8 @@ async function main(): Promise<void> {
   const bare = await start([servers, 'bare', up.url]);
   const tg = await start([cli, 'serve', '--port', '0', '--data-dir', dataDir, '--upstream', `openai=${up.url}`, '--log-level', 'warn'], { OPENAI_API_KEY: 'bench-upstream-key' });
   // 2,000 people, each on the batch-eval agent (the reference bundle's exception: burst 500, 6000/min).
-  const tokens = Array.from({ length: 2000 }, (_, i) => execFileSync(process.execPath, [cli, 'token', '--user', `dev${i}@acme.dev`, '--agent', 'batch-eval', '--data-dir', dataDir], { encoding: 'utf8' }).trim()).slice(0, 2000);
+  const keys = loadSessionKeys(dataDir);
+  const tokens = await Promise.all(Array.from({ length: 2000 }, (_, i) => mintSessionToken(keys, { user: `dev${i}@acme.dev`, agent: 'batch-eval', ttlMs: 3_600_000, now: Date.now() })));
   const auth = tokens.map((t) => ({ authorization: `Bearer ${t}` }));
   const plain = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
   const streamed = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16, stream: true, stream_options: { include_usage: true } });
@@ -69,7 +72,10 @@ async function main(): Promise<void> {
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; ${connections} connections, ${seconds}s each`);
   console.log('| body | target | req/s | p50 ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|');
   console.log(rows.join('\n'));
-  for (const p of [tg, bare, up]) p.child.kill('SIGTERM');
+  // The proxy first, so it does not log the upstream going away while it drains.
+  tg.child.kill('SIGTERM');
+  await new Promise((r) => tg.child.once('exit', r));
+  for (const p of [bare, up]) p.child.kill('SIGTERM');
 }
 
 void main();
