@@ -1,4 +1,5 @@
 import type { AccumulatorSpec, ChargeOp, Hold, OpResult, ReserveResult, SettleResult } from './limiters/spec';
+import type { Policy } from './policy/model';
 
 /**
  * Where accumulator state lives. The engine builds the charges; a store applies a decision's
@@ -14,4 +15,8 @@ export interface AccumulatorStore {
   release(hold: Hold, now: number): Promise<void>;
   /** Reads accumulators without changing them, for views and previews. */
   peek(items: readonly { key: string; spec: AccumulatorSpec }[], now: number): Promise<OpResult[]>;
+  /** A new bundle is in force: a store takes from it what concerns the store (team mode's outage rule). */
+  applyPolicy?(policy: Policy): void;
+  /** Whether a hold was taken from a local fallback because the shared store was unreachable. */
+  isLocalHold?(hold: Hold): boolean;
 }

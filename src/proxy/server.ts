@@ -171,6 +171,7 @@ export class ProxyServer {
       return false;
     }
     this.context = await this.buildContext(result.policy, file);
+    this.o.store.applyPolicy?.(result.policy);
     this.policyError = undefined;
     this.o.log.info(`policy '${result.policy.name}' (${result.policy.hash.slice(0, 12)}) loaded from ${file}`);
     this.append({ kind: 'policy', event: 'loaded', policy: { name: result.policy.name, hash: result.policy.hash }, source: file, errors: [] });
@@ -282,7 +283,12 @@ export class ProxyServer {
       strippedUsage = rewritten.strippedUsage;
     }
     const status = 200;
-    const appended = this.append(decisionBody(decision, status));
+    const entry = decisionBody(decision, status);
+    if (decision.hold && this.o.store.isLocalHold?.(decision.hold)) {
+      // Fail-open team mode: recorded as decided on this proxy's own limits, not the team's.
+      entry.reason = `${entry.reason} (decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local)`;
+    }
+    const appended = this.append(entry);
     if (!appended) {
       await ctx.engine.release(decision, this.clock());
       return this.sendError(res, adapter, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});

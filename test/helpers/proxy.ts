@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { mintSessionToken } from '../../src/engine/identity/tokens';
 import { loadPolicy } from '../../src/engine/policy/loader';
+import type { AccumulatorStore } from '../../src/engine/store';
 import type { StateSnapshot } from '../../src/proxy/admin-types';
 import { launchProxy } from '../../src/proxy/launch';
 import type { RunningProxy } from '../../src/proxy/launch';
@@ -28,7 +29,10 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-export async function startTestProxy(upstream: string, o: { policyText?: string; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string } = {}): Promise<TestProxy> {
+export async function startTestProxy(
+  upstream: string,
+  o: { policyText?: string; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string; store?: AccumulatorStore } = {},
+): Promise<TestProxy> {
   const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-proxy-'));
   const policyPath = path.join(dataDir, 'tollgate.yaml');
   const text = o.policyText ?? referenceText;
@@ -42,7 +46,7 @@ export async function startTestProxy(upstream: string, o: { policyText?: string;
     dataDir, policyPath, policyText: text, policy: loaded.policy, host: '127.0.0.1', port: 0,
     upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
     bodyTimeoutMs: o.bodyTimeoutMs ?? 5_000, upstreamHeaderTimeoutMs: o.headerTimeoutMs ?? 5_000, upstreamIdleTimeoutMs: 5_000,
-    env: { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'),
+    env: { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store,
   });
   const keys = loadSessionKeys(dataDir);
   const url = running.server.url;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Policy } from '../../engine/policy/model';
 import type { AccumulatorStore } from '../../engine/store';
 import type { AccumulatorSpec, AlertCrossing, ChargeOp, HeldCharge, Hold, OpResult, ReserveResult, SettleResult } from '../../engine/limiters/spec';
 import { MemoryStore } from '../memory-store';
@@ -120,6 +121,10 @@ export class RedisStore implements AccumulatorStore {
   }
 
   /** A reloaded bundle may change `store.on_unavailable`; the connection and namespace stay. */
+  applyPolicy(policy: Policy): void {
+    this.setUnavailablePolicy(policy.store?.onUnavailable ?? 'refuse');
+  }
+
   setUnavailablePolicy(policy: UnavailablePolicy): void {
     this.onUnavailable = policy;
   }
