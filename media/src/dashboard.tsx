@@ -102,6 +102,8 @@ function SpendChart({ series }: { series: [number[], number[]] }): preact.JSX.El
         series: [{}, { label: 'USD', stroke, width: 2, value: (_u, v) => (v == null ? '' : formatUsd(v)) }],
         axes: [{ stroke: axis }, { stroke: axis, values: (_u, vals) => vals.map((v) => formatUsd(v)) }],
         legend: { show: false },
+        // One point has no span: give it a minute either side instead of uPlot's default of years.
+        scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },
       },
       series,
       el.current,

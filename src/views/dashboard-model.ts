@@ -67,16 +67,31 @@ export function spendRows(rows: readonly SpendRow[], filter: string): SpendRow[]
   return rows.filter((r) => contains(r.key, filter)).sort((a, b) => b.usd - a.usd || a.key.localeCompare(b.key));
 }
 
-/** Spend per UTC day as two aligned columns (seconds since epoch, USD) for the chart. */
+/**
+ * Spend over time as two aligned columns (seconds since epoch, USD) for the chart: per UTC day
+ * once there are several days, else the running total of today's recent decisions, so a fresh
+ * install shows its first calls instead of a single dot.
+ */
 export function spendSeries(snapshot: StateSnapshot): [number[], number[]] {
   const days = [...snapshot.spend.byDay].sort((a, b) => a.key.localeCompare(b.key));
   const xs: number[] = [];
   const ys: number[] = [];
-  for (const d of days) {
-    const t = Date.parse(`${d.key}T00:00:00Z`);
+  if (days.length >= 2) {
+    for (const d of days) {
+      const t = Date.parse(`${d.key}T00:00:00Z`);
+      if (Number.isNaN(t)) continue;
+      xs.push(t / 1000);
+      ys.push(d.usd);
+    }
+    return [xs, ys];
+  }
+  let total = 0;
+  for (const d of [...snapshot.recent].sort((a, b) => a.time.localeCompare(b.time))) {
+    const t = Date.parse(d.time);
     if (Number.isNaN(t)) continue;
+    total += d.usd;
     xs.push(t / 1000);
-    ys.push(d.usd);
+    ys.push(total);
   }
   return [xs, ys];
 }

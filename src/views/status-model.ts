@@ -28,6 +28,8 @@ export function tightestLimit(accumulators: readonly AccumulatorView[]): Tightes
 
 export function formatUsd(usd: number): string {
   if (!Number.isFinite(usd)) return '$?';
+  // A typical call costs a fraction of a cent: show enough digits that it is not rounded to zero.
+  if (usd !== 0 && Math.abs(usd) < 0.0001) return `$${usd.toFixed(6)}`;
   if (usd !== 0 && Math.abs(usd) < 0.01) return `$${usd.toFixed(4)}`;
   return `$${usd.toFixed(2)}`;
 }

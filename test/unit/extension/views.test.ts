@@ -69,4 +69,15 @@ describe('dashboard view model', () => {
     const s = snapshot({ spend: { byUser: [], byAgent: [], byModel: [], byDay: [row('2026-01-02', 2), row('2026-01-01', 1), row('bad', 9)] } });
     assert.deepEqual(spendSeries(s), [[Date.UTC(2026, 0, 1) / 1000, Date.UTC(2026, 0, 2) / 1000], [1, 2]]);
   });
+
+  it('charts the running total of recent decisions while there is only one day', () => {
+    const s0 = snapshot({});
+    const decision = (time: string, usd: number): (typeof s0.recent)[number] => ({ ...(s0.recent[0] ?? {}), id: time, seq: 1, time, user: 'a', agent: 'b', model: 'm', model_served: 'm', provider: 'openai', route: '/v1/chat/completions', outcome: 'allow', status: 200, rule: null, shadow: false, settled: true, usd });
+    const s = snapshot({ recent: [decision('2026-01-01T10:00:05.000Z', 0.5), decision('2026-01-01T10:00:01.000Z', 0.25)] });
+    assert.deepEqual(spendSeries(s), [[Date.UTC(2026, 0, 1, 10, 0, 1) / 1000, Date.UTC(2026, 0, 1, 10, 0, 5) / 1000], [0.25, 0.75]]);
+  });
+
+  it('shows a fraction of a cent with digits that are not zero', () => {
+    assert.equal(formatUsd(0.0000051), '$0.000005');
+  });
 });
