@@ -5,6 +5,7 @@ import type { AccumulatorStore } from '../engine/store';
 import { ensureDataDir, readOrCreateSecret } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
 import { Ledger } from '../store/ledger/ledger';
+import type { LedgerOptions } from '../store/ledger/ledger';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
@@ -30,6 +31,8 @@ export interface LaunchConfig {
   readonly log: Logger;
   /** The accumulator store; the memory store (restored from the ledger) when absent. */
   readonly store?: AccumulatorStore;
+  /** Ledger settings (tests inject a failing disk here). */
+  readonly ledgerOptions?: LedgerOptions;
 }
 
 export interface RunningProxy {
@@ -59,7 +62,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const dataDir = ensureDataDir(c.dataDir);
   let ledger: Ledger;
   try {
-    ledger = await Ledger.open(dataDir);
+    ledger = await Ledger.open(dataDir, c.ledgerOptions);
   } catch (err) {
     if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
     throw err;

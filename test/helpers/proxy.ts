@@ -9,6 +9,7 @@ import type { StateSnapshot } from '../../src/proxy/admin-types';
 import { launchProxy } from '../../src/proxy/launch';
 import type { RunningProxy } from '../../src/proxy/launch';
 import { Logger } from '../../src/proxy/log';
+import type { LedgerOptions } from '../../src/store/ledger/ledger';
 import type { AuditRecord } from '../../src/store/ledger/records';
 import { loadSessionKeys } from '../../src/store/session-key';
 import { referenceText } from './policy';
@@ -31,7 +32,7 @@ export interface TestProxy {
 
 export async function startTestProxy(
   upstream: string,
-  o: { policyText?: string; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string; store?: AccumulatorStore } = {},
+  o: { policyText?: string; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string; store?: AccumulatorStore; ledgerOptions?: LedgerOptions } = {},
 ): Promise<TestProxy> {
   const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-proxy-'));
   const policyPath = path.join(dataDir, 'tollgate.yaml');
@@ -44,9 +45,9 @@ export async function startTestProxy(
   out.on('data', (c: Buffer) => (logText += c.toString()));
   const running = await launchProxy({
     dataDir, policyPath, policyText: text, policy: loaded.policy, host: '127.0.0.1', port: 0,
-    upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
+    upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream], ['local', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
     bodyTimeoutMs: o.bodyTimeoutMs ?? 5_000, upstreamHeaderTimeoutMs: o.headerTimeoutMs ?? 5_000, upstreamIdleTimeoutMs: 5_000,
-    env: { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store,
+    env: { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store, ledgerOptions: o.ledgerOptions,
   });
   const keys = loadSessionKeys(dataDir);
   const url = running.server.url;

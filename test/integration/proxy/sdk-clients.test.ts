@@ -136,3 +136,27 @@ describe('proxy with the official SDKs', () => {
     assert.ok(!proxy.logs().includes(UPSTREAM_KEY));
   });
 });
+
+describe('proxy with an OpenAI-compatible upstream named in the bundle', () => {
+  it('routes /local/... to it in the OpenAI wire format, without a key when the bundle names none', async () => {
+    const mock = new MockUpstream();
+    const upstream = await mock.start();
+    const policyText = referenceText.replace(
+      '  anthropic: { upstream: https://api.anthropic.com, style: anthropic, key_env: ANTHROPIC_API_KEY }\n',
+      '  anthropic: { upstream: https://api.anthropic.com, style: anthropic, key_env: ANTHROPIC_API_KEY }\n  local:     { upstream: http://127.0.0.1:11434,   style: openai }\n',
+    );
+    const proxy = await startTestProxy(upstream, { policyText });
+    try {
+      const client = new OpenAI({ apiKey: await proxy.token('bob@acme.dev'), baseURL: `${proxy.url}/local/v1`, maxRetries: 0 });
+      const r = await client.chat.completions.create({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(r.choices[0]!.message.content, 'Hello from the mock');
+      const seen = mock.last();
+      assert.equal(seen.url, '/v1/chat/completions');
+      assert.equal(seen.headers.authorization, undefined, 'no key is invented for a keyless local server');
+      assert.equal(seen.headers['x-tollgate-user'], 'bob@acme.dev');
+    } finally {
+      await proxy.stop();
+      await mock.stop();
+    }
+  });
+});

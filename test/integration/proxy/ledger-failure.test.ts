@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import type { LedgerIo } from '../../../src/store/ledger/io';
+import { nodeIo } from '../../../src/store/ledger/io';
+import { dataDirPublicKey } from '../../../src/store/ledger/signer';
+import { verifyLedger } from '../../../src/store/ledger/verify';
+import { MockUpstream } from '../../helpers/mock-upstream';
+import { eventually, startTestProxy } from '../../helpers/proxy';
+
+/** A disk that fills up on demand: tests run as root, where chmod does not stop writes. */
+class FillingDisk implements LedgerIo {
+  full = false;
+  private refuse(): never {
+    const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device');
+    err.code = 'ENOSPC';
+    throw err;
+  }
+  async write(fd: number, data: Buffer, position: number): Promise<void> {
+    if (this.full) this.refuse();
+    await nodeIo.write(fd, data, position);
+  }
+  async fsync(fd: number): Promise<void> {
+    if (this.full) this.refuse();
+    await nodeIo.fsync(fd);
+  }
+  async truncate(fd: number, length: number): Promise<void> {
+    if (this.full) this.refuse();
+    await nodeIo.truncate(fd, length);
+  }
+}
+
+describe('proxy without a writable ledger', () => {
+  it('fails closed with 503 and a reason while the disk is full, and serves again once it recovers', async () => {
+    const mock = new MockUpstream();
+    const disk = new FillingDisk();
+    const p = await startTestProxy(await mock.start(), { ledgerOptions: { io: disk, retryMs: 100 } });
+    const call = async (): Promise<Response> =>
+      fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await p.token('bob@acme.dev')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }),
+      });
+    try {
+      assert.equal((await call()).status, 200);
+      disk.full = true;
+      const first = await call();
+      assert.equal(first.status, 503, 'the call whose record could not be written is stopped');
+      assert.equal(first.headers.get('x-tollgate-decision'), null, 'no id is sent for a record that is not on disk');
+      const next = await call();
+      assert.equal(next.status, 503);
+      assert.match(((await next.json()) as { error: { message: string } }).error.message, /cannot record decisions.*disk full|no space/i);
+      const state = await p.state();
+      assert.equal(state.health.ok, false);
+      assert.equal(state.accumulators.find((a) => a.rule === 'user-tokens')?.used, mock.inputTokens + mock.outputTokens, 'the stopped call left no reservation behind');
+
+      disk.full = false;
+      await eventually(async () => (await p.state()).health.ok, 'the ledger to recover', 5_000);
+      assert.equal((await call()).status, 200);
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
+    const report = await verifyLedger(p.dataDir, dataDirPublicKey(p.dataDir));
+    assert.equal(report.ok, true, JSON.stringify(report));
+  });
+});
