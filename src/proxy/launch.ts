@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../engine/decide';
-import type { Policy } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
 import { ensureDataDir, readOrCreateSecret } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
@@ -9,26 +8,13 @@ import type { LedgerOptions } from '../store/ledger/ledger';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
-import type { Logger } from './log';
 import { Pseudonyms } from './pseudonym';
 import { restoreFromLedger } from './restore';
 import { ProxyServer } from './server';
+import type { ProxySettings } from './server';
 
-export interface LaunchConfig {
+export interface LaunchConfig extends ProxySettings {
   readonly dataDir: string;
-  readonly policyPath: string;
-  readonly policyText: string;
-  readonly policy: Policy;
-  readonly host: string;
-  readonly port: number;
-  readonly upstreamOverrides: ReadonlyMap<string, string>;
-  readonly shadow: boolean;
-  readonly maxBodyBytes: number;
-  readonly bodyTimeoutMs: number;
-  readonly upstreamHeaderTimeoutMs: number;
-  readonly upstreamIdleTimeoutMs: number;
-  readonly env: NodeJS.ProcessEnv;
-  readonly log: Logger;
   /** The accumulator store; the memory store (restored from the ledger) when absent. */
   readonly store?: AccumulatorStore;
   /** Ledger settings (tests inject a failing disk here). */
@@ -82,12 +68,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({
-      policyPath: c.policyPath, policyText: c.policyText, policy: c.policy, host: c.host, port: c.port, upstreamOverrides: c.upstreamOverrides,
-      shadow: c.shadow, maxBodyBytes: c.maxBodyBytes, bodyTimeoutMs: c.bodyTimeoutMs, upstreamHeaderTimeoutMs: c.upstreamHeaderTimeoutMs,
-      upstreamIdleTimeoutMs: c.upstreamIdleTimeoutMs, env: c.env, log: c.log, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken,
-      pseudonyms: Pseudonyms.fromDataDir(dataDir),
-    });
+    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir) });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;

@@ -34,7 +34,8 @@ import { parseRoute } from './routing';
 import type { Route } from './routing';
 import { Upstream } from './upstream';
 
-export interface ProxyOptions {
+/** What a proxy is told on start, from the command line or the editor. */
+export interface ProxySettings {
   readonly policyPath: string;
   readonly policyText: string;
   readonly policy: Policy;
@@ -48,6 +49,10 @@ export interface ProxyOptions {
   readonly upstreamIdleTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
+}
+
+/** The settings plus what launching opened for them: the data dir's keys, ledger and store. */
+export interface ProxyOptions extends ProxySettings {
   readonly store: AccumulatorStore;
   readonly ledger: Ledger;
   readonly sessionKeys: SessionKeys;
