@@ -100,7 +100,7 @@ function SpendChart({ series }: { series: [number[], number[]] }): preact.JSX.El
         width: Math.max(300, el.current.clientWidth),
         height: 160,
         series: [{}, { label: 'USD', stroke, width: 2, value: (_u, v) => (v == null ? '' : formatUsd(v)) }],
-        axes: [{ stroke: axis }, { stroke: axis, values: (_u, vals) => vals.map((v) => formatUsd(v)) }],
+        axes: [{ stroke: axis }, { stroke: axis, size: 90, values: (_u, vals) => vals.map((v) => formatUsd(v)) }],
         legend: { show: false },
         // One point has no span: give it a minute either side instead of uPlot's default of years.
         scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },

@@ -92,7 +92,7 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     await page.waitForFunction(() => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => /Tollgate \$\d/.test(e.textContent ?? '')), undefined, { timeout: 60_000 });
   });
 
-  it('passes the editor suite inside the extension host (terminal env, key quick fix, policy guard)', async function () {
+  it('passes the editor suite inside the extension host (terminal env, key quick fix, policy guard, quota preview)', async function () {
     this.timeout(300_000);
     const deadline = Date.now() + 280_000;
     while (!fs.existsSync(results)) {
@@ -101,7 +101,7 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     }
     suite = JSON.parse(fs.readFileSync(results, 'utf8')) as SuiteResult;
     assert.deepEqual(suite.failed, [], suite.failed.map((f) => `${f.title}\n${f.error}`).join('\n\n'));
-    for (const title of ['through an integrated terminal', 'planted key', 'bad policy edit']) {
+    for (const title of ['through an integrated terminal', 'planted key', 'bad policy edit', 'quota preview above a model call']) {
       assert.ok(suite.passed.some((p) => p.includes(title)), `ran: ${title} (passed: ${suite.passed.join('; ')})`);
     }
     const requests = mock.seen.filter((r) => r.url.includes('/chat/completions'));

@@ -149,6 +149,35 @@ describe('Tollgate in VS Code', function () {
     assert.equal(api.policy().hash, before.hash, 'the same text is the same bundle');
   });
 
+  it('shows the quota preview above a model call, with what a loop does to the limits', async function () {
+    const file = path.join(workspace(), 'preview.js');
+    fs.writeFileSync(
+      file,
+      [
+        "const OpenAI = require('openai');",
+        'const client = new OpenAI();',
+        'async function main(items) {',
+        '  for (const item of items) {',
+        "    await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'Summarise this in one line.' }] });",
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const document = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(document);
+    const titles = await until('quota preview CodeLenses', 30_000, async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', document.uri, 10);
+      const t = (lenses ?? []).map((l) => l.command?.title ?? '').filter(Boolean);
+      return t.some((x) => x.includes('gpt-4o-mini')) && t.length >= 2 ? t : undefined;
+    });
+    const call = titles.find((t) => t.includes('gpt-4o-mini'))!;
+    assert.match(call, /entitled/);
+    assert.match(call, /\$[0-9.]+/, 'the estimated cost of one call');
+    assert.match(call, /fit/, 'how many such calls fit before a limit refuses');
+    assert.ok(titles.some((t) => /loop|burst/i.test(t)), `a fan-out lens for the loop: ${titles.join(' | ')}`);
+  });
+
   after(async function () {
     // Leave a planted key open for the screenshot of a diagnostic (the driver takes it).
     const demo = path.join(workspace(), 'demo.py');
