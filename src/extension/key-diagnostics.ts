@@ -6,8 +6,9 @@ import { scanText } from '../scan/scanner';
 import { importFor, envVarFor, ignoreComment, providerFor, replaceWithEnvLookup } from './core/key-fixes';
 import type { TollgateConfig } from './core/config';
 import type { Log } from './log';
+import { DEFAULT_BASELINE_FILE } from '../scan/baseline';
 
-export const BASELINE_FILE = '.tollgate-baseline.json';
+export const BASELINE_FILE = DEFAULT_BASELINE_FILE;
 const SOURCE = 'tollgate';
 const skippedSchemes = new Set(['output', 'vscode-scm', 'git', 'debug', 'vscode-userdata', 'comment']);
 

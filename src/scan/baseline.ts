@@ -8,6 +8,12 @@ export interface Baseline {
   readonly findings: ReadonlyArray<{ fingerprint: string; rule: string; file: string; redacted: string }>;
 }
 
+/**
+ * The baseline a repository carries at its root. The editor's "add to baseline" writes it, and
+ * every scan (the pre-commit hook's included) honours it, so one accepted finding is accepted everywhere.
+ */
+export const DEFAULT_BASELINE_FILE = '.tollgate-baseline.json';
+
 export function baselineOf(findings: readonly Finding[]): Baseline {
   const unique = new Map(findings.map((f) => [f.fingerprint, { fingerprint: f.fingerprint, rule: f.ruleId, file: f.path, redacted: f.redacted }]));
   return { version: 1, findings: [...unique.values()].sort((a, b) => a.file.localeCompare(b.file) || a.fingerprint.localeCompare(b.fingerprint)) };
@@ -18,12 +24,23 @@ export async function writeBaseline(file: string, findings: readonly Finding[]):
 }
 
 export async function readBaselineFingerprints(file: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'unreadable';
+    throw new ScanError('baseline-unreadable', `baseline ${file}: ${why} (create it with --write-baseline)`);
+  }
+  return parseBaselineFingerprints(text, file);
+}
+
+/** The fingerprints of a baseline's text; `file` names it in errors. */
+export function parseBaselineFingerprints(text: string, file: string): Set<string> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'not valid JSON';
-    throw new ScanError('baseline-unreadable', `baseline ${file}: ${why} (create it with --write-baseline)`);
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ScanError('baseline-unreadable', `baseline ${file}: not valid JSON`);
   }
   const findings = (parsed as { findings?: unknown }).findings;
   if (!Array.isArray(findings)) throw new ScanError('baseline-unreadable', `baseline ${file}: no "findings" array`);

@@ -9,6 +9,7 @@ import { defaultMaxFileBytes } from './content';
 import { emptyTollgateIgnore, parseTollgateIgnore } from './tollgateignore';
 import { findRepositoryRoot, walkFiles } from './walk';
 import { listStagedBlobs, stagedItems } from './staged';
+import { DEFAULT_BASELINE_FILE, parseBaselineFingerprints } from './baseline';
 import { git, repositoryTopLevel } from './git';
 import { scanItems } from './pool';
 
@@ -32,6 +33,14 @@ async function loadTollgateIgnore(root: string, staged: boolean): Promise<Tollga
   return content === undefined ? emptyTollgateIgnore : parseTollgateIgnore(content);
 }
 
+/** The repository's own baseline, if it has one (in a pre-commit scan, the staged one). */
+async function loadDefaultBaseline(root: string, staged: boolean): Promise<ReadonlySet<string>> {
+  const content = staged
+    ? await git(root, ['show', `:${DEFAULT_BASELINE_FILE}`]).catch(() => undefined)
+    : await readFile(path.join(root, DEFAULT_BASELINE_FILE), 'utf8').catch(() => undefined);
+  return content === undefined ? new Set() : parseBaselineFingerprints(content, DEFAULT_BASELINE_FILE);
+}
+
 async function* walkedItems(root: string, targets: readonly string[], ignore: TollgateIgnore, maxBytes: number): AsyncGenerator<ScanItem> {
   for await (const file of walkFiles(root, targets, ignore)) {
     yield file.size > maxBytes ? { path: file.path, skipped: 'too-large', size: file.size } : { path: file.path, absolutePath: file.absolutePath, size: file.size };
@@ -44,6 +53,7 @@ export async function scanWorkspace(options: WorkspaceScanOptions): Promise<Scan
   const staged = options.staged ?? false;
   const root = staged ? await repositoryTopLevel(options.cwd) : ((await findRepositoryRoot(options.cwd)) ?? path.resolve(options.cwd));
   const ignore = await loadTollgateIgnore(root, staged);
+  const accepted = await loadDefaultBaseline(root, staged);
   const targets = (options.targets && options.targets.length > 0 ? options.targets : ['.']).map((t) => path.relative(root, path.resolve(options.cwd, t)) || '.');
   let items: AsyncIterable<ScanItem>;
   if (staged) {
@@ -68,7 +78,7 @@ export async function scanWorkspace(options: WorkspaceScanOptions): Promise<Scan
       bytesScanned += result.bytes;
     }
     for (const f of result.findings) {
-      if (ignore.fingerprints.has(f.fingerprint) || options.knownFingerprints?.has(f.fingerprint)) suppressed++;
+      if (ignore.fingerprints.has(f.fingerprint) || accepted.has(f.fingerprint) || options.knownFingerprints?.has(f.fingerprint)) suppressed++;
       else findings.push(f);
     }
   });

@@ -99,6 +99,24 @@ describe('tollgate scan (working tree)', () => {
     assert.deepEqual((JSON.parse(added.stdout) as JsonReport).findings.map((f) => f.file), ['src/b.ts']);
   });
 
+  it('honours the repository\'s own .tollgate-baseline.json (the one the editor writes) without --baseline', async () => {
+    const accepted = makeKey.github();
+    repo.write('src/a.ts', `const k = "${accepted}";\n`);
+    assert.equal((await runTollgate(['scan'], { cwd: repo.dir })).code, 1);
+    assert.equal((await runTollgate(['scan', '--baseline', '.tollgate-baseline.json', '--write-baseline'], { cwd: repo.dir })).code, 0);
+    const r = await runTollgate(['scan'], { cwd: repo.dir });
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stderr, /1 known|suppressed/);
+    // A pre-commit scan reads the baseline the commit will carry: an unstaged one does not count.
+    repo.git('add', 'src/a.ts');
+    assert.equal((await runTollgate(['scan', '--staged'], { cwd: repo.dir })).code, 1);
+    repo.git('add', '.tollgate-baseline.json');
+    assert.equal((await runTollgate(['scan', '--staged'], { cwd: repo.dir })).code, 0);
+    repo.write('.tollgate-baseline.json', '{ not json');
+    const broken = await runTollgate(['scan'], { cwd: repo.dir });
+    assert.equal(broken.code, 2, 'a corrupt baseline is an error, never a silent pass');
+  });
+
   it('exits 2 for a missing baseline, a missing path or a bad option', async () => {
     assert.equal((await runTollgate(['scan', '--baseline', 'nope.json'], { cwd: repo.dir })).code, 2);
     const missing = await runTollgate(['scan', 'does-not-exist'], { cwd: repo.dir });
