@@ -29,9 +29,13 @@ export function relayResponse(
   extraHeaders: OutgoingHttpHeaders,
   stripUsage: boolean,
   done: (r: RelayResult) => void,
+  secrets: readonly string[] = [],
 ): void {
   const status = upstream.statusCode ?? 502;
   const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
+  // An upstream error may quote the key it was sent ("incorrect API key: ..."): error bodies are
+  // read whole (they are small) and the real key is cut out before the client sees them.
+  if (status >= 400 && !sse && secrets.length > 0) return relayErrorBody(upstream, res, extraHeaders, secrets, done);
   const rewrite = sse && stripUsage;
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstream.headers)) {
@@ -104,4 +108,44 @@ export function relayResponse(
   res.once('close', () => {
     if (!res.writableFinished) finish(true);
   });
+}
+
+const maxErrorBody = 1024 * 1024;
+
+function relayErrorBody(upstream: IncomingMessage, res: ServerResponse, extraHeaders: OutgoingHttpHeaders, secrets: readonly string[], done: (r: RelayResult) => void): void {
+  const status = upstream.statusCode ?? 502;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (aborted: boolean): void => {
+    if (finished) return;
+    finished = true;
+    done({ reading: newReading(), aborted, status });
+  };
+  upstream.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= maxErrorBody) chunks.push(c);
+  });
+  upstream.once('end', () => {
+    let text = Buffer.concat(chunks).toString('utf8');
+    for (const secret of secrets) text = text.split(secret).join('[redacted]');
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value !== undefined && !hopByHop.has(name) && name !== 'content-length') headers[name] = value;
+    }
+    Object.assign(headers, extraHeaders, { 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, headers);
+    res.end(text);
+    finish(false);
+  });
+  upstream.once('close', () => {
+    if (!upstream.complete) {
+      finish(true);
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'the upstream broke off its error response' } }));
+      } else if (!res.writableEnded) res.destroy();
+    }
+  });
+  upstream.once('error', () => undefined);
 }

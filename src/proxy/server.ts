@@ -360,7 +360,7 @@ export class ProxyServer {
                 .then((s) => this.recordSettle(record, s, r.status, r.aborted))
                 .catch((err: Error) => this.o.log.error(`settle: ${err.message}`))
                 .finally(resolve);
-            });
+            }, key ? [key] : []);
           });
         },
       });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { eventually, startTestProxy } from '../../helpers/proxy';
+import { eventually, startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 /** Sends raw bytes to the proxy and returns the status line and headers it answers with. */
@@ -162,5 +162,28 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
     assert.ok(headers === '' || /^HTTP\/1\.1 408/.test(headers), headers);
     const body = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 1000\r\n\r\n{"model"`, { waitMs: 8_000 });
     assert.match(body, /^HTTP\/1\.1 408/);
+  });
+});
+
+describe('proxy and upstream errors that quote the key', () => {
+  it('cuts the real key out of an upstream error before the client sees it', async () => {
+    const mock = new MockUpstream();
+    const p = await startTestProxy(await mock.start());
+    try {
+      mock.next.push({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${UPSTREAM_KEY}.`, type: 'invalid_request_error' } } });
+      const r = await fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await p.token('bob@acme.dev')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      assert.equal(r.status, 401);
+      const text = await r.text();
+      assert.ok(!text.includes(UPSTREAM_KEY), text);
+      assert.match(text, /Incorrect API key provided: \[redacted\]\./);
+      assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(text));
+      assert.ok(r.headers.get('x-tollgate-decision'));
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
   });
 });
