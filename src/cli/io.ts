@@ -25,11 +25,12 @@ export function processIo(): CliIo {
 
 /** A usage error: the command line itself was wrong (exit 2). */
 export class UsageError extends Error {
+  readonly reason = 'usage' as const;
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
-  static is(err: unknown): err is UsageError {
-    return err instanceof UsageError;
+  static is(err: unknown, reason?: 'usage'): err is UsageError {
+    return err instanceof UsageError && (reason === undefined || err.reason === reason);
   }
 }
