@@ -27,6 +27,14 @@ export function decisionBody(d: Decision, status: number, outcome: DecisionBody[
   };
 }
 
+/** A decision whose call never went out: its hold was released, so the record holds nothing either. */
+export function releasedBody(d: Decision, status: number): DecisionBody {
+  const body = decisionBody(d, status, 'error');
+  body.reserved = { input_tokens: 0, output_tokens: 0, usd: 0 };
+  body.limits = body.limits.map((l) => ({ ...l, after: l.before }));
+  return body;
+}
+
 /** A request answered before any decision could be made: unverified, malformed, unroutable. */
 export function errorBody(o: {
   status: number;

@@ -28,7 +28,7 @@ import { ProxyError } from './errors';
 import type { Logger } from './log';
 import { PolicyFileWatcher } from './policy-watch';
 import type { Pseudonyms } from './pseudonym';
-import { decisionBody, errorBody, settleBody, summaryOf } from './records';
+import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './records';
 import { relayResponse } from './relay';
 import { parseRoute } from './routing';
 import type { Route } from './routing';
@@ -211,7 +211,7 @@ export class ProxyServer {
     try {
       route = parseRoute(req.url);
     } catch (err) {
-      return this.answerFailure(req, res, err as ProxyError, { provider: '', route: (req.url ?? '').split('?')[0]!.slice(0, 200) }, undefined);
+      return this.answerFailure(res, err as ProxyError, { provider: '', route: (req.url ?? '').split('?')[0]!.slice(0, 200) }, undefined);
     }
     return this.handleModelRequest(req, res, route);
   }
@@ -221,7 +221,7 @@ export class ProxyServer {
     const provider = ctx.policy.providers.get(route.provider);
     const where = { provider: route.provider, route: route.path };
     if (!provider) {
-      return this.answerFailure(req, res, new ProxyError('unknown-provider', `no provider '${route.provider}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), where, undefined);
+      return this.answerFailure(res, new ProxyError('unknown-provider', `no provider '${route.provider}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), where, undefined);
     }
     const adapter = adapterFor(provider.style);
     const started = this.clock();
@@ -244,8 +244,8 @@ export class ProxyServer {
       if ((req.method === 'POST' || req.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
       call = adapter.describe(route.provider, route.path, req.method ?? 'GET', json);
     } catch (err) {
-      if (MalformedRequestError.is(err)) return this.answerFailure(req, res, new ProxyError('malformed-request', err.message), where, identity, adapter);
-      if (ProxyError.is(err)) return this.answerFailure(req, res, err, where, identity, adapter);
+      if (MalformedRequestError.is(err)) return this.answerFailure(res, new ProxyError('malformed-request', err.message), where, identity, adapter);
+      if (ProxyError.is(err)) return this.answerFailure(res, err, where, identity, adapter);
       throw err;
     }
 
@@ -260,7 +260,7 @@ export class ProxyServer {
       decision = await ctx.engine.decide({ identity, call, trace: traceOf(req), declaredLabels: labelsOf(req), shadow: this.o.shadow }, started);
     } catch (err) {
       this.o.log.error(`store: ${(err as Error).message}`);
-      return this.answerFailure(req, res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);
+      return this.answerFailure(res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);
     }
     this.remember(decision);
 
@@ -275,7 +275,7 @@ export class ProxyServer {
     if (provider.keyEnv && !key) {
       await ctx.engine.release(decision, this.clock());
       const err = new ProxyError('upstream-key-missing', `the proxy has no upstream key for '${provider.name}': set ${provider.keyEnv} in the proxy's environment (the editor's "Tollgate: Set Upstream Key" command does this)`);
-      return this.answerRecorded(res, adapter, err.status, 'upstream', decisionBody(decision, err.status, 'error'), err.message, {});
+      return this.answerRecorded(res, adapter, err.status, 'upstream', releasedBody(decision, err.status), err.message, {});
     }
 
     let body = Buffer.alloc(0);
@@ -406,7 +406,6 @@ export class ProxyServer {
 
   /** Records a request that failed before a decision, then answers it. */
   private async answerFailure(
-    _req: http.IncomingMessage,
     res: http.ServerResponse,
     err: ProxyError,
     where: { provider: string; route: string },

@@ -187,3 +187,29 @@ describe('proxy and upstream errors that quote the key', () => {
     }
   });
 });
+
+describe('proxy without an upstream key', () => {
+  it('answers 502 naming the variable to set, and records a call that holds nothing', async () => {
+    const mock = new MockUpstream();
+    const p = await startTestProxy(await mock.start(), { env: {} });
+    try {
+      const r = await fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await p.token('bob@acme.dev')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      assert.equal(r.status, 502);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /set OPENAI_API_KEY in the proxy's environment/);
+      assert.equal(mock.seen.length, 0);
+      const rec = (await p.records()).find((x) => x.id === r.headers.get('x-tollgate-decision'));
+      assert.ok(rec?.kind === 'decision' && rec.outcome === 'error');
+      if (rec?.kind === 'decision') {
+        assert.equal(rec.reserved.usd, 0);
+        assert.ok(rec.limits.every((l) => l.after === l.before), 'a restart must not charge a call that never went out');
+      }
+      assert.equal((await p.state()).accumulators.find((a) => a.rule === 'user-tokens')?.used ?? 0, 0);
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
+  });
+});
