@@ -35,8 +35,6 @@ interface PlannedCharge {
   readonly force: boolean;
 }
 
-const dimensionsOf = (r: Rule): readonly string[] => r.per;
-
 function ruleMatchesIdentity(rule: Rule, id: Identity): boolean {
   const m = rule.match;
   if (!m) return true;
@@ -60,7 +58,7 @@ function ruleMatchesRequest(rule: Rule, call: ModelCall, model: string | undefin
 /** The identity keys a rule accumulates against: the product of its dimensions' values. */
 export function keysFor(rule: Rule, id: Identity, labels: readonly string[]): string[] {
   let keys: string[] = [''];
-  for (const dim of dimensionsOf(rule)) {
+  for (const dim of rule.per) {
     let values: string[] = [];
     switch (dim) {
       case 'user':
