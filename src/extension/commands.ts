@@ -46,6 +46,11 @@ function runCli(deps: CommandDeps, args: readonly string[], cwd: string, token: 
   });
 }
 
+/** The hook runs outside the editor, so it needs a Node of its own (or a tollgate on PATH). */
+export function hookCommand(extensionPath: string): string[] {
+  return nodeOnPath() ? ['node', path.join(extensionPath, 'dist', 'cli.js')] : ['tollgate'];
+}
+
 function nodeOnPath(): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, process.platform === 'win32' ? 'node.exe' : 'node')));
 }
@@ -190,8 +195,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     reg('tollgate.installHook', async () => {
       const folder = vscode.workspace.workspaceFolders?.[0];
       if (!folder) return;
-      // The hook runs outside the editor, so it needs a Node of its own (or a tollgate on PATH).
-      const command = nodeOnPath() ? ['node', path.join(deps.context.extensionPath, 'dist', 'cli.js')] : ['tollgate'];
+      const command = hookCommand(deps.context.extensionPath);
       try {
         const { outcome, file } = await installPreCommitHook(folder.uri.fsPath, command);
         void vscode.window.showInformationMessage(`Tollgate: pre-commit hook ${outcome} (${vscode.workspace.asRelativePath(file)}).`);

@@ -4,7 +4,8 @@
 import { loadStarted } from './load-clock';
 import * as vscode from 'vscode';
 import type { ProxyStatus } from '../protocol';
-import { registerCommands } from './commands';
+import { hookCommand, registerCommands } from './commands';
+import { refreshPreCommitHook } from '../scan/hook';
 import { readConfiguration } from './config';
 import { DashboardPanel } from './dashboard-panel';
 import { KeyCodeActions, KeyDiagnostics } from './key-diagnostics';
@@ -69,6 +70,13 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
       .loadPolicy()
       .then(() => proxyHost.start())
       .catch((err: unknown) => log.error(`start: ${(err as Error).message}`));
+  }
+  // A hook installed by an earlier version points into that version's folder: follow the update.
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    void refreshPreCommitHook(folder.uri.fsPath, hookCommand(context.extensionPath)).then(
+      (rewritten) => rewritten && log.info(`pre-commit hook in ${folder.name} now runs this version's scanner`),
+      (err: unknown) => log.warn(`pre-commit hook refresh: ${(err as Error).message}`),
+    );
   }
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${(performance.now() - loadStarted).toFixed(1)} ms with module evaluation)`);

@@ -31,6 +31,8 @@ function hookBlock(command: readonly string[]): string {
     `${command.map(quote).join(' ')} scan --staged || {`,
     '  status=$?',
     '  echo "tollgate: pre-commit scan failed (exit $status); commit blocked." >&2',
+    // 126/127: the scanner is gone (an editor update moved it); say how to get it back.
+    '  [ "$status" -ge 126 ] && echo "tollgate: the scanner was not found; reinstall the hook (tollgate hook install, or Tollgate: Install Pre-Commit Hook in VS Code)." >&2',
     '  exit 1',
     '}',
     end,
@@ -93,6 +95,24 @@ export async function installPreCommitHook(cwd: string, command: readonly string
   await writeFile(file, content);
   if (!husky || outcome === 'created') await chmod(file, 0o755);
   return { outcome, file };
+}
+
+/**
+ * Reinstalls the scan when the hook holds it with another command than `command`: an editor
+ * update moves the extension's folder, and the hook must follow it. A hook without the scan is
+ * left alone (installing is the developer's choice). Returns whether it rewrote the hook.
+ */
+export async function refreshPreCommitHook(cwd: string, command: readonly string[]): Promise<boolean> {
+  let file: string;
+  try {
+    ({ file } = await locatePreCommitHook(cwd));
+  } catch {
+    return false; // not a repository
+  }
+  const existing = await readIfPresent(file);
+  if (existing === undefined || !existing.includes(begin) || existing.includes(hookBlock(command))) return false;
+  await installPreCommitHook(cwd, command);
+  return true;
 }
 
 /** Removes what `install` added and nothing else; a chained hook gets its place back. */

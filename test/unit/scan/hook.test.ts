@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { refreshPreCommitHook } from '../../../src/scan/hook';
 import { runTollgate } from '../../helpers/cli';
 import { TempRepo } from './repo';
 import { makeKey } from './keys';
@@ -111,6 +112,17 @@ describe('tollgate hook', function () {
     const r = commit(repo, 'ok.ts', 'export {};\n');
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /pre-commit scan failed \(exit \d+\); commit blocked/);
+  });
+
+  it('follows the scanner when it moves (an editor update), and leaves a hook without the scan alone', async () => {
+    const current = [process.execPath, cli];
+    assert.equal(await refreshPreCommitHook(repo.dir, current), false, 'no hook: nothing to refresh');
+    await runTollgate(['hook', 'install', '--command', `${process.execPath} ${path.join(repo.dir, 'old-version', 'cli.js')}`], { cwd: repo.dir });
+    assert.notEqual(commit(repo, 'ok.ts', 'export {};\n').status, 0, 'the stale hook blocks commits');
+    assert.equal(await refreshPreCommitHook(repo.dir, current), true);
+    assert.equal(await refreshPreCommitHook(repo.dir, current), false, 'already current');
+    assert.equal(commit(repo, 'ok.ts', 'export {};\n').status, 0);
+    assert.equal(readFileSync(hookFile(), 'utf8').split('# >>> tollgate pre-commit >>>').length, 2);
   });
 
   it('refuses an unknown action with exit 2', async () => {
