@@ -11,7 +11,7 @@ import { IdentityError, withAgent } from '../engine/identity/identity';
 import { TokenVerifier } from '../engine/identity/tokens';
 import type { SessionKeys } from '../engine/identity/tokens';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
-import type { Policy } from '../engine/policy/model';
+import type { Policy, ProviderConfig } from '../engine/policy/model';
 import { periodStart } from '../engine/limiters/calendar';
 import type { AccumulatorStore } from '../engine/store';
 import { adapterFor } from '../providers/adapter';
@@ -126,7 +126,7 @@ export class ProxyServer {
     // Slow clients (slowloris) are cut off: headers must arrive within headersTimeout, the whole
     // request within requestTimeout.
     const requestTimeout = o.bodyTimeoutMs + 5_000;
-    this.server = http.createServer({ requestTimeout, headersTimeout: Math.min(15_000, requestTimeout), keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res)));
+    this.server = http.createServer({ requestTimeout, headersTimeout: Math.min(15_000, requestTimeout), keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res), res));
   }
 
   static async start(o: ProxyOptions): Promise<ProxyServer> {
@@ -195,9 +195,18 @@ export class ProxyServer {
     }
   }
 
-  private track(p: Promise<void>): void {
+  private track(p: Promise<void>, res: http.ServerResponse): void {
     this.inflight.add(p);
-    void p.catch((err: Error) => this.o.log.error(`unhandled: ${err.stack ?? err.message}`)).finally(() => this.inflight.delete(p));
+    void p
+      .catch((err: Error) => {
+        this.o.log.error(`unexpected: ${err.stack ?? err.message}`);
+        // Never leave a client waiting: an unexpected failure is still an answer.
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify({ error: { message: `tollgate failed on this request: ${err.message}`, type: 'server_error' } }));
+        } else if (!res.writableEnded) res.destroy();
+      })
+      .finally(() => this.inflight.delete(p));
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -246,6 +255,9 @@ export class ProxyServer {
     } catch (err) {
       if (MalformedRequestError.is(err)) return this.answerFailure(res, new ProxyError('malformed-request', err.message), where, identity, adapter);
       if (ProxyError.is(err)) return this.answerFailure(res, err, where, identity, adapter);
+      // JSON.parse reads any depth, but counting and rewriting recurse: a body nested deeper than
+      // the stack is refused rather than crashing the request.
+      if (err instanceof RangeError) return this.answerFailure(res, new ProxyError('malformed-request', 'the request body is nested too deeply to process'), where, identity, adapter);
       throw err;
     }
 
@@ -263,7 +275,27 @@ export class ProxyServer {
       return this.answerFailure(res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);
     }
     this.remember(decision);
+    try {
+      return await this.forward(req, res, route, ctx, adapter, provider, identity, call, json, decision);
+    } catch (err) {
+      // Whatever went wrong after the decision, its hold must not outlive the call.
+      await ctx.engine.release(decision, this.clock()).catch(() => undefined);
+      throw err;
+    }
+  }
 
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: Route,
+    ctx: PolicyContext,
+    adapter: ProviderAdapter,
+    provider: ProviderConfig,
+    identity: Identity,
+    call: ModelCall,
+    json: unknown,
+    decision: Decision,
+  ): Promise<void> {
     if (decision.outcome === 'refuse' && !decision.shadow) {
       const headers: http.OutgoingHttpHeaders = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
       if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);

@@ -25,12 +25,14 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
   let mock: MockUpstream;
   let p: TestProxy;
   let token: string;
+  let upstreamUrl: string;
   const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Response> =>
     fetch(`${p.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body });
 
   before(async () => {
     mock = new MockUpstream();
-    p = await startTestProxy(await mock.start(), { maxBodyBytes: 64 * 1024, headerTimeoutMs: 500, bodyTimeoutMs: 800 });
+    upstreamUrl = await mock.start();
+    p = await startTestProxy(upstreamUrl, { maxBodyBytes: 64 * 1024, headerTimeoutMs: 500, bodyTimeoutMs: 800 });
     token = await p.token('bob@acme.dev');
   });
   after(async () => {
@@ -57,6 +59,21 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
     const missing = await post('/openai/v1/chat/completions', JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }));
     assert.equal(missing.status, 400);
     assert.match(((await missing.json()) as { error: { message: string } }).error.message, /"model" is required/);
+  });
+
+  it('answers a body nested too deeply to count with 400, not a hung request', async () => {
+    const depth = 200_000;
+    const body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x","tool_calls":${'['.repeat(depth)}${']'.repeat(depth)}}]}`;
+    const q = await startTestProxy(upstreamUrl, { maxBodyBytes: 1024 * 1024 });
+    try {
+      const r = await fetch(`${q.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await q.token('bob@acme.dev')}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(r.status, 400);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /nested too deeply/);
+    } finally {
+      await q.stop();
+    }
   });
 
   it('answers a body over the limit with 413 without reading it all', async () => {

@@ -45,3 +45,36 @@ describe('proxy and a shared store', () => {
     }
   });
 });
+
+/** A store that breaks after deciding: the proxy must still answer and release the hold. */
+class BreakingStore extends MemoryStore {
+  released = 0;
+  isLocalHold(): boolean {
+    throw new Error('the store broke after deciding');
+  }
+  override release(hold: Hold, now: number): Promise<void> {
+    this.released++;
+    return super.release(hold, now);
+  }
+}
+
+describe('proxy and an unexpected failure after the decision', () => {
+  it('answers 500 instead of leaving the client waiting, and releases what the decision held', async () => {
+    const mock = new MockUpstream();
+    const store = new BreakingStore();
+    const p = await startTestProxy(await mock.start(), { store });
+    try {
+      const r = await fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await p.token('bob@acme.dev')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }), signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(r.status, 500);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /the store broke after deciding/);
+      assert.equal(store.released, 1);
+      assert.equal(mock.seen.length, 0);
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
+  });
+});
