@@ -208,7 +208,7 @@ export class Engine {
       (x) =>
         now < x.expiresAt &&
         (!x.identity.user || globMatch(x.identity.user, id.user)) &&
-        (!x.identity.agent || globMatch(x.identity.agent, id.agent)) &&
+        (!x.identity.agent || (!id.agentAsserted && globMatch(x.identity.agent, id.agent))) &&
         (!x.identity.role || id.roles.includes(x.identity.role)),
     );
   }

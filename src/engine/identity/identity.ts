@@ -10,6 +10,12 @@ export interface Identity {
   readonly tenant?: string;
   /** Which verifier vouched for it: the proxy's own session key or a named identity provider. */
   readonly issuer: string;
+  /**
+   * The agent was named by the caller's x-tollgate-agent header rather than vouched for by the
+   * token. It still subdivides the person, but an exception granted to an agent does not apply:
+   * a header must never widen what a person may spend.
+   */
+  readonly agentAsserted?: boolean;
 }
 
 export type IdentityFailure =
@@ -66,7 +72,7 @@ const agentPattern = /^[A-Za-z0-9._:/-]{1,64}$/;
 
 /** Applies the caller's x-tollgate-agent header: it subdivides the person, never replaces them. */
 export function withAgent(identity: Identity, header: string | undefined): Identity {
-  if (header === undefined || header === '') return identity;
+  if (header === undefined || header === '' || header === identity.agent) return identity;
   if (!agentPattern.test(header)) throw new IdentityError('invalid-agent');
-  return { ...identity, agent: header };
+  return { ...identity, agent: header, agentAsserted: true };
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { withAgent } from '../../../src/engine/identity/identity';
 import { describeAnthropicCall } from '../../../src/providers/anthropic/request';
 import { chat, engineFor, limitOf, person } from '../../helpers/engine';
 import { NOW, policyFrom, referenceText } from '../../helpers/policy';
@@ -63,6 +64,19 @@ describe('decide() with the reference bundle', () => {
     const d = await expired.engine.decide({ identity: batch, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, afterExpiry);
     assert.equal(d.outcome, 'refuse', 'an expired exception no longer applies');
     assert.equal(d.exception, undefined);
+  });
+
+  it('grants an agent exception only to an agent the token vouches for, never to one a header claims', async () => {
+    const { engine, policy } = engineFor();
+    const claimed = withAgent(person('carol@acme.dev', policy), 'batch-eval');
+    assert.equal(claimed.agentAsserted, true);
+    for (let i = 0; i < 20; i++) await engine.decide({ identity: claimed, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW);
+    const d = await engine.decide({ identity: claimed, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW);
+    assert.equal(d.outcome, 'refuse', 'the header gets the normal burst of 20, not the exception\'s 500');
+    assert.equal(d.exception, undefined);
+    const vouched = { ...person('dave@acme.dev', policy), agent: 'batch-eval' };
+    assert.equal(withAgent(vouched, 'batch-eval'), vouched, 'repeating the token\'s own agent in the header changes nothing');
+    for (let i = 0; i < 21; i++) assert.equal((await engine.decide({ identity: vouched, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW)).outcome, 'allow');
   });
 
   it('refuses a model the person is not entitled to with 403 and no retry-after', async () => {
