@@ -158,26 +158,16 @@ export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncG
 
 /** Streams records (from a ledger's records() or straight from a data dir) to `out`; returns the count. */
 export async function exportRecords(records: AsyncIterable<AuditRecord>, format: ExportFormat, out: NodeJS.WritableStream): Promise<number> {
-  if (format === 'traffic') return exportLines(trafficLines(records), out);
-  let buffer = format === 'csv' ? csvHeader() : '';
-  let count = 0;
-  for await (const r of records) {
-    buffer += format === 'csv' ? csvRow(r) : `${JSON.stringify(r)}\n`;
-    count++;
-    if (buffer.length >= 64 * 1024) {
-      await write(out, buffer);
-      buffer = '';
-    }
-  }
-  if (buffer) await write(out, buffer);
-  return count;
+  if (format === 'traffic') return writeLines(trafficLines(records), (l) => `${JSON.stringify(l)}\n`, '', out);
+  return writeLines(records, format === 'csv' ? csvRow : (r) => `${JSON.stringify(r)}\n`, format === 'csv' ? csvHeader() : '', out);
 }
 
-async function exportLines(lines: AsyncIterable<TrafficRecordLine>, out: NodeJS.WritableStream): Promise<number> {
-  let buffer = '';
+/** Writes one line per item in 64 KiB writes, so a million records export in bounded memory. */
+async function writeLines<T>(items: AsyncIterable<T>, line: (item: T) => string, header: string, out: NodeJS.WritableStream): Promise<number> {
+  let buffer = header;
   let count = 0;
-  for await (const l of lines) {
-    buffer += `${JSON.stringify(l)}\n`;
+  for await (const item of items) {
+    buffer += line(item);
     count++;
     if (buffer.length >= 64 * 1024) {
       await write(out, buffer);
