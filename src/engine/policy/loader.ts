@@ -121,6 +121,11 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     });
     return { role: matchRoles, user: list(match.user)?.map((u) => u.toLowerCase()), agent: list(match.agent), tenant: list(match.tenant) };
   };
+  /** What limits and budgets share: an id, the dimensions, and which requests and identities count. */
+  const checkRule = (r: LimitDocument | BudgetDocument, path: PolicyPath): { per: Dimension[]; when?: RequestFilter; match?: IdentityFilter } => {
+    checkId(r.id, [...path, 'id']);
+    return { per: checkPer(r.per, [...path, 'per']), when: checkWhen(r.when, [...path, 'when']), match: checkMatch(r.match, [...path, 'match']) };
+  };
   const rate = (text: string, path: PolicyPath): Rate | undefined => {
     const r = parseRate(text);
     if (!r) error(path, `invalid rate '${text}': expected N/unit with unit s, min, h or day (e.g. 60/min)`);
@@ -139,10 +144,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   const limits: Limit[] = [];
   (doc.limits ?? []).forEach((l: LimitDocument, i) => {
     const path = ['limits', i];
-    checkId(l.id, [...path, 'id']);
-    const per = checkPer(l.per, [...path, 'per']);
-    const when = checkWhen(l.when, [...path, 'when']);
-    const match = checkMatch(l.match, [...path, 'match']);
+    const { per, when, match } = checkRule(l, path);
     if (l.algorithm === 'token-bucket') {
       if (l.rate === undefined) error(path, `token-bucket limit '${l.id}' needs a rate`);
       if (l.burst === undefined) error(path, `token-bucket limit '${l.id}' needs a burst`);
@@ -163,10 +165,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   const budgets: Budget[] = [];
   (doc.budgets ?? []).forEach((b: BudgetDocument, i) => {
     const path = ['budgets', i];
-    checkId(b.id, [...path, 'id']);
-    const per = checkPer(b.per, [...path, 'per']);
-    const when = checkWhen(b.when, [...path, 'when']);
-    const match = checkMatch(b.match, [...path, 'match']);
+    const { per, when, match } = checkRule(b, path);
     let period: BudgetPeriod | undefined;
     if (calendarPeriods.has(b.period)) period = { type: 'calendar', unit: b.period as 'day' | 'week' | 'month' };
     else {
