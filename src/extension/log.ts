@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Redactor } from './core/redactor';
+import { Redactor } from '../scan/redactor';
 
 /** The output channel, with every line passed through the redactor first. */
 export class Log implements vscode.Disposable {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { Redactor } from '../../../src/extension/core/redactor';
+import { Redactor } from '../../../src/scan/redactor';
 import { makeKey } from '../scan/keys';
 
 describe('log redaction (Redactor)', () => {

@@ -2,7 +2,7 @@
 // anything shaped like a bearer credential, a JWT or a provider key is masked too, so a secret
 // the host never registered still does not reach the output channel.
 
-import { scanText } from '../../scan/scanner';
+import { scanText } from './scanner';
 
 const jwtShape = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g;
 const bearer = /\b(Bearer|x-api-key:?)\s+[^\s"',]{8,}/gi;
