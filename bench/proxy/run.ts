@@ -35,16 +35,50 @@ interface Result {
   p50: number;
   p99: number;
   non2xx: number;
+  /** CPU time per request: in the process under test, its request thread, and in all processes of the run. */
+  cpu: { proxy: number; requestThread: number; all: number } | null;
 }
 
-async function load(url: string, headersList: Record<string, string>[], body: string): Promise<Result> {
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** CPU milliseconds (user + system) a process, or one of its threads, has used so far (Linux /proc). */
+function cpuMs(statFile: string): number {
+  const stat = fs.readFileSync(statFile, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+function cpuNow(pids: number[]): { processes: number; requestThread: number; self: number } {
+  return {
+    processes: pids.reduce((n, pid) => n + cpuMs(`/proc/${pid}/stat`), 0),
+    requestThread: pids.length ? cpuMs(`/proc/${pids[0]}/task/${pids[0]}/stat`) : 0,
+    self: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  };
+}
+
+/** Loads `url` for the set time; `proxyPid` is the process under test, `otherPids` the rest of the chain. */
+async function load(url: string, headersList: Record<string, string>[], body: string, proxyPid: number | null, otherPids: number[]): Promise<Result> {
   let i = 0;
+  const linux = fs.existsSync('/proc/self/stat');
+  const pids = proxyPid === null ? otherPids : [proxyPid, ...otherPids];
+  const before = linux ? cpuNow(pids) : null;
+  const beforeProxy = linux && proxyPid !== null ? cpuMs(`/proc/${proxyPid}/stat`) : 0;
   const r = await autocannon({
     url, connections, duration: seconds, method: 'POST', body,
     // A different identity per request, as a team's traffic is: one identity's own burst limit would refuse most of it.
     requests: [{ setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', ...headersList[i++ % headersList.length] } }) }],
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
+  let cpu: Result['cpu'] = null;
+  if (before && r.requests.total > 0) {
+    const after = cpuNow(pids);
+    const perRequest = (ms: number): number => Math.round((ms * 1000) / r.requests.total);
+    cpu = {
+      proxy: proxyPid === null ? 0 : perRequest(cpuMs(`/proc/${proxyPid}/stat`) - beforeProxy),
+      requestThread: proxyPid === null ? 0 : perRequest(after.requestThread - before.requestThread),
+      all: perRequest(after.processes - before.processes + after.self - before.self),
+    };
+  }
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, cpu };
 }
 
 async function main(): Promise<void> {
@@ -62,15 +96,21 @@ async function main(): Promise<void> {
   const streamed = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16, stream: true, stream_options: { include_usage: true } });
   const rows: string[] = [];
   for (const [label, body] of [['non-streaming', plain], ['streaming', streamed]] as const) {
-    const direct = await load(`${up.url}/v1/chat/completions`, [{}], body);
-    const viaBare = await load(`${bare.url}/openai/v1/chat/completions`, [{}], body);
-    const viaTollgate = await load(`${tg.url}/openai/v1/chat/completions`, auth, body);
-    const fmt = (name: string, r: Result): string => `| ${label} | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${r.non2xx} |`;
-    rows.push(fmt('upstream direct', direct), fmt('bare http-proxy', viaBare), fmt('tollgate serve', viaTollgate));
-    rows.push(`| ${label} | **tollgate / bare** | **${(viaTollgate.rps / viaBare.rps).toFixed(2)}** | | **+${viaTollgate.p99 - viaBare.p99} ms p99** | |`);
+    const direct = await load(`${up.url}/v1/chat/completions`, [{}], body, null, [up.child.pid!]);
+    const viaBare = await load(`${bare.url}/openai/v1/chat/completions`, [{}], body, bare.child.pid!, [up.child.pid!]);
+    const viaTollgate = await load(`${tg.url}/openai/v1/chat/completions`, auth, body, tg.child.pid!, [up.child.pid!]);
+    const cpu = (r: Result, proxy: boolean): string => {
+      if (!r.cpu) return '| | |';
+      return `| ${proxy ? `${r.cpu.proxy} (${r.cpu.requestThread} on the request thread)` : ''} | ${r.cpu.all} |`;
+    };
+    const fmt = (name: string, r: Result, proxy: boolean): string =>
+      `| ${label} | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${r.non2xx} ${cpu(r, proxy)}`;
+    rows.push(fmt('upstream direct', direct, false), fmt('bare http-proxy', viaBare, true), fmt('tollgate serve', viaTollgate, true));
+    rows.push(`| ${label} | **tollgate / bare** | **${(viaTollgate.rps / viaBare.rps).toFixed(2)}** | | **+${viaTollgate.p99 - viaBare.p99} ms p99** | | | |`);
   }
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; ${connections} connections, ${seconds}s each`);
-  console.log('| body | target | req/s | p50 ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|');
+  console.log('CPU µs/req: CPU time per request in the proxy process, and in every process of the run (load generator, proxy, upstream).');
+  console.log('| body | target | req/s | p50 ms | p99 ms | non-2xx | proxy CPU µs/req | all CPU µs/req |\n|---|---|---|---|---|---|---|---|');
   console.log(rows.join('\n'));
   // The proxy first, so it does not log the upstream going away while it drains.
   tg.child.kill('SIGTERM');

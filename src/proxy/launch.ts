@@ -48,7 +48,8 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const dataDir = ensureDataDir(c.dataDir);
   let ledger: Ledger;
   try {
-    ledger = await Ledger.open(dataDir, c.ledgerOptions);
+    // The ledger seals and writes on its own thread unless a test injects a write layer.
+    ledger = await Ledger.open(dataDir, { worker: c.ledgerOptions?.io === undefined, ...c.ledgerOptions });
   } catch (err) {
     if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
     throw err;

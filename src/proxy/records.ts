@@ -1,6 +1,7 @@
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import type { DecisionSummary } from '../store/ledger/index-db';
+import type { AppendedRecord } from '../store/ledger/ledger';
 import type { AuditRecord, DecisionBody, DecisionRecord, PolicyRef, SettleBody } from '../store/ledger/records';
 
 // Turns the engine's answers into ledger records (the export contract) and the views' summaries.
@@ -81,9 +82,10 @@ export function settleBody(decisionId: string, s: Settlement | undefined, status
   };
 }
 
-export function summaryOf(r: DecisionRecord, settle?: { usd: number }): DecisionSummary {
+/** The dashboard's line for a decision: the record as appended and the seq it was sealed at. */
+export function summaryOf(r: AppendedRecord<DecisionBody>, seq: number, settle?: { usd: number }): DecisionSummary {
   return {
-    id: r.id, seq: r.seq, time: r.time, user: r.identity.user, agent: r.identity.agent, model: r.model, model_served: r.model_served,
+    id: r.id, seq, time: r.time, user: r.identity.user, agent: r.identity.agent, model: r.model, model_served: r.model_served,
     provider: r.provider, route: r.route, outcome: r.outcome, status: r.status, rule: r.rule, shadow: r.shadow, settled: settle !== undefined,
     usd: settle ? settle.usd : r.reserved.usd,
   };

@@ -32,6 +32,14 @@ export function relayResponse(
   secrets: readonly string[] = [],
 ): void {
   const status = upstream.statusCode ?? 502;
+  if (res.destroyed || upstream.destroyed) {
+    // The client or the upstream went away while the decision was being made durable: their
+    // 'close' events have fired already and will not fire again, so the call ends here.
+    if (!upstream.destroyed) upstream.destroy();
+    if (!res.destroyed) res.destroy();
+    done({ reading: newReading(), aborted: true, status });
+    return;
+  }
   const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
   // An upstream error may quote the key it was sent ("incorrect API key: ..."): error bodies are
   // read whole (they are small) and the real key is cut out before the client sees them.

@@ -18,8 +18,8 @@ import { adapterFor } from '../providers/adapter';
 import type { ProviderAdapter } from '../providers/adapter';
 import type { ErrorKind } from '../providers/errors';
 import { settleUsage } from '../providers/usage';
-import type { Ledger } from '../store/ledger/ledger';
-import type { AuditRecord, DecisionBody, DecisionRecord } from '../store/ledger/records';
+import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
+import type { DecisionBody, LedgerEntry } from '../store/ledger/records';
 import { AdminApi } from './admin';
 import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
 import { parseJsonBody, readBody } from './body';
@@ -184,7 +184,7 @@ export class ProxyServer {
     return true;
   }
 
-  private append(entry: Parameters<Ledger['append']>[0]): { record: AuditRecord; durable: Promise<void> } | undefined {
+  private append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } | undefined {
     try {
       const r = this.o.ledger.append(entry);
       r.durable.catch((err: Error) => this.o.log.error(`ledger: ${err.message}`));
@@ -330,10 +330,14 @@ export class ProxyServer {
       await ctx.engine.release(decision, this.clock());
       return this.sendError(res, adapter, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
     }
-    const record = appended.record as DecisionRecord;
+    const record = appended.record;
     let durableOk = true;
+    let seq = 0;
     const durable = appended.durable.then(
-      () => this.admin.publish({ type: 'decision', decision: summaryOf(record) }),
+      (sealed) => {
+        seq = sealed.seq;
+        this.admin.publish({ type: 'decision', decision: summaryOf(record, seq) });
+      },
       () => {
         durableOk = false;
       },
@@ -367,7 +371,7 @@ export class ProxyServer {
           void (async () => {
             await durable;
             const settlement = await ctx.engine.settle(decision, { input_tokens: 0, output_tokens: 0 }, this.clock());
-            this.recordSettle(record, settlement, err.status, false);
+            this.recordSettle(record, seq, settlement, err.status, false);
             this.o.log.warn(`${identity.user} ${route.provider}${route.path}: ${err.message}`);
             if (!durableOk) return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
             this.sendError(res, adapter, err.status, failureKinds[err.reason], err.message, { 'x-tollgate-decision': record.id });
@@ -389,7 +393,7 @@ export class ProxyServer {
               const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
               void ctx.engine
                 .settle(decision, usage, this.clock())
-                .then((s) => this.recordSettle(record, s, r.status, r.aborted))
+                .then((s) => this.recordSettle(record, seq, s, r.status, r.aborted))
                 .catch((err: Error) => this.o.log.error(`settle: ${err.message}`))
                 .finally(resolve);
             }, key ? [key] : []);
@@ -424,7 +428,7 @@ export class ProxyServer {
     return h;
   }
 
-  private recordSettle(record: DecisionRecord, s: Settlement, status: number, aborted: boolean): void {
+  private recordSettle(record: AppendedRecord<DecisionBody>, seq: number, s: Settlement, status: number, aborted: boolean): void {
     const appended = this.append(settleBody(record.id, s, status, aborted));
     for (const a of s.alerts) {
       this.o.log.warn(`budget '${a.rule}' for ${a.key} crossed ${Math.round(a.threshold * 100)}%: $${a.spent_usd.toFixed(4)} of $${a.limit_usd}`);
@@ -433,7 +437,7 @@ export class ProxyServer {
         period_start: new Date(periodStartFor(this.context.policy, a.rule, this.clock())).toISOString(), policy: record.policy,
       });
     }
-    void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, { usd: s.usd }) }), () => undefined);
+    void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, seq, { usd: s.usd }) }), () => undefined);
   }
 
   /** Records a request that failed before a decision, then answers it. */
@@ -454,12 +458,13 @@ export class ProxyServer {
   private async answerRecorded(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, body: DecisionBody, message: string, headers: http.OutgoingHttpHeaders): Promise<void> {
     const appended = this.append(body);
     if (!appended) return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions: ${this.o.ledger.health.ok ? 'ledger closed' : this.o.ledger.health.reason}`, {});
+    let sealed: Sealed;
     try {
-      await appended.durable;
+      sealed = await appended.durable;
     } catch {
       return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
     }
-    this.admin.publish({ type: 'decision', decision: summaryOf(appended.record as DecisionRecord) });
+    this.admin.publish({ type: 'decision', decision: summaryOf(appended.record, sealed.seq) });
     this.sendError(res, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': appended.record.id });
   }
 
@@ -509,13 +514,16 @@ export class ProxyServer {
       accumulators.push({ rule: x.e.rule, kind: x.e.kind, key: x.e.key, unit: x.e.unit, used: s.before, limit: s.limit, alertAt: budget?.alertAt });
     });
     const today = new Date(now).toISOString().slice(0, 10);
-    const byDay = this.o.ledger.spendBy('day');
+    const ledger = this.o.ledger;
+    const [recent, byUser, byAgent, byModel, byDay] = await Promise.all([
+      ledger.recentDecisions(50), ledger.spendBy('user'), ledger.spendBy('agent'), ledger.spendBy('model'), ledger.spendBy('day'),
+    ]);
     return {
       time: new Date(now).toISOString(),
       health: this.health(),
       accumulators,
-      recent: this.o.ledger.recentDecisions(50),
-      spend: { byUser: this.o.ledger.spendBy('user'), byAgent: this.o.ledger.spendBy('agent'), byModel: this.o.ledger.spendBy('model'), byDay },
+      recent,
+      spend: { byUser, byAgent, byModel, byDay },
       todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
     };
   }

@@ -1,42 +1,44 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ensureDataDir } from '../data-dir';
+import type { BackendEvents, LedgerBackend } from './backend';
+import { startLocalBackend, startWorkerBackend } from './backend';
+import type { CoreOptions, OpenedChain, RecoveryNote, Sealed } from './core';
 import { LedgerError } from './errors';
-import { HeadWriter, readHead } from './head';
-import type { SignedHead } from './head';
 import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
-import { fsyncDir, nodeIo } from './io';
-import type { ChainPoint, JournalStats } from './journal';
-import { JournalWriter } from './journal';
-import { LedgerIndex } from './index-db';
-import type { DecisionSummary, IndexCoverage, SpendDimension, SpendRow, TimeRange } from './index-db';
+import { nodeIo } from './io';
+import type { JournalStats } from './journal';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from './index-db';
 import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
 import type { RecordRange } from './reader';
 import { normaliseTime, readRecords } from './reader';
 import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
-import { GENESIS_HASH } from './records';
-import type { LedgerPaths, Segment } from './segments';
-import { ledgerPaths, listSegments, readLines, parseLine, scanJournal, segmentName } from './segments';
-import { recordBytes, sha256Hex, Signer } from './signer';
+import type { LedgerPaths } from './segments';
+import { ledgerPaths } from './segments';
+import { publicKeyPem, Signer } from './signer';
+
+export type { RecoveryNote, Sealed } from './core';
 
 /*
  * The signed audit ledger, as the proxy uses it.
  *
- *   const ledger = await Ledger.open(dataDir, { clock });   // takes the data dir lock, recovers a torn tail
+ *   const ledger = await Ledger.open(dataDir, { clock, worker: true }); // takes the data dir lock, recovers a torn tail
  *   if (!ledger.health.ok) -> answer 503 with ledger.health.reason (fail closed)
- *   const { record, durable } = ledger.append(entry);      // id/seq/hash/sig assigned now
+ *   const { record, durable } = ledger.append(entry);      // id and time assigned now
  *   ...forward upstream...; await durable;                 // then send record.id (x-tollgate-decision)
  *   ledger.append({ kind: 'settle', decision: record.id, ... });
  *   for await (const { decision, settle } of ledger.replay(periodStart)) ...   // restore spend at startup
- *   ledger.recentDecisions(50); ledger.spendBy('user', { since });             // dashboard
+ *   await ledger.recentDecisions(50); await ledger.spendBy('user', { since });   // dashboard
  *   await ledger.close();                                  // flush, fsync, snapshot index, unlock
  *
  * append() throws LedgerError('unavailable') while health is not ok and LedgerError('closed')
- * after close(); `durable` rejects with LedgerError('unavailable') when the write fails, and the
- * record is then not part of the chain (its seq is reused).
+ * after close(). `durable` resolves with the record's seq and hash once it is on disk under the
+ * signed head, and rejects with LedgerError('unavailable') when the write fails (the record is
+ * then not part of the chain and its seq is reused) or LedgerError('invalid') for an entry that
+ * has no canonical form. The chain itself (seq, prev, hash, sig) is sealed by LedgerCore, on a
+ * worker thread when `worker` is set.
  */
 
 export interface LedgerOptions {
@@ -52,23 +54,17 @@ export interface LedgerOptions {
   snapshotEvery?: number;
   /** How often to retry after a write failure. */
   retryMs?: number;
-  /** The write layer (tests inject failures). */
+  /** The write layer (tests inject failures); only on the caller's thread. */
   io?: LedgerIo;
   /** Keep the sql.js query index (dashboard queries, fast replay); on by default. */
   index?: boolean;
+  /** Seal, write and index on a worker thread, off the thread that calls append (the proxy does). */
+  worker?: boolean;
   /** Told whenever health changes (the proxy logs it). */
   onHealthChange?: (health: LedgerHealth) => void;
 }
 
 export type LedgerHealth = { ok: true } | { ok: false; reason: string };
-
-/** What open() had to repair: a torn tail after a crash, cut off because it was never acknowledged. */
-export interface RecoveryNote {
-  segment: string;
-  offset: number;
-  bytes: number;
-  problem: string;
-}
 
 export interface ReplayItem {
   decision: DecisionRecord;
@@ -76,32 +72,45 @@ export interface ReplayItem {
   settle: SettleRecord | null;
 }
 
+/** A record as append() returns it: the id and time it was given, and its body. */
+export type AppendedRecord<E extends LedgerEntry = LedgerEntry> = { id: string; time: string } & E;
+
+interface Waiting {
+  resolve: (sealed: Sealed) => void;
+  reject: (err: Error) => void;
+}
+
 export class Ledger {
-  private tip: { seq: number; hash: string; timeMs: number };
   private healthState: LedgerHealth = { ok: true };
   private closed = false;
-  private sinceSnapshot = 0;
+  private lastTimeMs: number;
+  private headState: Sealed;
+  private statsState: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
+  private tickets = 0;
+  private readonly waiting = new Map<number, Waiting>();
+  private backend!: LedgerBackend;
 
   private constructor(
     readonly dataDir: string,
     private readonly paths: LedgerPaths,
     private readonly lock: DirLock,
-    private readonly signer: Signer,
+    private readonly options: LedgerOptions & { clock: () => number },
     private readonly ids: IdGenerator,
-    private readonly writer: JournalWriter,
-    private readonly index: LedgerIndex | null,
-    private readonly options: Required<Pick<LedgerOptions, 'clock' | 'snapshotEvery'>> & LedgerOptions,
-    tip: ChainPoint,
+    opened: OpenedChain,
     /** Set when open() cut off a torn tail; the proxy logs it. */
     readonly recovered: RecoveryNote | null,
   ) {
-    this.tip = { seq: tip.seq, hash: tip.hash, timeMs: tip.time ? Date.parse(tip.time) : 0 };
+    this.headState = opened.head;
+    this.lastTimeMs = opened.tipTime ? Date.parse(opened.tipTime) : 0;
   }
 
   static async open(dataDir: string, options: LedgerOptions = {}): Promise<Ledger> {
+    if (options.worker && options.io) throw new LedgerError('invalid', 'an injected write layer works only on the caller\'s thread');
     ensureDataDir(dataDir);
     const paths = ledgerPaths(dataDir);
     fs.mkdirSync(paths.journal, { recursive: true, mode: 0o700 });
+    // The key is made here, before any thread uses it, so two never race to create it.
+    Signer.loadOrCreate(dataDir);
     const lock = DirLock.acquire(paths.lock);
     try {
       return await Ledger.openLocked(dataDir, paths, lock, options);
@@ -112,53 +121,25 @@ export class Ledger {
   }
 
   private static async openLocked(dataDir: string, paths: LedgerPaths, lock: DirLock, options: LedgerOptions): Promise<Ledger> {
-    const signer = Signer.loadOrCreate(dataDir);
-    const { head, forged } = readHead(paths.head, signer.publicKey);
-    if (forged) throw new LedgerError('corrupt', `${paths.head}: ${forged}; run tollgate audit verify`);
-    let segments = listSegments(paths.journal);
-    let headWriter: HeadWriter;
-    let tail: Tail;
-    if (segments.length === 0) {
-      if (head && head.seq > 0) throw new LedgerError('corrupt', `the journal in ${paths.journal} is gone but the signed head names seq ${head.seq}`);
-      fs.closeSync(fs.openSync(path.join(paths.journal, segmentName(1)), 'wx', 0o600));
-      fsyncDir(paths.journal);
-      segments = listSegments(paths.journal);
-      headWriter = HeadWriter.open(paths.head, signer, null);
-      // The head exists from the start, so "journal has records but no head" always means tampering.
-      await headWriter.writeBoth({ seq: 0, hash: GENESIS_HASH, time: null }, options.io ?? nodeIo);
-      tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null };
-    } else {
-      tail = await recoverTail(segments, head, paths);
-      headWriter = HeadWriter.open(paths.head, signer, head);
-    }
-    let last = segments[segments.length - 1];
-    if (fs.statSync(last.file).size === 0 && last.firstSeq !== tail.tip.seq + 1) {
-      // An empty segment left by a crash right after a roll: name it for the seq it will start at.
-      const renamed = { file: path.join(paths.journal, segmentName(tail.tip.seq + 1)), firstSeq: tail.tip.seq + 1 };
-      fs.renameSync(last.file, renamed.file);
-      fsyncDir(paths.journal);
-      last = renamed;
-      tail.tip = { ...tail.tip, next: { segment: last.firstSeq, offset: 0 } };
-    }
-    const fd = fs.openSync(last.file, fs.constants.O_RDWR);
-    const size = fs.fstatSync(fd).size;
-
-    let index: LedgerIndex | null = null;
-    if (options.index !== false) index = await loadIndex(paths, tail.tip);
-
-    let ledger: Ledger | null = null;
-    const writer = new JournalWriter(paths.journal, { firstSeq: last.firstSeq, fd }, size, tail.tip, headWriter, path.join(paths.root, '.probe'), {
-      io: options.io ?? nodeIo,
+    const core: CoreOptions = {
       groupCommitMs: options.groupCommitMs ?? 0,
       maxBatch: options.maxBatch ?? 10_000,
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+      snapshotEvery: options.snapshotEvery ?? 50_000,
       retryMs: options.retryMs ?? 1000,
-      onDurable: (records, at) => ledger?.indexDurable(records, at),
-      onHealth: (reason) => ledger?.setHealth(reason),
-      onRollback: (to) => ledger?.rollback(to),
-    });
-    ledger = new Ledger(dataDir, paths, lock, signer, new IdGenerator(tail.lastId), writer, index,
-      { clock: Date.now, snapshotEvery: 50_000, ...options }, tail.tip, tail.recovered);
+      index: options.index !== false,
+    };
+    let ledger: Ledger | null = null;
+    // Events can only arrive after open resolves: nothing is appended before.
+    const events: BackendEvents = {
+      acked: (tickets, sealed, head, stats) => ledger?.acknowledge(tickets, sealed, head, stats),
+      rejected: (tickets, error) => ledger?.refuse(tickets, error),
+      health: (reason) => ledger?.setHealth(reason),
+      stopped: (reason) => ledger?.stopped(reason),
+    };
+    const started = options.worker ? await startWorkerBackend(dataDir, core, events) : await startLocalBackend(dataDir, core, options.io ?? nodeIo, events);
+    ledger = new Ledger(dataDir, paths, lock, { clock: Date.now, ...options }, new IdGenerator(started.opened.lastId), started.opened, started.opened.recovered);
+    ledger.backend = started.backend;
     return ledger;
   }
 
@@ -168,47 +149,40 @@ export class Ledger {
 
   /** The last acknowledged record: what the signed head names. */
   get head(): { seq: number; hash: string } {
-    const a = this.writer.acknowledged;
-    return { seq: a.seq, hash: a.hash };
+    return this.headState;
   }
 
   get stats(): JournalStats {
-    return this.writer.stats;
+    return this.statsState;
   }
 
   publicKeyPem(): string {
-    return this.signer.publicKeyPem();
+    return publicKeyPem(Signer.loadOrCreate(this.dataDir).publicKey);
   }
 
   /**
-   * Assigns id, seq, time, prev, hash and sig now and queues the record for the next group
-   * commit. `durable` resolves once it is fsynced under a signed head; send the id to a client
-   * only then.
+   * Assigns the record's id and time now and hands it to the core to seal and write with the
+   * next group commit. `durable` resolves with its place in the chain once it is fsynced under a
+   * signed head; send the id to a client only then.
    */
-  append<E extends LedgerEntry>(entry: E): { record: AuditRecord<E>; durable: Promise<void> } {
+  append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } {
     if (this.closed) throw new LedgerError('closed', 'the ledger is closed');
     if (!this.healthState.ok) throw new LedgerError('unavailable', `the ledger cannot write: ${this.healthState.reason}`);
-    const timeMs = Math.max(this.options.clock(), this.tip.timeMs);
-    const seq = this.tip.seq + 1;
-    const unsigned = { id: this.ids.next(timeMs), seq, time: new Date(timeMs).toISOString(), ...entry, prev: this.tip.hash };
-    const bytes = recordBytes(unsigned); // throws LedgerError('invalid') before any state changes
-    const record = { ...unsigned, hash: sha256Hex(bytes), sig: this.signer.sign(bytes) } as AuditRecord<E>;
-    this.tip = { seq, hash: record.hash, timeMs };
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const durable = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    const timeMs = Math.max(this.options.clock(), this.lastTimeMs);
+    this.lastTimeMs = timeMs;
+    const id = this.ids.next(timeMs);
+    const time = new Date(timeMs).toISOString();
+    const ticket = ++this.tickets;
+    const durable = new Promise<Sealed>((resolve, reject) => this.waiting.set(ticket, { resolve, reject }));
     // A caller that drops `durable` must not crash the process with an unhandled rejection.
     durable.catch(() => undefined);
-    this.writer.enqueue({ record, line: `${JSON.stringify(record)}\n`, resolve, reject });
-    return { record, durable };
+    this.backend.seal({ ticket, id, time, entry });
+    return { record: { id, time, ...entry }, durable };
   }
 
   /** Acknowledged records, oldest first, streamed from the journal in bounded memory. */
   records(range: RecordRange = {}): AsyncIterable<AuditRecord> {
-    return readRecords(this.paths.journal, range, this.writer.acknowledged.seq);
+    return readRecords(this.paths.journal, range, this.headState.seq);
   }
 
   /**
@@ -217,7 +191,7 @@ export class Ledger {
    * holds only calls in flight at that point of the journal, not the whole period.
    */
   async *replay(since: string | number): AsyncIterable<ReplayItem> {
-    const unsettled = this.index && typeof since === 'string' ? this.index.unsettledSince(normaliseTime(since)) : null;
+    const unsettled = typeof since === 'string' && this.options.index !== false ? await this.backend.call({ op: 'unsettledSince', since: normaliseTime(since) }) : null;
     const waiting = new Map<string, DecisionRecord>();
     for await (const r of this.records({ since })) {
       if (r.kind === 'decision') {
@@ -235,35 +209,32 @@ export class Ledger {
   }
 
   /** Whether a decision has a settle record (from the index). */
-  isSettled(decisionId: string): boolean {
-    return this.requireIndex().isSettled(decisionId);
+  isSettled(decisionId: string): Promise<boolean> {
+    return this.backend.call({ op: 'settled', id: decisionId });
   }
 
-  recentDecisions(limit = 50): DecisionSummary[] {
-    return this.requireIndex().recentDecisions(limit);
+  recentDecisions(limit = 50): Promise<DecisionSummary[]> {
+    return this.backend.call({ op: 'recent', limit });
   }
 
   /** Spend grouped by user, `user/agent`, model served or UTC day; settled cost, else reserved. */
-  spendBy(dimension: SpendDimension, range: TimeRange = {}): SpendRow[] {
+  spendBy(dimension: SpendDimension, range: TimeRange = {}): Promise<SpendRow[]> {
     const r: TimeRange = {};
     if (range.since !== undefined) r.since = normaliseTime(range.since);
     if (range.until !== undefined) r.until = normaliseTime(range.until);
-    return this.requireIndex().spendBy(dimension, r);
+    return this.backend.call({ op: 'spend', dimension, range: r });
   }
 
   /** Removes records older than `before`, leaving a signed checkpoint that stands for them. */
   async prune(before: string): Promise<PruneResult> {
     const cutoff = normaliseTime(before);
-    await this.writer.rollNow();
-    const result = await pruneJournal(this.paths.journal, cutoff, this.writer.acknowledged.seq, async (entry) => {
+    await this.backend.call({ op: 'roll' });
+    const result = await pruneJournal(this.paths.journal, cutoff, this.headState.seq, async (entry) => {
       const { record, durable } = this.append(entry);
       await durable;
       return record.id;
     });
-    if (result.removed > 0 && this.index) {
-      this.index.removeThrough(result.lastSeq);
-      this.saveSnapshot();
-    }
+    if (result.removed > 0) await this.backend.call({ op: 'removeThrough', seq: result.lastSeq });
     return result;
   }
 
@@ -271,34 +242,32 @@ export class Ledger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.drain();
-    this.writer.close();
-    if (this.index) {
-      this.saveSnapshot();
-      this.index.close();
-    }
-    this.lock.release();
-  }
-
-  private requireIndex(): LedgerIndex {
-    if (!this.index) throw new LedgerError('invalid', 'this ledger was opened without its query index');
-    return this.index;
-  }
-
-  private indexDurable(records: AuditRecord[], at: ChainPoint): void {
-    if (!this.index) return;
-    this.index.addBatch(records, { seq: at.seq, hash: at.hash, next: at.next });
-    this.sinceSnapshot += records.length;
-    if (this.sinceSnapshot >= this.options.snapshotEvery) this.saveSnapshot();
-  }
-
-  private saveSnapshot(): void {
-    if (!this.index) return;
     try {
-      this.index.saveSnapshot(this.paths.index);
-      this.sinceSnapshot = 0;
-    } catch {
-      // The snapshot only saves replay time; the journal is the truth, so a failed save is not an error.
+      await this.backend.call({ op: 'close' });
+    } finally {
+      await this.backend.dispose();
+      const error = new LedgerError('closed', 'the ledger was closed before the record was written');
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+      this.lock.release();
+    }
+  }
+
+  private acknowledge(tickets: number[], sealed: Sealed[], head: Sealed, stats: JournalStats): void {
+    this.headState = head;
+    this.statsState = stats;
+    tickets.forEach((ticket, i) => {
+      const w = this.waiting.get(ticket);
+      this.waiting.delete(ticket);
+      w?.resolve(sealed[i]);
+    });
+  }
+
+  private refuse(tickets: number[], error: Error): void {
+    for (const ticket of tickets) {
+      const w = this.waiting.get(ticket);
+      this.waiting.delete(ticket);
+      w?.reject(error);
     }
   }
 
@@ -307,116 +276,9 @@ export class Ledger {
     this.options.onHealthChange?.(this.healthState);
   }
 
-  private rollback(to: ChainPoint): void {
-    this.tip = { ...this.tip, seq: to.seq, hash: to.hash };
+  /** The core's thread died: fail closed, and fail every record still waiting. */
+  private stopped(reason: string): void {
+    this.setHealth(reason);
+    this.refuse([...this.waiting.keys()], new LedgerError('unavailable', reason));
   }
-}
-
-interface Tail {
-  tip: ChainPoint;
-  lastId: string | undefined;
-  recovered: RecoveryNote | null;
-}
-
-/**
- * Finds the chain tip at the end of the journal. After a crash the last segment may end in a
- * torn line (or a few lines of a batch that never finished): if everything from the first bad
- * line on lies after the signed head, it was never acknowledged and is cut off. Damage at or
- * before the head is not a torn write: open refuses and says where.
- */
-async function recoverTail(segments: Segment[], head: SignedHead | null, paths: LedgerPaths): Promise<Tail> {
-  const headSeq = head?.seq ?? 0;
-  let tip: ChainPoint | null = null;
-  let lastId: string | undefined;
-  let recovered: RecoveryNote | null = null;
-  // Walk back over empty segments (a crash right after a roll) to the one holding the tip.
-  for (let i = segments.length - 1; i >= 0 && tip === null; i--) {
-    const seg = segments[i];
-    let prev: AuditRecord | null = null;
-    let bad: { offset: number; problem: string } | null = null;
-    let end = 0;
-    for await (const raw of readLines(seg.file)) {
-      const line = parseLine(raw, seg);
-      const r = line.record;
-      const problem = line.problem ?? (r && prev && (r.seq !== prev.seq + 1 || r.prev !== prev.hash) ? `seq ${r.seq} does not follow seq ${prev.seq}` : null);
-      if (problem || !r) {
-        bad = { offset: line.offset, problem: problem ?? 'unreadable line' };
-        break;
-      }
-      prev = r;
-      end = line.end;
-    }
-    if (bad) {
-      const lastGood = prev?.seq ?? seg.firstSeq - 1;
-      if (lastGood < headSeq) {
-        throw new LedgerError('corrupt', `${seg.file} is damaged at byte ${bad.offset} (${bad.problem}), before the acknowledged record seq ${headSeq}; this is not a torn write. Run tollgate audit verify.`);
-      }
-      const size = fs.statSync(seg.file).size;
-      const fd = fs.openSync(seg.file, fs.constants.O_RDWR);
-      try {
-        fs.ftruncateSync(fd, bad.offset);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      recovered = { segment: seg.file, offset: bad.offset, bytes: size - bad.offset, problem: bad.problem };
-    }
-    if (i !== segments.length - 1 && prev === null) continue;
-    if (prev) {
-      tip = { seq: prev.seq, hash: prev.hash, time: prev.time, next: { segment: seg.firstSeq, offset: end } };
-      lastId = prev.id;
-    } else if (i === 0 || segments.length === 1) {
-      tip = { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: seg.firstSeq, offset: 0 } };
-    }
-  }
-  if (!tip) throw new LedgerError('corrupt', `no record found in ${paths.journal}`);
-  const last = segments[segments.length - 1];
-  if (tip.next.segment !== last.firstSeq) tip = { ...tip, next: { segment: last.firstSeq, offset: 0 } };
-  if (!head && tip.seq > 0) throw new LedgerError('corrupt', `${paths.head} (the signed head) is missing but the journal holds records; run tollgate audit verify`);
-  if (tip.seq < headSeq) {
-    throw new LedgerError('corrupt', `the journal ends at seq ${tip.seq} but the signed head names seq ${headSeq}: acknowledged records are missing. Run tollgate audit verify.`);
-  }
-  if (head && tip.seq === headSeq && tip.hash !== head.hash) {
-    throw new LedgerError('corrupt', `record seq ${headSeq} does not match the signed head. Run tollgate audit verify.`);
-  }
-  return { tip, lastId, recovered };
-}
-
-/** Loads the index snapshot and replays the journal after it; rebuilds from scratch if it does not fit. */
-async function loadIndex(paths: LedgerPaths, tip: ChainPoint): Promise<LedgerIndex> {
-  const opened = await LedgerIndex.open(paths.index);
-  let index = opened.index;
-  let start: IndexCoverage | null = opened.coverage;
-  if (start && (start.seq > tip.seq || !listSegments(paths.journal).some((s) => s.firstSeq === start?.next.segment))) start = null;
-  if (!start && opened.coverage) {
-    index.close();
-    index = (await LedgerIndex.open(null)).index;
-  }
-  let batch: AuditRecord[] = [];
-  let expected = start ? { seq: start.seq + 1, prev: start.hash } : null;
-  let at: IndexCoverage | null = start;
-  const flush = (): void => {
-    if (batch.length && at) index.addBatch(batch, at);
-    batch = [];
-  };
-  for await (const line of scanJournal(paths.journal, start ? start.next : undefined)) {
-    const r = line.record;
-    if (!r || r.seq > tip.seq) break;
-    if (expected && (r.seq !== expected.seq || r.prev !== expected.prev)) {
-      // The snapshot does not fit this journal (e.g. a prune rewrote a segment): rebuild.
-      index.close();
-      return rebuildIndex(paths, tip);
-    }
-    expected = null;
-    batch.push(r);
-    at = { seq: r.seq, hash: r.hash, next: { segment: line.segment.firstSeq, offset: line.end } };
-    if (batch.length >= 1000) flush();
-  }
-  flush();
-  return index;
-}
-
-async function rebuildIndex(paths: LedgerPaths, tip: ChainPoint): Promise<LedgerIndex> {
-  fs.rmSync(paths.index, { force: true });
-  return loadIndex(paths, tip);
 }

@@ -28,6 +28,21 @@ class FillingDisk implements LedgerIo {
   }
 }
 
+/** A disk whose fsync takes as long as a test needs, so a decision stays not yet durable. */
+class SlowDisk implements LedgerIo {
+  delayMs = 0;
+  write(fd: number, data: Buffer, position: number): Promise<void> {
+    return nodeIo.write(fd, data, position);
+  }
+  async fsync(fd: number): Promise<void> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    await nodeIo.fsync(fd);
+  }
+  truncate(fd: number, length: number): Promise<void> {
+    return nodeIo.truncate(fd, length);
+  }
+}
+
 describe('proxy without a writable ledger', () => {
   it('fails closed with 503 and a reason while the disk is full, and serves again once it recovers', async () => {
     const mock = new MockUpstream();
@@ -60,5 +75,43 @@ describe('proxy without a writable ledger', () => {
     }
     const report = await verifyLedger(p.dataDir, dataDirPublicKey(p.dataDir));
     assert.equal(report.ok, true, JSON.stringify(report));
+  });
+
+  it('settles and releases a call whose client left after the upstream answered but before the decision was durable', async () => {
+    const mock = new MockUpstream();
+    const disk = new SlowDisk();
+    const p = await startTestProxy(await mock.start(), { ledgerOptions: { io: disk } });
+    try {
+      const token = await p.token('bob@acme.dev');
+      disk.delayMs = 600;
+      const controller = new AbortController();
+      const call = fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }),
+        signal: controller.signal,
+      });
+      await eventually(() => mock.finished > 0, 'the upstream to answer');
+      controller.abort();
+      await call.catch(() => undefined);
+      disk.delayMs = 0;
+      await eventually(async () => (await p.records()).some((r) => r.kind === 'settle'), 'the left call to be settled', 5_000);
+      const records = await p.records();
+      const decision = records.find((r) => r.kind === 'decision');
+      const settle = records.find((r) => r.kind === 'settle');
+      assert.ok(decision?.kind === 'decision' && settle?.kind === 'settle');
+      assert.equal(settle.aborted, true);
+      assert.equal(settle.decision, decision.id);
+      // The prompt reached the upstream, so its counted input stays charged; the held worst case goes.
+      const charged = (settle.usage.input_tokens ?? 0) + (settle.usage.output_tokens ?? 0);
+      assert.ok(charged < decision.reserved.input_tokens + decision.reserved.output_tokens);
+      const state = await p.state();
+      assert.equal(state.accumulators.find((a) => a.rule === 'user-tokens')?.used, charged, 'the rest of the reservation was released');
+      const started = Date.now();
+      await p.stop();
+      assert.ok(Date.now() - started < 5_000, 'nothing was left waiting for the drain');
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
   });
 });

@@ -49,7 +49,7 @@ class FaultyIo implements LedgerIo {
   }
 }
 
-async function settleAll(ps: Promise<void>[]): Promise<PromiseSettledResult<void>[]> {
+async function settleAll<T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
   return Promise.allSettled(ps);
 }
 
@@ -78,16 +78,18 @@ describe('ledger durability', () => {
     await single.close();
   });
 
-  it('assigns seq, prev, hash and sig at once and resolves durable only once the record is on disk', async () => {
+  it('assigns the id at once and resolves durable with seq and hash only once the record is on disk', async () => {
     const dir = tempDir();
     const ledger = await Ledger.open(dir);
     const a = ledger.append(decision(1));
     const b = ledger.append(decision(2));
-    assert.equal(a.record.seq, 1);
-    assert.equal(b.record.prev, a.record.hash);
+    assert.ok(a.record.id < b.record.id);
     assert.equal(readJournalLines(dir).length, 0); // not written yet: the caller may forward meanwhile
-    await b.durable;
-    assert.equal(readJournalLines(dir).length, 2);
+    const [sa, sb] = await Promise.all([a.durable, b.durable]);
+    assert.equal(sa.seq, 1);
+    const lines = readJournalLines(dir).map((l) => JSON.parse(l) as { id: string; prev: string; hash: string });
+    assert.equal(lines.length, 2);
+    assert.deepEqual([lines[1].id, lines[1].prev, lines[1].hash], [b.record.id, sa.hash, sb.hash]);
     assert.equal(ledger.head.seq, 2);
     await ledger.close();
   });
@@ -113,9 +115,7 @@ describe('ledger durability', () => {
     ledger = await Ledger.open(dir);
     assert.ok(ledger.recovered);
     assert.match(ledger.recovered.problem, /incomplete line/);
-    const { record, durable } = ledger.append(decision(6));
-    await durable;
-    assert.equal(record.seq, 6);
+    assert.equal((await ledger.append(decision(6)).durable).seq, 6);
     await ledger.close();
     const r = await verifyLedger(dir, dataDirPublicKey(dir));
     assert.equal(r.ok, true, r.problem?.message);
@@ -154,9 +154,8 @@ describe('ledger durability', () => {
 
       io.failing = null;
       await until(() => ledger.health.ok);
-      const { record, durable } = ledger.append(decision(5));
-      await durable;
-      assert.equal(record.seq, 2, 'the rejected records never joined the chain; their seqs are reused');
+      const sealed = await ledger.append(decision(5)).durable;
+      assert.equal(sealed.seq, 2, 'the rejected records never joined the chain; their seqs are reused');
       assert.deepEqual(healths.map((h) => h.ok), [false, ...healths.slice(1, -1).map(() => false), true]);
       await ledger.close();
       const r = await verifyLedger(dir, dataDirPublicKey(dir));

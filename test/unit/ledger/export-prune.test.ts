@@ -15,7 +15,7 @@ const DAY = 86_400_000;
 async function dailyLedger(days: number): Promise<{ dir: string; ledger: Ledger }> {
   const dir = tempDir();
   const ledger = await Ledger.open(dir, { clock: steppingClock(T0, DAY / 2) });
-  const durable: Promise<void>[] = [];
+  const durable: Promise<unknown>[] = [];
   for (let d = 0; d < days; d++) {
     const { record, durable: done } = ledger.append(decision(d));
     durable.push(done);
@@ -131,8 +131,8 @@ describe('ledger replay and queries', () => {
     const items = [];
     for await (const item of ledger.replay('2000-01-01')) items.push(item);
     assert.deepEqual(items.map((i) => [i.decision.id, i.settle?.usd ?? null]).sort(), [[a.id, 0.02], [b.id, null]].sort());
-    assert.equal(ledger.isSettled(a.id), true);
-    assert.equal(ledger.isSettled(b.id), false);
+    assert.equal(await ledger.isSettled(a.id), true);
+    assert.equal(await ledger.isSettled(b.id), false);
     await ledger.close();
   });
 
@@ -142,21 +142,21 @@ describe('ledger replay and queries', () => {
     // Restart from the snapshot plus a tail appended after it.
     const l2 = await Ledger.open(dir, { clock: () => T0 + 10 * DAY });
     await l2.append(decision(3)).durable;
-    const byDay = l2.spendBy('day');
+    const byDay = await l2.spendBy('day');
     assert.deepEqual(byDay.map((r) => r.key), ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04', '2026-01-11']);
     // Day 1's call settled at 0.01; day 2's never settled and counts at its reserved 0.001.
     assert.equal(byDay[0].usd, 0.01);
     assert.equal(byDay[1].usd, 0.001);
-    assert.equal(l2.spendBy('user').reduce((n, r) => n + r.requests, 0), 5);
-    assert.ok(l2.spendBy('agent').every((r) => r.key.includes('/')));
-    assert.equal(l2.spendBy('model')[0].key, 'gpt-4o-mini');
-    assert.equal(l2.recentDecisions(2)[0].seq, 9);
+    assert.equal((await l2.spendBy('user')).reduce((n, r) => n + r.requests, 0), 5);
+    assert.ok((await l2.spendBy('agent')).every((r) => r.key.includes('/')));
+    assert.equal((await l2.spendBy('model'))[0].key, 'gpt-4o-mini');
+    assert.equal((await l2.recentDecisions(2))[0].seq, 9);
     await l2.close();
     // Without the snapshot the index is rebuilt from the journal and answers the same.
     const { rmSync } = await import('node:fs');
     rmSync(`${dir}/ledger/index.sqlite`);
     const l3 = await Ledger.open(dir);
-    assert.deepEqual(l3.spendBy('day'), byDay);
+    assert.deepEqual(await l3.spendBy('day'), byDay);
     await l3.close();
   });
 });

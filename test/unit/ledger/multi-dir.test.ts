@@ -12,7 +12,7 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 async function ledgerWith(startMs: number, stepMs: number, count: number, agent: string): Promise<string> {
   const dir = tempDir();
   const ledger = await Ledger.open(dir, { clock: steppingClock(startMs, stepMs) });
-  const durable: Promise<void>[] = [];
+  const durable: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const { record } = ledger.append(decision(i, { identity: { user: 'a@acme.dev', agent, session: 's', roles: [] } }));
     durable.push(ledger.append(settle(record.id)).durable);

@@ -1,0 +1,10 @@
+import { isMainThread, workerData } from 'node:worker_threads';
+
+// Kept apart from worker.ts so the command line can tell it was started as the ledger's worker
+// without loading the ledger for every other command.
+export const ledgerWorkerMarker = 'tollgate-ledger-worker';
+
+/** True inside a thread the ledger started. */
+export function isLedgerWorkerThread(): boolean {
+  return !isMainThread && (workerData as { role?: unknown } | null)?.role === ledgerWorkerMarker;
+}
