@@ -99,6 +99,9 @@ export interface CoreAnswer {
   close: void;
 }
 
+const indexEveryMs = 50;
+const indexBatchMax = 5000;
+
 export class LedgerCore {
   private tip: Sealed;
   private failure: string | null = null;
@@ -106,6 +109,8 @@ export class LedgerCore {
   private acks: { tickets: number[]; sealed: Sealed[] } = { tickets: [], sealed: [] };
   private rejections: { tickets: number[]; error: LedgerError }[] = [];
   private reportScheduled = false;
+  private unindexed: { records: AuditRecord[]; at: ChainPoint | null } = { records: [], at: null };
+  private indexTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly paths: LedgerPaths,
@@ -212,6 +217,7 @@ export class LedgerCore {
   }
 
   private async answer(c: CoreCall): Promise<CoreAnswer[CoreCall['op']]> {
+    this.indexNow(); // every answer covers every acknowledged record
     switch (c.op) {
       case 'recent':
         return this.requireIndex().recentDecisions(c.limit);
@@ -234,6 +240,7 @@ export class LedgerCore {
       case 'close':
         await this.writer.drain();
         this.writer.close();
+        this.indexNow();
         if (this.index) {
           this.saveSnapshot();
           this.index.close();
@@ -275,8 +282,25 @@ export class LedgerCore {
     return this.index;
   }
 
+  /**
+   * Acknowledged records reach the index within indexEveryMs, in one transaction, or at once when a
+   * question comes. Group commits under load hold a few records each, and a transaction per
+   * commit cost more than sealing them.
+   */
   private indexDurable(records: AuditRecord[], at: ChainPoint): void {
     if (!this.index) return;
+    for (const r of records) this.unindexed.records.push(r);
+    this.unindexed.at = at;
+    if (this.unindexed.records.length >= indexBatchMax) this.indexNow();
+    else this.indexTimer ??= setTimeout(() => this.indexNow(), indexEveryMs);
+  }
+
+  private indexNow(): void {
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = null;
+    const { records, at } = this.unindexed;
+    if (!this.index || records.length === 0 || !at) return;
+    this.unindexed = { records: [], at: null };
     this.index.addBatch(records, { seq: at.seq, hash: at.hash, next: at.next });
     this.sinceSnapshot += records.length;
     if (this.sinceSnapshot >= this.options.snapshotEvery) this.saveSnapshot();

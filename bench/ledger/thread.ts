@@ -1,0 +1,73 @@
+// CPU per record on the ledger's worker thread and on the thread that appends, at a fixed
+// offered rate of decision + settle pairs, as the proxy appends them.
+// Run from the repository root: node bench/run.js bench/ledger/thread.ts [records/s] [seconds]
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Ledger } from '../../src/store/ledger/ledger';
+import type { LedgerOptions } from '../../src/store/ledger/ledger';
+import { isLedgerWorkerThread } from '../../src/store/ledger/worker-role';
+import { serveLedgerThread } from '../../src/store/ledger/worker';
+import { decision, settle } from '../../test/unit/ledger/fixtures';
+
+const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** CPU milliseconds (user + system) each thread of this process has used so far (Linux /proc). */
+function threadCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(tid), ((Number(f[11]) + Number(f[12])) * 1000) / ticks);
+  }
+  return out;
+}
+
+async function measure(label: string, rate: number, seconds: number, options: LedgerOptions): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-bench-'));
+  const ledger = await Ledger.open(dir, options);
+  const before = threadCpuMs();
+  let records = 0;
+  const pending: Promise<unknown>[] = [];
+  const end = Date.now() + seconds * 1000;
+  // Every millisecond, append the pairs due by then.
+  while (Date.now() < end) {
+    const due = Math.floor(((Date.now() - (end - seconds * 1000)) / 1000) * rate);
+    while (records < due) {
+      const d = ledger.append(decision(records));
+      pending.push(d.durable);
+      pending.push(ledger.append(settle(d.record.id)).durable);
+      records += 2;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+    if (pending.length > 10_000) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const after = threadCpuMs();
+  const self = process.pid;
+  let main = 0;
+  let rest = 0;
+  for (const [tid, ms] of after) {
+    const d = ms - (before.get(tid) ?? 0);
+    if (tid === self) main += d;
+    else rest += d;
+  }
+  const { batches, fsyncs } = ledger.stats;
+  await ledger.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const per = (ms: number): string => `${Math.round((ms * 1000) / records)} µs`;
+  console.log(`${label.padEnd(34)} ${records} records: appending thread ${per(main)}/record, other threads ${per(rest)}/record; ${batches} writes, ${fsyncs} fsyncs`);
+}
+
+async function main(): Promise<void> {
+  const rate = Number(process.argv[2] ?? 3000);
+  const seconds = Number(process.argv[3] ?? 5);
+  console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}; ${rate} records/s offered`);
+  await measure('on the calling thread, with index', rate, seconds, {});
+  await measure('worker thread, with index', rate, seconds, { worker: true });
+  await measure('worker thread, no index', rate, seconds, { worker: true, index: false });
+}
+
+if (isLedgerWorkerThread()) void serveLedgerThread();
+else void main();
