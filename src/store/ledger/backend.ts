@@ -45,7 +45,7 @@ export async function startLocalBackend(dataDir: string, options: CoreOptions, i
  * Bundled (dist/cli.js), the worker runs the bundle itself, which notices it is the ledger's
  * worker; from sources it loads worker.ts through tsx.
  */
-function spawnLedgerWorker(data: Omit<LedgerWorkerData, 'role' | 'entry'>): Worker {
+export function spawnLedgerWorker(data: Omit<LedgerWorkerData, 'role' | 'entry'>): Worker {
   if (__filename.endsWith('.ts')) {
     const entry = path.join(__dirname, 'worker.ts');
     return new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, {
@@ -56,9 +56,9 @@ function spawnLedgerWorker(data: Omit<LedgerWorkerData, 'role' | 'entry'>): Work
   return new Worker(__filename, { workerData: { role: ledgerWorkerMarker, entry: 'bundle', ...data } satisfies LedgerWorkerData });
 }
 
-/** Runs the core on a worker thread; resolves once it has opened the journal. */
-export function startWorkerBackend(dataDir: string, options: CoreOptions, events: BackendEvents): Promise<StartedBackend> {
-  const worker = spawnLedgerWorker({ dataDir, options });
+/** Runs the core on a worker thread (started by `spawn`); resolves once it has opened the journal. */
+export function startWorkerBackend(dataDir: string, options: CoreOptions, events: BackendEvents, spawn = spawnLedgerWorker): Promise<StartedBackend> {
+  const worker = spawn({ dataDir, options });
   return new Promise((resolve, reject) => {
     let backend: WorkerBackend | null = null;
     worker.on('message', (m: FromLedgerWorker) => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { spawnLedgerWorker, startWorkerBackend } from '../../../src/store/ledger/backend';
 import { LedgerError } from '../../../src/store/ledger/errors';
 import { nodeIo } from '../../../src/store/ledger/io';
 import { Ledger } from '../../../src/store/ledger/ledger';
@@ -104,5 +106,31 @@ describe('ledger on a worker thread', () => {
     await ledger.close();
     assert.equal((await last.durable).seq, 1, 'close writes what was appended before it');
     assert.throws(() => ledger.append(decision(2)), (e: unknown) => LedgerError.is(e, 'closed'));
+  });
+});
+
+describe('ledger worker thread lost', () => {
+  it('fails what waits on the thread and reports that it stopped (the ledger then turns unhealthy)', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(ledgerPaths(dir).journal, { recursive: true });
+    let worker: Worker | undefined;
+    const stopped: string[] = [];
+    const rejected: { tickets: number[]; reason: string }[] = [];
+    const events = {
+      acked: () => undefined,
+      rejected: (tickets: number[], error: LedgerError) => rejected.push({ tickets, reason: error.reason }),
+      health: () => undefined,
+      stopped: (reason: string) => stopped.push(reason),
+    };
+    const options = { groupCommitMs: 0, maxBatch: 100, segmentBytes: 1 << 20, snapshotEvery: 1000, retryMs: 100, index: true };
+    const { backend } = await startWorkerBackend(dir, options, events, (data) => (worker = spawnLedgerWorker(data)));
+    assert.equal((await backend.call({ op: 'recent', limit: 1 })).length, 0);
+    await worker!.terminate(); // as if the thread had crashed
+    assert.equal(stopped.length, 1);
+    assert.match(stopped[0], /writer thread exited/);
+    await assert.rejects(backend.call({ op: 'drain' }), (e: unknown) => LedgerError.is(e, 'unavailable'));
+    backend.seal({ ticket: 7, id: '01J0000000000000000000000A', time: new Date().toISOString(), entry: decision(7) });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(rejected, [{ tickets: [7], reason: 'unavailable' }]);
   });
 });
