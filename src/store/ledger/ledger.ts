@@ -17,7 +17,7 @@ import { normaliseTime, readRecords } from './reader';
 import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
 import type { LedgerPaths } from './segments';
 import { ledgerPaths } from './segments';
-import { publicKeyPem, Signer } from './signer';
+import { Signer } from './signer';
 
 export type { RecoveryNote, Sealed } from './core';
 
@@ -88,7 +88,6 @@ export class Ledger {
   private statsState: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
   private tickets = 0;
   private readonly waiting = new Map<number, Waiting>();
-  private backend!: LedgerBackend;
 
   private constructor(
     readonly dataDir: string,
@@ -96,6 +95,7 @@ export class Ledger {
     private readonly lock: DirLock,
     private readonly options: LedgerOptions & { clock: () => number },
     private readonly ids: IdGenerator,
+    private readonly backend: LedgerBackend,
     opened: OpenedChain,
     /** Set when open() cut off a torn tail; the proxy logs it. */
     readonly recovered: RecoveryNote | null,
@@ -138,8 +138,8 @@ export class Ledger {
       stopped: (reason) => ledger?.stopped(reason),
     };
     const started = options.worker ? await startWorkerBackend(dataDir, core, events) : await startLocalBackend(dataDir, core, options.io ?? nodeIo, events);
-    ledger = new Ledger(dataDir, paths, lock, { clock: Date.now, ...options }, new IdGenerator(started.opened.lastId), started.opened, started.opened.recovered);
-    ledger.backend = started.backend;
+    const { backend, opened } = started;
+    ledger = new Ledger(dataDir, paths, lock, { clock: Date.now, ...options }, new IdGenerator(opened.lastId), backend, opened, opened.recovered);
     return ledger;
   }
 
@@ -154,10 +154,6 @@ export class Ledger {
 
   get stats(): JournalStats {
     return this.statsState;
-  }
-
-  publicKeyPem(): string {
-    return publicKeyPem(Signer.loadOrCreate(this.dataDir).publicKey);
   }
 
   /**
