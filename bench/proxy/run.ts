@@ -57,14 +57,14 @@ function cpuNow(pids: number[]): { processes: number; requestThread: number; sel
 }
 
 /** Loads `url` for the set time; `proxyPid` is the process under test, `otherPids` the rest of the chain. */
-async function load(url: string, headersList: Record<string, string>[], body: string, proxyPid: number | null, otherPids: number[]): Promise<Result> {
+async function load(url: string, headersList: Record<string, string>[], body: string, proxyPid: number | null, otherPids: number[], clients = connections): Promise<Result> {
   let i = 0;
   const linux = fs.existsSync('/proc/self/stat');
   const pids = proxyPid === null ? otherPids : [proxyPid, ...otherPids];
   const before = linux ? cpuNow(pids) : null;
   const beforeProxy = linux && proxyPid !== null ? cpuMs(`/proc/${proxyPid}/stat`) : 0;
   const r = await autocannon({
-    url, connections, duration: seconds, method: 'POST', body,
+    url, connections: clients, duration: seconds, method: 'POST', body,
     // A different identity per request, as a team's traffic is: one identity's own burst limit would refuse most of it.
     requests: [{ setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', ...headersList[i++ % headersList.length] } }) }],
   });
@@ -112,6 +112,16 @@ async function main(): Promise<void> {
   console.log('CPU µs/req: CPU time per request in the proxy process, and in every process of the run (load generator, proxy, upstream).');
   console.log('| body | target | req/s | p50 ms | p99 ms | non-2xx | proxy CPU µs/req | all CPU µs/req |\n|---|---|---|---|---|---|---|---|');
   console.log(rows.join('\n'));
+  // One client, one call at a time: the latency a call gains through each proxy when nothing queues.
+  const alone: string[] = [];
+  for (const [label, body] of [['non-streaming', plain], ['streaming', streamed]] as const) {
+    const viaBare = await load(`${bare.url}/openai/v1/chat/completions`, [{}], body, bare.child.pid!, [up.child.pid!], 1);
+    const viaTollgate = await load(`${tg.url}/openai/v1/chat/completions`, auth, body, tg.child.pid!, [up.child.pid!], 1);
+    alone.push(`| ${label} | ${viaBare.p50} | ${viaBare.p99} | ${viaTollgate.p50} | ${viaTollgate.p99} | **+${viaTollgate.p99 - viaBare.p99} ms** |`);
+  }
+  console.log('\none connection, one call at a time:');
+  console.log('| body | bare p50 ms | bare p99 ms | tollgate p50 ms | tollgate p99 ms | added p99 |\n|---|---|---|---|---|---|');
+  console.log(alone.join('\n'));
   // The proxy first, so it does not log the upstream going away while it drains.
   tg.child.kill('SIGTERM');
   await new Promise((r) => tg.child.once('exit', r));
