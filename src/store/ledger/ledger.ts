@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { ensureDataDir } from '../data-dir';
 import type { BackendEvents, LedgerBackend } from './backend';
-import { startLocalBackend, startWorkerBackend } from './backend';
+import { spawnLedgerWorker, startLocalBackend, startWorkerBackend } from './backend';
+import type { StartedBackend } from './backend';
 import type { CoreOptions, OpenedChain, RecoveryNote, Sealed } from './core';
 import { LedgerError } from './errors';
 import { IdGenerator } from './ids';
@@ -60,6 +61,8 @@ export interface LedgerOptions {
   index?: boolean;
   /** Seal, write and index on a worker thread, off the thread that calls append (the proxy does). */
   worker?: boolean;
+  /** Starts that worker thread (tests keep a handle on it to end it). */
+  spawnWorker?: typeof spawnLedgerWorker;
   /** Told whenever health changes (the proxy logs it). */
   onHealthChange?: (health: LedgerHealth) => void;
 }
@@ -88,6 +91,11 @@ export class Ledger {
   private statsState: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
   private tickets = 0;
   private readonly waiting = new Map<number, Waiting>();
+  /** Why the core's thread is gone, while it is. */
+  private lostThread: string | null = null;
+  private restarting: Promise<void> | null = null;
+  /** Cuts short the wait before the next restart (close does). */
+  private wakeRestart: (() => void) | null = null;
 
   private constructor(
     readonly dataDir: string,
@@ -95,7 +103,9 @@ export class Ledger {
     private readonly lock: DirLock,
     private readonly options: LedgerOptions & { clock: () => number },
     private readonly ids: IdGenerator,
-    private readonly backend: LedgerBackend,
+    private backend: LedgerBackend,
+    /** Starts a new worker thread for the core; null when the core runs on this thread. */
+    private readonly startWorker: (() => Promise<StartedBackend>) | null,
     opened: OpenedChain,
     /** Set when open() cut off a torn tail; the proxy logs it. */
     readonly recovered: RecoveryNote | null,
@@ -137,9 +147,9 @@ export class Ledger {
       health: (reason) => ledger?.setHealth(reason),
       stopped: (reason) => ledger?.stopped(reason),
     };
-    const started = options.worker ? await startWorkerBackend(dataDir, core, events) : await startLocalBackend(dataDir, core, options.io ?? nodeIo, events);
-    const { backend, opened } = started;
-    ledger = new Ledger(dataDir, paths, lock, { clock: Date.now, ...options }, new IdGenerator(opened.lastId), backend, opened, opened.recovered);
+    const startWorker = options.worker ? () => startWorkerBackend(dataDir, core, events, options.spawnWorker ?? spawnLedgerWorker) : null;
+    const { backend, opened } = startWorker ? await startWorker() : await startLocalBackend(dataDir, core, options.io ?? nodeIo, events);
+    ledger = new Ledger(dataDir, paths, lock, { clock: Date.now, ...options }, new IdGenerator(opened.lastId), backend, startWorker, opened, opened.recovered);
     return ledger;
   }
 
@@ -238,8 +248,13 @@ export class Ledger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeRestart?.();
+    await this.restarting;
     try {
-      await this.backend.call({ op: 'close' });
+      // A lost thread has nothing left to flush: what it acknowledged is on disk.
+      await this.backend.call({ op: 'close' }).catch((err: unknown) => {
+        if (this.lostThread === null) throw err;
+      });
     } finally {
       await this.backend.dispose();
       const error = new LedgerError('closed', 'the ledger was closed before the record was written');
@@ -272,9 +287,41 @@ export class Ledger {
     this.options.onHealthChange?.(this.healthState);
   }
 
-  /** The core's thread died: fail closed, and fail every record still waiting. */
+  /** The core's thread died: fail closed, fail every record still waiting, and start a new one. */
   private stopped(reason: string): void {
+    this.lostThread = reason;
     this.setHealth(reason);
     this.refuse([...this.waiting.keys()], new LedgerError('unavailable', reason));
+    if (this.startWorker && !this.closed) this.restarting ??= this.restartWorker(this.startWorker);
+  }
+
+  /** Every retryMs until it works or the ledger closes; opening recovers what the lost thread left half written. */
+  private async restartWorker(start: () => Promise<StartedBackend>): Promise<void> {
+    while (!this.closed && this.lostThread !== null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.retryMs ?? 1000);
+        this.wakeRestart = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeRestart = null;
+      if (this.closed) break;
+      try {
+        const { backend, opened } = await start();
+        if (this.closed) {
+          await backend.call({ op: 'close' }).finally(() => backend.dispose());
+          break;
+        }
+        await this.backend.dispose();
+        this.backend = backend;
+        this.headState = opened.head;
+        this.lostThread = null;
+        this.setHealth(null);
+      } catch (err) {
+        this.setHealth(`${this.lostThread}; starting it again failed: ${(err as Error).message}`);
+      }
+    }
+    this.restarting = null;
   }
 }

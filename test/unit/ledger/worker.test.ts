@@ -109,8 +109,8 @@ describe('ledger on a worker thread', () => {
   });
 });
 
-describe('ledger worker thread lost', () => {
-  it('fails what waits on the thread and reports that it stopped (the ledger then turns unhealthy)', async () => {
+describe('ledger whose worker thread is lost', () => {
+  it('fails what waits on a lost thread and reports that it stopped', async () => {
     const dir = tempDir();
     fs.mkdirSync(ledgerPaths(dir).journal, { recursive: true });
     let worker: Worker | undefined;
@@ -132,5 +132,46 @@ describe('ledger worker thread lost', () => {
     backend.seal({ ticket: 7, id: '01J0000000000000000000000A', time: new Date().toISOString(), entry: decision(7) });
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(rejected, [{ tickets: [7], reason: 'unavailable' }]);
+  });
+
+  it('fails closed while the thread is gone, starts a new one, and carries on the same chain', async () => {
+    const dir = tempDir();
+    const workers: Worker[] = [];
+    const healths: boolean[] = [];
+    const ledger = await Ledger.open(dir, {
+      worker: true, retryMs: 50,
+      spawnWorker: (data) => {
+        const w = spawnLedgerWorker(data);
+        workers.push(w);
+        return w;
+      },
+      onHealthChange: (h) => healths.push(h.ok),
+    });
+    await ledger.append(decision(1)).durable;
+    await workers[0].terminate(); // as if the thread had crashed
+    assert.equal(ledger.health.ok, false);
+    assert.match(ledger.health.ok ? '' : ledger.health.reason, /writer thread exited/);
+    assert.throws(() => ledger.append(decision(2)), (e: unknown) => LedgerError.is(e, 'unavailable'));
+    const end = Date.now() + 10_000;
+    while (!ledger.health.ok && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(ledger.health.ok, true, 'a new thread took over');
+    assert.equal(workers.length, 2);
+    assert.equal((await ledger.append(decision(3)).durable).seq, 2);
+    await ledger.close();
+    assert.deepEqual(healths, [false, true]);
+    const report = await verifyLedger(dir, dataDirPublicKey(dir));
+    assert.equal(report.ok, true, report.problem?.message);
+    assert.equal(report.records, 2);
+  });
+
+  it('closes cleanly while its thread is gone', async () => {
+    const dir = tempDir();
+    let worker: Worker | undefined;
+    const ledger = await Ledger.open(dir, { worker: true, retryMs: 60_000, spawnWorker: (data) => (worker = spawnLedgerWorker(data)) });
+    await ledger.append(decision(1)).durable;
+    await worker!.terminate();
+    await ledger.close();
+    assert.equal(fs.existsSync(ledgerPaths(dir).lock), false);
+    assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).records, 1);
   });
 });
