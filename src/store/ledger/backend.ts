@@ -18,6 +18,8 @@ export interface LedgerBackend {
   call<C extends CoreCall>(c: C): Promise<CoreAnswer[C['op']]>;
   /** Ends the worker thread, if there is one; after the `close` call. */
   dispose(): Promise<void>;
+  /** Why the core's thread is gone, or null while it runs. */
+  readonly lost: string | null;
 }
 
 export interface BackendEvents extends CoreEvents {
@@ -37,6 +39,7 @@ export async function startLocalBackend(dataDir: string, options: CoreOptions, i
     seal: (request) => core.seal([request]),
     call: (c) => core.call(c),
     dispose: () => Promise.resolve(),
+    lost: null,
   };
   return { backend, opened };
 }
@@ -94,6 +97,10 @@ class WorkerBackend implements LedgerBackend {
     private readonly worker: Worker,
     private readonly events: BackendEvents,
   ) {}
+
+  get lost(): string | null {
+    return this.stoppedReason;
+  }
 
   /** Records appended in one turn of the event loop cross to the worker in one message. */
   seal(request: SealRequest): void {

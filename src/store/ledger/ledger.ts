@@ -316,6 +316,8 @@ export class Ledger {
         await this.backend.dispose();
         this.backend = backend;
         this.headState = opened.head;
+        // The new thread may itself have gone since it opened the journal: then keep trying.
+        if (backend.lost !== null) continue;
         this.lostThread = null;
         this.setHealth(null);
       } catch (err) {

@@ -164,6 +164,28 @@ describe('ledger whose worker thread is lost', () => {
     assert.equal(report.records, 2);
   });
 
+  it('keeps starting threads until one stays, even when a new one dies as it opens', async () => {
+    const dir = tempDir();
+    const workers: Worker[] = [];
+    const ledger = await Ledger.open(dir, {
+      worker: true, retryMs: 50,
+      spawnWorker: (data) => {
+        const w = spawnLedgerWorker(data);
+        workers.push(w);
+        if (workers.length === 2) w.once('message', () => void w.terminate()); // gone right after it is ready
+        return w;
+      },
+    });
+    await ledger.append(decision(1)).durable;
+    await workers[0].terminate();
+    const end = Date.now() + 10_000;
+    while (!(ledger.health.ok && workers.length >= 3) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(ledger.health.ok, true);
+    assert.equal(workers.length, 3, 'the thread that died as it opened was replaced too');
+    assert.equal((await ledger.append(decision(2)).durable).seq, 2);
+    await ledger.close();
+  });
+
   it('closes cleanly while its thread is gone', async () => {
     const dir = tempDir();
     let worker: Worker | undefined;
