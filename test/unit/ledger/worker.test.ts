@@ -8,6 +8,7 @@ import { Ledger } from '../../../src/store/ledger/ledger';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
+import { eventually } from '../../helpers/proxy';
 import { decision, settle, steppingClock, tempDir } from './fixtures';
 import { readJournalLines, writeJournalLines } from './tamper';
 
@@ -152,9 +153,7 @@ describe('ledger whose worker thread is lost', () => {
     assert.equal(ledger.health.ok, false);
     assert.match(ledger.health.ok ? '' : ledger.health.reason, /writer thread exited/);
     assert.throws(() => ledger.append(decision(2)), (e: unknown) => LedgerError.is(e, 'unavailable'));
-    const end = Date.now() + 10_000;
-    while (!ledger.health.ok && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(ledger.health.ok, true, 'a new thread took over');
+    await eventually(() => ledger.health.ok, 'a new thread to take over', 10_000);
     assert.equal(workers.length, 2);
     assert.equal((await ledger.append(decision(3)).durable).seq, 2);
     await ledger.close();
@@ -178,9 +177,7 @@ describe('ledger whose worker thread is lost', () => {
     });
     await ledger.append(decision(1)).durable;
     await workers[0].terminate();
-    const end = Date.now() + 10_000;
-    while (!(ledger.health.ok && workers.length >= 3) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(ledger.health.ok, true);
+    await eventually(() => ledger.health.ok && workers.length >= 3, 'a thread that stays', 10_000);
     assert.equal(workers.length, 3, 'the thread that died as it opened was replaced too');
     assert.equal((await ledger.append(decision(2)).durable).seq, 2);
     await ledger.close();
