@@ -18,7 +18,6 @@ import { normaliseTime, readRecords } from './reader';
 import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
 import type { LedgerPaths } from './segments';
 import { ledgerPaths } from './segments';
-import { Signer } from './signer';
 
 export type { RecoveryNote, Sealed } from './core';
 
@@ -119,8 +118,6 @@ export class Ledger {
     ensureDataDir(dataDir);
     const paths = ledgerPaths(dataDir);
     fs.mkdirSync(paths.journal, { recursive: true, mode: 0o700 });
-    // The key is made here, before any thread uses it, so two never race to create it.
-    Signer.loadOrCreate(dataDir);
     const lock = DirLock.acquire(paths.lock);
     try {
       return await Ledger.openLocked(dataDir, paths, lock, options);
