@@ -1,7 +1,6 @@
 // CPU per record on the ledger's worker thread and on the thread that appends, at a fixed
 // offered rate of decision + settle pairs, as the proxy appends them.
 // Run from the repository root: node bench/run.js bench/ledger/thread.ts [records/s] [seconds]
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,19 +9,7 @@ import type { LedgerOptions } from '../../src/store/ledger/ledger';
 import { isLedgerWorkerThread } from '../../src/store/ledger/worker-role';
 import { serveLedgerThread } from '../../src/store/ledger/worker';
 import { decision, settle } from '../../test/unit/ledger/fixtures';
-
-const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** CPU milliseconds (user + system) each thread of this process has used so far (Linux /proc). */
-function threadCpuMs(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(tid), ((Number(f[11]) + Number(f[12])) * 1000) / ticks);
-  }
-  return out;
-}
+import { threadCpuMs } from '../proc-cpu';
 
 async function measure(label: string, rate: number, seconds: number, options: LedgerOptions): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-bench-'));

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
+import { cpuMs } from '../proc-cpu';
 import { mintSessionToken } from '../../src/engine/identity/tokens';
 import { loadSessionKeys } from '../../src/store/session-key';
 
@@ -39,19 +40,13 @@ interface Result {
   cpu: { proxy: number; requestThread: number; all: number } | null;
 }
 
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** CPU milliseconds (user + system) a process, or one of its threads, has used so far (Linux /proc). */
-function cpuMs(statFile: string): number {
-  const stat = fs.readFileSync(statFile, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-}
-
-function cpuNow(pids: number[]): { processes: number; requestThread: number; self: number } {
+/** CPU used so far: by the process under test (first of `pids`) and its request thread, by all of `pids`, and by this one. */
+function cpuNow(pids: number[]): { proxy: number; requestThread: number; processes: number; self: number } {
+  const each = pids.map((pid) => cpuMs(`/proc/${pid}/stat`));
   return {
-    processes: pids.reduce((n, pid) => n + cpuMs(`/proc/${pid}/stat`), 0),
+    proxy: each[0] ?? 0,
     requestThread: pids.length ? cpuMs(`/proc/${pids[0]}/task/${pids[0]}/stat`) : 0,
+    processes: each.reduce((n, ms) => n + ms, 0),
     self: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   };
 }
@@ -62,7 +57,6 @@ async function load(url: string, headersList: Record<string, string>[], body: st
   const linux = fs.existsSync('/proc/self/stat');
   const pids = proxyPid === null ? otherPids : [proxyPid, ...otherPids];
   const before = linux ? cpuNow(pids) : null;
-  const beforeProxy = linux && proxyPid !== null ? cpuMs(`/proc/${proxyPid}/stat`) : 0;
   const r = await autocannon({
     url, connections: clients, duration: seconds, method: 'POST', body,
     // A different identity per request, as a team's traffic is: one identity's own burst limit would refuse most of it.
@@ -73,7 +67,7 @@ async function load(url: string, headersList: Record<string, string>[], body: st
     const after = cpuNow(pids);
     const perRequest = (ms: number): number => Math.round((ms * 1000) / r.requests.total);
     cpu = {
-      proxy: proxyPid === null ? 0 : perRequest(cpuMs(`/proc/${proxyPid}/stat`) - beforeProxy),
+      proxy: proxyPid === null ? 0 : perRequest(after.proxy - before.proxy),
       requestThread: proxyPid === null ? 0 : perRequest(after.requestThread - before.requestThread),
       all: perRequest(after.processes - before.processes + after.self - before.self),
     };
