@@ -1,7 +1,7 @@
 import type { CliIo, CommandRunner } from './io';
 import { processIo, UsageError } from './io';
 import { version } from '../../package.json';
-import { isLedgerWorkerThread } from '../store/ledger/worker-role';
+import { isLedgerIndexThread, isLedgerWorkerThread } from '../store/ledger/worker-role';
 
 // Each command lives in its own module; the table names them so `tollgate help` and the
 // dispatcher read from one place.
@@ -47,7 +47,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module && isLedgerWorkerThread()) {
+if (require.main === module && isLedgerIndexThread()) {
+  // The ledger's worker keeps its query index on a thread of its own, from this bundle too.
+  void import('../store/ledger/index-thread').then((w) => w.serveIndexThread());
+} else if (require.main === module && isLedgerWorkerThread()) {
   // The proxy's ledger runs its core on a thread started from this same bundle.
   void import('../store/ledger/worker').then((w) => w.serveLedgerThread());
 } else if (require.main === module) {

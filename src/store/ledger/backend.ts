@@ -5,7 +5,7 @@ import type { LedgerIo } from './io';
 import type { CoreAnswer, CoreCall, CoreEvents, CoreOptions, OpenedChain, SealRequest } from './core';
 import { LedgerCore } from './core';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './worker';
-import { fromWire } from './worker';
+import { fromWire } from './errors';
 import { ledgerWorkerMarker } from './worker-role';
 
 /*

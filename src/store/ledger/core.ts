@@ -7,12 +7,16 @@ import type { LedgerIo } from './io';
 import { fsyncDir } from './io';
 import type { ChainPoint, JournalStats } from './journal';
 import { JournalWriter } from './journal';
-import { LedgerIndex } from './index-db';
-import type { DecisionSummary, IndexCoverage, SpendDimension, SpendRow, TimeRange } from './index-db';
+import { indexRowOf } from './index-db';
+import type { DecisionSummary, IndexRow, SpendDimension, SpendRow, TimeRange } from './index-db';
+import type { QueryIndex } from './index-service';
+import { openIndexHere } from './index-service';
+import { ThreadIndex } from './index-thread';
+import type { IndexThreadSpawner } from './index-thread';
 import type { AuditRecord, LedgerEntry } from './records';
 import { GENESIS_HASH } from './records';
 import type { LedgerPaths, Segment } from './segments';
-import { ledgerPaths, listSegments, readLines, parseLine, scanJournal, segmentName } from './segments';
+import { ledgerPaths, listSegments, readLines, parseLine, segmentName } from './segments';
 import { recordBytes, sha256Hex, Signer } from './signer';
 
 /*
@@ -58,7 +62,8 @@ export interface CoreOptions {
   segmentBytes: number;
   snapshotEvery: number;
   retryMs: number;
-  index: boolean;
+  /** 'none': no query index; 'here': on the core's thread; 'thread': on a thread of its own. */
+  index: 'none' | 'here' | 'thread';
 }
 
 /** What open() had to repair: a torn tail after a crash, cut off because it was never acknowledged. */
@@ -105,19 +110,16 @@ const indexBatchMax = 5000;
 export class LedgerCore {
   private tip: Sealed;
   private failure: string | null = null;
-  private sinceSnapshot = 0;
   private acks: { tickets: number[]; sealed: Sealed[] } = { tickets: [], sealed: [] };
   private rejections: { tickets: number[]; error: LedgerError }[] = [];
   private reportScheduled = false;
-  private unindexed: { records: AuditRecord[]; at: ChainPoint | null } = { records: [], at: null };
+  private unindexed: { rows: IndexRow[]; at: ChainPoint | null } = { rows: [], at: null };
   private indexTimer: NodeJS.Timeout | null = null;
 
   private constructor(
-    private readonly paths: LedgerPaths,
     private readonly signer: Signer,
     private readonly writer: JournalWriter,
-    private readonly index: LedgerIndex | null,
-    private readonly options: CoreOptions,
+    private readonly index: QueryIndex | null,
     private readonly events: CoreEvents,
     tip: ChainPoint,
   ) {
@@ -125,7 +127,13 @@ export class LedgerCore {
   }
 
   /** Opens the journal in `dataDir` (whose lock the caller holds), recovering a torn tail. */
-  static async open(dataDir: string, options: CoreOptions, io: LedgerIo, events: CoreEvents): Promise<{ core: LedgerCore; opened: OpenedChain }> {
+  static async open(
+    dataDir: string,
+    options: CoreOptions,
+    io: LedgerIo,
+    events: CoreEvents,
+    spawnIndex?: IndexThreadSpawner,
+  ): Promise<{ core: LedgerCore; opened: OpenedChain }> {
     const paths = ledgerPaths(dataDir);
     const signer = Signer.loadOrCreate(dataDir);
     const { head, forged } = readHead(paths.head, signer.publicKey);
@@ -155,7 +163,6 @@ export class LedgerCore {
       last = renamed;
       tail.tip = { ...tail.tip, next: { segment: last.firstSeq, offset: 0 } };
     }
-    const index = options.index ? await loadIndex(paths, tail.tip) : null;
     const fd = fs.openSync(last.file, fs.constants.O_RDWR);
     const size = fs.fstatSync(fd).size;
 
@@ -170,7 +177,13 @@ export class LedgerCore {
       onHealth: (reason) => core?.setHealth(reason),
       onRollback: (to) => core?.rollback(to),
     });
-    core = new LedgerCore(paths, signer, writer, index, options, events, tail.tip);
+    const index =
+      options.index === 'none'
+        ? null
+        : options.index === 'thread'
+          ? new ThreadIndex({ paths, snapshotEvery: options.snapshotEvery }, () => writer.acknowledged, spawnIndex)
+          : await openIndexHere({ paths, tip: tail.tip, snapshotEvery: options.snapshotEvery });
+    core = new LedgerCore(signer, writer, index, events, tail.tip);
     const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered };
     return { core, opened };
   }
@@ -220,19 +233,13 @@ export class LedgerCore {
     this.indexNow(); // every answer covers every acknowledged record
     switch (c.op) {
       case 'recent':
-        return this.requireIndex().recentDecisions(c.limit);
       case 'spend':
-        return this.requireIndex().spendBy(c.dimension, c.range);
       case 'settled':
-        return this.requireIndex().isSettled(c.id);
+        return this.requireIndex().ask(c);
       case 'unsettledSince':
-        return this.index ? this.index.unsettledSince(c.since) : new Set<string>();
+        return this.index ? this.index.ask(c) : new Set<string>();
       case 'removeThrough':
-        if (this.index) {
-          this.index.removeThrough(c.seq);
-          this.saveSnapshot();
-        }
-        return;
+        return this.index?.ask(c);
       case 'roll':
         return this.writer.rollNow();
       case 'drain':
@@ -241,11 +248,7 @@ export class LedgerCore {
         await this.writer.drain();
         this.writer.close();
         this.indexNow();
-        if (this.index) {
-          this.saveSnapshot();
-          this.index.close();
-        }
-        return;
+        return this.index?.close();
     }
   }
 
@@ -277,7 +280,7 @@ export class LedgerCore {
     for (const r of rejections) this.events.rejected(r.tickets, r.error);
   }
 
-  private requireIndex(): LedgerIndex {
+  private requireIndex(): QueryIndex {
     if (!this.index) throw new LedgerError('invalid', 'this ledger was opened without its query index');
     return this.index;
   }
@@ -289,31 +292,22 @@ export class LedgerCore {
    */
   private indexDurable(records: AuditRecord[], at: ChainPoint): void {
     if (!this.index) return;
-    for (const r of records) this.unindexed.records.push(r);
+    for (const r of records) {
+      const row = indexRowOf(r);
+      if (row) this.unindexed.rows.push(row);
+    }
     this.unindexed.at = at;
-    if (this.unindexed.records.length >= indexBatchMax) this.indexNow();
+    if (this.unindexed.rows.length >= indexBatchMax) this.indexNow();
     else this.indexTimer ??= setTimeout(() => this.indexNow(), indexEveryMs);
   }
 
   private indexNow(): void {
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = null;
-    const { records, at } = this.unindexed;
-    if (!this.index || records.length === 0 || !at) return;
-    this.unindexed = { records: [], at: null };
-    this.index.addBatch(records, { seq: at.seq, hash: at.hash, next: at.next });
-    this.sinceSnapshot += records.length;
-    if (this.sinceSnapshot >= this.options.snapshotEvery) this.saveSnapshot();
-  }
-
-  private saveSnapshot(): void {
-    if (!this.index) return;
-    try {
-      this.index.saveSnapshot(this.paths.index);
-      this.sinceSnapshot = 0;
-    } catch {
-      // The snapshot only saves replay time; the journal is the truth, so a failed save is not an error.
-    }
+    const { rows, at } = this.unindexed;
+    if (!this.index || !at) return;
+    this.unindexed = { rows: [], at: null };
+    this.index.add(rows, { seq: at.seq, hash: at.hash, next: at.next });
   }
 
   private setHealth(reason: string | null): void {
@@ -395,43 +389,4 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
     throw new LedgerError('corrupt', `record seq ${headSeq} does not match the signed head. Run tollgate audit verify.`);
   }
   return { tip, lastId, recovered };
-}
-
-/** Loads the index snapshot and replays the journal after it; rebuilds from scratch if it does not fit. */
-async function loadIndex(paths: LedgerPaths, tip: ChainPoint): Promise<LedgerIndex> {
-  const opened = await LedgerIndex.open(paths.index);
-  let index = opened.index;
-  let start: IndexCoverage | null = opened.coverage;
-  if (start && (start.seq > tip.seq || !listSegments(paths.journal).some((s) => s.firstSeq === start?.next.segment))) start = null;
-  if (!start && opened.coverage) {
-    index.close();
-    index = (await LedgerIndex.open(null)).index;
-  }
-  let batch: AuditRecord[] = [];
-  let expected = start ? { seq: start.seq + 1, prev: start.hash } : null;
-  let at: IndexCoverage | null = start;
-  const flush = (): void => {
-    if (batch.length && at) index.addBatch(batch, at);
-    batch = [];
-  };
-  for await (const line of scanJournal(paths.journal, start ? start.next : undefined)) {
-    const r = line.record;
-    if (!r || r.seq > tip.seq) break;
-    if (expected && (r.seq !== expected.seq || r.prev !== expected.prev)) {
-      // The snapshot does not fit this journal (e.g. a prune rewrote a segment): rebuild.
-      index.close();
-      return rebuildIndex(paths, tip);
-    }
-    expected = null;
-    batch.push(r);
-    at = { seq: r.seq, hash: r.hash, next: { segment: line.segment.firstSeq, offset: line.end } };
-    if (batch.length >= 1000) flush();
-  }
-  flush();
-  return index;
-}
-
-async function rebuildIndex(paths: LedgerPaths, tip: ChainPoint): Promise<LedgerIndex> {
-  fs.rmSync(paths.index, { force: true });
-  return loadIndex(paths, tip);
 }

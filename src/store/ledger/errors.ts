@@ -39,3 +39,17 @@ export function describeWriteError(err: unknown): string {
       return `cannot write the ledger: ${detail}`;
   }
 }
+
+/** A LedgerError as it crosses threads: its reason survives, so callers can still branch on it. */
+export interface WireError {
+  reason: LedgerErrorReason | null;
+  message: string;
+}
+
+export function toWire(err: unknown): WireError {
+  return { reason: LedgerError.is(err) ? err.reason : null, message: err instanceof Error ? err.message : String(err) };
+}
+
+export function fromWire(e: WireError): Error {
+  return e.reason ? new LedgerError(e.reason, e.message) : new Error(e.message);
+}

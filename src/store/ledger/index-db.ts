@@ -97,6 +97,26 @@ const GROUP: Record<SpendDimension, string> = {
   day: 'day',
 };
 
+/**
+ * What the index keeps of a record, as plain values: the thread that seals records hands these to
+ * the index's thread, so only the columns cross, not whole records.
+ */
+export type IndexRow =
+  | readonly ['decision', string, number, string, string, string, string, string, string | null, string, string, string, number, string | null, number, number, number, number]
+  | readonly ['settle', number, number | null, number | null, string];
+
+/** The index's row for a record; null for kinds it does not keep (checkpoints). */
+export function indexRowOf(r: AuditRecord): IndexRow | null {
+  if (r.kind === 'decision') {
+    return [
+      'decision', r.id, r.seq, r.time, r.time.slice(0, 10), r.identity.user, r.identity.agent, r.model, r.model_served, r.provider, r.route,
+      r.outcome, r.status, r.rule, r.shadow ? 1 : 0, r.reserved.usd, r.reserved.input_tokens, r.reserved.output_tokens,
+    ];
+  }
+  if (r.kind === 'settle') return ['settle', r.usd, r.usage.input_tokens, r.usage.output_tokens, r.decision];
+  return null;
+}
+
 export class LedgerIndex {
   private insertDecision: Statement;
   private settleDecision: Statement;
@@ -152,27 +172,19 @@ export class LedgerIndex {
     return raw ? (JSON.parse(raw) as IndexCoverage) : null;
   }
 
-  /** Adds durable records, in one transaction, and notes how far the index now covers. */
-  addBatch(records: readonly AuditRecord[], coverage: IndexCoverage): void {
+  /** Adds durable records' rows, in one transaction, and notes how far the index now covers. */
+  addBatch(rows: readonly IndexRow[], coverage: IndexCoverage): void {
     this.db.run('BEGIN');
     try {
-      for (const r of records) this.add(r);
+      for (const row of rows) {
+        if (row[0] === 'decision') this.insertDecision.run(row.slice(1) as SqlValue[]);
+        else this.settleDecision.run(row.slice(1) as SqlValue[]);
+      }
       this.setMeta('coverage', JSON.stringify(coverage));
       this.db.run('COMMIT');
     } catch (err) {
       this.db.run('ROLLBACK');
       throw err;
-    }
-  }
-
-  private add(r: AuditRecord): void {
-    if (r.kind === 'decision') {
-      this.insertDecision.run([
-        r.id, r.seq, r.time, r.time.slice(0, 10), r.identity.user, r.identity.agent, r.model, r.model_served, r.provider, r.route,
-        r.outcome, r.status, r.rule, r.shadow ? 1 : 0, r.reserved.usd, r.reserved.input_tokens, r.reserved.output_tokens,
-      ]);
-    } else if (r.kind === 'settle') {
-      this.settleDecision.run([r.usd, r.usage.input_tokens, r.usage.output_tokens, r.decision]);
     }
   }
 

@@ -134,7 +134,8 @@ export class Ledger {
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
       snapshotEvery: options.snapshotEvery ?? 50_000,
       retryMs: options.retryMs ?? 1000,
-      index: options.index !== false,
+      // The proxy's ledger thread keeps the index on one more thread, so index work never delays an acknowledgement.
+      index: options.index === false ? 'none' : options.worker ? 'thread' : 'here',
     };
     let ledger: Ledger | null = null;
     // Events can only arrive after open resolves: nothing is appended before.

@@ -8,3 +8,10 @@ export const ledgerWorkerMarker = 'tollgate-ledger-worker';
 export function isLedgerWorkerThread(): boolean {
   return !isMainThread && (workerData as { role?: unknown } | null)?.role === ledgerWorkerMarker;
 }
+
+export const ledgerIndexMarker = 'tollgate-ledger-index';
+
+/** True inside the query index's thread, which the ledger's worker starts. */
+export function isLedgerIndexThread(): boolean {
+  return !isMainThread && (workerData as { role?: unknown } | null)?.role === ledgerIndexMarker;
+}

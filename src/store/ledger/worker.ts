@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { LedgerError } from './errors';
-import type { LedgerErrorReason } from './errors';
+import { toWire } from './errors';
+import type { WireError } from './errors';
 import type { JournalStats } from './journal';
 import { nodeIo } from './io';
 import type { CoreCall, CoreOptions, OpenedChain, SealRequest, Sealed } from './core';
@@ -23,12 +23,6 @@ export interface LedgerWorkerData {
   options: CoreOptions;
 }
 
-/** A LedgerError as it crosses threads: its reason survives, so callers can still branch on it. */
-export interface WireError {
-  reason: LedgerErrorReason | null;
-  message: string;
-}
-
 export type ToLedgerWorker =
   | { type: 'seal'; requests: SealRequest[] }
   | { type: 'call'; n: number; call: CoreCall };
@@ -41,14 +35,6 @@ export type FromLedgerWorker =
   | { type: 'health'; reason: string | null }
   | { type: 'answer'; n: number; value: unknown }
   | { type: 'answer'; n: number; error: WireError };
-
-export function toWire(err: unknown): WireError {
-  return { reason: LedgerError.is(err) ? err.reason : null, message: err instanceof Error ? err.message : String(err) };
-}
-
-export function fromWire(e: WireError): Error {
-  return e.reason ? new LedgerError(e.reason, e.message) : new Error(e.message);
-}
 
 /** Opens the ledger core and serves the proxy's messages until the port closes. */
 export async function serveLedgerThread(): Promise<void> {
