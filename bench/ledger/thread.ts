@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Ledger } from '../../src/store/ledger/ledger';
 import type { LedgerOptions } from '../../src/store/ledger/ledger';
-import { isLedgerWorkerThread } from '../../src/store/ledger/worker-role';
+import { serveIndexThread } from '../../src/store/ledger/index-thread';
+import { isLedgerIndexThread, isLedgerWorkerThread } from '../../src/store/ledger/worker-role';
 import { serveLedgerThread } from '../../src/store/ledger/worker';
 import { decision, settle } from '../../test/unit/ledger/fixtures';
 import { threadCpuMs } from '../proc-cpu';
@@ -56,5 +57,7 @@ async function main(): Promise<void> {
   await measure('worker thread, no index', rate, seconds, { worker: true, index: false });
 }
 
-if (isLedgerWorkerThread()) void serveLedgerThread();
+// Bundled, the ledger's thread and its index's thread run this same file.
+if (isLedgerIndexThread()) void serveIndexThread();
+else if (isLedgerWorkerThread()) void serveLedgerThread();
 else void main();
