@@ -106,6 +106,26 @@ describe('ledger durability', () => {
     assert.equal(fs.existsSync(ledgerPaths(dir).lock), false);
   });
 
+  it('takes over a lock whose pid now belongs to another process (reused after a crash or a reboot)', async function () {
+    if (!fs.existsSync('/proc/self/stat')) this.skip(); // where /proc is missing the pid is all there is
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    const held = JSON.parse(fs.readFileSync(ledgerPaths(dir).lock, 'utf8')) as { pid: number; boot: string; start: string };
+    assert.equal(held.pid, process.pid);
+    assert.ok(held.boot && held.start, 'the lock names the boot and the owner\'s start time');
+    await ledger.close();
+    // This test's own pid runs, but it is not the process that took these locks.
+    for (const stale of [{ ...held, start: String(Number(held.start) + 1) }, { ...held, boot: 'another-boot' }]) {
+      fs.writeFileSync(ledgerPaths(dir).lock, JSON.stringify(stale));
+      const taken = await Ledger.open(dir);
+      await taken.close();
+    }
+    // The same pid with the same start is this process: still held.
+    fs.writeFileSync(ledgerPaths(dir).lock, JSON.stringify(held));
+    await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'locked'));
+    fs.rmSync(ledgerPaths(dir).lock);
+  });
+
   it('cuts a torn last line that was never acknowledged and carries on', async () => {
     const dir = tempDir();
     let ledger = await Ledger.open(dir);
