@@ -9,6 +9,8 @@ import { adjust, alertsFor, current, fits, take, usage } from '../engine/limiter
  */
 export class MemoryStore implements AccumulatorStore {
   private readonly values = new Map<string, AccumulatorValue>();
+  /** Holds reserved and not yet settled or released: a hold is settled once, as the Redis store's is. */
+  private readonly open = new Set<string>();
   private nextHold = 1;
 
   reserve(ops: readonly ChargeOp[], now: number): Promise<ReserveResult> {
@@ -30,7 +32,9 @@ export class MemoryStore implements AccumulatorStore {
       return { ok: false, results: results.map((r) => ({ ...r, after: r.before })), failures };
     }
     const charges: HeldCharge[] = ops.map((op, i) => ({ key: op.key, spec: op.spec, amount: op.amount, slot: take(op.spec, values[i]!, op.amount, now) }));
-    return { ok: true, results, hold: { id: `h${this.nextHold++}`, charges } };
+    const id = `h${this.nextHold++}`;
+    this.open.add(id);
+    return { ok: true, results, hold: { id, charges } };
   }
 
   settle(hold: Hold, actual: readonly number[], now: number): Promise<SettleResult> {
@@ -38,6 +42,9 @@ export class MemoryStore implements AccumulatorStore {
   }
 
   settleNow(hold: Hold, actual: readonly number[], now: number): SettleResult {
+    // A second settle (or a release after the settle) must not move the counters again: it
+    // would refund the charge, or charge it twice.
+    if (!this.open.delete(hold.id)) return { results: this.peekNow(hold.charges, now), alerts: [] };
     const results: OpResult[] = [];
     const alerts: SettleResult['alerts'][number][] = [];
     hold.charges.forEach((c, i) => {

@@ -21,7 +21,8 @@ import { recordBytes, sha256Hex, Signer } from './signer';
 
 /*
  * The ledger's write side and its query index: seals each record into the hash chain (seq, prev,
- * hash, sig), writes it with group commit under the signed head, and keeps the sql.js index.
+ * hash, sig), writes it with group commit under the signed head, and feeds the sql.js query index
+ * (index-service.ts), which the proxy keeps on a thread of its own (index-thread.ts).
  *
  * Why it is separate from Ledger (ledger.ts): sealing (canonical JSON, sha256, an Ed25519
  * signature of about 40 µs), the fdatasync and the index cost more than the rest of a proxied call

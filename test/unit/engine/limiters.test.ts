@@ -43,6 +43,18 @@ describe('limiter building blocks', () => {
     if (next.ok) assert.deepEqual(store.settleNow(next.hold, [6], Date.parse('2026-11-26T00:00:01Z')).alerts.map((a) => a.threshold), [0.5]);
   });
 
+  it('settles a hold once: a second settle or a release after it moves no counter', async () => {
+    const spec: AccumulatorSpec = { type: 'calendar', unit: 'day', limit: 10, alertAt: [] };
+    const store = new MemoryStore();
+    const r = store.reserveNow([{ key: 'b', spec, amount: 6 }], T);
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.equal(store.settleNow(r.hold, [4], T).results[0]?.after, 4);
+    assert.equal(store.settleNow(r.hold, [4], T).results[0]?.after, 4, 'not charged twice');
+    await store.release(r.hold, T);
+    assert.equal((await store.peek([{ key: 'b', spec }], T))[0]?.before, 4, 'a release after the settle refunds nothing');
+  });
+
   it('lets a rolling budget free spend as it ages out', () => {
     const spec: AccumulatorSpec = { type: 'rolling', windowMs: 86_400_000, limit: 10, alertAt: [] };
     const store = new MemoryStore();
