@@ -6,7 +6,7 @@ import type { Policy } from '../../src/engine/policy/model';
 export const referencePath = path.join(__dirname, '..', '..', 'policies', 'reference.yaml');
 export const referenceText = readFileSync(referencePath, 'utf8');
 
-/** A fixed instant inside the reference exception's validity (it expires 2026-12-31). */
+/** A fixed instant inside the reference exception's validity (it expires 2027-06-30). */
 export const NOW = Date.parse('2026-11-23T12:00:00Z');
 
 export function policyFrom(text: string, now = NOW): Policy {

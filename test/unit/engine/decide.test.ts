@@ -59,7 +59,7 @@ describe('decide() with the reference bundle', () => {
     assert.equal(refused.rule, 'agent-burst');
     assert.match(refused.reason, /with exception exception-1/);
     const expired = engineFor(policy);
-    const afterExpiry = Date.parse('2027-01-01T00:00:00Z');
+    const afterExpiry = Date.parse('2027-07-01T00:00:00Z');
     for (let i = 0; i < 20; i++) await expired.engine.decide({ identity: batch, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, afterExpiry);
     const d = await expired.engine.decide({ identity: batch, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, afterExpiry);
     assert.equal(d.outcome, 'refuse', 'an expired exception no longer applies');
