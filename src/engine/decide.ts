@@ -257,10 +257,9 @@ export class Engine {
       return make({ outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {} });
     };
 
-    // Entitlements: no waiting helps, so they are checked before anything is held. Listing the
-    // models is the one call that touches no model, so it needs no route entitlement.
-    const listsModels = call.kind === 'passthrough' && /^\/v1\/models(?:\/|$)/.test(call.route);
-    if (!listsModels && !ent.routeAllowed(call.route)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`);
+    // Entitlements: no waiting helps, so they are checked before anything is held. A passthrough
+    // (listing the models, probing the base URL) touches no model, so it needs no route entitlement.
+    if (call.kind !== 'passthrough' && !ent.routeAllowed(call.route)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to route ${call.route}`);
     if (call.kind !== 'passthrough') {
       if (!ent.providerAllowed(call.provider)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to provider '${call.provider}'`);
       if (call.model && !ent.modelAllowed(call.model)) return refuse('entitlement', 'entitlements', `${id.user} is not entitled to model '${call.model}'`);

@@ -2,6 +2,7 @@ import type { ModelCall } from '../engine/call';
 import { anthropicAdapter } from './anthropic/adapter';
 import type { ErrorKind } from './errors';
 import { openaiAdapter } from './openai/adapter';
+import type { RouteTable } from './routes';
 import type { UsageReading } from './usage';
 
 /** What the policy changes in a request before it goes upstream. */
@@ -23,6 +24,8 @@ export interface StreamTap {
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
 export interface ProviderAdapter {
   readonly style: 'openai' | 'anthropic';
+  /** The routes this style serves; every other path is refused before anything is forwarded. */
+  readonly routes: RouteTable;
   describe(provider: string, route: string, method: string, body: unknown): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
   authHeaders(key: string): Record<string, string>;
@@ -30,6 +33,13 @@ export interface ProviderAdapter {
   usageFromBody(json: unknown): UsageReading;
   streamTap(stripUsage: boolean): StreamTap;
   countOutput(text: string): number;
+}
+
+const adapters: readonly ProviderAdapter[] = [openaiAdapter, anthropicAdapter];
+
+/** The style whose route a path is, if any: a path of one style sent to a provider of another is named as such. */
+export function styleOfPath(path: string): ProviderAdapter['style'] | undefined {
+  return adapters.find((a) => a.routes.knows(path))?.style;
 }
 
 export function adapterFor(style: string): ProviderAdapter {

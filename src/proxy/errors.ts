@@ -7,6 +7,7 @@ export type ProxyFailure =
   | 'body-timeout'
   | 'bad-path'
   | 'unknown-provider'
+  | 'unknown-route'
   | 'method-not-allowed'
   | 'upstream-key-missing'
   | 'upstream-unreachable'
@@ -21,6 +22,7 @@ const statuses: Record<ProxyFailure, number> = {
   'body-timeout': 408,
   'bad-path': 400,
   'unknown-provider': 404,
+  'unknown-route': 404,
   'method-not-allowed': 405,
   'upstream-key-missing': 502,
   'upstream-unreachable': 502,

@@ -14,7 +14,7 @@ import { formatIssue, loadPolicy } from '../engine/policy/loader';
 import type { Policy, ProviderConfig } from '../engine/policy/model';
 import { periodStart } from '../engine/limiters/calendar';
 import type { AccumulatorStore } from '../engine/store';
-import { adapterFor } from '../providers/adapter';
+import { adapterFor, styleOfPath } from '../providers/adapter';
 import type { ProviderAdapter } from '../providers/adapter';
 import type { ErrorKind } from '../providers/errors';
 import { settleUsage } from '../providers/usage';
@@ -93,6 +93,7 @@ const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
   'body-timeout': 'bad-request',
   'bad-path': 'bad-request',
   'unknown-provider': 'not-found',
+  'unknown-route': 'not-found',
   'method-not-allowed': 'bad-request',
   'upstream-key-missing': 'upstream',
   'upstream-unreachable': 'upstream',
@@ -233,6 +234,18 @@ export class ProxyServer {
       return this.answerFailure(res, new ProxyError('unknown-provider', `no provider '${route.provider}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), where, undefined);
     }
     const adapter = adapterFor(provider.style);
+    const match = adapter.routes.match(req.method ?? 'GET', route.path);
+    if (!match.ok) {
+      if (match.reason === 'method-not-allowed') {
+        res.setHeader('allow', match.allowed.join(', '));
+        return this.answerFailure(res, new ProxyError('method-not-allowed', `${route.path} takes ${match.allowed.join(' or ')}, not ${req.method ?? ''}`), where, undefined, adapter);
+      }
+      const other = styleOfPath(route.path);
+      const message = other && other !== adapter.style
+        ? `${route.path} is a route of the ${other} style, and provider '${route.provider}' speaks ${adapter.style}`
+        : `provider '${route.provider}' (${adapter.style} style) has no route ${route.path}; it serves ${adapter.routes.patterns.join(', ')}`;
+      return this.answerFailure(res, new ProxyError('unknown-route', message), where, undefined, adapter);
+    }
     const started = this.clock();
 
     let identity: Identity;
@@ -249,7 +262,8 @@ export class ProxyServer {
     let json: unknown;
     try {
       const raw = await readBody(req, this.o.maxBodyBytes, this.o.bodyTimeoutMs);
-      json = parseJsonBody(raw);
+      // A passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
+      json = match.spec.kind === 'passthrough' ? undefined : parseJsonBody(raw);
       if ((req.method === 'POST' || req.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
       call = adapter.describe(route.provider, route.path, req.method ?? 'GET', json);
     } catch (err) {

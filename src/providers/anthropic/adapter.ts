@@ -4,7 +4,7 @@ import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
 import type { ErrorKind } from '../errors';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
-import { describeAnthropicCall } from './request';
+import { anthropicRoutes, describeAnthropicCall } from './request';
 import type { AnthropicUsage } from './wire';
 
 const errorTypes: Record<ErrorKind, string> = {
@@ -62,6 +62,7 @@ class AnthropicStreamTap implements StreamTap {
 
 export const anthropicAdapter: ProviderAdapter = {
   style: 'anthropic',
+  routes: anthropicRoutes,
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeAnthropicCall(provider, route, method, body);

@@ -3,11 +3,20 @@ import { MalformedRequestError } from '../../engine/call';
 import { countAnthropicText } from '../../engine/tokens/count';
 import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
 import { anthropicImageTokens } from '../../engine/tokens/images';
+import { RouteTable } from '../routes';
 import type { ContentBlock, MessagesRequest } from './wire';
 
 // Reads an Anthropic Messages request into the engine's ModelCall.
 
-export const ANTHROPIC_ROUTES = ['/v1/messages', '/v1/messages/count_tokens', '/v1/models'] as const;
+/** Every route the anthropic style serves; any other path is refused (404), never passed through uncapped. */
+export const anthropicRoutes = new RouteTable([
+  { pattern: '/v1/messages', methods: ['POST'], kind: 'generate' },
+  { pattern: '/v1/messages/count_tokens', methods: ['POST'], kind: 'count' },
+  { pattern: '/v1/models', methods: ['GET'], kind: 'passthrough' },
+  { pattern: '/v1/models/{id}', methods: ['GET'], kind: 'passthrough' },
+  // Claude Code probes its base URL (HEAD /) before its first call.
+  { pattern: '/', methods: ['GET'], kind: 'passthrough' },
+]);
 
 /** Role markers and turn framing per message, counted generously. */
 const perMessage = 8;
@@ -42,8 +51,11 @@ function countBlocks(blocks: ContentBlock[], texts: string[]): number {
   return tokens;
 }
 
+/** Describes a call to one of the anthropic style's routes (the proxy refuses every other path first). */
 export function describeAnthropicCall(provider: string, route: string, method: string, body: unknown): ModelCall {
-  if (method === 'GET' || method === 'HEAD') {
+  const match = anthropicRoutes.match(method, route);
+  if (!match.ok) throw new MalformedRequestError(`${method} ${route} is not a call the anthropic style serves`);
+  if (match.spec.kind === 'passthrough') {
     return { provider, style: 'anthropic', route, kind: 'passthrough', stream: false, inputTokens: 0, choices: 1, texts: [] };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MalformedRequestError('the request body must be a JSON object');

@@ -4,7 +4,7 @@ import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
 import type { ErrorKind } from '../errors';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
-import { describeOpenAICall, openaiOutputField } from './request';
+import { describeOpenAICall, openaiOutputField, openaiRoutes } from './request';
 import type { OpenAIUsage } from './wire';
 
 const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
@@ -73,6 +73,7 @@ class OpenAIStreamTap implements StreamTap {
 
 export const openaiAdapter: ProviderAdapter = {
   style: 'openai',
+  routes: openaiRoutes,
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeOpenAICall(provider, route, method, body);

@@ -3,6 +3,7 @@ import { MalformedRequestError } from '../../engine/call';
 import { countText } from '../../engine/tokens/count';
 import { imageSizeFromDataUrl } from '../../engine/tokens/image-size';
 import { openaiImageTokens } from '../../engine/tokens/images';
+import { RouteTable } from '../routes';
 import type { ChatCompletionRequest, ChatContentPart, CompletionsRequest, EmbeddingsRequest, ResponsesRequest } from './wire';
 
 // Reads an OpenAI-style request into the engine's ModelCall and rewrites what the policy changes.
@@ -13,7 +14,16 @@ const replyPriming = 3;
 /** Audio and files have no offline count; their base64 size bounds the tokens from above. */
 const opaqueDivisor = 3;
 
-export const OPENAI_ROUTES = ['/v1/chat/completions', '/v1/responses', '/v1/embeddings', '/v1/completions', '/v1/models'] as const;
+/** Every route the openai style serves; any other path is refused (404), never passed through uncapped. */
+export const openaiRoutes = new RouteTable([
+  { pattern: '/v1/chat/completions', methods: ['POST'], kind: 'generate' },
+  { pattern: '/v1/responses', methods: ['POST'], kind: 'generate' },
+  { pattern: '/v1/embeddings', methods: ['POST'], kind: 'embed' },
+  { pattern: '/v1/completions', methods: ['POST'], kind: 'generate' },
+  { pattern: '/v1/models', methods: ['GET'], kind: 'passthrough' },
+  { pattern: '/v1/models/{id}', methods: ['GET'], kind: 'passthrough' },
+  { pattern: '/', methods: ['GET'], kind: 'passthrough' },
+]);
 
 function asObject(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MalformedRequestError('the request body must be a JSON object');
@@ -144,9 +154,11 @@ function describeCompletions(provider: string, route: string, b: CompletionsRequ
   return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requested, choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
 }
 
-/** Describes an OpenAI-style call; an unknown POST route is refused by entitlements, not guessed at. */
+/** Describes a call to one of the openai style's routes (the proxy refuses every other path first). */
 export function describeOpenAICall(provider: string, route: string, method: string, body: unknown): ModelCall {
-  if (method === 'GET' || method === 'HEAD') {
+  const match = openaiRoutes.match(method, route);
+  if (!match.ok) throw new MalformedRequestError(`${method} ${route} is not a call the openai style serves`);
+  if (match.spec.kind === 'passthrough') {
     return { provider, style: 'openai', route, kind: 'passthrough', stream: false, inputTokens: 0, choices: 1, texts: [] };
   }
   const b = asObject(body);
@@ -157,14 +169,8 @@ export function describeOpenAICall(provider: string, route: string, method: stri
       return describeResponses(provider, route, b as ResponsesRequest);
     case '/v1/embeddings':
       return describeEmbeddings(provider, route, b as EmbeddingsRequest);
-    case '/v1/completions':
+    default:
       return describeCompletions(provider, route, b as CompletionsRequest);
-    default: {
-      // An unknown generating route: count its JSON as input and hold the default output.
-      const texts: string[] = [];
-      const model = typeof b.model === 'string' ? b.model : undefined;
-      return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: countStructured(b, texts), choices: 1, texts };
-    }
   }
 }
 
