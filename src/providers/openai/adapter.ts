@@ -4,7 +4,7 @@ import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
 import type { ErrorKind } from '../errors';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
-import { describeOpenAICall, openaiOutputField, openaiRoutes } from './request';
+import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';
 import type { OpenAIUsage } from './wire';
 
 const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
@@ -85,7 +85,7 @@ export const openaiAdapter: ProviderAdapter = {
     const field = openaiOutputField(call.route);
     if (changes.outputCap !== undefined && field) {
       // Whichever output field the client used is the one clamped; an absent one gets the route's own.
-      const used = (['max_completion_tokens', 'max_tokens', 'max_output_tokens'] as const).filter((f) => out[f] !== undefined && out[f] !== null);
+      const used = openaiOutputFields.filter((f) => out[f] !== undefined && out[f] !== null);
       if (used.length === 0) out[field] = changes.outputCap;
       for (const f of used) out[f] = Math.min(out[f] as number, changes.outputCap);
     }

@@ -41,6 +41,23 @@ function optionalCount(v: unknown, name: string): number | undefined {
   return v;
 }
 
+/** Every field an OpenAI-compatible server may read as the output maximum. */
+export const openaiOutputFields = ['max_completion_tokens', 'max_tokens', 'max_output_tokens'] as const;
+
+/**
+ * The output maximum a request asks for: the largest of every output field it carries, whichever
+ * the route documents, since a compatible server may honour any of them. Each is clamped on the
+ * way out, so none can ask for more than is held.
+ */
+function requestedOutput(b: Partial<Record<(typeof openaiOutputFields)[number], unknown>>): number | undefined {
+  let max: number | undefined;
+  for (const f of openaiOutputFields) {
+    const v = optionalCount(b[f], f);
+    if (v !== undefined) max = Math.max(max ?? 0, v);
+  }
+  return max;
+}
+
 function countParts(model: string, parts: ChatContentPart[], texts: string[]): number {
   let tokens = 0;
   for (const part of parts) {
@@ -82,8 +99,7 @@ function describeChat(provider: string, route: string, b: ChatCompletionRequest)
     tokens += countStructured(m.tool_calls, texts) + countStructured(m.function_call, texts);
   }
   tokens += countStructured(b.tools, texts) + countStructured(b.functions, texts);
-  const requested = optionalCount(b.max_completion_tokens, 'max_completion_tokens') ?? optionalCount(b.max_tokens, 'max_tokens');
-  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requested, choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
+  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
 }
 
 function describeResponses(provider: string, route: string, b: ResponsesRequest): ModelCall {
@@ -114,8 +130,7 @@ function describeResponses(provider: string, route: string, b: ResponsesRequest)
     throw new MalformedRequestError('"input" must be a string or an array');
   }
   tokens += countStructured(b.tools, texts);
-  const requested = optionalCount(b.max_output_tokens, 'max_output_tokens');
-  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requested, choices: 1, texts };
+  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: 1, texts };
 }
 
 function countPromptLike(value: unknown, name: string, texts: string[]): number {
@@ -150,8 +165,10 @@ function describeCompletions(provider: string, route: string, b: CompletionsRequ
   const texts: string[] = [];
   const tokens = countPromptLike(b.prompt, 'prompt', texts);
   // The legacy completions endpoint generates 16 tokens when max_tokens is absent.
-  const requested = optionalCount(b.max_tokens, 'max_tokens') ?? 16;
-  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requested, choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
+  const requested = requestedOutput(b) ?? 16;
+  // best_of generates that many completions upstream (all billed) and returns the best n.
+  const choices = Math.max(1, optionalCount(b.n, 'n') ?? 1, optionalCount(b.best_of, 'best_of') ?? 1);
+  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requested, choices, texts };
 }
 
 /** Describes a call to one of the openai style's routes (the proxy refuses every other path first). */

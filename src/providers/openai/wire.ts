@@ -59,6 +59,7 @@ export interface CompletionsRequest {
   prompt?: string | string[] | number[] | number[][];
   max_tokens?: number;
   n?: number;
+  best_of?: number;
   stream?: boolean;
   stream_options?: { include_usage?: boolean } | null;
   user?: string;

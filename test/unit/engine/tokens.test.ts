@@ -36,10 +36,14 @@ describe('token counting before the call', () => {
     assert.equal(call.kind, 'generate');
   });
 
-  it('prefers max_completion_tokens and counts tools', () => {
+  it('holds the largest of every output field a request carries, and counts tools', () => {
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
     const call = describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], tools, max_tokens: 9, max_completion_tokens: 7 });
-    assert.equal(call.requestedOutputTokens, 7);
+    assert.equal(call.requestedOutputTokens, 9, 'a server may honour either field, so the larger is held');
+    const both = describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 1, max_tokens: 100_000, max_output_tokens: 50 });
+    assert.equal(both.requestedOutputTokens, 100_000);
+    const best = describeOpenAICall('openai', '/v1/completions', 'POST', { model: 'gpt-3.5-turbo-instruct', prompt: 'x', max_tokens: 10, n: 2, best_of: 5 });
+    assert.equal(best.choices, 5, 'best_of completions are generated and billed upstream');
     assert.ok(call.inputTokens >= 3 + 3 + 1 + countText(JSON.stringify(tools)));
   });
 

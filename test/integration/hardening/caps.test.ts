@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { MockUpstream } from '../../helpers/mock-upstream';
+import { startTestProxy } from '../../helpers/proxy';
+import type { TestProxy } from '../../helpers/proxy';
+import type { DecisionRecord } from '../../../src/store/ledger/records';
+
+describe('caps and limits hold however a request is written', () => {
+  let mock: MockUpstream;
+  let p: TestProxy;
+  before(async () => {
+    mock = new MockUpstream();
+    p = await startTestProxy(await mock.start());
+  });
+  after(async () => {
+    await p.stop();
+    await mock.stop();
+  });
+
+  async function decisionOf(id: string | null | undefined): Promise<DecisionRecord> {
+    const rec = (await p.records()).find((r) => r.id === id);
+    assert.ok(rec?.kind === 'decision', `a decision record ${id}`);
+    return rec as DecisionRecord;
+  }
+
+  it('clamps and holds every output field a request carries, times n', async () => {
+    const client = new OpenAI({ apiKey: await p.token('bob@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
+    const { response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 1, max_tokens: 100_000, n: 3 })
+      .withResponse();
+    const sent = mock.last().body!;
+    assert.equal(sent.max_tokens, 4096, 'the larger field is clamped to the entitlement');
+    assert.equal(sent.max_completion_tokens, 1);
+    const rec = await decisionOf(response.headers.get('x-tollgate-decision'));
+    assert.equal(rec.reserved.output_tokens, 3 * 4096, 'what is held covers what the upstream may generate');
+  });
+});
