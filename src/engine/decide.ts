@@ -268,6 +268,15 @@ export class Engine {
       }
     }
 
+    // A model priced nowhere is not free: a call a USD budget or limit would count is refused
+    // rather than let through at $0.
+    if ((call.kind === 'generate' || call.kind === 'embed') && call.model && !priceOf(this.policy, call.model)) {
+      const counting = this.rules.find((r) => (r.kind === 'budget' || r.cost === 'usd') && ruleMatchesIdentity(r, id) && ruleMatchesRequest(r, call, call.model, labels));
+      if (counting) {
+        return refuse('entitlement', 'prices', `model '${call.model}' has no price (no entry in the bundle's prices and no prices.default), so ${counting.kind === 'budget' ? 'budget' : 'limit'} '${counting.id}' cannot count what it costs`);
+      }
+    }
+
     // Output: the client's maximum clamped by entitlement; without one, the policy's reserve.
     let outputCap: number | undefined;
     let perChoice = call.requestedOutputTokens ?? this.policy.guards.reserveOutputTokens;

@@ -19,6 +19,8 @@ export interface LaunchConfig extends ProxySettings {
   readonly store?: AccumulatorStore;
   /** Ledger settings (tests inject a failing disk here). */
   readonly ledgerOptions?: LedgerOptions;
+  /** The time decisions are made at; tests hold it still so that buckets do not refill mid-test. */
+  readonly clock?: () => number;
 }
 
 export interface RunningProxy {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
 import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException } from './model';
@@ -179,7 +180,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     });
     if (b.on_exceed === 'downgrade') {
       if (!b.downgrade_to) error([...path, 'on_exceed'], `on_exceed: downgrade needs downgrade_to (the model to rewrite to)`);
-      else if (!prices.has(b.downgrade_to)) error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price in prices, so its cost cannot be held`);
+      else if (!prices.has(b.downgrade_to) && !prices.has(DEFAULT_PRICE)) error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price in prices, so its cost cannot be held`);
     } else if (b.downgrade_to !== undefined) {
       error([...path, 'downgrade_to'], `downgrade_to is used only with on_exceed: downgrade`, true);
     }

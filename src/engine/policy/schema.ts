@@ -183,7 +183,11 @@ export const PolicySchema = Type.Object(
     description: Type.Optional(Type.String()),
     providers: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Provider, { additionalProperties: false, minProperties: 1 }),
     identity: Identity,
-    prices: Type.Optional(Type.Record(Type.String(), Price)),
+    prices: Type.Optional(
+      Type.Record(Type.String(), Price, {
+        description: 'USD per 1M tokens per model (a name, or a glob); a dated snapshot takes its model\'s price. `default` prices every model named nowhere else; without it, a model priced nowhere is refused wherever a USD budget or limit would count it.',
+      }),
+    ),
     classification: Type.Optional(Type.Record(Type.String(), ClassificationLabel)),
     limits: Type.Optional(Type.Array(LimitSchema)),
     budgets: Type.Optional(Type.Array(BudgetSchema)),

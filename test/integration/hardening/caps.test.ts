@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
+import { referenceText } from '../../helpers/policy';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 import type { DecisionRecord } from '../../../src/store/ledger/records';
@@ -33,5 +34,27 @@ describe('caps and limits hold however a request is written', () => {
     assert.equal(sent.max_completion_tokens, 1);
     const rec = await decisionOf(response.headers.get('x-tollgate-decision'));
     assert.equal(rec.reserved.output_tokens, 3 * 4096, 'what is held covers what the upstream may generate');
+  });
+
+  it('refuses a model priced nowhere wherever a USD budget counts it, naming the missing price', async () => {
+    const client = new OpenAI({ apiKey: await p.token('bob@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
+    const seen = mock.seen.length;
+    const err = await client.chat.completions.create({ model: 'o3', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }).catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.PermissionDeniedError, String(err));
+    assert.match(err.message, /model 'o3' has no price/);
+    assert.equal(err.headers?.get('x-tollgate-rule'), 'prices');
+    assert.equal(mock.seen.length, seen, 'it never reached the provider at $0');
+  });
+
+  it('prices an unlisted model with prices.default when the bundle sets one', async () => {
+    const withDefault = await startTestProxy(mock.url, { policyText: referenceText.replace('prices:\n', 'prices:\n  default: { input: 20, output: 80 }\n') });
+    try {
+      const client = new OpenAI({ apiKey: await withDefault.token('bob@acme.dev'), baseURL: `${withDefault.url}/openai/v1`, maxRetries: 0 });
+      const { response } = await client.chat.completions.create({ model: 'o3', messages: [{ role: 'user', content: 'x' }], max_tokens: 100 }).withResponse();
+      const rec = (await withDefault.records()).find((r) => r.id === response.headers.get('x-tollgate-decision')) as DecisionRecord;
+      assert.ok(rec.reserved.usd > 100 * 80 / 1e6 - 1e-12, 'held at the default price');
+    } finally {
+      await withDefault.stop();
+    }
   });
 });

@@ -15,8 +15,10 @@ describe('proxy refusals, as the SDKs see them', () => {
   });
   after(() => mock.stop());
 
+  // Decisions are made at one instant, so no bucket refills however slowly a shared machine runs.
   async function withProxy(policyText: string | undefined, run: (p: TestProxy) => Promise<void>): Promise<void> {
-    const p = await startTestProxy(upstream, policyText ? { policyText } : {});
+    const at = Date.now();
+    const p = await startTestProxy(upstream, { policyText, clock: () => at });
     try {
       await run(p);
     } finally {
@@ -126,7 +128,8 @@ describe('proxy refusals, as the SDKs see them', () => {
     }));
 
   it('records shadow refusals but refuses nothing in --shadow mode', async () => {
-    const p = await startTestProxy(upstream, { shadow: true });
+    const at = Date.now();
+    const p = await startTestProxy(upstream, { shadow: true, clock: () => at });
     try {
       const client = new OpenAI({ apiKey: await p.token('alice@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
       const { response } = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).withResponse();

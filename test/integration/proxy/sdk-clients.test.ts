@@ -15,7 +15,9 @@ describe('proxy with the official SDKs', () => {
   before(async () => {
     mock = new MockUpstream();
     // The reference bundle plus the count_tokens route, which it does not list.
-    const policyText = referenceText.replace('/v1/messages, /v1/embeddings]', '/v1/messages, /v1/messages/count_tokens, /v1/embeddings]');
+    const policyText = referenceText
+      .replace('/v1/messages, /v1/embeddings]', '/v1/messages, /v1/messages/count_tokens, /v1/embeddings]')
+      .replace('  gpt-4o-mini:       { input: 0.15, output: 0.60 }\n', '  gpt-4o-mini:       { input: 0.15, output: 0.60 }\n  text-embedding-3-small: { input: 0.02, output: 0 }\n');
     proxy = await startTestProxy(await mock.start(), { policyText });
     const token = await proxy.token('Bob@acme.dev', { agent: 'notebook' });
     openai = new OpenAI({ apiKey: token, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0 });
@@ -144,7 +146,7 @@ describe('proxy with an OpenAI-compatible upstream named in the bundle', () => {
     const policyText = referenceText.replace(
       '  anthropic: { upstream: https://api.anthropic.com, style: anthropic, key_env: ANTHROPIC_API_KEY }\n',
       '  anthropic: { upstream: https://api.anthropic.com, style: anthropic, key_env: ANTHROPIC_API_KEY }\n  local:     { upstream: http://127.0.0.1:11434,   style: openai }\n',
-    );
+    ).replace('prices:\n', 'prices:\n  default:           { input: 0, output: 0 }   # models served locally cost nothing\n');
     const proxy = await startTestProxy(upstream, { policyText });
     try {
       const client = new OpenAI({ apiKey: await proxy.token('bob@acme.dev'), baseURL: `${proxy.url}/local/v1`, maxRetries: 0 });
