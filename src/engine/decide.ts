@@ -4,6 +4,7 @@ import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settl
 import { entitlementFor } from './entitlements';
 import type { EffectiveEntitlement } from './entitlements';
 import { globMatch } from './glob';
+import { AGENT_NAME_GUARD, AGENT_NAME_WINDOW_MS, TRACE_GUARD } from './guards';
 import type { Identity } from './identity/identity';
 import type { AccumulatorSpec, ChargeOp, OpResult } from './limiters/spec';
 import type { Budget, CostUnit, Limit, Policy, Rule, RuleException } from './policy/model';
@@ -87,6 +88,10 @@ export function keysFor(rule: Rule, id: Identity, labels: readonly string[]): st
   return keys;
 }
 
+function agentNameSpec(limit: number, agent: string): AccumulatorSpec {
+  return { type: 'distinct', windowMs: AGENT_NAME_WINDOW_MS, limit, member: agent };
+}
+
 function specFor(rule: Limit | Budget, x: RuleException | undefined): AccumulatorSpec {
   if (rule.kind === 'budget') {
     const limit = x?.limitUsd ?? rule.limitUsd;
@@ -152,10 +157,14 @@ export class Engine {
    * record names, while it exists), for restoring state from the ledger. Undefined when the rule
    * is gone from the bundle.
    */
-  accumulatorFor(ruleId: string, exceptionId?: string | null): { spec: AccumulatorSpec; unit: CostUnit } | undefined {
-    if (ruleId === 'max_calls_per_trace') {
+  accumulatorFor(ruleId: string, exceptionId?: string | null, agent = ''): { spec: AccumulatorSpec; unit: CostUnit } | undefined {
+    if (ruleId === TRACE_GUARD) {
       const limit = this.policy.guards.maxCallsPerTrace;
       return limit === undefined ? undefined : { spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit }, unit: 'requests' };
+    }
+    if (ruleId === AGENT_NAME_GUARD) {
+      const limit = this.policy.identity.maxAgentsPerUser;
+      return limit === undefined ? undefined : { spec: agentNameSpec(limit, agent), unit: 'requests' };
     }
     const rule = this.rules.find((r) => r.id === ruleId);
     if (!rule) return undefined;
@@ -222,8 +231,16 @@ export class Engine {
     const guard = this.policy.guards.maxCallsPerTrace;
     if (guard !== undefined && req.trace) {
       out.push({
-        rule: { kind: 'guard', id: 'max_calls_per_trace' }, key: `trace:${req.trace}`, storeKey: `max_calls_per_trace#trace:${req.trace}`, unit: 'requests',
+        rule: { kind: 'guard', id: TRACE_GUARD }, key: `trace:${req.trace}`, storeKey: `${TRACE_GUARD}#trace:${req.trace}`, unit: 'requests',
         spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit: guard }, amount: 1, force: false,
+      });
+    }
+    // Only names the caller picked count: an agent the token vouches for is one name the person was given.
+    const agents = this.policy.identity.maxAgentsPerUser;
+    if (agents !== undefined && id.agentAsserted) {
+      out.push({
+        rule: { kind: 'guard', id: AGENT_NAME_GUARD }, key: `user:${id.user}`, storeKey: `${AGENT_NAME_GUARD}#user:${id.user}`, unit: 'requests',
+        spec: agentNameSpec(agents, id.agent), amount: 1, force: false,
       });
     }
     for (const rule of this.rules) {
@@ -315,7 +332,7 @@ export class Engine {
       const firstResult = result.results[result.failures[0]!]!;
       const waits = result.failures.map((i) => result.results[i]!.retryAfterMs);
       const retryMs = waits.some((w) => w === null || w === undefined) ? null : Math.max(...(waits as number[]));
-      const refusal: RefusalKind = first.rule.kind === 'guard' ? 'trace' : first.rule.kind === 'budget' ? 'budget' : 'rate-limit';
+      const refusal: RefusalKind = first.rule.id === TRACE_GUARD ? 'trace' : first.rule.kind === 'budget' ? 'budget' : 'rate-limit';
       const reason = this.refusalReason(first, firstResult, id, retryMs);
       const retryAfterS = retryMs === null ? undefined : Math.max(1, Math.ceil(retryMs / 1000));
       if (!req.shadow) {
@@ -402,6 +419,9 @@ export class Engine {
   }
 
   private refusalReason(p: PlannedCharge, r: OpResult, id: Identity, retryMs: number | null): string {
+    if (p.rule.id === AGENT_NAME_GUARD) {
+      return `${id.user} has used ${r.before} agent names in x-tollgate-agent within the last hour, the most identity.max_agents_per_user (${r.limit}) allows, and '${id.agent}' would be one more: reuse a name; ${waitText(retryMs)}`;
+    }
     if (p.rule.kind === 'guard') {
       return `trace ${p.key.slice('trace:'.length)} has made ${r.before} model calls, the most one chain may make (guards.max_calls_per_trace = ${r.limit}); a loop or recursion is likely`;
     }

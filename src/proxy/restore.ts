@@ -41,7 +41,7 @@ export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: A
       const ops: { key: string; spec: NonNullable<ReturnType<Engine['accumulatorFor']>>['spec']; amount: number; force: true }[] = [];
       const units: CostUnit[] = [];
       for (const l of charged) {
-        const acc = engine.accumulatorFor(l.rule, r.exception?.id);
+        const acc = engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent);
         if (!acc) continue;
         ops.push({ key: `${l.rule}#${l.key}`, spec: acc.spec, amount: l.after - l.before, force: true });
         units.push(acc.unit);

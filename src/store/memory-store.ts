@@ -1,14 +1,22 @@
 import type { AccumulatorStore } from '../engine/store';
 import type { AccumulatorSpec, ChargeOp, HeldCharge, Hold, OpResult, ReserveResult, SettleResult } from '../engine/limiters/spec';
 import type { AccumulatorValue } from '../engine/limiters/state';
-import { adjust, alertsFor, current, fits, take, usage } from '../engine/limiters/state';
+import { added, adjust, alertsFor, atRest, current, fits, take, usage } from '../engine/limiters/state';
 
 /**
  * Accumulators in this process's memory. JavaScript runs one reservation to completion before the
  * next starts, so check-then-take over every charge is atomic without locks.
  */
+/** Accumulators at rest are swept at most this often, or sooner once the map has doubled. */
+const SWEEP_INTERVAL_MS = 10_000;
+const SWEEP_MIN_GROWTH = 1024;
+
 export class MemoryStore implements AccumulatorStore {
+  /** Each accumulator with the spec it was last charged under, so a sweep can tell when it is at rest. */
   private readonly values = new Map<string, AccumulatorValue>();
+  private readonly specs = new Map<string, AccumulatorSpec>();
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  private sizeAfterSweep = 0;
   /** Holds reserved and not yet settled or released: a hold is settled once, as the Redis store's is. */
   private readonly open = new Set<string>();
   private nextHold = 1;
@@ -18,6 +26,7 @@ export class MemoryStore implements AccumulatorStore {
   }
 
   reserveNow(ops: readonly ChargeOp[], now: number): ReserveResult {
+    this.maybeSweep(now);
     const values = ops.map((op) => this.load(op.key, op.spec, now));
     const results: OpResult[] = [];
     const failures: number[] = [];
@@ -26,7 +35,7 @@ export class MemoryStore implements AccumulatorStore {
       const { used, limit } = usage(op.spec, v);
       const fit = op.force ? { ok: true, retryAfterMs: 0 } : fits(op.spec, v, op.amount, now);
       if (!fit.ok) failures.push(i);
-      results.push({ before: used, after: fit.ok ? used + op.amount : used, limit, retryAfterMs: fit.ok ? undefined : fit.retryAfterMs });
+      results.push({ before: used, after: fit.ok ? used + added(op.spec, v, op.amount) : used, limit, retryAfterMs: fit.ok ? undefined : fit.retryAfterMs });
     });
     if (failures.length > 0) {
       return { ok: false, results: results.map((r) => ({ ...r, after: r.before })), failures };
@@ -81,10 +90,35 @@ export class MemoryStore implements AccumulatorStore {
     return this.values.keys();
   }
 
+  /** How many accumulators this store holds. */
+  get size(): number {
+    return this.values.size;
+  }
+
   private load(key: string, spec: AccumulatorSpec, now: number): AccumulatorValue {
     const existing = this.values.get(key);
     const v = current(spec, existing, now);
     if (v !== existing) this.values.set(key, v);
+    this.specs.set(key, spec);
     return v;
+  }
+
+  /**
+   * Forgets every accumulator back at rest: a fresh one would behave the same, and without this
+   * every agent name, session or trace ever seen would stay in memory.
+   */
+  sweep(now: number): void {
+    for (const [key, existing] of this.values) {
+      if (atRest(this.specs.get(key)!, existing, now)) {
+        this.values.delete(key);
+        this.specs.delete(key);
+      }
+    }
+    this.lastSweep = now;
+    this.sizeAfterSweep = this.values.size;
+  }
+
+  private maybeSweep(now: number): void {
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS || this.values.size >= 2 * this.sizeAfterSweep + SWEEP_MIN_GROWTH) this.sweep(now);
   }
 }

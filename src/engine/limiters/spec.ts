@@ -6,7 +6,12 @@ export type AccumulatorSpec =
   | { readonly type: 'window'; readonly windowMs: number; readonly limit: number }
   | { readonly type: 'calendar'; readonly unit: 'day' | 'week' | 'month'; readonly limit: number; readonly alertAt: readonly number[] }
   | { readonly type: 'rolling'; readonly windowMs: number; readonly limit: number; readonly alertAt: readonly number[] }
-  | { readonly type: 'trace'; readonly ttlMs: number; readonly limit: number };
+  | { readonly type: 'trace'; readonly ttlMs: number; readonly limit: number }
+  /**
+   * Distinct names seen in a sliding window (agents per person): a charge adds `member`, which
+   * fits when it is already counted or when fewer than `limit` names are.
+   */
+  | { readonly type: 'distinct'; readonly windowMs: number; readonly limit: number; readonly member: string };
 
 /** One deduction from one accumulator, part of a decision's all-or-nothing set. */
 export interface ChargeOp {

@@ -48,7 +48,13 @@ export interface TraceState {
   expiresAt: number;
 }
 
-export type AccumulatorValue = BucketState | WindowState | CalendarState | RollingState | TraceState;
+export interface DistinctState {
+  type: 'distinct';
+  /** Each name counted, with when it was last seen: it leaves the window that long after. */
+  seen: Record<string, number>;
+}
+
+export type AccumulatorValue = BucketState | WindowState | CalendarState | RollingState | TraceState | DistinctState;
 
 export const SLOTS = 1024;
 
@@ -153,7 +159,50 @@ export function current(spec: AccumulatorSpec, value: AccumulatorValue | undefin
       }
       return t;
     }
+    case 'distinct': {
+      const d = value?.type === 'distinct' ? value : { type: 'distinct' as const, seen: {} };
+      for (const [name, at] of Object.entries(d.seen)) if (at + spec.windowMs <= now) delete d.seen[name];
+      return d;
+    }
   }
+}
+
+/**
+ * Whether an accumulator at `now` would behave exactly as a fresh one: a bucket refilled to its
+ * burst, a window whose charges all left it, a period with nothing spent, held or alerted, an
+ * expired trace, a name set whose names all left it. Such an accumulator can be forgotten, so
+ * identities that come and go cannot grow a store without bound. Reads `v` without changing it:
+ * bringing a state forward in two steps would round differently from one step.
+ */
+export function atRest(spec: AccumulatorSpec, v: AccumulatorValue, now: number): boolean {
+  switch (v.type) {
+    case 'bucket': {
+      const s = spec as { ratePerMs: number; burst: number };
+      return v.level + Math.max(0, now - v.at) * s.ratePerMs >= s.burst;
+    }
+    case 'window':
+      return windowEmpty(v, (spec as { windowMs: number }).windowMs, now);
+    case 'calendar':
+      return v.period !== periodStart((spec as { unit: 'day' | 'week' | 'month' }).unit, now) || (v.spent === 0 && v.held === 0 && v.alerted.length === 0);
+    case 'rolling':
+      return windowEmpty(v.window, (spec as { windowMs: number }).windowMs, now) && v.held === 0 && v.alerted.length === 0;
+    case 'trace':
+      return now >= v.expiresAt;
+    case 'distinct': {
+      const windowMs = (spec as { windowMs: number }).windowMs;
+      for (const name in v.seen) if (v.seen[name]! + windowMs > now) return false;
+      return true;
+    }
+  }
+}
+
+function windowEmpty(w: WindowState, windowMs: number, now: number): boolean {
+  const last = w.times.length - 1;
+  return last < 0 || w.times[last]! + windowMs <= now;
+}
+
+function distinctCount(v: DistinctState): number {
+  return Object.keys(v.seen).length;
 }
 
 /** How much of the accumulator is used, in its own unit, and its limit. */
@@ -169,6 +218,8 @@ export function usage(spec: AccumulatorSpec, v: AccumulatorValue): { used: numbe
       return { used: v.window.total, limit: (spec as { limit: number }).limit };
     case 'trace':
       return { used: v.count, limit: (spec as { limit: number }).limit };
+    case 'distinct':
+      return { used: distinctCount(v), limit: (spec as { limit: number }).limit };
   }
 }
 
@@ -202,7 +253,18 @@ export function fits(spec: AccumulatorSpec, v: AccumulatorValue, amount: number,
       // A trace that has made its calls is a runaway chain: waiting does not make it shorter.
       return v.count + amount <= s.limit ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: null };
     }
+    case 'distinct': {
+      const s = spec as { windowMs: number; limit: number; member: string };
+      if (s.member in v.seen || distinctCount(v) + 1 <= s.limit) return { ok: true, retryAfterMs: 0 };
+      // A new name fits once the longest-unseen one leaves the window.
+      return { ok: false, retryAfterMs: Math.max(0, Math.min(...Object.values(v.seen)) + s.windowMs - now) };
+    }
   }
+}
+
+/** What a charge adds to an accumulator's use: a name already counted adds nothing. */
+export function added(spec: AccumulatorSpec, v: AccumulatorValue, amount: number): number {
+  return v.type === 'distinct' && (spec as { member: string }).member in v.seen ? 0 : amount;
 }
 
 /** Takes `amount`; returns the slot or period the charge belongs to. */
@@ -223,6 +285,9 @@ export function take(spec: AccumulatorSpec, v: AccumulatorValue, amount: number,
     case 'trace':
       v.count += amount;
       return v.expiresAt;
+    case 'distinct':
+      v.seen[(spec as { member: string }).member] = now;
+      return now;
   }
 }
 
@@ -251,6 +316,9 @@ export function adjust(spec: AccumulatorSpec, v: AccumulatorValue, slot: number,
       return final ? crossings(spec, v, v.window.total - v.held) : [];
     case 'trace':
       if (v.expiresAt === slot) v.count = Math.max(0, v.count + delta);
+      return [];
+    case 'distinct':
+      // A name once seen stays counted for its window: a call that failed still used the name.
       return [];
   }
 }

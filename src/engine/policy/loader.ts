@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GUARD_IDS } from '../guards';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
@@ -96,6 +97,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   const ids = new Map<string, PolicyPath>();
 
   const checkId = (id: string, path: PolicyPath): void => {
+    if (GUARD_IDS.includes(id)) return error(path, `id '${id}' is reserved for the guard of that name`);
     const first = ids.get(id);
     if (first) error(path, `duplicate id '${id}' (also used at ${first.join('.')})`);
     else ids.set(id, path);
@@ -240,6 +242,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     identity: {
       required: doc.identity.required,
       roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),
+      maxAgentsPerUser: doc.identity.max_agents_per_user,
       issuers: (doc.identity.issuers ?? []).map((iss, i) => {
         if (!iss.jwks && !iss.public_key) error(['identity', 'issuers', i], `issuer '${iss.issuer}' needs jwks or public_key to verify its tokens`);
         return {

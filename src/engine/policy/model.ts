@@ -118,6 +118,8 @@ export interface Policy {
     readonly required: boolean;
     readonly roles: ReadonlyMap<string, readonly string[]>;
     readonly issuers: readonly IssuerConfig[];
+    /** Most distinct agent names a person may give in x-tollgate-agent within an hour. */
+    readonly maxAgentsPerUser?: number;
   };
   readonly prices: ReadonlyMap<string, Price>;
   readonly classification: readonly ClassificationLabel[];

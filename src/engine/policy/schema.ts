@@ -119,6 +119,12 @@ const Identity = Type.Object(
     roles: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()), { description: 'Roles per person (e-mail).' })),
     issuers: Type.Optional(Type.Array(Issuer, { description: 'Identity providers whose JWTs are accepted.' })),
     declared_roles: Type.Optional(Type.Array(Type.String(), { description: 'Roles that only identity-provider tokens carry, declared so rules may name them.' })),
+    max_agents_per_user: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Most distinct agent names a person may give in x-tollgate-agent within an hour; a further name is refused (429), so rotating names cannot multiply a per-agent allowance.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

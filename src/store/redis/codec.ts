@@ -16,6 +16,8 @@ export function specArgs(spec: AccumulatorSpec): [string, string, string, string
       return ['rolling', String(spec.windowMs), String(spec.limit), spec.alertAt.map(String).join(',')];
     case 'trace':
       return ['trace', String(spec.ttlMs), String(spec.limit), ''];
+    case 'distinct':
+      return ['distinct', String(spec.windowMs), String(spec.limit), spec.member];
   }
 }
 

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
  *   calendar a = unit       b = limit  c = alert thresholds, comma separated
  *   rolling  a = windowMs   b = limit  c = alert thresholds
  *   trace    a = ttlMs      b = limit
+ *   distinct a = windowMs   b = limit  c = the name this charge adds
  * `extra` is the force flag when reserving, the held slot when settling.
  */
 
@@ -90,6 +91,7 @@ local function specAt(i)
   elseif t == 'calendar' then spec.unit = ARGV[i + 1]; spec.limit = tonumber(ARGV[i + 2]); spec.alertAt = parseAlerts(ARGV[i + 3])
   elseif t == 'rolling' then spec.windowMs = tonumber(ARGV[i + 1]); spec.limit = tonumber(ARGV[i + 2]); spec.alertAt = parseAlerts(ARGV[i + 3])
   elseif t == 'trace' then spec.ttlMs = tonumber(ARGV[i + 1]); spec.limit = tonumber(ARGV[i + 2])
+  elseif t == 'distinct' then spec.windowMs = tonumber(ARGV[i + 1]); spec.limit = tonumber(ARGV[i + 2]); spec.member = ARGV[i + 3]
   else error('unknown accumulator type ' .. tostring(t)) end
   return spec
 end
@@ -150,6 +152,13 @@ local function windowRetry(w, windowMs, limit, amount, now)
   return 0
 end
 
+-- Names counted by a distinct accumulator; its state is { t, seen = { name = last seen } }.
+local function distinctCount(v)
+  local n = 0
+  for _ in pairs(v.seen) do n = n + 1 end
+  return n
+end
+
 local function current(spec, v, now)
   local t = spec.type
   if t == 'bucket' then
@@ -173,6 +182,12 @@ local function current(spec, v, now)
     if v == nil or v.t ~= 'rolling' then v = { t = 'rolling', w = newWindow(), held = 0, alerted = {} } end
     expireWindow(v.w, spec.windowMs, now)
     return v
+  elseif t == 'distinct' then
+    if v == nil or v.t ~= 'distinct' then v = { t = 'distinct', seen = {} } end
+    for name, at in pairs(v.seen) do
+      if at + spec.windowMs <= now then v.seen[name] = nil end
+    end
+    return v
   else
     if v == nil or v.t ~= 'trace' then v = { t = 'trace', count = 0, expiresAt = now + spec.ttlMs } end
     if now >= v.expiresAt then v.count = 0; v.expiresAt = now + spec.ttlMs end
@@ -185,7 +200,14 @@ local function usage(spec, v)
   elseif v.t == 'window' then return v.total, spec.limit
   elseif v.t == 'calendar' then return v.spent, spec.limit
   elseif v.t == 'rolling' then return v.w.total, spec.limit
+  elseif v.t == 'distinct' then return distinctCount(v), spec.limit
   else return v.count, spec.limit end
+end
+
+-- What a charge adds to the use: a name already counted adds nothing.
+local function added(spec, v, amount)
+  if v.t == 'distinct' and v.seen[spec.member] ~= nil then return 0 end
+  return amount
 end
 
 -- Returns ok, retryAfterMs (nil: waiting cannot help).
@@ -204,6 +226,13 @@ local function fits(spec, v, amount, now)
   elseif v.t == 'rolling' then
     if v.w.total + amount <= spec.limit + EPS then return true, 0 end
     return false, windowRetry(v.w, spec.windowMs, spec.limit, amount, now)
+  elseif v.t == 'distinct' then
+    if v.seen[spec.member] ~= nil or distinctCount(v) + 1 <= spec.limit then return true, 0 end
+    local oldest = nil
+    for _, at in pairs(v.seen) do
+      if oldest == nil or at < oldest then oldest = at end
+    end
+    return false, math.max(0, oldest + spec.windowMs - now)
   else
     if v.count + amount <= spec.limit then return true, 0 end
     return false, nil
@@ -215,6 +244,7 @@ local function take(spec, v, amount, now)
   elseif v.t == 'window' then return addToWindow(v, spec.windowMs, now, amount)
   elseif v.t == 'calendar' then v.spent = v.spent + amount; v.held = v.held + amount; return v.period
   elseif v.t == 'rolling' then v.held = v.held + amount; return addToWindow(v.w, spec.windowMs, now, amount)
+  elseif v.t == 'distinct' then v.seen[spec.member] = now; return now
   else v.count = v.count + amount; return v.expiresAt end
 end
 
@@ -257,6 +287,8 @@ local function adjust(spec, v, slot, held, actual, final)
     if final then v.held = math.max(0, v.held - held) end
     if final then return crossings(spec, v, v.w.total - v.held) end
     return {}
+  elseif v.t == 'distinct' then
+    return {}
   else
     if v.expiresAt == slot then v.count = math.max(0, v.count + delta) end
     return {}
@@ -269,6 +301,7 @@ local function ttlOf(spec, v, now, holdTtl)
   elseif v.t == 'window' then return spec.windowMs + 1000
   elseif v.t == 'calendar' then return periodEnd(spec.unit, now) - now + holdTtl + 1000
   elseif v.t == 'rolling' then return spec.windowMs + holdTtl + DAY
+  elseif v.t == 'distinct' then return spec.windowMs + 1000
   else return v.expiresAt - now + 1000 end
 end
 
@@ -352,8 +385,9 @@ end
 out[1] = '1'
 local held = {}
 for i = 1, n do
+  local more = added(specs[i], states[i], amounts[i])
   local slot = take(specs[i], states[i], amounts[i], now)
-  out[#out + 1] = fmt(befores[i]); out[#out + 1] = fmt(befores[i] + amounts[i]); out[#out + 1] = fmt(limits[i]); out[#out + 1] = ''; out[#out + 1] = fmt(slot)
+  out[#out + 1] = fmt(befores[i]); out[#out + 1] = fmt(befores[i] + more); out[#out + 1] = fmt(limits[i]); out[#out + 1] = ''; out[#out + 1] = fmt(slot)
   local base = 5 + (i - 1) * 6
   held[i] = { KEYS[i + 2], ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], amounts[i], slot }
 end
@@ -392,6 +426,7 @@ for _, id in ipairs(expired) do
       elseif t == 'window' then spec.windowMs = tonumber(c[3]); spec.limit = tonumber(c[4])
       elseif t == 'calendar' then spec.unit = c[3]; spec.limit = tonumber(c[4]); spec.alertAt = parseAlerts(c[5])
       elseif t == 'rolling' then spec.windowMs = tonumber(c[3]); spec.limit = tonumber(c[4]); spec.alertAt = parseAlerts(c[5])
+      elseif t == 'distinct' then spec.windowMs = tonumber(c[3]); spec.limit = tonumber(c[4]); spec.member = c[5]
       else spec.ttlMs = tonumber(c[3]); spec.limit = tonumber(c[4]) end
       local v = load(c[1], spec, now)
       local crossed = adjust(spec, v, c[7], c[6], c[6], true)

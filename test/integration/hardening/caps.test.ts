@@ -57,4 +57,24 @@ describe('caps and limits hold however a request is written', () => {
       await withDefault.stop();
     }
   });
+
+  it('refuses agent names past identity.max_agents_per_user, so rotating x-tollgate-agent cannot multiply the per-agent burst', async () => {
+    const client = new OpenAI({ apiKey: await p.token('dave@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
+    const statuses: number[] = [];
+    let refusal: unknown;
+    for (let i = 0; i < 40; i++) {
+      try {
+        await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 1 }, { headers: { 'x-tollgate-agent': `worker-${i}` } });
+        statuses.push(200);
+      } catch (err) {
+        statuses.push((err as { status: number }).status);
+        refusal ??= err;
+      }
+    }
+    assert.deepEqual(statuses, [...Array(16).fill(200), ...Array(24).fill(429)]);
+    assert.ok(refusal instanceof OpenAI.RateLimitError);
+    assert.equal(refusal.headers?.get('x-tollgate-rule'), 'max_agents_per_user');
+    assert.match(refusal.message, /16 agent names/);
+    assert.ok(Number(refusal.headers?.get('retry-after')) > 3000, 'it frees up when the first name leaves the hour');
+  });
 });

@@ -25,11 +25,18 @@ const specs: Record<string, AccumulatorSpec> = {
   month: { type: 'calendar', unit: 'month', limit: 10, alertAt: [0.25, 0.9] },
   rolling: { type: 'rolling', windowMs: 3_600_000, limit: 10, alertAt: [0.5] },
   trace: { type: 'trace', ttlMs: 60_000, limit: 10 },
+  distinct: { type: 'distinct', windowMs: 60_000, limit: 3, member: 'a' },
 };
 const keys = Object.keys(specs);
 
+/** A charge's spec; a distinct accumulator's charge names one of a few members. */
+function specOf(o: { key: string; member: string }): AccumulatorSpec {
+  const spec = specs[o.key]!;
+  return spec.type === 'distinct' ? { ...spec, member: o.member } : spec;
+}
+
 type Step =
-  | { kind: 'reserve'; dt: number; ops: { key: string; amount: number; force: boolean }[] }
+  | { kind: 'reserve'; dt: number; ops: { key: string; amount: number; force: boolean; member: string }[] }
   | { kind: 'settle'; dt: number; pick: number; fraction: number }
   | { kind: 'release'; dt: number; pick: number };
 
@@ -38,7 +45,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     kind: fc.constant('reserve' as const),
     // Up to ~3 days per step so calendar days and months roll over within a run.
     dt: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 260_000_000 })),
-    ops: fc.uniqueArray(fc.record({ key: fc.constantFrom(...keys), amount: fc.double({ min: 0.01, max: 12, noNaN: true }), force: fc.constantFrom(false, false, false, true) }), { minLength: 1, maxLength: 5, selector: (o) => o.key }),
+    ops: fc.uniqueArray(
+      fc.record({ key: fc.constantFrom(...keys), amount: fc.double({ min: 0.01, max: 12, noNaN: true }), force: fc.constantFrom(false, false, false, true), member: fc.constantFrom('a', 'b', 'c', 'd', 'e') }),
+      { minLength: 1, maxLength: 5, selector: (o) => o.key },
+    ),
   }),
   fc.record({ kind: fc.constant('settle' as const), dt: fc.integer({ min: 0, max: 20_000 }), pick: fc.nat(), fraction: fc.double({ min: 0, max: 1.2, noNaN: true }) }),
   fc.record({ kind: fc.constant('release' as const), dt: fc.integer({ min: 0, max: 20_000 }), pick: fc.nat() }),
@@ -102,7 +112,7 @@ describe('Redis store (team mode) against a real redis-server', function () {
           for (const step of steps) {
             now += step.dt;
             if (step.kind === 'reserve') {
-              const ops = step.ops.map((o) => ({ key: o.key, spec: specs[o.key]!, amount: o.amount, force: o.force || undefined }));
+              const ops = step.ops.map((o) => ({ key: o.key, spec: specOf(o), amount: o.amount, force: o.force || undefined }));
               const m = memory.reserveNow(ops, now);
               const r = await shared.reserve(ops, now);
               assert.deepStrictEqual(withoutHoldId(r), withoutHoldId(m));
@@ -136,7 +146,7 @@ describe('Redis store (team mode) against a real redis-server', function () {
             now += step.dt;
             if (step.kind === 'reserve') {
               const before = await shared.peek(all, now);
-              const r = await shared.reserve(step.ops.map((o) => ({ key: o.key, spec: specs[o.key]!, amount: o.amount })), now);
+              const r = await shared.reserve(step.ops.map((o) => ({ key: o.key, spec: specOf(o), amount: o.amount })), now);
               if (r.ok) holds.push(r.hold);
               else assert.deepStrictEqual(await shared.peek(all, now), before, 'a refused reservation took nothing');
             } else if (holds.length > 0) {

@@ -15,7 +15,7 @@ describe('decide() with the reference bundle', () => {
     assert.equal(d.status, 200);
     assert.equal(d.rule, null);
     assert.deepEqual(d.limits.map((l) => `${l.rule} ${l.key}`), [
-      'agent-burst agent:bob@acme.dev/default', 'user-tokens user:bob@acme.dev', 'user-daily user:bob@acme.dev', 'team-monthly role:ml-engineers',
+      'user-rate user:bob@acme.dev', 'agent-burst agent:bob@acme.dev/default', 'user-tokens user:bob@acme.dev', 'user-daily user:bob@acme.dev', 'team-monthly role:ml-engineers',
     ]);
     assert.deepEqual({ before: limitOf(d, 'agent-burst').before, after: limitOf(d, 'agent-burst').after, limit: limitOf(d, 'agent-burst').limit }, { before: 0, after: 1, limit: 20 });
     assert.equal(d.reserved.output_tokens, 100);
@@ -49,7 +49,8 @@ describe('decide() with the reference bundle', () => {
   });
 
   it('applies the batch-eval exception (burst 500) and records it, until it expires', async () => {
-    const { engine, policy } = engineFor();
+    // The person's own user-rate (burst 60) still holds across every agent; without it the agent's burst shows.
+    const { engine, policy } = engineFor(policyFrom(referenceText.replace(/ {2}- id: user-rate[^]*?cost: requests\n/, '')));
     const batch = person('bob@acme.dev', policy, 'batch-eval');
     let last;
     for (let i = 0; i < 500; i++) last = await engine.decide({ identity: batch, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW);
@@ -64,6 +65,24 @@ describe('decide() with the reference bundle', () => {
     const d = await expired.engine.decide({ identity: batch, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, afterExpiry);
     assert.equal(d.outcome, 'refuse', 'an expired exception no longer applies');
     assert.equal(d.exception, undefined);
+  });
+
+  it('refuses a person more agent names per hour than identity.max_agents_per_user, naming the cap', async () => {
+    const { engine, policy } = engineFor();
+    const named = (agent: string, at: number): Promise<Awaited<ReturnType<typeof engine.decide>>> =>
+      engine.decide({ identity: withAgent(person('bob@acme.dev', policy), agent), call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, at);
+    for (let i = 0; i < 16; i++) assert.equal((await named(`rotating-${i}`, NOW + i)).outcome, 'allow', `name ${i}`);
+    const refused = await named('rotating-16', NOW + 100);
+    assert.equal(refused.outcome, 'refuse');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.refusal, 'rate-limit');
+    assert.equal(refused.rule, 'max_agents_per_user');
+    assert.match(refused.reason, /bob@acme\.dev has used 16 agent names.*max_agents_per_user \(16\).*'rotating-16' would be one more/);
+    assert.equal(refused.retryAfterS, 3600, 'the first name leaves the hour an hour after it was used');
+    assert.equal((await named('rotating-3', NOW + 200)).outcome, 'allow', 'a name already in use goes on working');
+    assert.equal((await engine.decide({ identity: person('bob@acme.dev', policy, 'from-token'), call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW + 300)).outcome, 'allow',
+      'an agent the token names is not a name the caller picked');
+    assert.equal((await named('rotating-16', NOW + HOUR)).outcome, 'allow', 'an hour later the first name has left');
   });
 
   it('grants an agent exception only to an agent the token vouches for, never to one a header claims', async () => {

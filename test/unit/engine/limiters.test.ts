@@ -81,4 +81,59 @@ describe('limiter building blocks', () => {
     assert.equal(store.reserveNow([{ key: 't', spec, amount: 1 }], T + 59_999).ok, false);
     assert.ok(store.reserveNow([{ key: 't', spec, amount: 1 }], T + 60_000).ok);
   });
+
+  it('counts distinct names in a sliding window: a known name always fits, a new one only under the limit', () => {
+    const spec = (member: string): AccumulatorSpec => ({ type: 'distinct', windowMs: 3_600_000, limit: 2, member });
+    const store = new MemoryStore();
+    const a = store.reserveNow([{ key: 'n', spec: spec('a'), amount: 1 }], T);
+    assert.ok(a.ok);
+    assert.deepEqual({ before: a.results[0]!.before, after: a.results[0]!.after }, { before: 0, after: 1 });
+    assert.ok(store.reserveNow([{ key: 'n', spec: spec('b'), amount: 1 }], T + 1000).ok);
+    const again = store.reserveNow([{ key: 'n', spec: spec('a'), amount: 1 }], T + 2000);
+    assert.ok(again.ok, 'a name already counted fits');
+    assert.equal(again.results[0]!.after, again.results[0]!.before, 'and adds nothing');
+    const third = store.reserveNow([{ key: 'n', spec: spec('c'), amount: 1 }], T + 3000);
+    assert.equal(third.ok, false);
+    // 'a' was seen again at T + 2000, so 'b' (T + 1000) leaves first.
+    assert.equal(third.results[0]!.retryAfterMs, 3_600_000 + 1000 - 3000);
+    assert.ok(store.reserveNow([{ key: 'n', spec: spec('c'), amount: 1 }], T + 3_601_000).ok, 'once b has left the window');
+  });
+
+  it('forgets accumulators back at rest, so identities that come and go cannot grow memory without bound', () => {
+    const store = new MemoryStore();
+    const bucket: AccumulatorSpec = { type: 'bucket', ratePerMs: 1 / 1000, burst: 5 };
+    const window: AccumulatorSpec = { type: 'window', windowMs: 60_000, limit: 5 };
+    const trace: AccumulatorSpec = { type: 'trace', ttlMs: 60_000, limit: 5 };
+    const names: AccumulatorSpec = { type: 'distinct', windowMs: 60_000, limit: 5, member: 'x' };
+    const day: AccumulatorSpec = { type: 'calendar', unit: 'day', limit: 5, alertAt: [] };
+    for (let i = 0; i < 5000; i++) {
+      const r = store.reserveNow([
+        { key: `b${i}`, spec: bucket, amount: 1 }, { key: `w${i}`, spec: window, amount: 1 }, { key: `t${i}`, spec: trace, amount: 1 },
+        { key: `n${i}`, spec: names, amount: 1 }, { key: `d${i}`, spec: day, amount: 1 },
+      ], T);
+      assert.ok(r.ok);
+    }
+    assert.ok(store.size <= 5 * 5000);
+    const held = store.reserveNow([{ key: 'busy', spec: bucket, amount: 5 }], T + 1);
+    assert.ok(held.ok);
+    store.sweep(T + 61_000);
+    // The day's spend stays until the day ends; everything else has refilled or expired.
+    assert.deepEqual([...store.keys()].filter((k) => !k.startsWith('d')).sort(), []);
+    assert.equal([...store.keys()].length, 5000);
+    store.sweep(Date.parse('2026-11-26T00:00:00Z'));
+    assert.equal(store.size, 0);
+    // A forgotten accumulator answers as the one it replaced would have.
+    const fresh = store.reserveNow([{ key: 'b1', spec: bucket, amount: 5 }], T + 62_000);
+    assert.ok(fresh.ok);
+    assert.equal(fresh.results[0]!.before, 0);
+  });
+
+  it('keeps an accumulator that still holds something through a sweep', () => {
+    const store = new MemoryStore();
+    const bucket: AccumulatorSpec = { type: 'bucket', ratePerMs: 1 / 1000, burst: 5 };
+    assert.ok(store.reserveNow([{ key: 'b', spec: bucket, amount: 5 }], T).ok);
+    store.sweep(T + 2000);
+    assert.deepEqual([...store.keys()], ['b']);
+    assert.equal(store.reserveNow([{ key: 'b', spec: bucket, amount: 3 }], T + 2000).ok, false, 'two of five refilled');
+  });
 });

@@ -29,9 +29,10 @@ describe('policy bundle loading', () => {
     assert.ok(r.ok);
     if (!r.ok) return;
     assert.equal(r.policy.name, 'acme-ai-gateway');
-    assert.deepEqual(r.policy.limits.map((l) => l.id), ['agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort']);
+    assert.deepEqual(r.policy.limits.map((l) => l.id), ['user-rate', 'agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort']);
+    assert.equal(r.policy.identity.maxAgentsPerUser, 16);
     assert.deepEqual(r.policy.budgets.map((b) => b.id), ['user-daily', 'team-monthly']);
-    const burst = r.policy.limits[0]!;
+    const burst = r.policy.limits[1]!;
     assert.equal(burst.algorithm, 'token-bucket');
     if (burst.algorithm === 'token-bucket') assert.equal(burst.rate.perMs * 60_000, 60);
     assert.equal(r.policy.exceptions[0]!.expiresAt, Date.parse('2027-07-01T00:00:00Z'));
@@ -59,6 +60,11 @@ describe('policy bundle loading', () => {
 
   it('rejects a malformed rate at its value', () => {
     expectErrorAt('rate: 1000/h', 'rate: 1000/hr', /invalid rate '1000\/hr'/, 'rate: '.length);
+  });
+
+  it('reserves the guards\' ids, so no rule can be mistaken for a guard', () => {
+    expectErrorAt('id: pii-flow', 'id: max_calls_per_trace', /id 'max_calls_per_trace' is reserved for the guard/, 'id: '.length);
+    expectErrorAt('id: pii-flow', 'id: max_agents_per_user', /id 'max_agents_per_user' is reserved/, 'id: '.length);
   });
 
   it('rejects a malformed window at its value', () => {
