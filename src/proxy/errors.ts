@@ -12,6 +12,7 @@ export type ProxyFailure =
   | 'upstream-key-missing'
   | 'upstream-unreachable'
   | 'upstream-timeout'
+  | 'client-closed'
   | 'ledger-unavailable'
   | 'store-unavailable'
   | 'draining';
@@ -27,6 +28,8 @@ const statuses: Record<ProxyFailure, number> = {
   'upstream-key-missing': 502,
   'upstream-unreachable': 502,
   'upstream-timeout': 504,
+  // What proxies record for a client that left before its answer (nobody reads it).
+  'client-closed': 499,
   'ledger-unavailable': 503,
   'store-unavailable': 503,
   draining: 503,

@@ -98,6 +98,7 @@ const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
   'upstream-key-missing': 'upstream',
   'upstream-unreachable': 'upstream',
   'upstream-timeout': 'timeout',
+  'client-closed': 'bad-request',
   'ledger-unavailable': 'unavailable',
   'store-unavailable': 'unavailable',
   draining: 'unavailable',
@@ -381,12 +382,17 @@ export class ProxyServer {
         body,
         headerTimeoutMs: this.o.upstreamHeaderTimeoutMs,
         idleTimeoutMs: this.o.upstreamIdleTimeoutMs,
-        onError: (err) => {
+        onError: (err, sent) => {
           void (async () => {
             await durable;
-            const settlement = await ctx.engine.settle(decision, { input_tokens: 0, output_tokens: 0 }, this.clock());
-            this.recordSettle(record, seq, settlement, err.status, false);
+            // Unknown is not zero: a request that reached the provider may have been worked on and
+            // billed, so without a reported usage it is settled at what it held. Only a call that
+            // never reached the upstream costs nothing.
+            const settlement = await ctx.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0 }, this.clock());
+            const clientLeft = err.reason === 'client-closed';
+            this.recordSettle(record, seq, settlement, err.status, clientLeft);
             this.o.log.warn(`${identity.user} ${route.provider}${route.path}: ${err.message}`);
+            if (clientLeft) return;
             if (!durableOk) return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
             this.sendError(res, adapter, err.status, failureKinds[err.reason], err.message, { 'x-tollgate-decision': record.id });
           })().finally(resolve);
@@ -550,7 +556,11 @@ export class ProxyServer {
     this.server.closeIdleConnections();
     const drained = Promise.allSettled([...this.inflight]);
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainMs).unref())]);
+    // Calls still open are cut, upstream too, and settled before the ledger closes behind them:
+    // a hold ends with its call, whenever that is.
+    this.upstream.abortAll();
     this.server.closeAllConnections();
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();
     this.upstream.close();
     await closed;

@@ -13,8 +13,12 @@ export interface UpstreamRequest {
   /** Longest silence while a response streams. */
   readonly idleTimeoutMs: number;
   readonly onResponse: (res: http.IncomingMessage) => void;
-  /** The upstream could not be reached or did not answer in time (before any response). */
-  readonly onError: (err: ProxyError) => void;
+  /**
+   * No response came: the upstream could not be reached, did not answer in time, or the client
+   * left first (`client-closed`). `sent` says whether the whole request reached the upstream, which
+   * may then have done (and billed) the work. Exactly one of onResponse and onError is called.
+   */
+  readonly onError: (err: ProxyError, sent: boolean) => void;
 }
 
 interface InFlight {
@@ -23,6 +27,8 @@ interface InFlight {
   proxyRes?: http.IncomingMessage;
   timer?: NodeJS.Timeout;
   timedOut: boolean;
+  /** The request was written to the upstream in full. */
+  sent: boolean;
   done: boolean;
 }
 
@@ -50,6 +56,8 @@ class BodySource extends Stream {
 export class Upstream {
   private readonly proxy = httpProxy.createProxyServer({});
   private readonly inflight = new WeakMap<http.IncomingMessage, InFlight>();
+  /** Calls not yet finished, for shutdown. */
+  private readonly open = new Set<http.IncomingMessage>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 512 });
 
@@ -58,6 +66,7 @@ export class Upstream {
       const f = this.inflight.get(req);
       if (!f) return;
       f.proxyReq = proxyReq;
+      proxyReq.once('finish', () => (f.sent = true));
       f.timer = setTimeout(() => {
         f.timedOut = true;
         proxyReq.destroy();
@@ -79,8 +88,16 @@ export class Upstream {
   }
 
   send(req: http.IncomingMessage, res: http.ServerResponse, call: UpstreamRequest): void {
-    const f: InFlight = { call, timedOut: false, done: false };
+    const f: InFlight = { call, timedOut: false, sent: false, done: false };
     this.inflight.set(req, f);
+    this.open.add(req);
+    if (res.destroyed) {
+      // The client left while the call was being decided: nothing goes upstream.
+      f.done = true;
+      this.open.delete(req);
+      queueMicrotask(() => call.onError(new ProxyError('client-closed', 'the client closed the connection before the call was sent'), false));
+      return;
+    }
     res.once('close', () => {
       if (!res.writableFinished) this.abort(req);
     });
@@ -103,26 +120,41 @@ export class Upstream {
         clearTimeout(f.timer);
         if (f.done || f.proxyRes) return;
         f.done = true;
-        if (f.timedOut) call.onError(new ProxyError('upstream-timeout', `the upstream did not answer within ${Math.round(call.headerTimeoutMs / 1000)}s`));
-        else call.onError(new ProxyError('upstream-unreachable', `the upstream ${call.url.origin} is unreachable (${err.code ?? err.message})`));
+        this.open.delete(req);
+        if (f.timedOut) call.onError(new ProxyError('upstream-timeout', `the upstream did not answer within ${Math.round(call.headerTimeoutMs / 1000)}s`), f.sent);
+        else call.onError(new ProxyError('upstream-unreachable', `the upstream ${call.url.origin} is unreachable (${err.code ?? err.message})`), f.sent);
       },
     );
   }
 
-  /** Stops a call upstream: the request if no response came yet, the response stream otherwise. */
+  /**
+   * Stops a call upstream: the request if no response came yet (the call then ends with a
+   * `client-closed` error), the response stream otherwise (its relay sees the stream cut).
+   */
   abort(req: http.IncomingMessage): void {
     const f = this.inflight.get(req);
     if (!f || f.done) return;
     f.done = true;
+    this.open.delete(req);
     clearTimeout(f.timer);
-    f.proxyRes?.destroy();
+    if (f.proxyRes) {
+      f.proxyRes.destroy();
+      return;
+    }
     f.proxyReq?.destroy();
+    f.call.onError(new ProxyError('client-closed', 'the client closed the connection before the upstream answered'), f.sent);
+  }
+
+  /** Stops every call still open: on shutdown, once calls in flight have had their time. */
+  abortAll(): void {
+    for (const req of [...this.open]) this.abort(req);
   }
 
   finished(req: http.IncomingMessage): void {
     const f = this.inflight.get(req);
     if (f) {
       f.done = true;
+      this.open.delete(req);
       clearTimeout(f.timer);
     }
   }

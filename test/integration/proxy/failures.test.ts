@@ -110,13 +110,24 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
     }
   });
 
-  it('answers 504 when the upstream does not answer in time, and leaks no reservation', async () => {
+  it('answers 504 when the upstream does not answer in time, and settles the call at what it held (unknown is not zero)', async () => {
     mock.next.push({ kind: 'hang' });
-    const r = await post('/openai/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }));
+    const r = await fetch(`${p.url}/openai/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${await p.token('carol@acme.dev')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 50 }),
+    });
     assert.equal(r.status, 504);
-    assert.ok(r.headers.get('x-tollgate-decision'));
-    await eventually(async () => (await p.records()).some((x) => x.kind === 'settle' && x.status === 504), 'settle 504');
-    await nothingHeld();
+    const id = r.headers.get('x-tollgate-decision');
+    await eventually(async () => (await p.records()).some((x) => x.kind === 'settle' && x.decision === id), 'settle 504');
+    const records = await p.records();
+    const decision = records.find((x) => x.id === id);
+    const settle = records.find((x) => x.kind === 'settle' && x.decision === id);
+    assert.ok(decision?.kind === 'decision' && settle?.kind === 'settle');
+    assert.equal(settle.status, 504);
+    assert.deepEqual(settle.usage, { input_tokens: null, output_tokens: null }, 'the provider never said what it used');
+    assert.equal(settle.usd, decision.reserved.usd, 'the request reached the provider, so it is charged at its worst case');
+    const tokens = (await p.state()).accumulators.find((a) => a.rule === 'user-tokens' && a.key === 'user:carol@acme.dev');
+    assert.equal(tokens?.used, decision.reserved.input_tokens + decision.reserved.output_tokens);
   });
 
   it('passes an upstream 5xx through unchanged and charges no tokens for it', async () => {
