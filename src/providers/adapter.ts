@@ -26,6 +26,8 @@ export interface ProviderAdapter {
   readonly style: 'openai' | 'anthropic';
   /** The routes this style serves; every other path is refused before anything is forwarded. */
   readonly routes: RouteTable;
+  /** Client headers the style's SDKs need upstream (API version, beta flags); no others pass unless the bundle says so. */
+  readonly clientHeaders: readonly string[];
   describe(provider: string, route: string, method: string, body: unknown): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
   authHeaders(key: string): Record<string, string>;

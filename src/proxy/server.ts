@@ -61,6 +61,9 @@ export interface ProxyOptions extends ProxySettings {
   readonly clock?: () => number;
 }
 
+/** Client headers that pass to every provider: trace context and retry identity, never credentials. */
+const traceHeaders = ['traceparent', 'tracestate', 'idempotency-key'];
+
 const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
@@ -370,10 +373,11 @@ export class ProxyServer {
       'x-tollgate-session': identity.session,
       ...(key ? adapter.authHeaders(key) : {}),
     };
-    for (const name of ['anthropic-version', 'anthropic-beta', 'openai-organization', 'openai-project', 'traceparent', 'tracestate', 'idempotency-key']) {
+    for (const name of [...adapter.clientHeaders, ...provider.forwardHeaders, ...traceHeaders]) {
       const v = firstHeader(req.headers[name]);
       if (v) headers[name] = v;
     }
+    Object.assign(headers, provider.headers);
 
     await new Promise<void>((resolve) => {
       this.upstream.send(req, res, {

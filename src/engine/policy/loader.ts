@@ -43,6 +43,13 @@ export function formatIssue(file: string, issue: PolicyIssue): string {
 
 const calendarPeriods = new Set(['day', 'week', 'month']);
 
+/** Headers only the proxy sets upstream: credentials, message framing, hop-by-hop and attribution. */
+const RESERVED_HEADERS = new Set([
+  'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization', 'cookie', 'host', 'content-length', 'content-type',
+  'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'accept-encoding',
+  'x-tollgate-user', 'x-tollgate-agent', 'x-tollgate-session',
+]);
+
 /**
  * Loads a bundle's text: YAML syntax, then the schema, then the checks a schema cannot express.
  * `now` only decides which exceptions draw an "already expired" warning; loading is otherwise pure.
@@ -142,6 +149,12 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
 
   for (const [name, p] of Object.entries(doc.providers)) {
     if (!/^https?:\/\//.test(p.upstream)) error(['providers', name, 'upstream'], `upstream must be an http or https URL`);
+    for (const h of Object.keys(p.headers ?? {})) {
+      if (RESERVED_HEADERS.has(h.toLowerCase())) error(['providers', name, 'headers', h], `header '${h}' is set by the proxy itself and cannot be given here`, true);
+    }
+    (p.forward_headers ?? []).forEach((h, i) => {
+      if (RESERVED_HEADERS.has(h.toLowerCase())) error(['providers', name, 'forward_headers', i], `header '${h}' never passes from a client to the provider (credentials, framing and attribution are the proxy's)`);
+    });
   }
 
   const limits: Limit[] = [];
@@ -238,7 +251,16 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
 
   return {
     name: doc.name,
-    providers: new Map(Object.entries(doc.providers).map(([name, p]) => [name, { name, upstream: p.upstream.replace(/\/+$/, ''), style: p.style, keyEnv: p.key_env }])),
+    providers: new Map(
+      Object.entries(doc.providers).map(([name, p]) => [
+        name,
+        {
+          name, upstream: p.upstream.replace(/\/+$/, ''), style: p.style, keyEnv: p.key_env,
+          headers: Object.fromEntries(Object.entries(p.headers ?? {}).map(([h, v]) => [h.toLowerCase(), v])),
+          forwardHeaders: (p.forward_headers ?? []).map((h) => h.toLowerCase()),
+        },
+      ]),
+    ),
     identity: {
       required: doc.identity.required,
       roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),

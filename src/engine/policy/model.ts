@@ -84,6 +84,10 @@ export interface ProviderConfig {
   readonly upstream: string;
   readonly style: 'openai' | 'anthropic';
   readonly keyEnv?: string;
+  /** Sent upstream on every call (names lower-cased), over anything the client sent. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Client headers (lower-cased) passed upstream beyond the style's own. */
+  readonly forwardHeaders: readonly string[];
 }
 
 export interface IssuerConfig {

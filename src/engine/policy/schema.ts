@@ -89,11 +89,23 @@ const Entitlement = Type.Object(
   { additionalProperties: false },
 );
 
+const HeaderName = Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', description: 'An HTTP header name.' });
+
 const Provider = Type.Object(
   {
     upstream: Type.String({ format: 'uri', description: 'Base URL of the provider; the path after /<provider> is appended.' }),
     style: Type.Union([Type.Literal('openai'), Type.Literal('anthropic')], { description: 'Wire format: openai covers any OpenAI-compatible server.' }),
     key_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the real upstream key.' })),
+    headers: Type.Optional(
+      Type.Record(HeaderName, Type.String(), {
+        description: 'Headers sent upstream on every call, whatever the client sent (openai-organization, openai-project: which account is billed is the bundle\'s choice).',
+      }),
+    ),
+    forward_headers: Type.Optional(
+      Type.Array(HeaderName, {
+        description: 'Client headers passed upstream beyond the style\'s own (anthropic-version, anthropic-beta) and trace context; a header the bundle sets in headers always wins.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -63,6 +63,7 @@ class AnthropicStreamTap implements StreamTap {
 export const anthropicAdapter: ProviderAdapter = {
   style: 'anthropic',
   routes: anthropicRoutes,
+  clientHeaders: ['anthropic-version', 'anthropic-beta'],
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeAnthropicCall(provider, route, method, body);

@@ -74,6 +74,8 @@ class OpenAIStreamTap implements StreamTap {
 export const openaiAdapter: ProviderAdapter = {
   style: 'openai',
   routes: openaiRoutes,
+  // openai-organization and openai-project choose which account is billed: the bundle's choice.
+  clientHeaders: [],
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeOpenAICall(provider, route, method, body);
