@@ -4,6 +4,8 @@ export type ErrorKind =
   | 'budget'
   | 'trace'
   | 'entitlement'
+  /** The caller itself is refused (a web page, a name that is not the proxy's). */
+  | 'forbidden'
   | 'context'
   | 'identity'
   | 'bad-request'

@@ -13,6 +13,7 @@ export type ProxyFailure =
   | 'upstream-unreachable'
   | 'upstream-timeout'
   | 'client-closed'
+  | 'forbidden-caller'
   | 'ledger-unavailable'
   | 'store-unavailable'
   | 'draining';
@@ -30,6 +31,7 @@ const statuses: Record<ProxyFailure, number> = {
   'upstream-timeout': 504,
   // What proxies record for a client that left before its answer (nobody reads it).
   'client-closed': 499,
+  'forbidden-caller': 403,
   'ledger-unavailable': 503,
   'store-unavailable': 503,
   draining: 503,

@@ -21,6 +21,7 @@ import { settleUsage } from '../providers/usage';
 import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
 import type { DecisionBody, LedgerEntry } from '../store/ledger/records';
 import { AdminApi } from './admin';
+import { BrowserGuard } from './browser-guard';
 import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
 import { parseJsonBody, readBody } from './body';
 import type { PolicyContext } from './context';
@@ -102,6 +103,7 @@ const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
   'upstream-unreachable': 'upstream',
   'upstream-timeout': 'timeout',
   'client-closed': 'bad-request',
+  'forbidden-caller': 'forbidden',
   'ledger-unavailable': 'unavailable',
   'store-unavailable': 'unavailable',
   draining: 'unavailable',
@@ -164,7 +166,8 @@ export class ProxyServer {
   }
 
   private async buildContext(policy: Policy, source: string): Promise<PolicyContext> {
-    return { policy, engine: new Engine(policy, this.o.store), verifier: await TokenVerifier.create(policy, this.o.sessionKeys), source };
+    const guard = new BrowserGuard(this.o.host, policy.network?.allowedOrigins ?? [], policy.network?.allowedHosts ?? []);
+    return { policy, engine: new Engine(policy, this.o.store), verifier: await TokenVerifier.create(policy, this.o.sessionKeys), browserGuard: guard, source };
   }
 
   /** A policy edit: in force for the next request when valid; rejected with its errors otherwise. */
@@ -215,6 +218,16 @@ export class ProxyServer {
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Before anything else: a web page must not drive the proxy or its admin API.
+    const guard = this.context.browserGuard;
+    const refusal = guard.refusal(req);
+    if (refusal) return this.answerFailure(res, new ProxyError('forbidden-caller', refusal), { provider: '', route: '' }, undefined);
+    for (const [name, value] of Object.entries(guard.corsHeaders(req))) res.setHeader(name, value!);
+    if (req.method === 'OPTIONS' && req.headers.origin !== undefined) {
+      res.writeHead(204, guard.preflightHeaders(req));
+      res.end();
+      return;
+    }
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });

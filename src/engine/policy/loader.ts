@@ -290,5 +290,6 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     },
     exceptions,
     store: { onUnavailable: doc.store?.on_unavailable ?? 'refuse' },
+    network: { allowedOrigins: doc.network?.allowed_origins ?? [], allowedHosts: doc.network?.allowed_hosts ?? [] },
   };
 }

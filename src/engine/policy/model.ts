@@ -140,6 +140,8 @@ export interface Policy {
     readonly reserveOutputTokens: number;
   };
   readonly exceptions: readonly RuleException[];
+  /** Which web origins and host names may reach the proxy (absent: none beyond its own address). */
+  readonly network?: { readonly allowedOrigins: readonly string[]; readonly allowedHosts: readonly string[] };
   /** Team mode: what a shared store's outage does (absent in bundles built without the loader: refuse). */
   readonly store?: { readonly onUnavailable: 'refuse' | 'local' };
 }

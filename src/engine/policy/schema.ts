@@ -174,6 +174,22 @@ const Store = Type.Object(
   { additionalProperties: false, description: 'How the proxy behaves when its shared accumulator store is unavailable.' },
 );
 
+const Network = Type.Object(
+  {
+    allowed_origins: Type.Optional(
+      Type.Array(Type.String({ pattern: '^https?://[^/?#\\s]+$' }), {
+        description: 'Web origins (scheme://host[:port]) whose pages may call the proxy from a browser. Empty by default: a request carrying any other Origin is refused.',
+      }),
+    ),
+    allowed_hosts: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Names the proxy is reached by besides its bound address and localhost (a gateway\'s DNS name). A request whose Host names anything else is refused, which stops DNS rebinding.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Which browsers and names may reach the proxy.' },
+);
+
 const ExceptionSchema = Type.Object(
   {
     id: Type.Optional(Id),
@@ -221,6 +237,7 @@ export const PolicySchema = Type.Object(
     ),
     guards: Type.Optional(Guards),
     store: Type.Optional(Store),
+    network: Type.Optional(Network),
     exceptions: Type.Optional(Type.Array(ExceptionSchema)),
   },
   { additionalProperties: false, title: 'Tollgate policy bundle' },

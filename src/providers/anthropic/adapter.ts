@@ -12,6 +12,7 @@ const errorTypes: Record<ErrorKind, string> = {
   trace: 'rate_limit_error',
   budget: 'rate_limit_error',
   entitlement: 'permission_error',
+  forbidden: 'permission_error',
   context: 'permission_error',
   identity: 'authentication_error',
   'bad-request': 'invalid_request_error',

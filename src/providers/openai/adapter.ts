@@ -12,6 +12,7 @@ const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
   trace: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
   budget: { type: 'insufficient_quota', code: 'insufficient_quota' },
   entitlement: { type: 'permission_error', code: 'model_not_entitled' },
+  forbidden: { type: 'permission_error', code: 'forbidden' },
   context: { type: 'invalid_request_error', code: 'context_length_exceeded' },
   identity: { type: 'invalid_request_error', code: 'invalid_api_key' },
   'bad-request': { type: 'invalid_request_error', code: null },

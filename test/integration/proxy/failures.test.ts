@@ -79,7 +79,7 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
   it('answers a body over the limit with 413 without reading it all', async () => {
     const r = await post('/openai/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] }));
     assert.equal(r.status, 413);
-    const chunked = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n${'10000\r\n' + 'y'.repeat(0x10000) + '\r\n'}${'10000\r\n' + 'y'.repeat(0x10000)}`);
+    const chunked = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n${'10000\r\n' + 'y'.repeat(0x10000) + '\r\n'}${'10000\r\n' + 'y'.repeat(0x10000)}`);
     assert.match(chunked, /^HTTP\/1\.1 413/);
   });
 
@@ -88,7 +88,7 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
     assert.equal(r.status, 404);
     assert.match(((await r.json()) as { error: { message: string } }).error.message, /no provider 'nope'/);
     for (const path of ['/openai/../anthropic/v1/messages', '/openai/v1/%2e%2e/admin', '/openai/v1%2fchat/completions', '/openai//v1/chat/completions', '/openai/v1/chat\\completions']) {
-      const raw = await rawRequest(p.url, `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      const raw = await rawRequest(p.url, `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
       assert.match(raw, /^HTTP\/1\.1 400/, path);
     }
     assert.equal(mock.seen.filter((s) => s.url.includes('admin') || s.url.includes('..')).length, 0);
@@ -185,10 +185,10 @@ describe('proxy failures: every bad input answered, nothing leaked', () => {
   });
 
   it('times out a slowloris client that never finishes its headers or body', async () => {
-    const headers = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\n`, { waitMs: 8_000 });
+    const headers = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n`, { waitMs: 8_000 });
     // Node closes a connection whose headers never end within requestTimeout; nothing or a 408 comes back.
     assert.ok(headers === '' || /^HTTP\/1\.1 408/.test(headers), headers);
-    const body = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 1000\r\n\r\n{"model"`, { waitMs: 8_000 });
+    const body = await rawRequest(p.url, `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Length: 1000\r\n\r\n{"model"`, { waitMs: 8_000 });
     assert.match(body, /^HTTP\/1\.1 408/);
   });
 });
