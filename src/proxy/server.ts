@@ -28,6 +28,7 @@ import type { PolicyContext } from './context';
 import { ProxyError } from './errors';
 import type { Logger } from './log';
 import { PolicyFileWatcher } from './policy-watch';
+import { RefusalDigest } from './refusal-digest';
 import type { Pseudonyms } from './pseudonym';
 import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './records';
 import { relayResponse } from './relay';
@@ -126,9 +127,17 @@ export class ProxyServer {
   /** Accumulators seen in decisions, for the views: store-agnostic and bounded. */
   private readonly seen = new Map<string, { rule: string; kind: AccumulatorView['kind']; key: string; unit: AccumulatorView['unit'] }>();
   private readonly clock: () => number;
+  private readonly refusals: RefusalDigest;
 
   private constructor(private readonly o: ProxyOptions) {
     this.clock = o.clock ?? Date.now;
+    this.refusals = new RefusalDigest(
+      (body) => {
+        const appended = this.append(body);
+        return appended ? appended.durable.then(() => appended.record.id) : Promise.reject(new Error('the ledger is unavailable'));
+      },
+      () => refOf(this.context.policy),
+    );
     this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
     // Slow clients (slowloris) are cut off: headers must arrive within headersTimeout, the whole
     // request within requestTimeout.
@@ -221,7 +230,7 @@ export class ProxyServer {
     // Before anything else: a web page must not drive the proxy or its admin API.
     const guard = this.context.browserGuard;
     const refusal = guard.refusal(req);
-    if (refusal) return this.answerFailure(res, new ProxyError('forbidden-caller', refusal), { provider: '', route: '' }, undefined);
+    if (refusal) return this.answerUnverified(res, undefined, new ProxyError('forbidden-caller', refusal), '');
     for (const [name, value] of Object.entries(guard.corsHeaders(req))) res.setHeader(name, value!);
     if (req.method === 'OPTIONS' && req.headers.origin !== undefined) {
       res.writeHead(204, guard.preflightHeaders(req));
@@ -238,7 +247,7 @@ export class ProxyServer {
     try {
       route = parseRoute(req.url);
     } catch (err) {
-      return this.answerFailure(res, err as ProxyError, { provider: '', route: (req.url ?? '').split('?')[0]!.slice(0, 200) }, undefined);
+      return this.answerUnverified(res, undefined, err as ProxyError, '');
     }
     return this.handleModelRequest(req, res, route);
   }
@@ -248,20 +257,20 @@ export class ProxyServer {
     const provider = ctx.policy.providers.get(route.provider);
     const where = { provider: route.provider, route: route.path };
     if (!provider) {
-      return this.answerFailure(res, new ProxyError('unknown-provider', `no provider '${route.provider}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), where, undefined);
+      return this.answerUnverified(res, undefined, new ProxyError('unknown-provider', `no provider '${route.provider.slice(0, 100)}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), '');
     }
     const adapter = adapterFor(provider.style);
     const match = adapter.routes.match(req.method ?? 'GET', route.path);
     if (!match.ok) {
       if (match.reason === 'method-not-allowed') {
         res.setHeader('allow', match.allowed.join(', '));
-        return this.answerFailure(res, new ProxyError('method-not-allowed', `${route.path} takes ${match.allowed.join(' or ')}, not ${req.method ?? ''}`), where, undefined, adapter);
+        return this.answerUnverified(res, adapter, new ProxyError('method-not-allowed', `${route.path} takes ${match.allowed.join(' or ')}, not ${req.method ?? ''}`), route.provider);
       }
       const other = styleOfPath(route.path);
       const message = other && other !== adapter.style
         ? `${route.path} is a route of the ${other} style, and provider '${route.provider}' speaks ${adapter.style}`
         : `provider '${route.provider}' (${adapter.style} style) has no route ${route.path}; it serves ${adapter.routes.patterns.join(', ')}`;
-      return this.answerFailure(res, new ProxyError('unknown-route', message), where, undefined, adapter);
+      return this.answerUnverified(res, adapter, new ProxyError('unknown-route', message), route.provider);
     }
     const started = this.clock();
 
@@ -271,8 +280,7 @@ export class ProxyServer {
     } catch (err) {
       if (!IdentityError.is(err)) throw err;
       const status = err.reason === 'invalid-agent' ? 400 : 401;
-      const body = errorBody({ status, reason: err.message, ...where, rule: status === 401 ? 'identity' : null, policy: refOf(ctx.policy), shadow: this.o.shadow });
-      return this.answerRecorded(res, adapter, status, status === 401 ? 'identity' : 'bad-request', body, err.message, {});
+      return this.answerUnverified(res, adapter, { status, kind: status === 401 ? 'identity' : 'bad-request', reason: err.reason, message: err.message }, route.provider, status === 401 ? { 'x-tollgate-rule': 'identity' } : {});
     }
 
     let call: ModelCall;
@@ -477,6 +485,28 @@ export class ProxyServer {
     void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, seq, { usd: s.usd }) }), () => undefined);
   }
 
+  /**
+   * Answers a request refused before any identity was verified. It is counted into the window's
+   * `refusals` record rather than recorded alone, and answered with that record's id once durable.
+   */
+  private async answerUnverified(
+    res: http.ServerResponse,
+    adapter: ProviderAdapter | undefined,
+    err: ProxyError | { status: number; kind: ErrorKind; reason: string; message: string },
+    provider: string,
+    headers: http.OutgoingHttpHeaders = {},
+  ): Promise<void> {
+    const a = adapter ?? adapterFor(this.context.policy.providers.get(provider)?.style ?? 'openai');
+    const kind = err instanceof ProxyError ? failureKinds[err.reason] : err.kind;
+    let id: string;
+    try {
+      id = await this.refusals.add({ status: err.status, reason: err.reason, provider });
+    } catch {
+      return this.sendError(res, a, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
+    }
+    this.sendError(res, a, err.status, kind, err.message, { ...headers, 'x-tollgate-decision': id });
+  }
+
   /** Records a request that failed before a decision, then answers it. */
   private async answerFailure(
     res: http.ServerResponse,
@@ -576,6 +606,7 @@ export class ProxyServer {
     // Calls still open are cut, upstream too, and settled before the ledger closes behind them:
     // a hold ends with its call, whenever that is.
     this.upstream.abortAll();
+    this.refusals.flush();
     this.server.closeAllConnections();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();

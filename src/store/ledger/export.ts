@@ -30,6 +30,7 @@ export const CSV_COLUMNS = [
   'key', 'threshold', 'used', 'limit', 'unit', 'period_start',
   'pruned.before', 'pruned.last_seq', 'pruned.last_hash', 'pruned.last_time', 'pruned.count',
   'prev', 'hash', 'sig',
+  'window.from', 'window.to', 'counts',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {

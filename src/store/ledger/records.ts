@@ -115,7 +115,19 @@ export interface CheckpointBody {
   };
 }
 
-export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody;
+/**
+ * Requests refused before any identity was verified (no or a bad token, an unroutable path, a web
+ * page), counted per kind over a window of about a second: one record each would let any local
+ * process fill the disk with signed records. Each refused client is sent this record's id.
+ */
+export interface RefusalsBody {
+  kind: 'refusals';
+  window: { from: string; to: string };
+  counts: { status: number; reason: string; provider: string; count: number }[];
+  policy: PolicyRef;
+}
+
+export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody;
 export type RecordKind = LedgerEntry['kind'];
 
 /** The fields the ledger assigns to every record. */
@@ -140,9 +152,10 @@ export type SettleRecord = AuditRecord<SettleBody>;
 export type PolicyRecord = AuditRecord<PolicyEventBody>;
 export type AlertRecord = AuditRecord<AlertBody>;
 export type CheckpointRecord = AuditRecord<CheckpointBody>;
+export type RefusalsRecord = AuditRecord<RefusalsBody>;
 
 export const GENESIS_HASH = '0'.repeat(64);
-export const RECORD_KINDS: readonly RecordKind[] = ['decision', 'settle', 'policy', 'alert', 'checkpoint'];
+export const RECORD_KINDS: readonly RecordKind[] = ['decision', 'settle', 'policy', 'alert', 'checkpoint', 'refusals'];
 
 export function isDecision(r: AuditRecord): r is DecisionRecord {
   return r.kind === 'decision';

@@ -163,23 +163,19 @@ describe('preview: CodeLens content from the engine', () => {
 });
 
 describe('preview: cost while typing', () => {
-  it('parses a document version once, and a large file quickly; a file without calls is never parsed', async () => {
+  it('parses a document version once, however often it is previewed; a file without calls is never parsed', async () => {
+    // How fast a large file parses is measured by bench/, not asserted here: a shared machine's
+    // speed is no behaviour of the product.
     const lines = Array.from({ length: 10_000 }, (_, i) => `export function f${i}(x: number): number { return x * ${i}; }`);
     lines.splice(5_000, 0, "await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });");
     const text = lines.join('\n');
     const cache = new PreviewCache();
     const doc = { uri: 'file:///big.ts', version: 1, languageId: 'typescript', fileName: 'big.ts', getText: (): string => text };
-    await cache.calls(doc); // loads the compiler once
+    await cache.calls(doc);
     cache.forget(doc.uri);
-    let t = process.hrtime.bigint();
     assert.equal((await cache.calls(doc)).length, 1);
-    const firstMs = Number(process.hrtime.bigint() - t) / 1e6;
-    t = process.hrtime.bigint();
     for (let i = 0; i < 100; i++) await cache.previews(doc, alice, 'k');
-    const cachedMs = Number(process.hrtime.bigint() - t) / 1e6;
     assert.equal(cache.parses, 2, 'one parse per version (and one after forget)');
-    assert.ok(firstMs < 1500, `a 10,000-line file parses in ${firstMs} ms`);
-    assert.ok(cachedMs < 50, `100 cached lookups took ${cachedMs} ms`);
     const plain = { ...doc, uri: 'file:///plain.ts', getText: (): string => 'export const x = 1;\n'.repeat(10_000) };
     assert.deepEqual(await cache.calls(plain), []);
   });
