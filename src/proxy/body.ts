@@ -38,9 +38,36 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   });
 }
 
+/**
+ * Deepest nesting a request body may have. Real API bodies (tool schemas included) stay within a
+ * few dozen levels; JSON.parse accepts any depth, but what reads the result afterwards (counting,
+ * rewriting, JSON.stringify) recurses and would run out of stack somewhere past the decision.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether a JSON text nests objects and arrays deeper than `max`: one pass, strings skipped. */
+export function nestsDeeperThan(body: Buffer, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < body.length; i++) {
+        const d = body[i]!;
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Parses a JSON body; an empty body is undefined (GET requests). */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ProxyError('malformed-request', `the request body is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`);
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch (err) {

@@ -139,10 +139,15 @@ export class ProxyServer {
       () => refOf(this.context.policy),
     );
     this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
-    // Slow clients (slowloris) are cut off: headers must arrive within headersTimeout, the whole
-    // request within requestTimeout.
-    const requestTimeout = o.bodyTimeoutMs + 5_000;
-    this.server = http.createServer({ requestTimeout, headersTimeout: Math.min(15_000, requestTimeout), keepAliveTimeout: 5_000 }, (req, res) => this.track(this.dispatch(req, res), res));
+    // Slow clients (slowloris) are cut off: the headers must arrive within the configured timeout,
+    // then the body within the same again (readBody's own timer). Node checks these timeouts only
+    // every connectionsCheckingInterval (30 s by default), so it is checked often enough for the
+    // configured value to be the one that holds.
+    const headersTimeout = o.bodyTimeoutMs;
+    this.server = http.createServer(
+      { headersTimeout, requestTimeout: 2 * o.bodyTimeoutMs + 1000, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.bodyTimeoutMs / 4))), keepAliveTimeout: 5_000 },
+      (req, res) => this.track(this.dispatch(req, res), res),
+    );
   }
 
   static async start(o: ProxyOptions): Promise<ProxyServer> {
