@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
 import { MalformedRequestError } from '../engine/call';
 import type { ModelCall } from '../engine/call';
@@ -162,6 +163,7 @@ export class ProxyServer {
       });
     });
     s.server.on('error', (err) => o.log.error(`server error: ${err.message}`));
+    s.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => s.answerClientError(err, socket));
     return s;
   }
 
@@ -488,6 +490,29 @@ export class ProxyServer {
       });
     }
     void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, seq, { usd: s.usd }) }), () => undefined);
+  }
+
+  /**
+   * A request Node's parser refused (bad bytes in the request line or headers) or a client too
+   * slow with its headers: answered like every other refusal, counted and naming its record.
+   */
+  private answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = timeout ? 408 : 400;
+    const reason = timeout ? 'request-timeout' : 'malformed-http';
+    const message = timeout ? 'the request headers did not arrive in time' : 'the request is not valid HTTP/1.1';
+    const answer = (extra: string): void => {
+      const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code: null } });
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n${extra}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    this.refusals.add({ status, reason, provider: '' }).then(
+      (id) => answer(`x-tollgate-decision: ${id}\r\n`),
+      () => answer(''),
+    );
   }
 
   /**

@@ -52,6 +52,23 @@ describe('bodies and slow clients', () => {
     });
     const ms = Date.now() - started;
     assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.match(answer, /x-tollgate-decision: [0-9A-Z]{26}/, 'answered like every refusal, naming the record that counts it');
     assert.ok(ms < 10_000, `cut after ${ms} ms with a 1 s header timeout`);
+  });
+
+  it('answers a request Node cannot parse with 400 naming the record that counts it', async () => {
+    const { port } = new URL(p.url);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\x01b\r\n\r\n'));
+      let out = '';
+      socket.on('data', (c) => (out += c.toString()));
+      socket.on('close', () => resolve(out));
+      socket.on('error', () => resolve(out));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400/);
+    const id = /x-tollgate-decision: ([0-9A-Z]{26})/.exec(answer)?.[1];
+    assert.ok(id);
+    const rec = (await p.records()).find((r) => r.id === id);
+    assert.ok(rec?.kind === 'refusals' && rec.counts.some((c) => c.reason === 'malformed-http'));
   });
 });
