@@ -30,7 +30,7 @@ export type IdentityFailure =
   | 'not-yet-valid'
   | 'wrong-audience'
   | 'wrong-issuer'
-  | 'missing-claim'
+  | 'missing-user-claim'
   | 'invalid-agent';
 
 const explanations: Record<IdentityFailure, string> = {
@@ -45,7 +45,7 @@ const explanations: Record<IdentityFailure, string> = {
   'not-yet-valid': 'the identity token is not valid yet',
   'wrong-audience': 'the identity token is for another audience',
   'wrong-issuer': 'the identity token issuer does not match',
-  'missing-claim': 'the identity token does not name a person (no email or sub claim)',
+  'missing-user-claim': 'the identity token does not name a person in the claim this issuer is configured to name them with',
   'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
 };
 
@@ -70,9 +70,14 @@ export function normalizeUser(user: string): string {
 
 const agentPattern = /^[A-Za-z0-9._:/-]{1,64}$/;
 
+/** An agent name travels upstream in a header and keys accumulators, so its characters are few. */
+export function isAgentName(name: string): boolean {
+  return agentPattern.test(name);
+}
+
 /** Applies the caller's x-tollgate-agent header: it subdivides the person, never replaces them. */
 export function withAgent(identity: Identity, header: string | undefined): Identity {
   if (header === undefined || header === '' || header === identity.agent) return identity;
-  if (!agentPattern.test(header)) throw new IdentityError('invalid-agent');
+  if (!isAgentName(header)) throw new IdentityError('invalid-agent');
   return { ...identity, agent: header, agentAsserted: true };
 }

@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, importSPKI, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import type { IssuerConfig, Policy } from '../policy/model';
+import type { Policy } from '../policy/model';
 import type { Identity } from './identity';
-import { IdentityError, normalizeUser } from './identity';
+import { IdentityError, isAgentName, normalizeUser } from './identity';
 
 /** Issuer and audience of the proxy's own session tokens: standard JWTs a gateway can verify too. */
 export const SESSION_ISSUER = 'tollgate';
@@ -49,13 +49,24 @@ export function keyId(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
 }
 
+/** Which claims say who the token is for; no other claim is ever read in their place. */
+interface ClaimNames {
+  readonly user: string;
+  readonly roles: string;
+  readonly tenant: string;
+  readonly agent?: string;
+}
+
+/** The proxy's own session tokens, as mintSessionToken writes them. */
+const sessionClaims: ClaimNames = { user: 'email', roles: 'roles', tenant: 'tenant', agent: 'agent' };
+
 interface Verifier {
   readonly issuer: string;
   readonly audience: readonly string[];
   readonly algorithms: readonly string[];
   readonly key: KeyObject | JWTVerifyGetKey | CryptoKey;
   readonly clockToleranceS: number;
-  readonly config?: IssuerConfig;
+  readonly claims: ClaimNames;
 }
 
 function mapJoseError(err: unknown): IdentityError {
@@ -98,13 +109,14 @@ export class TokenVerifier {
   static async create(policy: Policy, session: { publicKey: KeyObject } | undefined): Promise<TokenVerifier> {
     const verifiers: Verifier[] = [];
     if (session) {
-      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], key: session.publicKey, clockToleranceS: 5 });
+      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], key: session.publicKey, clockToleranceS: 5, claims: sessionClaims });
     }
     for (const iss of policy.identity.issuers) {
       let key: Verifier['key'];
       if (iss.jwks) key = createLocalJWKSet(iss.jwks as Parameters<typeof createLocalJWKSet>[0]);
       else key = await importSPKI(iss.publicKey ?? '', iss.algorithms[0] ?? 'RS256');
-      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, key, clockToleranceS: iss.clockToleranceS, config: iss });
+      const claims = { user: iss.userClaim, roles: iss.rolesClaim, tenant: iss.tenantClaim, agent: iss.agentClaim };
+      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, key, clockToleranceS: iss.clockToleranceS, claims });
     }
     return new TokenVerifier(verifiers, policy);
   }
@@ -149,16 +161,22 @@ export class TokenVerifier {
   }
 
   private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier): Identity {
-    const claim = v.config?.userClaim;
-    const rawUser = (claim ? p[claim] : undefined) ?? p.email ?? p.sub;
-    if (typeof rawUser !== 'string' || rawUser.trim() === '') throw new IdentityError('missing-claim');
+    const names = v.claims;
+    // Only the configured claim names the person: falling back to email or sub would let a token
+    // without it pass as whoever those claims name, with that person's roles and budgets.
+    const rawUser = p[names.user];
+    if (typeof rawUser !== 'string' || rawUser.trim() === '') {
+      throw new IdentityError('missing-user-claim', rawUser === undefined ? `no '${names.user}' claim` : `the '${names.user}' claim is not a non-empty string`);
+    }
     const user = normalizeUser(rawUser);
-    const claimedRoles = p[v.config?.rolesClaim ?? 'roles'];
+    const claimedRoles = p[names.roles];
     const tokenRoles = Array.isArray(claimedRoles) ? claimedRoles.filter((r): r is string => typeof r === 'string') : [];
     const bundleRoles = this.policy.identity.roles.get(user) ?? [];
     const roles = [...new Set([...bundleRoles, ...tokenRoles])];
-    const tenantValue = p[v.config?.tenantClaim ?? 'tenant'];
-    const agent = typeof p.agent === 'string' && p.agent ? p.agent : 'default';
+    const tenantValue = p[names.tenant];
+    const agentValue = names.agent === undefined ? undefined : p[names.agent];
+    if (agentValue !== undefined && (typeof agentValue !== 'string' || !isAgentName(agentValue))) throw new IdentityError('invalid-agent', `the token's '${names.agent}' claim`);
+    const agent = agentValue || 'default';
     const session = typeof p.sid === 'string' ? p.sid : typeof p.jti === 'string' ? p.jti : `${v.issuer}:${user}`;
     return { user, agent, session, roles, tenant: typeof tenantValue === 'string' ? tenantValue : undefined, issuer: v.issuer };
   }

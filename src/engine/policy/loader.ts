@@ -269,8 +269,8 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
         if (!iss.jwks && !iss.public_key) error(['identity', 'issuers', i], `issuer '${iss.issuer}' needs jwks or public_key to verify its tokens`);
         return {
           issuer: iss.issuer, audience: list(iss.audience) ?? [], jwks: iss.jwks as { keys: Record<string, unknown>[] } | undefined, publicKey: iss.public_key,
-          algorithms: iss.algorithms ?? ['RS256', 'ES256', 'EdDSA'], userClaim: iss.user_claim, rolesClaim: iss.roles_claim ?? 'roles',
-          tenantClaim: iss.tenant_claim ?? 'tenant', clockToleranceS: iss.clock_tolerance_s ?? 30,
+          algorithms: iss.algorithms ?? ['RS256', 'ES256', 'EdDSA'], userClaim: iss.user_claim ?? 'email', rolesClaim: iss.roles_claim ?? 'roles',
+          tenantClaim: iss.tenant_claim ?? 'tenant', agentClaim: iss.agent_claim, clockToleranceS: iss.clock_tolerance_s ?? 30,
         };
       }),
     },

@@ -96,9 +96,11 @@ export interface IssuerConfig {
   readonly jwks?: { keys: Record<string, unknown>[] };
   readonly publicKey?: string;
   readonly algorithms: readonly string[];
-  readonly userClaim?: string;
+  /** The only claims read from the issuer's tokens: no other claim ever stands in for them. */
+  readonly userClaim: string;
   readonly rolesClaim: string;
   readonly tenantClaim: string;
+  readonly agentClaim?: string;
   readonly clockToleranceS: number;
 }
 

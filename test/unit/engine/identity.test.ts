@@ -152,7 +152,51 @@ describe('identity verification', () => {
     });
 
     it('refuses a token that names no person', async () => {
-      await assert.rejects(idpVerifier.verify(await sign({ groups: [] }), NOW), (e: unknown) => IdentityError.is(e, 'missing-claim'));
+      await assert.rejects(idpVerifier.verify(await sign({ groups: [] }), NOW), (e: unknown) => IdentityError.is(e, 'missing-user-claim') && /'email'/.test(e.message));
+    });
+
+    it('never takes sub for the person when the default email claim is missing', async () => {
+      await assert.rejects(idpVerifier.verify(await sign({ sub: 'carol@acme.dev', groups: ['ml-engineers'] }), NOW), (e: unknown) => IdentityError.is(e, 'missing-user-claim'));
+    });
+
+    it('reads no agent from an issuer\'s token unless the issuer names an agent claim', async () => {
+      const id = await idpVerifier.verify(await sign({ email: 'carol@acme.dev', agent: 'granted-agent' }), NOW);
+      assert.equal(id.agent, 'default');
+    });
+  });
+
+  describe('an issuer with configured claims', () => {
+    const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    let upnVerifier: TokenVerifier;
+    before(async () => {
+      const jwk = { ...(await exportJWK(idp.publicKey)), kid: 'e1' };
+      const bundle = referenceText.replace('  required: true\n', `  required: true\n  issuers:\n    - issuer: https://login.acme.dev\n      audience: tollgate\n      algorithms: [ES256]\n` +
+        `      user_claim: upn\n      roles_claim: groups\n      tenant_claim: tid\n      agent_claim: azp\n      jwks: ${JSON.stringify({ keys: [jwk] })}\n`);
+      upnVerifier = await TokenVerifier.create(policyFrom(bundle), keys);
+    });
+    const sign = (claims: Record<string, unknown>): Promise<string> =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'e1' }).setIssuer('https://login.acme.dev').setAudience('tollgate').setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(idp.privateKey);
+
+    it('reads the person, roles, tenant and agent from the configured claims only', async () => {
+      const id = await upnVerifier.verify(await sign({ upn: 'Dan@acme.dev', email: 'alice@acme.dev', groups: ['ml-engineers'], roles: ['admins'], tid: 't1', tenant: 'other', azp: 'ci-bot', agent: 'granted' }), NOW);
+      assert.deepEqual({ user: id.user, roles: id.roles, tenant: id.tenant, agent: id.agent }, { user: 'dan@acme.dev', roles: ['ml-engineers'], tenant: 't1', agent: 'ci-bot' });
+    });
+
+    it('refuses a token without the configured user claim, naming it, even when email and sub name someone', async () => {
+      // alice@acme.dev holds marketing-analysts in the bundle: a fallback would hand her roles to this token.
+      await assert.rejects(upnVerifier.verify(await sign({ email: 'alice@acme.dev', sub: 'alice@acme.dev', groups: [] }), NOW), (e: unknown) => {
+        assert.ok(IdentityError.is(e, 'missing-user-claim'), String(e));
+        assert.match(e.message, /'upn'/);
+        return true;
+      });
+    });
+
+    it('refuses a configured user claim that is not a string', async () => {
+      await assert.rejects(upnVerifier.verify(await sign({ upn: ['dan@acme.dev'], email: 'alice@acme.dev' }), NOW), (e: unknown) => IdentityError.is(e, 'missing-user-claim'));
+    });
+
+    it('refuses an agent claim a header could not carry', async () => {
+      await assert.rejects(upnVerifier.verify(await sign({ upn: 'dan@acme.dev', azp: 'two words' }), NOW), (e: unknown) => IdentityError.is(e, 'invalid-agent'));
     });
   });
 
