@@ -30,6 +30,7 @@ export type IdentityFailure =
   | 'not-yet-valid'
   | 'wrong-audience'
   | 'wrong-issuer'
+  | 'non-canonical'
   | 'missing-user-claim'
   | 'invalid-agent';
 
@@ -45,6 +46,7 @@ const explanations: Record<IdentityFailure, string> = {
   'not-yet-valid': 'the identity token is not valid yet',
   'wrong-audience': 'the identity token is for another audience',
   'wrong-issuer': 'the identity token issuer does not match',
+  'non-canonical': 'the identity token is not in canonical base64url (no padding, no stray bits), so it is not the exact token its issuer signed',
   'missing-user-claim': 'the identity token does not name a person in the claim this issuer is configured to name them with',
   'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
 };

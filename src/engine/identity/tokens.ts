@@ -4,6 +4,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErro
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Policy } from '../policy/model';
 import type { Identity } from './identity';
+import { segmentEncoding } from './base64url';
 import { IdentityError, isAgentName, normalizeUser } from './identity';
 
 /** Issuer and audience of the proxy's own session tokens: standard JWTs a gateway can verify too. */
@@ -83,6 +84,8 @@ function mapJoseError(err: unknown): IdentityError {
   return new IdentityError('malformed');
 }
 
+const segmentNames = ['header', 'payload', 'signature'] as const;
+
 interface CachedIdentity {
   readonly identity: Identity;
   readonly exp: number;
@@ -92,7 +95,8 @@ interface CachedIdentity {
  * Verifies identity tokens: the proxy's own session tokens and the bundle's identity providers.
  * Every check is jose's (signature, algorithm allow-list, exp, nbf, iss, aud); the algorithm is
  * read from the header first only to tell "alg: none" and HMAC-with-a-public-key apart from other
- * failures. Verified tokens are cached until they expire, since a client sends the same one each call.
+ * failures. Each segment must be canonical base64url, which jose does not check. Verified tokens are
+ * cached until they expire, since a client sends the same one each call.
  */
 export class TokenVerifier {
   private readonly verifiers: Verifier[];
@@ -123,6 +127,12 @@ export class TokenVerifier {
 
   async verify(token: string | undefined, now: number): Promise<Identity> {
     if (!token) throw new IdentityError('missing');
+    const segments = token.split('.');
+    if (segments.length !== 3) throw new IdentityError('malformed');
+    const encodings = segments.map(segmentEncoding);
+    if (encodings.includes('malformed')) throw new IdentityError('malformed');
+    if (encodings.includes('non-canonical')) throw new IdentityError('non-canonical', `the ${segmentNames[encodings.indexOf('non-canonical')]}`);
+    // Canonical from here: one signature has one spelling, so it has one cache entry.
     const cached = this.cache.get(token);
     if (cached && cached.exp > now) return cached.identity;
 

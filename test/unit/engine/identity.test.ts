@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -122,6 +122,56 @@ describe('identity verification', () => {
     assert.equal(withAgent(id, undefined).agent, 'default');
     assert.throws(() => withAgent(id, 'x'.repeat(65)), (e: unknown) => IdentityError.is(e, 'invalid-agent'));
     assert.throws(() => withAgent(id, 'a b\n'), (e: unknown) => IdentityError.is(e, 'invalid-agent'));
+  });
+
+  describe('canonical encoding', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    /** Every spelling of `segment` that decodes to the same bytes: the last character with each value of its unused bits. */
+    function spellings(segment: string): string[] {
+      const unusedBits = segment.length % 4 === 2 ? 4 : segment.length % 4 === 3 ? 2 : 0;
+      const last = alphabet.indexOf(segment.at(-1)!);
+      return Array.from({ length: 1 << unusedBits }, (_, bits) => `${segment.slice(0, -1)}${alphabet[(last & ~((1 << unusedBits) - 1)) | bits]}`);
+    }
+    /** A header or payload whose base64url leaves unused bits, so it has other spellings. */
+    function segmentWithSpareBits(o: Record<string, unknown>): string {
+      let json = JSON.stringify(o);
+      while (Buffer.from(json).toString('base64url').length % 4 === 0) json = `${json.slice(0, -1)} }`;
+      return Buffer.from(json).toString('base64url');
+    }
+    /** Signs the exact text given, as an issuer that writes non-canonical base64url would. */
+    const signed = (h: string, p: string): string => `${h}.${p}.${signBytes(null, Buffer.from(`${h}.${p}`), keys.privateKey).toString('base64url')}`;
+    const claims = { iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, email: 'a@b.c', exp: NOW / 1000 + 3600 };
+
+    it('accepts one of the 16 spellings of an Ed25519 signature, before and after that one is cached', async () => {
+      const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+      const [h, p, s] = token.split('.');
+      const all = spellings(s!);
+      assert.equal(all.length, 16);
+      const others = all.filter((x) => x !== s).map((x) => `${h}.${p}.${x}`);
+      for (const t of others) await rejects(t, 'non-canonical');
+      assert.equal((await verifier.verify(token, NOW)).user, 'a@b.c');
+      for (const t of others) await rejects(t, 'non-canonical');
+    });
+
+    it('refuses a signature with = padding', async () => {
+      const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+      await rejects(`${token}==`, 'non-canonical');
+    });
+
+    it('refuses a header or payload spelled non-canonically even when the signature covers that spelling', async () => {
+      const h = segmentWithSpareBits({ alg: 'EdDSA', typ: 'JWT' });
+      const p = segmentWithSpareBits(claims);
+      assert.equal((await verifier.verify(signed(h, p), NOW)).user, 'a@b.c', 'the canonical spelling verifies');
+      const respelled = (segment: string): string => spellings(segment).find((x) => x !== segment)!;
+      await rejects(signed(respelled(h), p), 'non-canonical');
+      await rejects(signed(h, respelled(p)), 'non-canonical');
+    });
+
+    it('calls a segment outside the base64url alphabet malformed', async () => {
+      const token = await mintSessionToken(keys, { user: 'a@b.c', ttlMs: HOUR, now: NOW });
+      await rejects(`${token.slice(0, -3)}*${token.slice(-2)}`, 'malformed');
+      await rejects(`${token}.x`, 'malformed');
+    });
   });
 
   describe('identity-provider tokens', () => {
