@@ -4,7 +4,7 @@ import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
 import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException } from './model';
-import type { BudgetDocument, Dimension, EntitlementDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
+import type { BudgetDocument, Dimension, EntitlementDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -51,8 +51,9 @@ const RESERVED_HEADERS = new Set([
 ]);
 
 /**
- * Loads a bundle's text: YAML syntax, then the schema, then the checks a schema cannot express.
- * `now` only decides which exceptions draw an "already expired" warning; loading is otherwise pure.
+ * Loads a bundle's text: YAML syntax, then the schema and the checks a schema cannot express, all
+ * reported in one run. `now` only decides which exceptions draw an "already expired" warning;
+ * loading is otherwise pure.
  */
 export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadResult {
   const { source, syntaxErrors } = PolicySource.parse(text);
@@ -73,11 +74,13 @@ export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadRe
     error([], 'a policy bundle must be a YAML mapping');
     return { ok: false, errors, warnings };
   }
-  for (const issue of validatePolicyDocument(value)) error(issue.path, issue.message, issue.atKey);
-  if (errors.length > 0) return { ok: false, errors: byPosition(errors), warnings };
+  const schemaIssues = validatePolicyDocument(value);
+  for (const issue of schemaIssues) error(issue.path, issue.message, issue.atKey);
+  // The semantic checks still run beside the schema's errors, skipping only what an error lies in.
+  const sound = (path: PolicyPath): boolean => !schemaIssues.some((issue) => path.every((segment, i) => issue.path[i] === segment));
 
   const doc = value as PolicyDocument;
-  const compiled = compile(doc, error, warn, now);
+  const compiled = compile(doc, sound, error, warn, now);
   if (errors.length > 0 || !compiled) return { ok: false, errors: byPosition(errors), warnings };
   return { ok: true, policy: { ...compiled, hash: createHash('sha256').update(text).digest('hex') }, warnings };
 }
@@ -87,19 +90,39 @@ function byPosition(issues: PolicyIssue[]): PolicyIssue[] {
 }
 
 type Report = (path: PolicyPath, message: string, atKey?: boolean) => void;
+/** True when no schema error lies at or under `path`, so its value has the schema's shape. */
+type Soundness = (path: PolicyPath) => boolean;
+
+/** A section the schema says is a list, or nothing when it is not one (the schema reports that). */
+function items(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** A section the schema says is a mapping, or nothing when it is not one. */
+function entries(v: unknown): [string, unknown][] {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : [];
+}
+
+/** The id of a rule or exception, if it has one, even when the rest of it is malformed. */
+function idOf(v: unknown): string | undefined {
+  const id = v !== null && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
 
 function list<T>(v: T | readonly T[] | undefined): readonly T[] | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? (v as readonly T[]) : [v as T];
 }
 
-function compile(doc: PolicyDocument, error: Report, warn: Report, now: number): Omit<Policy, 'hash'> | undefined {
-  const labels = new Set(Object.keys(doc.classification ?? {}));
+function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Report, now: number): Omit<Policy, 'hash'> | undefined {
+  // Names that other sections refer to are gathered leniently, so a malformed entry beside them
+  // does not also turn every reference to its name into an "unknown" error.
+  const labels = new Set(entries(doc.classification).map(([label]) => label));
   const roles = new Set<string>([
-    ...Object.values(doc.identity.roles ?? {}).flat(),
-    ...Object.keys(doc.entitlements?.roles ?? {}),
-    ...(doc.identity.declared_roles ?? []),
-  ]);
+    ...entries(doc.identity?.roles).flatMap(([, r]) => r),
+    ...entries(doc.entitlements?.roles).map(([role]) => role),
+    ...items(doc.identity?.declared_roles),
+  ].filter((r): r is string => typeof r === 'string'));
   const prices = new Map(Object.entries(doc.prices ?? {}));
   const ids = new Map<string, PolicyPath>();
 
@@ -108,6 +131,11 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     const first = ids.get(id);
     if (first) error(path, `duplicate id '${id}' (also used at ${first.join('.')})`);
     else ids.set(id, path);
+  };
+  /** A malformed rule or exception still claims its id, so a second use of it is still a duplicate. */
+  const checkLooseId = (element: unknown, path: PolicyPath): void => {
+    const id = idOf(element);
+    if (id !== undefined) checkId(id, path);
   };
   const checkPer = (per: Dimension | Dimension[], path: PolicyPath): Dimension[] => {
     const dims = [...(list(per) ?? [])];
@@ -147,7 +175,8 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     return d;
   };
 
-  for (const [name, p] of Object.entries(doc.providers)) {
+  for (const [name, p] of entries(doc.providers) as [string, PolicyDocument['providers'][string]][]) {
+    if (!sound(['providers', name])) continue;
     if (!/^https?:\/\//.test(p.upstream)) error(['providers', name, 'upstream'], `upstream must be an http or https URL`);
     for (const h of Object.keys(p.headers ?? {})) {
       if (RESERVED_HEADERS.has(h.toLowerCase())) error(['providers', name, 'headers', h], `header '${h}' is set by the proxy itself and cannot be given here`, true);
@@ -158,8 +187,9 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   }
 
   const limits: Limit[] = [];
-  (doc.limits ?? []).forEach((l: LimitDocument, i) => {
+  (items(doc.limits) as LimitDocument[]).forEach((l, i) => {
     const path = ['limits', i];
+    if (!sound(path)) return void checkLooseId(l, [...path, 'id']);
     const { per, when, match } = checkRule(l, path);
     if (l.algorithm === 'token-bucket') {
       if (l.rate === undefined) error(path, `token-bucket limit '${l.id}' needs a rate`);
@@ -179,8 +209,9 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   });
 
   const budgets: Budget[] = [];
-  (doc.budgets ?? []).forEach((b: BudgetDocument, i) => {
+  (items(doc.budgets) as BudgetDocument[]).forEach((b, i) => {
     const path = ['budgets', i];
+    if (!sound(path)) return void checkLooseId(b, [...path, 'id']);
     const { per, when, match } = checkRule(b, path);
     let period: BudgetPeriod | undefined;
     if (calendarPeriods.has(b.period)) period = { type: 'calendar', unit: b.period as 'day' | 'week' | 'month' };
@@ -208,10 +239,11 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
   });
 
   const ruleById = new Map<string, Limit | Budget>([...limits, ...budgets].map((r) => [r.id, r]));
-  const declaredIds = new Set([...(doc.limits ?? []).map((l) => l.id), ...(doc.budgets ?? []).map((b) => b.id)]);
+  const declaredIds = new Set([...items(doc.limits), ...items(doc.budgets)].map(idOf));
   const exceptions: RuleException[] = [];
-  (doc.exceptions ?? []).forEach((x, i) => {
+  (items(doc.exceptions) as ExceptionDocument[]).forEach((x, i) => {
     const path = ['exceptions', i];
+    if (!sound(path)) return void checkLooseId(x, [...path, 'id']);
     const id = x.id ?? `exception-${i + 1}`;
     if (x.id) checkId(x.id, [...path, 'id']);
     if (x.identity.role !== undefined && !roles.has(x.identity.role)) error([...path, 'identity', 'role'], `unknown role '${x.identity.role}'`);
@@ -240,14 +272,23 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
     }
   });
 
-  const traceTtl = doc.guards?.trace_ttl !== undefined ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
+  const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
   const entitlement = (e: EntitlementDocument): Entitlement => ({
     models: e.models, routes: e.routes, providers: e.providers, maxInputTokens: e.max_input_tokens, maxOutputTokens: e.max_output_tokens,
   });
-  for (const [label, c] of Object.entries(doc.classification ?? {})) {
+  for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
+    if (!sound(['classification', label])) continue;
     const dup = c.detectors.find((d, i) => c.detectors.indexOf(d) !== i);
     if (dup) error(['classification', label, 'detectors'], `detector '${dup}' is listed twice`);
   }
+  items(doc.identity?.issuers).forEach((iss, i) => {
+    const path = ['identity', 'issuers', i];
+    if (!sound(path)) return;
+    const { issuer, jwks, public_key } = iss as IssuerDocument;
+    if (!jwks && !public_key) error(path, `issuer '${issuer}' needs jwks or public_key to verify its tokens`);
+  });
+  // What follows reads the document as the schema describes it, so only a bundle that passed it is built.
+  if (!sound([])) return undefined;
 
   return {
     name: doc.name,
@@ -265,8 +306,7 @@ function compile(doc: PolicyDocument, error: Report, warn: Report, now: number):
       required: doc.identity.required,
       roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),
       maxAgentsPerUser: doc.identity.max_agents_per_user,
-      issuers: (doc.identity.issuers ?? []).map((iss, i) => {
-        if (!iss.jwks && !iss.public_key) error(['identity', 'issuers', i], `issuer '${iss.issuer}' needs jwks or public_key to verify its tokens`);
+      issuers: (doc.identity.issuers ?? []).map((iss) => {
         return {
           issuer: iss.issuer, audience: list(iss.audience) ?? [], jwks: iss.jwks as { keys: Record<string, unknown>[] } | undefined, publicKey: iss.public_key,
           algorithms: iss.algorithms ?? ['RS256', 'ES256', 'EdDSA'], userClaim: iss.user_claim ?? 'email', rolesClaim: iss.roles_claim ?? 'roles',

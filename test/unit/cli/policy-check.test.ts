@@ -27,6 +27,25 @@ describe('tollgate policy check', () => {
     ]);
   });
 
+  it('prints the schema\'s errors and the semantic errors in one run, in line order', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-policy-'));
+    const file = path.join(dir, 'broken.tollgate.yaml');
+    const broken = referenceText.replace('per: agent', 'per: agnet').replace('window: 1m', 'window: 1 minute').replace('expires: 2027-06-30', 'expires: 2026-02-30');
+    fs.writeFileSync(file, broken);
+    const r = await runTollgate(['policy', 'check', file]);
+    assert.equal(r.code, 1);
+    const at = (needle: string, offset: number): string => {
+      const p = positionOf(broken, needle, offset);
+      return `${file}:${p.line}:${p.column}: `;
+    };
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      `${at('per: agnet', 'per: '.length)}must be one of: agent, user, role, classification, session, tenant`,
+      `${at('window: 1 minute', 'window: '.length)}invalid duration '1 minute': expected a number and a unit (30s, 1m, 1h, 1d)`,
+      `${at('expires: 2026-02-30', 'expires: '.length)}impossible date '2026-02-30'`,
+    ]);
+    assert.match(r.stderr, /3 errors in /);
+  });
+
   it('exits 2 for a missing file or bad usage', async () => {
     assert.equal((await runTollgate(['policy', 'check', '/nonexistent/p.yaml'])).code, 2);
     assert.equal((await runTollgate(['policy', 'lint'])).code, 2);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
+import { parse, stringify } from 'yaml';
 import { formatIssue, loadPolicy } from '../../../src/engine/policy/loader';
 import { policyJsonSchema } from '../../../src/engine/policy/schema';
 import { NOW, positionOf, referencePath, referenceText } from '../../helpers/policy';
@@ -127,6 +129,73 @@ describe('policy bundle loading', () => {
     const errors = errorsOf(broken);
     assert.equal(errors.length, 3);
     assert.deepEqual(errors.map((e) => e.line), [...errors.map((e) => e.line)].sort((a, b) => a - b));
+  });
+
+  it('reports the checks a schema cannot express together with the schema\'s errors', () => {
+    const broken = `${referenceText
+      .replace('    limit: 200000\n', '    limit: 200000\n    burts: 5\n')
+      .replace('limit_usd: 500', 'limit_usd: -500')
+      .replace('rate: 1000/h', 'rate: 1000/hr')
+      .replace('expires: 2027-06-30', 'expires: 2026-02-30')}  - identity: { user: bob@acme.dev }\n    limit: nope\n    burst: 5\n    expires: 2027-01-01\n    reason: a second exception\n`;
+    const errors = errorsOf(broken);
+    const expected = [/unknown key 'burts'/, /invalid rate '1000\/hr'/, /must be greater than 0/, /impossible date '2026-02-30'/, /exception names unknown limit 'nope'/];
+    assert.equal(errors.length, expected.length, JSON.stringify(errors));
+    expected.forEach((m, i) => assert.match(errors[i]!.message, m));
+    assert.deepEqual(errors[1], { ...positionOf(broken, 'rate: 1000/hr', 'rate: '.length), message: errors[1]!.message });
+  });
+
+  it('skips only the element a schema error lies in', () => {
+    // agent-burst's rate has the wrong type: its own checks (and the fit of the exception naming it)
+    // cannot run, but pii-flow's window and the exception's date are still checked.
+    const broken = referenceText.replace('rate: 60/min', 'rate: 60').replace('window: 1m', 'window: 1 minute').replace('expires: 2027-06-30', 'expires: 2026-13-01');
+    const messages = errorsOf(broken).map((e) => e.message);
+    assert.equal(messages.length, 3, JSON.stringify(messages));
+    assert.match(messages[0]!, /must be a string/);
+    assert.match(messages[1]!, /invalid duration '1 minute'/);
+    assert.match(messages[2]!, /impossible date '2026-13-01'/);
+  });
+
+  it('still names a duplicate id when the rule holding it is malformed', () => {
+    const broken = referenceText.replace('id: pii-flow', 'id: user-tokens').replace('    window: 1h\n', '    window: 1h\n    colour: red\n');
+    const messages = errorsOf(broken).map((e) => e.message);
+    assert.equal(messages.length, 2, JSON.stringify(messages));
+    assert.match(messages[0]!, /unknown key 'colour'/);
+    assert.match(messages[1]!, /duplicate id 'user-tokens'/);
+  });
+
+  it('checks the sections that are there when a required one is missing or of the wrong type', () => {
+    const broken = referenceText.replace('name: acme-ai-gateway\n', '').replace('limits:\n', 'limits:\n  - 5\n').replace('expires: 2027-06-30', 'expires: 2026-02-30')
+      .replace(/^identity:\n[\s\S]*?\n\n/m, 'identity: everyone\n\n');
+    const messages = errorsOf(broken).map((e) => e.message);
+    assert.ok(messages.some((m) => /missing required key 'name'/.test(m)), JSON.stringify(messages));
+    assert.ok(messages.some((m) => /impossible date '2026-02-30'/.test(m)), JSON.stringify(messages));
+    assert.ok(messages.some((m) => /must be a object/.test(m)), JSON.stringify(messages));
+  });
+
+  it('never throws on a bundle with any value replaced by any other (fast-check)', () => {
+    const reference = parse(referenceText) as unknown;
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, path: (string | number)[]): void => {
+      paths.push(path);
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    };
+    walk(reference, []);
+    const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(null, [], {}, '', 'x', -1, 0.5, true));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...paths.slice(1)), anyValue), { minLength: 1, maxLength: 3 }), (edits) => {
+        const doc = structuredClone(reference) as Record<string | number, unknown>;
+        for (const [path, value] of edits) {
+          let parent: unknown = doc;
+          for (const k of path.slice(0, -1)) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string | number, unknown>)[k] : undefined;
+          // An earlier edit may have replaced this value's parent.
+          if (parent !== null && typeof parent === 'object') (parent as Record<string | number, unknown>)[path.at(-1)!] = value;
+        }
+        const r = loadPolicy(stringify(doc), NOW);
+        assert.ok(r.ok || r.errors.length > 0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reports YAML syntax errors with their position', () => {
