@@ -46,6 +46,18 @@ describe('tollgate policy check', () => {
     assert.match(r.stderr, /3 errors in /);
   });
 
+  it('reports an alias bomb as FILE:LINE:COL: message and exits 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-policy-'));
+    const file = path.join(dir, 'bomb.tollgate.yaml');
+    const levels = ['  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((x, i) => `  ${x}: &${x} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+    const text = `${referenceText}laughs:\n${levels.join('\n')}\n`;
+    fs.writeFileSync(file, text);
+    const r = await runTollgate(['policy', 'check', file]);
+    assert.equal(r.code, 1, r.stderr);
+    const at = positionOf(text, '*a');
+    assert.equal(r.stdout.trim(), `${file}:${at.line}:${at.column}: aliases here expand the bundle too far (a "billion laughs" alias bomb is refused)`);
+  });
+
   it('exits 2 for a missing file or bad usage', async () => {
     assert.equal((await runTollgate(['policy', 'check', '/nonexistent/p.yaml'])).code, 2);
     assert.equal((await runTollgate(['policy', 'lint'])).code, 2);

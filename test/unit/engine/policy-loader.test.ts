@@ -194,7 +194,7 @@ describe('policy bundle loading', () => {
         const r = loadPolicy(stringify(doc), NOW);
         assert.ok(r.ok || r.errors.length > 0);
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
@@ -207,6 +207,59 @@ describe('policy bundle loading', () => {
   it('rejects a duplicate key, which would otherwise silently override a value', () => {
     const errors = errorsOf(referenceText.replace('version: 1\n', 'version: 1\nversion: 1\n'));
     assert.ok(errors.some((e) => /unique|duplicate/i.test(e.message)));
+  });
+
+  describe('bundles that would exhaust the parser', () => {
+    const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+
+    it('refuses a "billion laughs" alias bomb at its first alias, with an error instead of an exception', () => {
+      const text = `${referenceText}\nlaughs:\n${laughs.replace(/^/gm, '  ')}\n`;
+      const errors = errorsOf(text);
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(errors[0]!.message, /billion laughs/);
+      assert.deepEqual({ line: errors[0]!.line, column: errors[0]!.column }, positionOf(text, '*a'));
+    });
+
+    it('refuses an alias that makes the bundle refer to itself', () => {
+      const text = referenceText.replace('  roles:\n', '  roles: &roles\n    loop: *roles\n');
+      const errors = errorsOf(text);
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(errors[0]!.message, /refer to itself/);
+    });
+
+    it('refuses nesting deeper than 64 levels where it passes the limit, flow or block', () => {
+      const flow = `${referenceText}deep: ${'['.repeat(100_000)}\n`;
+      const errors = errorsOf(flow);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /nested deeper than 64 levels/);
+      const at = positionOf(flow, 'deep: ');
+      assert.deepEqual({ line: errors[0]!.line, column: errors[0]!.column }, { line: at.line, column: at.column + 'deep: '.length + 64 });
+      const block = `${referenceText}deep:\n  ${'- '.repeat(100_000)}x\n`;
+      assert.match(errorsOf(block)[0]!.message, /nested deeper than 64 levels/);
+      assert.equal(errorsOf(`${referenceText}deep: ${'['.repeat(63)}${']'.repeat(63)}\n`)[0]!.message, "unknown key 'deep'", '63 levels under the root are read');
+    });
+
+    it('refuses a bundle over 256 KiB before reading it', () => {
+      const text = `${referenceText}# ${'x'.repeat(256 * 1024)}\n`;
+      const errors = errorsOf(text);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.message, `the bundle is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; a policy bundle may be at most 256 KiB`);
+    });
+
+    it('names a duplicate key at its second use, among many keys', () => {
+      const people = Array.from({ length: 5_000 }, (_, i) => `    p${i}@acme.dev: [ml-engineers]\n`).join('');
+      const text = referenceText.replace('  roles:\n', `  roles:\n${people}    p7@acme.dev: [marketing-analysts]\n`);
+      const errors = errorsOf(text);
+      assert.equal(errors.length, 1, JSON.stringify(errors.slice(0, 3)));
+      assert.match(errors[0]!.message, /duplicate key 'p7@acme.dev' \(first given at line \d+\)/);
+      assert.deepEqual({ line: errors[0]!.line, column: errors[0]!.column }, positionOf(text, '    p7@acme.dev: [marketing', 4));
+    });
+
+    it('refuses a second YAML document', () => {
+      const errors = errorsOf(`${referenceText}---\nname: other\n`);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /one YAML document/);
+    });
   });
 
   it('warns about an exception that has already expired, without rejecting', () => {
