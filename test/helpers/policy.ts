@@ -27,3 +27,13 @@ export function positionOf(text: string, needle: string, offset = 0): { line: nu
   const line = before.split('\n').length;
   return { line, column: at + offset - before.lastIndexOf('\n') };
 }
+
+/** The reference bundle with one identity provider whose entry ends with `fields` (lines indented 6 spaces). */
+export function bundleWithIssuer(fields: string, issuer = 'https://idp.acme.dev'): string {
+  return referenceText.replace('  required: true\n', `  required: true\n  issuers:\n    - issuer: ${issuer}\n      audience: tollgate\n${fields}`);
+}
+
+/** A PEM public key as a YAML block scalar under `public_key:` in bundleWithIssuer. */
+export function publicKeyField(pem: string): string {
+  return `      public_key: |\n${pem.trim().split('\n').map((line) => `        ${line}\n`).join('')}`;
+}

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, importSPKI, jwtVerify, SignJWT } from 'jose';
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import type { Policy } from '../policy/model';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
+import type { Policy, VerificationKey } from '../policy/model';
 import type { Identity } from './identity';
 import { segmentEncoding } from './base64url';
 import { IdentityError, isAgentName, normalizeUser } from './identity';
@@ -65,7 +65,8 @@ interface Verifier {
   readonly issuer: string;
   readonly audience: readonly string[];
   readonly algorithms: readonly string[];
-  readonly key: KeyObject | JWTVerifyGetKey | CryptoKey;
+  /** Imported when the bundle was loaded; none of them can fail to import here. */
+  readonly keys: readonly VerificationKey[];
   readonly clockToleranceS: number;
   readonly claims: ClaimNames;
 }
@@ -79,7 +80,6 @@ function mapJoseError(err: unknown): IdentityError {
     return new IdentityError('malformed', `claim ${err.claim}`);
   }
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new IdentityError('bad-signature');
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return new IdentityError('bad-signature', 'no key of the issuer matches');
   if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) return new IdentityError('algorithm-not-allowed');
   return new IdentityError('malformed');
 }
@@ -110,17 +110,16 @@ export class TokenVerifier {
     this.verifiers = verifiers;
   }
 
-  static async create(policy: Policy, session: { publicKey: KeyObject } | undefined): Promise<TokenVerifier> {
+  /** Cannot fail: the loader imported and checked every issuer key when it loaded the bundle. */
+  static create(policy: Policy, session: { publicKey: KeyObject } | undefined): TokenVerifier {
     const verifiers: Verifier[] = [];
     if (session) {
-      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], key: session.publicKey, clockToleranceS: 5, claims: sessionClaims });
+      const keys = [{ key: session.publicKey, algorithms: ['EdDSA'] }];
+      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], keys, clockToleranceS: 5, claims: sessionClaims });
     }
     for (const iss of policy.identity.issuers) {
-      let key: Verifier['key'];
-      if (iss.jwks) key = createLocalJWKSet(iss.jwks as Parameters<typeof createLocalJWKSet>[0]);
-      else key = await importSPKI(iss.publicKey ?? '', iss.algorithms[0] ?? 'RS256');
       const claims = { user: iss.userClaim, roles: iss.rolesClaim, tenant: iss.tenantClaim, agent: iss.agentClaim };
-      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, key, clockToleranceS: iss.clockToleranceS, claims });
+      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, keys: iss.keys, clockToleranceS: iss.clockToleranceS, claims });
     }
     return new TokenVerifier(verifiers, policy);
   }
@@ -137,9 +136,10 @@ export class TokenVerifier {
     if (cached && cached.exp > now) return cached.identity;
 
     let alg: string | undefined;
+    let kid: unknown;
     let iss: string | undefined;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      ({ alg, kid } = decodeProtectedHeader(token));
       iss = decodeJwt(token).iss;
     } catch {
       throw new IdentityError('malformed');
@@ -150,24 +150,39 @@ export class TokenVerifier {
     if (/^HS/i.test(alg)) throw new IdentityError('algorithm-confusion', alg);
     if (!verifier.algorithms.includes(alg)) throw new IdentityError('algorithm-not-allowed', alg);
 
-    let payload: JWTPayload;
-    try {
-      const result = await jwtVerify(token, verifier.key as KeyObject, {
-        issuer: verifier.issuer,
-        audience: [...verifier.audience],
-        algorithms: [...verifier.algorithms],
-        currentDate: new Date(now),
-        clockTolerance: verifier.clockToleranceS,
-        requiredClaims: ['exp'],
-      });
-      payload = result.payload;
-    } catch (err) {
-      throw mapJoseError(err);
-    }
+    // The key with the token's kid, if the issuer has one; otherwise the keys without a kid (a PEM
+    // key has none), as a key with another kid is not the one the issuer signed with.
+    const forAlg = verifier.keys.filter((k) => k.algorithms.includes(alg));
+    const named = forAlg.filter((k) => k.kid !== undefined && k.kid === kid);
+    const candidates = named.length > 0 ? named : forAlg.filter((k) => k.kid === undefined || kid === undefined);
+    if (candidates.length === 0) throw new IdentityError('bad-signature', typeof kid === 'string' ? `no ${alg} key of the issuer has kid ${JSON.stringify(kid).slice(0, 80)}` : `no ${alg} key of the issuer`);
+    const payload = await this.verifyWithAny(token, candidates, verifier, now);
     const identity = this.toIdentity(payload, verifier);
     if (this.cache.size >= TokenVerifier.cacheLimit) this.cache.clear();
     this.cache.set(token, { identity, exp: (payload.exp ?? 0) * 1000 });
     return identity;
+  }
+
+  /** The first key whose signature holds decides; claim checks come after the signature, so they are final. */
+  private async verifyWithAny(token: string, keys: readonly VerificationKey[], v: Verifier, now: number): Promise<JWTPayload> {
+    let failure: unknown;
+    for (const { key } of keys) {
+      try {
+        const result = await jwtVerify(token, key, {
+          issuer: v.issuer,
+          audience: [...v.audience],
+          algorithms: [...v.algorithms],
+          currentDate: new Date(now),
+          clockTolerance: v.clockToleranceS,
+          requiredClaims: ['exp'],
+        });
+        return result.payload;
+      } catch (err) {
+        if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) throw mapJoseError(err);
+        failure = err;
+      }
+    }
+    throw mapJoseError(failure);
   }
 
   private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier): Identity {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { GUARD_IDS } from '../guards';
+import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
+import { SESSION_ISSUER } from '../identity/tokens';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException } from './model';
+import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
 import type { BudgetDocument, Dimension, EntitlementDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
@@ -281,11 +283,19 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     const dup = c.detectors.find((d, i) => c.detectors.indexOf(d) !== i);
     if (dup) error(['classification', label, 'detectors'], `detector '${dup}' is listed twice`);
   }
+  const issuerKeys = new Map<number, VerificationKey[]>();
+  const issuerNames = new Map<string, number>([[SESSION_ISSUER, -1]]);
   items(doc.identity?.issuers).forEach((iss, i) => {
     const path = ['identity', 'issuers', i];
     if (!sound(path)) return;
-    const { issuer, jwks, public_key } = iss as IssuerDocument;
-    if (!jwks && !public_key) error(path, `issuer '${issuer}' needs jwks or public_key to verify its tokens`);
+    const issuer = iss as IssuerDocument;
+    const first = issuerNames.get(issuer.issuer);
+    if (first === -1) error([...path, 'issuer'], `'${SESSION_ISSUER}' is the proxy's own session issuer; an identity provider needs another name`);
+    else if (first !== undefined) error([...path, 'issuer'], `issuer '${issuer.issuer}' is already configured (identity.issuers.${first}); its tokens would only ever meet the first`);
+    else issuerNames.set(issuer.issuer, i);
+    const { keys, problems } = importIssuerKeys(issuer);
+    for (const problem of problems) error([...path, ...problem.path], problem.message);
+    issuerKeys.set(i, keys);
   });
   // What follows reads the document as the schema describes it, so only a bundle that passed it is built.
   if (!sound([])) return undefined;
@@ -306,10 +316,10 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
       required: doc.identity.required,
       roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),
       maxAgentsPerUser: doc.identity.max_agents_per_user,
-      issuers: (doc.identity.issuers ?? []).map((iss) => {
+      issuers: (doc.identity.issuers ?? []).map((iss, i) => {
         return {
-          issuer: iss.issuer, audience: list(iss.audience) ?? [], jwks: iss.jwks as { keys: Record<string, unknown>[] } | undefined, publicKey: iss.public_key,
-          algorithms: iss.algorithms ?? ['RS256', 'ES256', 'EdDSA'], userClaim: iss.user_claim ?? 'email', rolesClaim: iss.roles_claim ?? 'roles',
+          issuer: iss.issuer, audience: list(iss.audience) ?? [], keys: issuerKeys.get(i) ?? [],
+          algorithms: iss.algorithms ?? DEFAULT_ISSUER_ALGORITHMS, userClaim: iss.user_claim ?? 'email', rolesClaim: iss.roles_claim ?? 'roles',
           tenantClaim: iss.tenant_claim ?? 'tenant', agentClaim: iss.agent_claim, clockToleranceS: iss.clock_tolerance_s ?? 30,
         };
       }),

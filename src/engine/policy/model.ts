@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Rate } from '../units';
 import type { Dimension } from './schema';
 
@@ -90,11 +91,19 @@ export interface ProviderConfig {
   readonly forwardHeaders: readonly string[];
 }
 
+/** A public key of an identity provider, imported when the bundle loads, and what it may verify. */
+export interface VerificationKey {
+  readonly key: KeyObject;
+  readonly kid?: string;
+  /** The issuer's algorithms that this key's type, curve and size (and its JWK alg) allow. */
+  readonly algorithms: readonly string[];
+}
+
 export interface IssuerConfig {
   readonly issuer: string;
   readonly audience: readonly string[];
-  readonly jwks?: { keys: Record<string, unknown>[] };
-  readonly publicKey?: string;
+  /** From public_key or jwks; every key verifies at least one of `algorithms`. */
+  readonly keys: readonly VerificationKey[];
   readonly algorithms: readonly string[];
   /** The only claims read from the issuer's tokens: no other claim ever stands in for them. */
   readonly userClaim: string;

@@ -114,9 +114,11 @@ const Issuer = Type.Object(
   {
     issuer: Type.String({ minLength: 1 }),
     audience: OneOrMany(Type.String({ minLength: 1 })),
-    jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }, { description: 'Inline JSON Web Key Set.' })),
-    public_key: Type.Optional(Type.String({ description: 'A PEM public key (SPKI).' })),
-    algorithms: Type.Optional(Type.Array(Type.String({ enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] }), { minItems: 1 })),
+    jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }, { description: 'Inline JSON Web Key Set (public keys only).' })),
+    public_key: Type.Optional(Type.String({ description: 'A PEM public key (SPKI). Give this or jwks, not both.' })),
+    algorithms: Type.Optional(Type.Array(Type.String({ enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] }), {
+      minItems: 1, description: 'Algorithms the issuer signs with; default RS256. Every key must verify one of them (ES256 needs a P-256 key, EdDSA an Ed25519 key, RS and PS an RSA key of 2048 bits or more).',
+    })),
     user_claim: Type.Optional(Type.String({ minLength: 1, description: 'Claim naming the person; default email. Only this claim is read: a token without it is refused.' })),
     roles_claim: Type.Optional(Type.String({ minLength: 1, description: 'Claim listing the person\'s roles; default roles.' })),
     tenant_claim: Type.Optional(Type.String({ minLength: 1, description: 'Claim naming the tenant; default tenant.' })),

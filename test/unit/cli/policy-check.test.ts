@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTollgate } from '../../helpers/cli';
-import { positionOf, referencePath, referenceText } from '../../helpers/policy';
+import { bundleWithIssuer, positionOf, publicKeyField, referencePath, referenceText } from '../../helpers/policy';
 
 describe('tollgate policy check', () => {
   it('exits 0 with a one-line summary for the reference bundle', async () => {
@@ -56,6 +57,20 @@ describe('tollgate policy check', () => {
     assert.equal(r.code, 1, r.stderr);
     const at = positionOf(text, '*a');
     assert.equal(r.stdout.trim(), `${file}:${at.line}:${at.column}: aliases here expand the bundle too far (a "billion laughs" alias bomb is refused)`);
+  });
+
+  it('imports issuer keys as the proxy does: an EC key without algorithms is an error at the key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-policy-'));
+    const file = path.join(dir, 'idp.tollgate.yaml');
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const text = bundleWithIssuer(publicKeyField(pem));
+    fs.writeFileSync(file, text);
+    const r = await runTollgate(['policy', 'check', file]);
+    assert.equal(r.code, 1, r.stdout);
+    const at = positionOf(text, '|\n');
+    assert.equal(r.stdout.trim(), `${file}:${at.line}:${at.column}: an EC P-256 key cannot verify RS256, the default when 'algorithms' is not given: add algorithms: [ES256]`);
+    fs.writeFileSync(file, bundleWithIssuer(`      algorithms: [ES256]\n${publicKeyField(pem)}`));
+    assert.equal((await runTollgate(['policy', 'check', file])).code, 0);
   });
 
   it('exits 2 for a missing file or bad usage', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign as signBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import { IdentityError, withAgent } from '../../../src/engine/identity/identity'
 import { mintSessionToken, SESSION_AUDIENCE, SESSION_ISSUER, TokenVerifier } from '../../../src/engine/identity/tokens';
 import { loadSessionKeys } from '../../../src/store/session-key';
 import { runTollgate } from '../../helpers/cli';
-import { NOW, policyFrom, referencePolicy, referenceText } from '../../helpers/policy';
+import { bundleWithIssuer, NOW, policyFrom, referencePolicy, referenceText } from '../../helpers/policy';
 
 const HOUR = 3_600_000;
 
@@ -25,7 +26,7 @@ describe('identity verification', () => {
   const keys = loadSessionKeys(dir);
   let verifier: TokenVerifier;
   before(async () => {
-    verifier = await TokenVerifier.create(referencePolicy(), keys);
+    verifier = TokenVerifier.create(referencePolicy(), keys);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -180,7 +181,7 @@ describe('identity verification', () => {
     before(async () => {
       const jwk = { ...(await exportJWK(idp.publicKey)), kid: 'k1', alg: 'RS256' };
       const bundle = referenceText.replace('  required: true\n', `  required: true\n  issuers:\n    - issuer: https://idp.acme.dev\n      audience: tollgate\n      algorithms: [RS256]\n      roles_claim: groups\n      jwks: ${JSON.stringify({ keys: [jwk] })}\n`);
-      idpVerifier = await TokenVerifier.create(policyFrom(bundle), keys);
+      idpVerifier = TokenVerifier.create(policyFrom(bundle), keys);
     });
     const sign = (claims: Record<string, unknown>, aud = 'tollgate', alg = 'RS256'): Promise<string> =>
       new SignJWT(claims).setProtectedHeader({ alg, kid: 'k1' }).setIssuer('https://idp.acme.dev').setAudience(aud).setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(idp.privateKey);
@@ -215,6 +216,27 @@ describe('identity verification', () => {
     });
   });
 
+  describe('an issuer with several keys', () => {
+    const first = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const second = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwks = JSON.stringify({ keys: [first.publicKey.export({ format: 'jwk' }), { ...second.publicKey.export({ format: 'jwk' }), kid: 'k2' }] });
+    const v = (): TokenVerifier => TokenVerifier.create(policyFrom(bundleWithIssuer(`      algorithms: [RS256]\n      jwks: ${jwks}\n`)), undefined);
+    const sign = (key: KeyObject, kid?: string): Promise<string> =>
+      new SignJWT({ email: 'erin@acme.dev' }).setProtectedHeader({ alg: 'RS256', ...(kid ? { kid } : {}) }).setIssuer('https://idp.acme.dev').setAudience('tollgate')
+        .setExpirationTime(NOW / 1000 + 60).sign(key);
+
+    it('verifies with the key the token names, or with any key when it names none', async () => {
+      assert.equal((await v().verify(await sign(second.privateKey, 'k2'), NOW)).user, 'erin@acme.dev');
+      assert.equal((await v().verify(await sign(second.privateKey), NOW)).user, 'erin@acme.dev');
+      assert.equal((await v().verify(await sign(first.privateKey, 'anything'), NOW)).user, 'erin@acme.dev', 'a key without a kid answers for any kid');
+    });
+
+    it('refuses a token whose named key did not sign it, or that no key signed', async () => {
+      await assert.rejects(v().verify(await sign(first.privateKey, 'k2'), NOW), (e: unknown) => IdentityError.is(e, 'bad-signature'));
+      await assert.rejects(v().verify(await sign(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), NOW), (e: unknown) => IdentityError.is(e, 'bad-signature'));
+    });
+  });
+
   describe('an issuer with configured claims', () => {
     const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     let upnVerifier: TokenVerifier;
@@ -222,7 +244,7 @@ describe('identity verification', () => {
       const jwk = { ...(await exportJWK(idp.publicKey)), kid: 'e1' };
       const bundle = referenceText.replace('  required: true\n', `  required: true\n  issuers:\n    - issuer: https://login.acme.dev\n      audience: tollgate\n      algorithms: [ES256]\n` +
         `      user_claim: upn\n      roles_claim: groups\n      tenant_claim: tid\n      agent_claim: azp\n      jwks: ${JSON.stringify({ keys: [jwk] })}\n`);
-      upnVerifier = await TokenVerifier.create(policyFrom(bundle), keys);
+      upnVerifier = TokenVerifier.create(policyFrom(bundle), keys);
     });
     const sign = (claims: Record<string, unknown>): Promise<string> =>
       new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'e1' }).setIssuer('https://login.acme.dev').setAudience('tollgate').setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(idp.privateKey);
@@ -254,7 +276,7 @@ describe('identity verification', () => {
     const d = tempDir();
     const r = await runTollgate(['token', '--user', 'Bob@acme.dev', '--agent', 'ci', '--role', 'ml-engineers', '--ttl', '2h', '--data-dir', d]);
     assert.equal(r.code, 0, r.stderr);
-    const v = await TokenVerifier.create(referencePolicy(), loadSessionKeys(d));
+    const v = TokenVerifier.create(referencePolicy(), loadSessionKeys(d));
     const id = await v.verify(r.stdout.trim(), Date.now());
     assert.equal(id.user, 'bob@acme.dev');
     assert.equal(id.agent, 'ci');

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { formatIssue, loadPolicy } from '../../../src/engine/policy/loader';
 import { policyJsonSchema } from '../../../src/engine/policy/schema';
-import { NOW, positionOf, referencePath, referenceText } from '../../helpers/policy';
+import { bundleWithIssuer, NOW, positionOf, publicKeyField, referencePath, referenceText } from '../../helpers/policy';
 
 function errorsOf(text: string): { line: number; column: number; message: string }[] {
   const r = loadPolicy(text, NOW);
@@ -173,7 +174,12 @@ describe('policy bundle loading', () => {
   });
 
   it('never throws on a bundle with any value replaced by any other (fast-check)', () => {
-    const reference = parse(referenceText) as unknown;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    const issuers = `      algorithms: [ES256]\n      jwks: { keys: [${JSON.stringify({ ...ec.export({ format: 'jwk' }), kid: 'e1' })}] }\n` +
+      `    - issuer: https://pem.acme.dev\n      audience: tollgate\n${publicKeyField(rsa.export({ type: 'spki', format: 'pem' }) as string)}`;
+    const reference = parse(bundleWithIssuer(issuers)) as unknown;
+    assert.ok(loadPolicy(stringify(reference), NOW).ok, 'the bundle fuzzed from loads');
     const paths: (string | number)[][] = [];
     const walk = (v: unknown, path: (string | number)[]): void => {
       paths.push(path);
