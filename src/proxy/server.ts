@@ -5,13 +5,11 @@ import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
 import { MalformedRequestError } from '../engine/call';
 import type { ModelCall } from '../engine/call';
-import { Engine } from '../engine/decide';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError, withAgent } from '../engine/identity/identity';
-import { TokenVerifier } from '../engine/identity/tokens';
 import type { SessionKeys } from '../engine/identity/tokens';
-import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { formatIssue } from '../engine/policy/loader';
 import type { Policy, ProviderConfig } from '../engine/policy/model';
 import { periodStart } from '../engine/limiters/calendar';
 import type { AccumulatorStore } from '../engine/store';
@@ -22,12 +20,12 @@ import { settleUsage } from '../providers/usage';
 import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
 import type { DecisionBody, LedgerEntry } from '../store/ledger/records';
 import { AdminApi } from './admin';
-import { BrowserGuard } from './browser-guard';
 import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
 import { parseJsonBody, readBody } from './body';
 import type { PolicyContext } from './context';
 import { ProxyError } from './errors';
 import type { Logger } from './log';
+import { compilePolicy, contextFor } from './policy-compile';
 import { PolicyFileWatcher } from './policy-watch';
 import { RefusalDigest } from './refusal-digest';
 import type { Pseudonyms } from './pseudonym';
@@ -153,8 +151,9 @@ export class ProxyServer {
 
   static async start(o: ProxyOptions): Promise<ProxyServer> {
     const s = new ProxyServer(o);
-    s.context = await s.buildContext(o.policy, o.policyPath);
-    s.watcher = new PolicyFileWatcher(o.policyPath, o.policyText, (text) => void s.reload(text), (err) => o.log.warn(`cannot read ${o.policyPath}: ${err.message}`));
+    s.context = s.buildContext(o.policy, o.policyPath);
+    const reload = (text: string): void => void s.reload(text).catch((err: Error) => o.log.error(`policy reload: ${err.message}`));
+    s.watcher = new PolicyFileWatcher(o.policyPath, o.policyText, reload, (err) => o.log.warn(`cannot read ${o.policyPath}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
       s.server.listen(o.port, o.host, () => {
@@ -181,15 +180,14 @@ export class ProxyServer {
     return this.context;
   }
 
-  private async buildContext(policy: Policy, source: string): Promise<PolicyContext> {
-    const guard = new BrowserGuard(this.o.host, policy.network?.allowedOrigins ?? [], policy.network?.allowedHosts ?? []);
-    return { policy, engine: new Engine(policy, this.o.store), verifier: await TokenVerifier.create(policy, this.o.sessionKeys), browserGuard: guard, source };
+  private buildContext(policy: Policy, source: string): PolicyContext {
+    return contextFor(policy, source, this.o);
   }
 
-  /** A policy edit: in force for the next request when valid; rejected with its errors otherwise. */
+  /** A policy edit: in force for the next request when it compiles; rejected with its errors otherwise. */
   async reload(text: string): Promise<boolean> {
     const file = this.o.policyPath;
-    const result = loadPolicy(text, this.clock());
+    const result = compilePolicy(text, file, this.clock(), this.o);
     if (!result.ok) {
       const errors = result.errors.map((e) => formatIssue(file, e));
       this.policyError = { source: file, errors };
@@ -199,7 +197,7 @@ export class ProxyServer {
       this.admin.publish({ type: 'policy', health: this.health() });
       return false;
     }
-    this.context = await this.buildContext(result.policy, file);
+    this.context = result.context;
     this.o.store.applyPolicy?.(result.policy);
     this.policyError = undefined;
     this.o.log.info(`policy '${result.policy.name}' (${result.policy.hash.slice(0, 12)}) loaded from ${file}`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadPolicy } from '../../src/engine/policy/loader';
@@ -36,4 +37,29 @@ export function bundleWithIssuer(fields: string, issuer = 'https://idp.acme.dev'
 /** A PEM public key as a YAML block scalar under `public_key:` in bundleWithIssuer. */
 export function publicKeyField(pem: string): string {
   return `      public_key: |\n${pem.trim().split('\n').map((line) => `        ${line}\n`).join('')}`;
+}
+
+/** Nine levels of nine aliases each: 9^9 values once expanded ("billion laughs"). */
+export function aliasBomb(): string {
+  const levels = ['  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((x, i) => `  ${x}: &${x} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+  return `laughs:\n${levels.join('\n')}\n`;
+}
+
+export interface BadEdit {
+  readonly name: string;
+  readonly text: string;
+  /** Where its one error is reported: the first occurrence of this in `text`. */
+  readonly at: string;
+  readonly message: RegExp;
+}
+
+/** Edits of the reference bundle that once took a running proxy down: each must now be refused at its position. */
+export function editsThatOnceKilledTheProxy(): BadEdit[] {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  return [
+    { name: 'an issuer with a truncated PEM key', text: bundleWithIssuer(`      algorithms: [RS256]\n${publicKeyField(rsa.split('\n').slice(0, 4).join('\n'))}`), at: '|\n', message: /public_key is not a PEM public key/ },
+    { name: 'an issuer with an EC key and no algorithms', text: bundleWithIssuer(publicKeyField(ec)), at: '|\n', message: /an EC P-256 key cannot verify RS256/ },
+    { name: 'an alias bomb', text: `${referenceText}${aliasBomb()}`, at: '*a', message: /billion laughs/ },
+  ];
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { positionOf, referenceText } from '../../helpers/policy';
+import { editsThatOnceKilledTheProxy, positionOf, referenceText } from '../../helpers/policy';
 import { eventually, startTestProxy } from '../../helpers/proxy';
 
 describe('proxy policy hot reload, admin API and concurrency', () => {
@@ -39,6 +39,36 @@ describe('proxy policy hot reload, admin API and concurrency', () => {
       assert.equal(still.choices.length, 1, 'requests keep being decided by the last good bundle');
       await eventually(async () => (await p.records()).some((r) => r.kind === 'policy' && r.event === 'rejected'), 'a rejected-policy record');
     } finally {
+      await p.stop();
+    }
+  });
+
+  it('keeps the last good bundle in force, and the proxy serving, through each edit that once killed it', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const p = await startTestProxy(upstream);
+    try {
+      const client = new OpenAI({ apiKey: await p.token('alice@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
+      const goodHash = (await p.state()).health.policy.hash;
+      const rejections = async (): Promise<number> => (await p.records()).filter((r) => r.kind === 'policy' && r.event === 'rejected').length;
+      for (const edit of editsThatOnceKilledTheProxy()) {
+        const before = await rejections();
+        fs.writeFileSync(p.policyPath, edit.text);
+        await eventually(async () => (await rejections()) === before + 1, `${edit.name} to be rejected`);
+        const health = (await p.state()).health;
+        const where = positionOf(edit.text, edit.at);
+        assert.equal(health.policyError!.errors.length, 1, edit.name);
+        assert.ok(health.policyError!.errors[0]!.startsWith(`${p.policyPath}:${where.line}:${where.column}: `), health.policyError!.errors[0]);
+        assert.match(health.policyError!.errors[0]!, edit.message);
+        assert.equal(health.policy.hash, goodHash, `${edit.name}: the last good bundle stays in force`);
+        const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+        assert.equal(answer.choices.length, 1, `${edit.name}: requests are still served`);
+        assert.match(p.logs(), new RegExp(`policy edit rejected; 'acme-ai-gateway' \\(${goodHash.slice(0, 12)}\\) stays in force`));
+      }
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.removeListener('unhandledRejection', onUnhandled);
       await p.stop();
     }
   });

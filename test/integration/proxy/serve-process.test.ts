@@ -5,7 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isLoopback } from '../../../src/proxy/bind';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { referencePath, referenceText } from '../../helpers/policy';
+import { runTollgate } from '../../helpers/cli';
+import { editsThatOnceKilledTheProxy, positionOf, referencePath, referenceText } from '../../helpers/policy';
+import { eventually } from '../../helpers/proxy';
 import { CLI, startServe } from '../../helpers/serve-process';
 
 function tokenFor(dataDir: string, user: string, agent = 'default'): string {
@@ -76,6 +78,40 @@ describe('tollgate serve as a process', function () {
     const p = bad(['--policy', file]);
     assert.equal(p.status, 1);
     assert.match(p.stderr, /broken\.yaml:\d+:\d+: invalid rate/);
+  });
+
+  it('refuses to start on an issuer key that policy check refuses, with the same FILE:LINE:COL error', async () => {
+    const file = path.join(dataDir, 'idp.yaml');
+    const edit = editsThatOnceKilledTheProxy()[1]!;
+    fs.writeFileSync(file, edit.text);
+    const check = await runTollgate(['policy', 'check', file]);
+    assert.equal(check.code, 1);
+    const serve = await runTollgate(['serve', '--port', '0', '--data-dir', dataDir, '--policy', file]);
+    assert.equal(serve.code, 1);
+    const where = positionOf(edit.text, edit.at);
+    assert.match(check.stdout, new RegExp(`^${file}:${where.line}:${where.column}: `));
+    assert.ok(serve.stderr.includes(check.stdout.trim()), serve.stderr);
+  });
+
+  it('keeps serving on the last good bundle through each edit that once killed the process', async () => {
+    const file = path.join(dataDir, 'tollgate.yaml');
+    fs.writeFileSync(file, referenceText);
+    const s = await startServe(['--data-dir', dataDir, '--upstream', `openai=${upstream}`, '--policy', file]);
+    try {
+      const token = tokenFor(dataDir, 'bob@acme.dev');
+      for (const edit of editsThatOnceKilledTheProxy()) {
+        fs.writeFileSync(file, edit.text);
+        const where = positionOf(edit.text, edit.at);
+        await eventually(() => s.stderr().includes(`${file}:${where.line}:${where.column}: `), `${edit.name} to be rejected`, 15_000);
+        assert.equal((await chat(s.url, token)).status, 200, `${edit.name}: still serving`);
+        assert.equal(s.child.exitCode, null);
+      }
+      fs.writeFileSync(file, referenceText.replace('name: acme-ai-gateway', 'name: edited'));
+      await eventually(() => /policy 'edited' \(\w+\) loaded/.test(s.stderr()), 'a good edit to load after the bad ones', 15_000);
+    } finally {
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 0, s.stderr());
+    }
   });
 
   it('restores spend and windows from the ledger after a restart', async () => {
