@@ -79,7 +79,10 @@ export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadRe
   const schemaIssues = validatePolicyDocument(value);
   for (const issue of schemaIssues) error(issue.path, issue.message, issue.atKey);
   // The semantic checks still run beside the schema's errors, skipping only what an error lies in.
-  const sound = (path: PolicyPath): boolean => !schemaIssues.some((issue) => path.every((segment, i) => issue.path[i] === segment));
+  // Keyed as strings: a mapping key "1" and a list index 1 reach here as either.
+  const key = (path: PolicyPath): string => JSON.stringify(path.map(String));
+  const broken = new Set(schemaIssues.flatMap((issue) => issue.path.map((_, i) => key(issue.path.slice(0, i + 1))).concat(key([]))));
+  const sound = (path: PolicyPath): boolean => !broken.has(key(path));
 
   const doc = value as PolicyDocument;
   const compiled = compile(doc, sound, error, warn, now);

@@ -173,6 +173,11 @@ describe('policy bundle loading', () => {
     assert.ok(messages.some((m) => /must be a object/.test(m)), JSON.stringify(messages));
   });
 
+  it('skips a malformed entry whose name looks like a number', () => {
+    const messages = errorsOf(referenceText.replace('classification:\n', 'classification:\n  "1": 5\n').replace('providers:\n', 'providers:\n  "9": 5\n')).map((e) => e.message);
+    assert.deepEqual(messages, ['must be a object', 'must be a object']);
+  });
+
   it('never throws on a bundle with any value replaced by any other (fast-check)', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
