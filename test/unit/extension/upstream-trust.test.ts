@@ -147,3 +147,17 @@ describe('where an upstream key may go (upstream-trust)', () => {
     }
   });
 });
+
+describe('the extension in an untrusted workspace (package.json)', () => {
+  it('declares limited support and ignores the workspace\'s values of every setting that picks a policy, an upstream, a data dir or an identity', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      capabilities?: { untrustedWorkspaces?: { supported: boolean | 'limited'; restrictedConfigurations?: string[]; description?: string } };
+      contributes: { commands: Array<{ command: string }> };
+    };
+    const untrusted = pkg.capabilities?.untrustedWorkspaces;
+    assert.equal(untrusted?.supported, 'limited');
+    assert.deepEqual([...(untrusted?.restrictedConfigurations ?? [])].sort(), ['tollgate.policyPath', 'tollgate.proxy.dataDir', 'tollgate.proxy.upstreams', 'tollgate.user']);
+    assert.ok(untrusted?.description);
+    for (const id of ['tollgate.approveUpstreamHosts', 'tollgate.revokeUpstreamHosts']) assert.ok(pkg.contributes.commands.some((c) => c.command === id), id);
+  });
+});
