@@ -93,6 +93,7 @@ export class KeyPattern {
   readonly markByte: Int32Array;
   readonly markStart: Int32Array;
   private serial = 0;
+  /** Partial matches while a push runs: current and next states and starts, grown as needed. */
   scratch: [Int32Array, Int32Array, Int32Array, Int32Array] = [new Int32Array(64), new Int32Array(64), new Int32Array(64), new Int32Array(64)];
 
   private constructor(keys: readonly string[], foldCase: boolean) {
@@ -310,15 +311,15 @@ export function redactHeaderText(pattern: KeyPattern, text: string): string | un
   return out === bytes ? undefined : out.toString('latin1');
 }
 
-/** Whether a Latin-1 string has a pair of characters that could begin a key; most header texts have none. */
+/** Whether a whole Latin-1 string has a pair of characters that could begin a key; most header texts have none. */
 function mayHoldKey(pattern: KeyPattern, text: string): boolean {
   const second = pattern.second;
-  for (let i = 0; i < text.length; i++) {
+  // A key is at least MIN_KEY_BYTES long, so a pair must begin that far from the end.
+  for (let i = 0, last = text.length - MIN_KEY_BYTES; i <= last; i++) {
     const code = text.charCodeAt(i);
     if (code > 0xff) return true;
     const follows = second[code];
     if (follows === undefined) continue;
-    if (i + 1 === text.length) return true;
     const next = text.charCodeAt(i + 1);
     if (next > 0xff || follows[next] === 1) return true;
   }
