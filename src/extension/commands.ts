@@ -97,6 +97,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await secrets.setUpstreamKey(provider, undefined);
       await host.restart();
     }),
+    reg('tollgate.approveUpstreamHosts', () => host.upstreamGate.review()),
+    reg('tollgate.revokeUpstreamHosts', () => host.upstreamGate.revoke()),
     reg('tollgate.setIdentityToken', async (givenToken?: unknown) => {
       const token =
         typeof givenToken === 'string'

@@ -16,6 +16,7 @@ import { ProxyHost } from './proxy-host';
 import { Secrets } from './secrets';
 import { StatusBar } from './status-bar';
 import { TerminalEnvironment } from './terminal-environment';
+import type { UpstreamKeyState } from './upstream-gate';
 
 /** What the extension offers other code in the same window (the editor tests use it). No secrets. */
 export interface TollgateApi {
@@ -29,6 +30,8 @@ export interface TollgateApi {
   whenRunning(timeoutMs?: number): Promise<void>;
   /** Resolves once a snapshot holding a decision with this model arrived. */
   whenDecisionSeen(model: string, timeoutMs?: number): Promise<void>;
+  /** Where each provider's calls go and whether its key goes with them (no keys). */
+  upstreamKeys(): readonly UpstreamKeyState[];
 }
 
 let host: ProxyHost | undefined;
@@ -60,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
       if (e.affectsConfiguration('tollgate.scan')) keys.rescanAll();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void policy.reload()),
+    // Trusted now: the workspace's policy and its restricted settings apply, so start afresh with them.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void policy.reload().then(() => proxyHost.restart())),
     secrets.onDidChange((key) => {
       if (secrets.isUpstreamKey(key)) log.debug('an upstream key changed in SecretStorage');
     }),
@@ -111,6 +116,7 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
     policy: () => proxyHost.dashboardState().policy,
     whenRunning: (timeoutMs = 30_000) => waitFor(() => proxyHost.proxyStatus.phase === 'running' && proxyHost.url !== undefined, timeoutMs, 'the proxy'),
     whenDecisionSeen: (model, timeoutMs = 10_000) => waitFor(() => proxyHost.snapshot()?.recent.some((d) => d.model === model) ?? false, timeoutMs, `a ${model} decision`),
+    upstreamKeys: () => proxyHost.upstreamGate.states(),
   };
 }
 

@@ -10,14 +10,16 @@ import type { EventStream } from './core/admin-client';
 import { AdminClient } from './core/admin-client';
 import type { TollgateConfig } from './core/config';
 import type { PolicyVerdict } from './core/policy-keeper';
-import { PolicyKeeper, choosePolicyFile, writeFileAtomic } from './core/policy-keeper';
+import { PolicyKeeper, writeFileAtomic } from './core/policy-keeper';
 import type { ProxyLaunch } from './core/proxy-supervisor';
 import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
+import { policyFileFor } from './core/upstream-trust';
 import type { LiveIdentity, LiveState } from './live-state';
 import type { Log } from './log';
 import type { Secrets } from './secrets';
+import { UpstreamGate } from './upstream-gate';
 
 const IN_FORCE_FILE = 'policy-in-force.yaml';
 
@@ -41,6 +43,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private policyFile: string | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Decides which upstreams get the person's keys, asking about any host but the provider's own. */
+  readonly upstreamGate: UpstreamGate;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -53,6 +57,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       listening: (url) => this.onListening(url),
       log: (line, stream) => this.proxyLine(line, stream),
     });
+    this.upstreamGate = new UpstreamGate(context, secrets, log, () => this.restart());
   }
 
   // The proxy logs `<time> <level> message` on stderr; keep its level in ours.
@@ -101,10 +106,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     return { proxy: this.supervisor.status, policy, ...(this.lastSnapshot ? { snapshot: this.lastSnapshot } : {}), ...(this.facts ? { user: this.facts.user } : {}) };
   }
 
-  /** Which bundle the settings and workspace select. */
+  /** Which bundle the settings and workspace select; an untrusted workspace selects none. */
   selectPolicyFile(): string {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    return choosePolicyFile(this.config().policyPath, folders, referencePolicyPath(path.join(this.context.extensionPath, 'dist')));
+    return policyFileFor(vscode.workspace.isTrusted, this.config().policyPath, folders, referencePolicyPath(path.join(this.context.extensionPath, 'dist')));
   }
 
   /**
@@ -125,9 +130,15 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     const verdict = this.keeper.offer(text, file);
     if (verdict.accepted) {
       if (verdict.inForce && verdict.inForce.policy.hash !== previousHash) {
+        // The proxy reloads its policy file by itself, with the keys it was started with: a bundle
+        // that sends keys elsewhere must never reach it that way. Stop it first, start it afresh.
+        const policy = verdict.inForce.policy;
+        const restart = previousHash !== undefined && this.supervisor.pid !== undefined && this.upstreamGate.changesUpstreams(policy.providers.values(), this.upstreamOverrides(policy));
+        if (restart) await this.supervisor.stop();
         writeFileAtomic(path.join(this.dataDir(), IN_FORCE_FILE), text);
-        this.log.info(`policy ${verdict.inForce.policy.name} (${verdict.inForce.policy.hash.slice(0, 12)}) from ${file} is in force`);
-        if (previousHash !== undefined && this.supervisor.url) void this.ensureProxyServes(verdict.inForce.policy.hash);
+        this.log.info(`policy ${policy.name} (${policy.hash.slice(0, 12)}) from ${file} is in force`);
+        if (restart) void this.restart();
+        else if (previousHash !== undefined && this.supervisor.url) void this.ensureProxyServes(policy.hash);
       }
     } else {
       const kept = this.keeper.inForce;
@@ -222,23 +233,24 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private async launch(): Promise<ProxyLaunch> {
     const cfg = this.config();
     const dataDir = this.dataDir();
-    const env: Record<string, string | undefined> = { ...process.env };
-    // Keys the developer entered win over whatever the editor inherited.
-    for (const provider of this.keeper.inForce?.policy.providers.values() ?? []) {
-      if (!provider.keyEnv) continue;
-      const key = await this.secrets.upstreamKey(provider.name);
-      if (key) env[provider.keyEnv] = key;
-    }
+    const policy = this.keeper.inForce?.policy;
+    const upstreams = policy ? this.upstreamOverrides(policy) : {};
+    // Keys the developer entered win over whatever the editor inherited, and go only where they may.
+    const env = await this.upstreamGate.environment(policy?.providers.values() ?? [], upstreams, process.env);
     return {
       execPath: process.execPath,
       cliPath: path.join(this.context.extensionPath, 'dist', 'cli.js'),
       policyFile: path.join(dataDir, IN_FORCE_FILE),
       dataDir,
       port: cfg.proxy.port,
-      // `serve` refuses an override for a provider the bundle does not define, so pass only known ones.
-      upstreams: Object.fromEntries(Object.entries(cfg.proxy.upstreams).filter(([name]) => this.keeper.inForce?.policy.providers.has(name))),
+      upstreams,
       env,
     };
+  }
+
+  // `serve` refuses an override for a provider the bundle does not define, so pass only known ones.
+  private upstreamOverrides(policy: Policy): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.config().proxy.upstreams).filter(([name]) => policy.providers.has(name)));
   }
 
   private onStatus(status: ProxyStatus): void {

@@ -1,10 +1,11 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ProviderAdapter, StreamTap } from '../providers/adapter';
 import type { UsageReading } from '../providers/usage';
 import { newReading } from '../providers/usage';
+import { KeyPattern, KeyRedactor, redactBytes, redactHeaderText } from './key-redactor';
 import { parseSseEvent, rebuildSseEvent, SseSplitter } from './sse';
 
-// Hop-by-hop headers end at each hop; content-length no longer holds when a stream is rewritten.
+// Hop-by-hop headers end at each hop; content-length no longer holds when a body is rewritten.
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** JSON bodies above this are passed through without being read for usage (charged at the reservation). */
@@ -19,8 +20,12 @@ export interface RelayResult {
 
 /**
  * Copies an upstream response to the client as it arrives, reading token usage on the way:
- * server-sent events event by event, JSON bodies at their end. Nothing is buffered for the
- * client beyond one incomplete event, and only when events must be rewritten.
+ * server-sent events event by event, JSON bodies at their end. `secrets` (the upstream key the
+ * call was sent with) never reach the client: they are cut out of every header and body, in any
+ * spelling a client could decode (see key-redactor.ts). Nothing is held back for the client
+ * beyond one incomplete event when events are rewritten, and the bytes of a partial key match;
+ * when a key may be cut out, a reply of announced length and an error are sent whole, with the
+ * length they have once redacted.
  */
 export function relayResponse(
   upstream: IncomingMessage,
@@ -40,20 +45,32 @@ export function relayResponse(
     done({ reading: newReading(), aborted: true, status });
     return;
   }
+  const keys = secrets.length > 0 ? KeyPattern.of(secrets) : undefined;
   const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
-  // An upstream error may quote the key it was sent ("incorrect API key: ..."): error bodies are
-  // read whole (they are small) and the real key is cut out before the client sees them.
-  if (status >= 400 && !sse && secrets.length > 0) return relayErrorBody(upstream, res, extraHeaders, secrets, done);
   const rewrite = sse && stripUsage;
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value === undefined || hopByHop.has(name)) continue;
-    if (rewrite && name === 'content-length') continue;
-    headers[name] = value;
-  }
+  const headers = relayedHeaders(upstream.headers, secrets, keys);
+  const announced = upstream.headers['content-length'];
+  // A body a key may be cut out of changes length. A reply whose length was announced, and an
+  // error, are held until their end (they are small, and read whole for usage anyway) and sent
+  // with the length they have once redacted; a stream goes out as it comes, without one.
+  let holding = keys !== undefined && !sse && (announced !== undefined ? Number(announced) <= maxUsageBody : status >= 400);
+  if (rewrite || keys) delete headers['content-length'];
   Object.assign(headers, extraHeaders);
-  res.writeHead(status, headers);
-  if (sse) res.flushHeaders();
+  const redactor = keys ? new KeyRedactor(keys) : undefined;
+  const send = (bytes: Buffer | string): void => {
+    if (!redactor) {
+      res.write(bytes);
+      return;
+    }
+    const out = redactor.push(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+    if (out.length > 0) res.write(out);
+  };
+  const held: Buffer[] = [];
+  let heldSize = 0;
+  if (!holding) {
+    res.writeHead(status, headers);
+    if (sse) res.flushHeaders();
+  }
 
   let finished = false;
   let tap: StreamTap | undefined;
@@ -85,32 +102,54 @@ export function relayResponse(
   upstream.on('data', (chunk: Buffer) => {
     if (splitter && tap) {
       const events = splitter.push(chunk);
-      if (!rewrite) res.write(chunk);
+      if (!rewrite) send(chunk);
       for (const raw of events) {
         const ev = parseSseEvent(raw);
         if (ev.data === undefined) {
-          if (rewrite) res.write(`${raw}\n\n`);
+          if (rewrite) send(`${raw}\n\n`);
           continue;
         }
         const out = tap.event(ev.data, ev.name);
-        if (rewrite && out !== null) res.write(`${out === ev.data ? raw : rebuildSseEvent(raw, out)}\n\n`);
+        if (rewrite && out !== null) send(`${out === ev.data ? raw : rebuildSseEvent(raw, out)}\n\n`);
       }
-    } else {
-      res.write(chunk);
-      if (bodySize <= maxUsageBody) body.push(chunk);
-      bodySize += chunk.length;
+      return;
+    }
+    if (bodySize <= maxUsageBody) body.push(chunk);
+    bodySize += chunk.length;
+    if (!holding) return send(chunk);
+    held.push(chunk);
+    heldSize += chunk.length;
+    if (heldSize > maxUsageBody) {
+      // An error body without a length that keeps coming: stream it after all.
+      holding = false;
+      res.writeHead(status, headers);
+      send(Buffer.concat(held, heldSize));
+      held.length = 0;
     }
   });
   upstream.once('end', () => {
-    res.end();
+    if (holding) {
+      const out = redactBytes(keys!, Buffer.concat(held, heldSize));
+      res.writeHead(status, { ...headers, 'content-length': out.length });
+      res.end(out);
+    } else {
+      const rest = redactor?.end();
+      if (rest && rest.length > 0) res.end(rest);
+      else res.end();
+    }
     finish(false);
   });
   // The upstream broke off mid-response, or the client left and the call was destroyed upstream.
   upstream.once('close', () => {
-    if (!upstream.complete) {
-      finish(true);
-      if (!res.writableEnded) res.destroy();
-    }
+    if (upstream.complete) return;
+    finish(true);
+    if (res.destroyed) return;
+    if (!res.headersSent) {
+      const text = JSON.stringify(adapter.errorBody('upstream', 'the upstream broke off its response'));
+      const decision = extraHeaders['x-tollgate-decision'];
+      res.writeHead(502, { ...(decision !== undefined ? { 'x-tollgate-decision': decision } : {}), 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    } else if (!res.writableEnded) res.destroy();
   });
   upstream.once('error', () => undefined);
   res.once('close', () => {
@@ -118,42 +157,22 @@ export function relayResponse(
   });
 }
 
-const maxErrorBody = 1024 * 1024;
-
-function relayErrorBody(upstream: IncomingMessage, res: ServerResponse, extraHeaders: OutgoingHttpHeaders, secrets: readonly string[], done: (r: RelayResult) => void): void {
-  const status = upstream.statusCode ?? 502;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  const finish = (aborted: boolean): void => {
-    if (finished) return;
-    finished = true;
-    done({ reading: newReading(), aborted, status });
-  };
-  upstream.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size <= maxErrorBody) chunks.push(c);
-  });
-  upstream.once('end', () => {
-    let text = Buffer.concat(chunks).toString('utf8');
-    for (const secret of secrets) text = text.split(secret).join('[redacted]');
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value !== undefined && !hopByHop.has(name) && name !== 'content-length') headers[name] = value;
+/**
+ * The upstream's end-to-end headers, with every key cut out of the values and every header whose
+ * name spells a key dropped (a name cannot carry the replacement). Names arrive lower-cased, so
+ * they are matched without regard to case.
+ */
+function relayedHeaders(upstream: IncomingHttpHeaders, secrets: readonly string[], keys: KeyPattern | undefined): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  const names = keys ? KeyPattern.of(secrets, true) : undefined;
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined || hopByHop.has(name)) continue;
+    if (!keys || !names) {
+      headers[name] = value;
+      continue;
     }
-    Object.assign(headers, extraHeaders, { 'content-length': Buffer.byteLength(text) });
-    res.writeHead(status, headers);
-    res.end(text);
-    finish(false);
-  });
-  upstream.once('close', () => {
-    if (!upstream.complete) {
-      finish(true);
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: 'the upstream broke off its error response' } }));
-      } else if (!res.writableEnded) res.destroy();
-    }
-  });
-  upstream.once('error', () => undefined);
+    if (redactHeaderText(names, name) !== undefined) continue;
+    headers[name] = Array.isArray(value) ? value.map((v) => redactHeaderText(keys, v) ?? v) : (redactHeaderText(keys, value) ?? value);
+  }
+  return headers;
 }

@@ -25,6 +25,7 @@ import { parseJsonBody, readBody } from './body';
 import type { PolicyContext } from './context';
 import { ProxyError } from './errors';
 import type { Logger } from './log';
+import { missingKeyMessage } from './missing-key';
 import { compilePolicy, contextFor } from './policy-compile';
 import { PolicyFileWatcher } from './policy-watch';
 import { RefusalDigest } from './refusal-digest';
@@ -350,7 +351,7 @@ export class ProxyServer {
     const key = provider.keyEnv ? this.o.env[provider.keyEnv] : undefined;
     if (provider.keyEnv && !key) {
       await ctx.engine.release(decision, this.clock());
-      const err = new ProxyError('upstream-key-missing', `the proxy has no upstream key for '${provider.name}': set ${provider.keyEnv} in the proxy's environment (the editor's "Tollgate: Set Upstream Key" command does this)`);
+      const err = new ProxyError('upstream-key-missing', missingKeyMessage(provider, this.o.env));
       return this.answerRecorded(res, adapter, err.status, 'upstream', releasedBody(decision, err.status), err.message, {});
     }
 

@@ -62,7 +62,8 @@ export class CodeServer {
     readonly log: string,
   ) {}
 
-  static async start(bin: string, f: EditorFolders, workspace: string, env: NodeJS.ProcessEnv): Promise<CodeServer> {
+  /** `workspaceTrust`: keep VS Code's workspace trust on, so a new folder opens in Restricted Mode. */
+  static async start(bin: string, f: EditorFolders, workspace: string, env: NodeJS.ProcessEnv, o: { workspaceTrust?: boolean } = {}): Promise<CodeServer> {
     const port = await freePort();
     const log = path.join(f.root, 'code-server.log');
     const out = fs.openSync(log, 'a');
@@ -70,7 +71,7 @@ export class CodeServer {
     // hosts, terminals and the proxy child together.
     const child = spawn(
       bin,
-      ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', f.extensions, '--user-data-dir', f.userData, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+      ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', f.extensions, '--user-data-dir', f.userData, '--disable-telemetry', '--disable-update-check', ...(o.workspaceTrust ? [] : ['--disable-workspace-trust']), workspace],
       { env, detached: true, stdio: ['ignore', out, out] },
     );
     fs.closeSync(out);

@@ -10,15 +10,21 @@ export interface SuiteResult {
   readonly facts: Record<string, number | string>;
 }
 
+/** Which suite runs: `untrusted` for a workspace opened in Restricted Mode, else the main one. */
+export const SUITE_ENV = 'TOLLGATE_EDITOR_SUITE_NAME';
+
 /** Facts the suite measures (activation time) for the driver to report. */
 export const facts: Record<string, number | string> = {};
 
 export function runSuite(): Promise<SuiteResult> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 90_000, color: false, reporter: 'spec' });
   mocha.suite.emit('pre-require', globalThis, 'editor-suite', mocha);
-  // Loaded after pre-require so describe/it exist; esbuild keeps these requires lazy.
+  // Loaded after pre-require so describe/it exist; esbuild keeps these requires lazy. The driver
+  // names the suite for a window it opened in Restricted Mode.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('./suite/extension.test');
+  if (process.env[SUITE_ENV] === 'untrusted') require('./suite/untrusted.test');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  else require('./suite/extension.test');
   return new Promise((resolve) => {
     const passed: string[] = [];
     const failed: Array<{ title: string; error: string }> = [];

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
 import { build } from 'esbuild';
 import { MockUpstream } from '../helpers/mock-upstream';
-import { prepareWorkspace, writeUserSettings } from './workspace';
+import { approveUpstreamBeforehand, prepareWorkspace, writeUserSettings } from './workspace';
 
 const repo = path.resolve(__dirname, '..', '..');
 const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|getaddrinfo/;
@@ -22,9 +22,12 @@ export async function runElectronSuite(): Promise<ElectronOutcome> {
   try {
     await build({ entryPoints: [path.join(repo, 'test/editor/index.ts')], outfile: path.join(suiteDir, 'index.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'], logLevel: 'warning' });
     const workspace = path.join(tmp, 'workspace');
-    prepareWorkspace(workspace, await mock.start());
+    const upstream = await mock.start();
+    prepareWorkspace(workspace, upstream);
     const userData = path.join(tmp, 'user-data');
     writeUserSettings(userData);
+    // Nobody answers a modal here: the mock's host is approved beforehand (code-server's run clicks it).
+    approveUpstreamBeforehand(userData, workspace, upstream);
     const executable = process.env.TOLLGATE_VSCODE_EXECUTABLE;
     await runTests({
       ...(executable ? { vscodeExecutablePath: executable } : { version: '1.100.3' }),

@@ -3,6 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { APPROVALS_FILE, UpstreamApprovals, upstreamOrigin, workspaceId } from '../../src/extension/core/upstream-trust';
 
 export const EDITOR_USER = 'dev@example.test';
 export const EDITOR_MODEL = 'gpt-4o-mini';
@@ -61,8 +63,42 @@ export function prepareWorkspace(dir: string, upstream: string): void {
   fs.writeFileSync(path.join(dir, 'README.md'), '# editor test workspace\n');
 }
 
-export function writeUserSettings(userDataDir: string): void {
+export function writeUserSettings(userDataDir: string, extra: Record<string, unknown> = {}): void {
   const dir = path.join(userDataDir, 'User');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(editorUserSettings, null, 2));
+  fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ ...editorUserSettings, ...extra }, null, 2));
+}
+
+/** The user of a cloned repository's own choosing, and where its settings would put the data dir. */
+export const WORKSPACE_CHOSEN_USER = 'mallory@example.test';
+export const WORKSPACE_CHOSEN_DATA_DIR = 'tollgate-data';
+
+/**
+ * A cloned repository that wants the person's keys: its tollgate.yaml and its settings.json both
+ * send the providers to `upstream`, name another user and put the data dir inside the repository.
+ */
+export function prepareUntrustedWorkspace(dir: string, upstream: string): void {
+  prepareWorkspace(dir, upstream);
+  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, '.vscode', 'settings.json'),
+    JSON.stringify({ 'tollgate.policyPath': 'tollgate.yaml', 'tollgate.proxy.upstreams': { openai: upstream, anthropic: upstream }, 'tollgate.user': WORKSPACE_CHOSEN_USER, 'tollgate.proxy.dataDir': WORKSPACE_CHOSEN_DATA_DIR }, null, 2),
+  );
+}
+
+/** The suite writes this file when the driver should dismiss the approval prompt. */
+export const DECLINE_NOW_FILE = 'decline-upstream-now';
+
+/**
+ * Where the browser-driven run answers the editor's own prompts (code-server: the approval of the
+ * mock's host); elsewhere the approval is given beforehand, as a person would have given it.
+ */
+export const DRIVER_ENV = 'TOLLGATE_EDITOR_DRIVER';
+/** The suite writes this file in the workspace when it is ready for the driver to approve the upstream host. */
+export const APPROVE_NOW_FILE = 'approve-upstream-now';
+
+/** The approval a person gives in the modal, written beforehand into the profile's global storage. */
+export function approveUpstreamBeforehand(userDataDir: string, workspace: string, upstream: string): void {
+  const approvals = new UpstreamApprovals(path.join(userDataDir, 'User', 'globalStorage', 'tollgate.tollgate', APPROVALS_FILE));
+  approvals.approve(workspaceId([pathToFileURL(workspace).href]), 'openai', upstreamOrigin(upstream), Date.now());
 }

@@ -14,7 +14,9 @@ export type Behaviour =
   | { kind: 'status'; status: number; body: unknown }
   | { kind: 'hang' }
   /** Streams `chunks` events slowly; `dieAfter` destroys the socket after that many events. */
-  | { kind: 'stream'; chunks: number; intervalMs: number; dieAfter?: number };
+  | { kind: 'stream'; chunks: number; intervalMs: number; dieAfter?: number }
+  /** Answers with a handler of the test's own (an upstream that echoes what it was sent, say). */
+  | { kind: 'custom'; handle: (req: SeenRequest, res: http.ServerResponse) => void };
 
 /**
  * A provider on 127.0.0.1 that speaks enough of the OpenAI and Anthropic wire formats for the
@@ -69,6 +71,7 @@ export class MockUpstream {
       });
       const behaviour = this.next.shift() ?? { kind: 'normal' };
       if (behaviour.kind === 'hang') return;
+      if (behaviour.kind === 'custom') return behaviour.handle(this.last(), res);
       if (behaviour.kind === 'status') {
         res.writeHead(behaviour.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(behaviour.body));

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { CodeServer, addUnpackedExtension, editorEnv, editorFolders, installEditor, installExtension, packageVsix } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { frameWith, launchBrowser, runCommand } from '../e2e/workbench';
-import { EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
+import { APPROVE_NOW_FILE, DRIVER_ENV, EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
 import type { SuiteResult } from '../editor/index';
 import { MockUpstream } from '../helpers/mock-upstream';
 
@@ -31,6 +31,7 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
   let browser: Browser | undefined;
   let page: Page;
   let suite: SuiteResult | undefined;
+  let upstream: string;
   const timings: Record<string, number> = {};
 
   before(async function () {
@@ -53,13 +54,13 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     timings.vsixBytes = fs.statSync(vsix).size;
 
     mock = new MockUpstream();
-    const upstream = await mock.start();
+    upstream = await mock.start();
     folders = editorFolders(path.join(tmp, 'editor'));
     workspace = path.join(tmp, 'workspace');
     prepareWorkspace(workspace, upstream);
     writeUserSettings(folders.userData);
     results = path.join(tmp, 'editor-results.json');
-    const env = editorEnv(folders, { TOLLGATE_EDITOR_SUITE: path.join(suiteDir, 'index.js'), TOLLGATE_EDITOR_RESULTS: results });
+    const env = editorEnv(folders, { TOLLGATE_EDITOR_SUITE: path.join(suiteDir, 'index.js'), TOLLGATE_EDITOR_RESULTS: results, [DRIVER_ENV]: 'code-server' });
 
     t = Date.now();
     installExtension(bin, folders, vsix, env);
@@ -92,6 +93,29 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     await page.waitForFunction(() => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => /Tollgate \$\d/.test(e.textContent ?? '')), undefined, { timeout: 60_000 });
   });
 
+  it('asks in a modal, naming the host and the provider, before the stored key goes to the workspace’s upstream', async function () {
+    this.timeout(240_000);
+    // The suite first proves the key is withheld, then asks for the answer.
+    const request = path.join(workspace, APPROVE_NOW_FILE);
+    const deadline = Date.now() + 200_000;
+    while (!fs.existsSync(request)) {
+      if (fs.existsSync(results)) return; // the suite ended early; its failures are reported below
+      if (Date.now() > deadline) throw new Error(`the suite never asked for the approval; see ${server?.log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const host = new URL(upstream).host;
+    const dialog = page.locator('.monaco-dialog-box', { hasText: `Send your openai API key to ${host}?` });
+    await dialog.waitFor({ timeout: 30_000 });
+    const text = (await dialog.textContent()) ?? '';
+    assert.match(text, /not to api\.openai\.com/);
+    assert.ok(!text.includes(EDITOR_UPSTREAM_KEY), 'the prompt never shows the key');
+    await dialog.getByRole('button', { name: 'Allow for This Workspace' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+    const approvals = path.join(folders.userData, 'User', 'globalStorage', 'tollgate.tollgate', 'upstream-approvals.json');
+    const saved = JSON.parse(fs.readFileSync(approvals, 'utf8')) as { workspaces: Record<string, Array<{ provider: string; origin: string }>> };
+    assert.ok(Object.values(saved.workspaces).flat().some((a) => a.provider === 'openai' && a.origin === upstream), 'the approval is remembered in the extension\'s storage');
+  });
+
   it('passes the editor suite inside the extension host (terminal env, key quick fix, policy guard, quota preview)', async function () {
     this.timeout(300_000);
     const deadline = Date.now() + 280_000;
@@ -101,12 +125,13 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     }
     suite = JSON.parse(fs.readFileSync(results, 'utf8')) as SuiteResult;
     assert.deepEqual(suite.failed, [], suite.failed.map((f) => `${f.title}\n${f.error}`).join('\n\n'));
-    for (const title of ['through an integrated terminal', 'planted key', 'bad policy edit', 'quota preview above a model call']) {
+    for (const title of ['only once allowed', 'through an integrated terminal', 'planted key', 'bad policy edit', 'quota preview above a model call']) {
       assert.ok(suite.passed.some((p) => p.includes(title)), `ran: ${title} (passed: ${suite.passed.join('; ')})`);
     }
     const requests = mock.seen.filter((r) => r.url.includes('/chat/completions'));
     assert.ok(requests.length >= 3, `the terminal's requests reached the upstream (${requests.length})`);
-    assert.equal(requests[0]!.headers.authorization, `Bearer ${EDITOR_UPSTREAM_KEY}`, 'the proxy swapped the session token for the key from SecretStorage');
+    // The call made before the approval never reached the upstream; the first one after it carried the key.
+    assert.equal(requests[0]!.headers.authorization, `Bearer ${EDITOR_UPSTREAM_KEY}`, 'the proxy swapped the session token for the key from SecretStorage, once approved');
     assert.equal(requests[0]!.headers['x-tollgate-user'], 'dev@example.test');
   });
 

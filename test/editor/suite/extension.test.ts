@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { TollgateApi } from '../../../src/extension/extension';
 import { facts } from '../index';
 import { makeKey } from '../../unit/scan/keys';
-import { EDITOR_MODEL, EDITOR_UPSTREAM_KEY } from '../workspace';
+import { APPROVE_NOW_FILE, DRIVER_ENV, EDITOR_MODEL, EDITOR_UPSTREAM_KEY } from '../workspace';
 
 const workspace = (): string => {
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -29,8 +29,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
 // A key shaped like a real OpenAI project key, assembled at run time so no literal one is ever committed.
 const plantedKey = (): string => makeKey.openAiProject();
 
-/** Runs a chat completion from an integrated terminal, using only the environment Tollgate gave it. */
-async function completionFromTerminal(name: string): Promise<Record<string, unknown>> {
+/** Posts a chat completion from an integrated terminal, using only the environment Tollgate gave it. */
+async function callFromTerminal(name: string): Promise<{ status: string; text: string }> {
   const out = path.join(workspace(), `${name}.json`);
   fs.rmSync(out, { force: true });
   const terminal = vscode.window.createTerminal({ name, cwd: workspace() });
@@ -41,12 +41,18 @@ async function completionFromTerminal(name: string): Promise<Record<string, unkn
   try {
     const text = await until(`${name}.json`, 30_000, () => fs.existsSync(out) && fs.readFileSync(out, 'utf8'));
     const lines = text.trim().split('\n');
-    const status = lines.pop();
-    assert.equal(status, '200', `the proxy answered ${status}: ${lines.join('\n').slice(0, 500)}`);
-    return JSON.parse(lines.join('\n')) as Record<string, unknown>;
+    const status = lines.pop() ?? '';
+    return { status, text: lines.join('\n') };
   } finally {
     terminal.dispose();
   }
+}
+
+/** Runs a chat completion from an integrated terminal and expects an answer. */
+async function completionFromTerminal(name: string): Promise<Record<string, unknown>> {
+  const { status, text } = await callFromTerminal(name);
+  assert.equal(status, '200', `the proxy answered ${status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 describe('Tollgate in VS Code', function () {
@@ -64,9 +70,25 @@ describe('Tollgate in VS Code', function () {
     await api.whenRunning(60_000);
   });
 
+  it('asks before the stored key goes to the workspace’s own upstream host, and sends it only once allowed', async function () {
+    this.timeout(180_000);
+    const openai = (): ReturnType<TollgateApi['upstreamKeys']>[number] | undefined => api.upstreamKeys().find((k) => k.provider === 'openai');
+    if (process.env[DRIVER_ENV] === 'code-server') {
+      // The workspace's tollgate.yaml sends openai to the mock on 127.0.0.1: not api.openai.com.
+      await until('the openai key to be withheld', 30_000, () => openai()?.verdict === 'unapproved');
+      const withheld = await callFromTerminal('before-approval');
+      assert.equal(withheld.status, '502', withheld.text);
+      assert.match(withheld.text, /Approve Upstream Hosts/, 'the answer names what to do');
+      // The modal is open; the driver answers it now.
+      fs.writeFileSync(path.join(workspace(), APPROVE_NOW_FILE), 'openai');
+    }
+    await until('the host to be approved and the proxy to run with the key', 150_000, () => openai()?.verdict === 'approved' && api.proxyStatus().phase === 'running');
+    await api.whenRunning(60_000);
+  });
+
   it('registers its commands', async function () {
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['tollgate.openDashboard', 'tollgate.scanWorkspace', 'tollgate.installHook', 'tollgate.setUpstreamKey', 'tollgate.restartProxy']) {
+    for (const id of ['tollgate.openDashboard', 'tollgate.scanWorkspace', 'tollgate.installHook', 'tollgate.setUpstreamKey', 'tollgate.restartProxy', 'tollgate.approveUpstreamHosts', 'tollgate.revokeUpstreamHosts']) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
