@@ -13,10 +13,15 @@ export type Behaviour =
   | { kind: 'normal' }
   | { kind: 'status'; status: number; body: unknown }
   | { kind: 'hang' }
-  /** Streams `chunks` events slowly; `dieAfter` destroys the socket after that many events. */
-  | { kind: 'stream'; chunks: number; intervalMs: number; dieAfter?: number }
+  /**
+   * Streams `chunks` events slowly; `dieAfter` destroys the socket after that many events. With
+   * `gate`, content event i + 1 is sent only once `gate(i)` resolves (the client has event i).
+   */
+  | { kind: 'stream'; chunks: number; intervalMs: number; dieAfter?: number; gate?: (sent: number) => Promise<void> }
   /** Answers with a handler of the test's own (an upstream that echoes what it was sent, say). */
   | { kind: 'custom'; handle: (req: SeenRequest, res: http.ServerResponse) => void };
+
+type StreamBehaviour = { chunks: number; intervalMs: number; dieAfter?: number; gate?: (sent: number) => Promise<void> };
 
 /**
  * A provider on 127.0.0.1 that speaks enough of the OpenAI and Anthropic wire formats for the
@@ -112,7 +117,7 @@ export class MockUpstream {
     res.end(text);
   }
 
-  private streamOpenAI(url: string, body: Record<string, unknown>, res: http.ServerResponse, b: { chunks: number; intervalMs: number; dieAfter?: number }): void {
+  private streamOpenAI(url: string, body: Record<string, unknown>, res: http.ServerResponse, b: StreamBehaviour): void {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const withUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
     const events: string[] = [];
@@ -131,7 +136,7 @@ export class MockUpstream {
     this.drip(res, events, b);
   }
 
-  private streamAnthropic(res: http.ServerResponse, b: { chunks: number; intervalMs: number; dieAfter?: number }): void {
+  private streamAnthropic(res: http.ServerResponse, b: StreamBehaviour): void {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const ev = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}`;
     const events = [
@@ -145,10 +150,19 @@ export class MockUpstream {
     this.drip(res, events, b);
   }
 
-  private drip(res: http.ServerResponse, events: string[], b: { intervalMs: number; dieAfter?: number }): void {
+  private drip(res: http.ServerResponse, events: string[], b: StreamBehaviour): void {
     let i = 0;
+    let opened = 0; // the content event up to which the gate has let the stream go
     const send = (): void => {
       if (res.destroyed) return;
+      if (b.gate && i > opened && i < b.chunks) {
+        const at = i;
+        void b.gate(at).then(() => {
+          opened = at;
+          send();
+        });
+        return;
+      }
       if (b.dieAfter !== undefined && i >= b.dieAfter) {
         res.socket?.destroy();
         return;
