@@ -1,5 +1,5 @@
 /** How a file's bytes were read as text. */
-export type TextEncoding = 'utf-8';
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
 export interface DecodedText {
   readonly text: string;
@@ -92,11 +92,47 @@ function invalidUtf8Count(sample: Uint8Array): number {
   return invalid;
 }
 
+// BOM-less UTF-16 is recognised by its NULs: ASCII text in UTF-16 LE has a NUL in nearly every
+// odd byte and almost none in the even ones (BE the other way round). A few bytes prove nothing.
+const minUtf16Nuls = 4;
+
+function utf16ByteOrder(sample: Uint8Array): 'le' | 'be' | undefined {
+  let evenNuls = 0;
+  let oddNuls = 0;
+  for (let i = 0; i + 1 < sample.length; i += 2) {
+    if (sample[i] === 0) evenNuls++;
+    if (sample[i + 1] === 0) oddNuls++;
+  }
+  const pairs = sample.length >> 1;
+  if (Math.max(evenNuls, oddNuls) < minUtf16Nuls) return undefined;
+  if (oddNuls >= pairs / 2 && evenNuls * 8 < oddNuls) return 'le';
+  if (evenNuls >= pairs / 2 && oddNuls * 8 < evenNuls) return 'be';
+  return undefined;
+}
+
+/** UTF-16 text, or undefined when what it decodes to is not text either. */
+function decodeUtf16(bytes: Uint8Array, order: 'le' | 'be'): DecodedText | undefined {
+  const even = bytes.subarray(0, bytes.length & ~1);
+  // Swapped by hand: Node built without full ICU decodes UTF-16 LE only.
+  const le = order === 'le' ? even : Buffer.from(even).swap16();
+  const text = new TextDecoder('utf-16le').decode(le);
+  const end = Math.min(text.length, sampleLength >> 1);
+  let nonText = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && nonTextControl[c] === 1) || c === 0xfffd) nonText++;
+  }
+  return nonText / Math.max(end, 1) > maxNonTextShare ? undefined : { text, encoding: order === 'le' ? 'utf-16le' : 'utf-16be' };
+}
+
 /**
  * Reads a file's bytes as text, or returns undefined for binary content: a known binary
- * signature, or a sample that is more than a tenth control bytes and invalid UTF-8.
+ * signature, or a sample that is more than a tenth control bytes and invalid UTF-8. UTF-16
+ * (PowerShell's default) is read by its byte-order mark, or without one by its NULs.
  */
 export function decodeText(bytes: Uint8Array): DecodedText | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeUtf16(bytes, 'le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeUtf16(bytes, 'be');
   if (hasBinarySignature(bytes)) return undefined;
   const end = Math.min(bytes.length, sampleLength);
   let controls = 0;
@@ -107,6 +143,8 @@ export function decodeText(bytes: Uint8Array): DecodedText | undefined {
   // The common case, ordinary source: no control byte at all, decoded as before.
   if (controls > 0) {
     const sample = bytes.subarray(0, end);
+    const order = utf16ByteOrder(sample);
+    if (order) return decodeUtf16(bytes, order);
     if ((controls + invalidUtf8Count(sample)) / end > maxNonTextShare) return undefined;
   }
   return { text: new TextDecoder('utf-8').decode(bytes), encoding: 'utf-8' };

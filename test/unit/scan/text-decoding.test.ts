@@ -32,6 +32,18 @@ function binaries(key: string): Record<string, Buffer> {
   };
 }
 
+function utf16(text: string, order: 'le' | 'be', bom: boolean): Buffer {
+  const le = Buffer.from(`${bom ? '\ufeff' : ''}${text}`, 'utf16le');
+  return order === 'le' ? le : Buffer.from(le).swap16();
+}
+
+const utf16Forms = [
+  { name: 'UTF-16 LE with BOM (PowerShell)', order: 'le', bom: true },
+  { name: 'UTF-16 BE with BOM', order: 'be', bom: true },
+  { name: 'UTF-16 LE without BOM', order: 'le', bom: false },
+  { name: 'UTF-16 BE without BOM', order: 'be', bom: false },
+] as const;
+
 describe('file content: text or binary', () => {
   it('scans a text file that holds a few NUL bytes', () => {
     const text = `# settings\nOPENAI_API_KEY=${makeKey.openAiProject()}\n`;
@@ -45,6 +57,20 @@ describe('file content: text or binary', () => {
     for (const [name, bytes] of Object.entries(binaries(makeKey.github()))) {
       assert.equal(skipReasonFor(name, bytes, 1 << 20), 'binary', name);
     }
+  });
+
+  it('reads UTF-16 text with or without a byte-order mark', () => {
+    const text = `# written by PowerShell\r\nNOTE="café ☕"\r\nOPENAI_API_KEY=${makeKey.openAiProject()}\r\n`;
+    for (const form of utf16Forms) {
+      const decided = skipReasonFor('.env', utf16(text, form.order, form.bom), 1 << 20);
+      assert.deepEqual(decided, { text }, form.name);
+    }
+  });
+
+  it('does not take 16-bit binary data for UTF-16 text', () => {
+    const samples = Buffer.alloc(4000);
+    for (let i = 0; i < samples.length; i += 2) samples.writeUInt16LE(i % 64, i);
+    assert.equal(skipReasonFor('audio.raw', samples, 1 << 20), 'binary');
   });
 
   describe('tollgate scan', () => {
@@ -65,6 +91,22 @@ describe('file content: text or binary', () => {
         const { code, report } = await scan(...mode);
         assert.equal(code, 1, mode.join(' '));
         assert.deepEqual(report.findings.map((f) => [f.rule, f.file, f.line, f.column, f.end.column]), [['groq-api-key', 'config/.env', 3, 15, 15 + key.length]]);
+      }
+    });
+
+    it('reports a key in a UTF-16 .env at the line and column of the decoded text, as for UTF-8, in the tree and staged', async () => {
+      // A character outside the BMP before the key: columns count UTF-16 code units, as the editor and SARIF do.
+      const text = (key: string): string => `# settings\r\nGREETING="héllo 🦊" OPENAI_API_KEY=${key}\r\n`;
+      const key = makeKey.openAiProject();
+      repo.write('utf8/.env', text(key));
+      utf16Forms.forEach((form, i) => repo.write(`utf16-${i}/.env`, utf16(text(key), form.order, form.bom)));
+      repo.git('add', '.');
+      for (const mode of [[], ['--staged']]) {
+        const { code, report } = await scan(...mode);
+        assert.equal(code, 1, mode.join(' '));
+        const at = report.findings.map((f) => [f.file, f.rule, f.line, f.column, f.end.line, f.end.column]);
+        const expected = ['openai-project-key', 2, 36, 2, 36 + key.length];
+        assert.deepEqual(at, [['utf16-0/.env', ...expected], ['utf16-1/.env', ...expected], ['utf16-2/.env', ...expected], ['utf16-3/.env', ...expected], ['utf8/.env', ...expected]], mode.join(' '));
       }
     });
 
