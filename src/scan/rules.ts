@@ -24,8 +24,9 @@ export interface SecretRule {
   readonly assignment?: boolean;
 }
 
-const before = '(?<![A-Za-z0-9_+/-])';
-const after = '(?![A-Za-z0-9_+/-])';
+// A `/` may bound a key too, but only in a URL path; the scanner decides that (see url-path.ts).
+const before = '(?<![A-Za-z0-9_+-])';
+const after = '(?![A-Za-z0-9_+-])';
 
 function token(source: string): RegExp {
   return new RegExp(`${before}(?<secret>${source})${after}`, 'dg');

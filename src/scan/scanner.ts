@@ -7,6 +7,7 @@ import { redactSecret } from './redact';
 import { fingerprintOf } from './fingerprint';
 import { LineIndex } from './line-index';
 import { inlineIgnoreFor } from './inline-ignore';
+import { slashesBound } from './url-path';
 
 export interface ScanTextOptions {
   /** Repository-relative path with forward slashes; part of each fingerprint. */
@@ -44,6 +45,11 @@ function candidatesOf(rule: SecretRule, text: string, path: string | undefined, 
     const span = m.indices?.groups?.secret ?? m.indices?.[0];
     if (!span) continue;
     const [start, end] = span;
+    if (!slashesBound(text, start, end)) {
+      // Part of a longer run; a key may still start further in.
+      pattern.lastIndex = m.index + 1;
+      continue;
+    }
     const secret = text.slice(start, end);
     if (skipped.some(([a, b]) => start >= a && end <= b)) continue;
     if (isPlaceholder(secret)) continue;
