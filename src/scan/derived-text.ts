@@ -11,7 +11,8 @@ export class DerivedText {
   constructor(
     readonly text: string,
     // Runs of characters: run i starts at text offset runStarts[i] and file offset fileStarts[i];
-    // each of its characters covers widths[i] file characters (1 verbatim, more for an escape).
+    // each of its characters covers widths[i] file characters (1 verbatim, more for an escape,
+    // 0 for a separator the file does not hold).
     private readonly runStarts: readonly number[],
     private readonly fileStarts: readonly number[],
     private readonly widths: readonly number[],
@@ -54,8 +55,20 @@ export class DerivedTextBuilder {
   private readonly fileStarts: number[] = [];
   private readonly widths: number[] = [];
 
+  private fileEnd = 0;
+  private separatorDue = false;
+
   get isEmpty(): boolean {
     return this.length === 0;
+  }
+
+  /**
+   * Ends one piece (a cell, a block scalar) before the next: an empty line between them, so no
+   * match runs from one into the other and an inline ignore never reaches across.
+   */
+  separate(): this {
+    this.separatorDue = !this.isEmpty;
+    return this;
   }
 
   /** Characters that stand for themselves, from `fileStart` on. */
@@ -70,6 +83,12 @@ export class DerivedTextBuilder {
 
   private run(chars: string, fileStart: number, width: number): this {
     if (chars.length === 0) return this;
+    if (this.separatorDue) {
+      this.separatorDue = false;
+      // The separator stands on the last character of the piece before it.
+      const at = Math.max(0, this.fileEnd - 1);
+      this.run('\n\n', at, 0);
+    }
     const last = this.runStarts.length - 1;
     // A run that continues the previous one in both texts extends it.
     const continues = last >= 0 && width === 1 && this.widths[last] === 1 && (this.fileStarts[last] ?? 0) + (this.length - (this.runStarts[last] ?? 0)) === fileStart;
@@ -80,6 +99,7 @@ export class DerivedTextBuilder {
     }
     this.parts.push(chars);
     this.length += chars.length;
+    this.fileEnd = fileStart + chars.length * width;
     return this;
   }
 

@@ -150,42 +150,43 @@ function items(value: JsonValue | undefined): readonly JsonValue[] {
 }
 
 /**
- * A multi-line notebook string: one string, or an array of lines joined as they stand (nbformat
- * keeps each line's own newline, and a line broken in two is joined back with nothing between).
+ * Appends a multi-line notebook string: one string, or an array of lines joined as they stand
+ * (nbformat keeps each line's own newline, and a line broken in two is joined back with nothing
+ * between). Traceback lines carry no newline of their own; one stands on the closing quote.
  */
-function multiline(text: string, value: JsonValue | undefined, separator: string): DerivedText | undefined {
+function appendMultiline(builder: DerivedTextBuilder, text: string, value: JsonValue | undefined, lineBreaks: boolean): void {
   const parts = value?.kind === 'string' ? [value] : items(value).filter((v) => v.kind === 'string');
-  const builder = new DerivedTextBuilder();
+  builder.separate();
   parts.forEach((part, i) => {
-    // A separator (between traceback lines) stands on the closing quote of the line before.
-    if (i > 0 && separator !== '') builder.char(separator, (parts[i - 1]?.end ?? 1) - 1, parts[i - 1]?.end ?? 1);
+    const previous = parts[i - 1];
+    if (lineBreaks && previous) builder.char('\n', previous.end - 1, previous.end);
     appendString(builder, text, part);
   });
-  return builder.isEmpty ? undefined : builder.build(true);
 }
 
 /**
- * The code and printed text of a Jupyter notebook: each cell's source, and its outputs' text
- * (stream text, `text/*` results, tracebacks). Empty for text that is not a notebook.
+ * The code and printed text of a Jupyter notebook, as one text: each cell's source, and its
+ * outputs' text (stream text, `text/*` results, tracebacks). Undefined for text that is not a
+ * notebook.
  */
-export function notebookTexts(text: string): DerivedText[] {
+export function notebookText(text: string): DerivedText | undefined {
   let root: JsonValue;
   try {
     root = new JsonReader(text).document();
   } catch (err) {
-    if (err instanceof NotJson) return [];
+    if (err instanceof NotJson) return undefined;
     throw err;
   }
-  const texts: Array<DerivedText | undefined> = [];
+  const builder = new DerivedTextBuilder();
   for (const cell of items(member(root, 'cells'))) {
-    texts.push(multiline(text, member(cell, 'source'), ''));
+    appendMultiline(builder, text, member(cell, 'source'), false);
     for (const output of items(member(cell, 'outputs'))) {
-      texts.push(multiline(text, member(output, 'text'), ''));
-      texts.push(multiline(text, member(output, 'traceback'), '\n'));
+      appendMultiline(builder, text, member(output, 'text'), false);
+      appendMultiline(builder, text, member(output, 'traceback'), true);
       const data = member(output, 'data');
       if (data?.kind !== 'object') continue;
-      for (const [mime, value] of data.members) if (mime.startsWith('text/')) texts.push(multiline(text, value, ''));
+      for (const [mime, value] of data.members) if (mime.startsWith('text/')) appendMultiline(builder, text, value, false);
     }
   }
-  return texts.filter((t) => t !== undefined);
+  return builder.isEmpty ? undefined : builder.build(true);
 }

@@ -293,6 +293,9 @@ export const secretRules: readonly SecretRule[] = [
   },
 ];
 
+/** Every rule that reads `name = value` asks for a name holding one of these words. */
+export const assignedNameWords = /key|secret|token/i;
+
 /** Extra checks for free-form assigned values, shared by the assignment rules. */
 export function isLiteralAssignedSecret(value: string, quoted: boolean, path: string | undefined): boolean {
   if (!quoted && !allowsUnquotedValues(path)) return false;

@@ -10,7 +10,8 @@ import type { InlineIgnore } from './inline-ignore';
 import { inlineIgnoreFor } from './inline-ignore';
 import { slashesBound } from './url-path';
 import type { DerivedText } from './derived-text';
-import { notebookTexts } from './notebook';
+import { notebookText } from './notebook';
+import { blockScalarText } from './yaml-block-scalars';
 
 export interface ScanTextOptions {
   /** Repository-relative path with forward slashes; part of each fingerprint. */
@@ -81,11 +82,12 @@ function candidatesIn(text: string, rules: readonly SecretRule[], path: string |
   return candidates;
 }
 
-// What a file holds in another form than its own text: a notebook's cells.
-function derivedTextsOf(text: string, path: string | undefined): DerivedText[] {
-  if (path === undefined) return [];
-  if (/\.ipynb$/i.test(path)) return notebookTexts(text);
-  return [];
+// What a file holds in another form than its own text: a notebook's cells, YAML block scalars.
+function derivedTextOf(text: string, path: string | undefined): DerivedText | undefined {
+  if (path === undefined) return undefined;
+  if (/\.ipynb$/i.test(path)) return notebookText(text);
+  if (/\.ya?ml$/i.test(path)) return blockScalarText(text);
+  return undefined;
 }
 
 // Where a specific rule and a broad one see the same characters, the specific one names it; the
@@ -112,7 +114,8 @@ function ignoreAt(text: string, lines: LineIndex, offset: number, ruleId: string
 export function scanText(text: string, options: ScanTextOptions = {}): Finding[] {
   const rules = options.rules ?? secretRules;
   const candidates = candidatesIn(text, rules, options.path);
-  for (const derived of derivedTextsOf(text, options.path)) {
+  const derived = derivedTextOf(text, options.path);
+  if (derived) {
     for (const c of candidatesIn(derived.text, rules, options.path)) {
       const [start, end] = derived.fileRange(c.start, c.end);
       candidates.push({ ...c, start, end, derived: { text: derived, start: c.start } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { scanText } from '../../../src/scan/scanner';
-import { notebookTexts } from '../../../src/scan/notebook';
+import { notebookText } from '../../../src/scan/notebook';
 import { runTollgate } from '../../helpers/cli';
 import { TempRepo } from './repo';
 import { makeKey, randomChars } from './keys';
@@ -96,22 +96,21 @@ describe('Jupyter notebooks', () => {
     assert.deepEqual(range(findings[0]), spanOf(tooFar, key));
   });
 
-  it('reads a notebook holding megabytes of images for a small part of what scanning its text costs', () => {
+  it('reads a notebook holding megabytes of images in a few milliseconds, stepping over the images', () => {
     const image = randomChars(1000, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/').repeat(1000);
     const file = notebook(Array.from({ length: 40 }, (_, i) => ({
       cell_type: 'code' as const,
       source: [`x${i} = load(${i})\n`, `plot(x${i})`],
       outputs: [{ data: { 'image/png': i % 20 === 0 ? image : 'iVBORw0KGgo=', 'text/plain': ['<Figure size 640x480 with 1 Axes>'] }, metadata: {}, output_type: 'display_data' }],
     })));
-    const fastest = (run: () => unknown): number => Math.min(...Array.from({ length: 3 }, () => {
+    assert.equal(notebookText(file)?.text.split('\n\n').length, 80, 'each cell\'s source and its text/plain result');
+    // About 2 ms on an idle core for 2 MB; the bound leaves room for a busy machine.
+    const fastest = Math.min(...Array.from({ length: 5 }, () => {
       const started = performance.now();
-      run();
+      notebookText(file);
       return performance.now() - started;
     }));
-    assert.equal(notebookTexts(file).length, 80, 'each cell\'s source and its text/plain result');
-    const reading = fastest(() => notebookTexts(file));
-    const scanning = fastest(() => scanText(file, { path: 'plots.json' }));
-    assert.ok(reading < scanning / 4, `reading ${reading.toFixed(1)} ms, scanning ${scanning.toFixed(1)} ms`);
+    assert.ok(fastest < 50, `took ${fastest.toFixed(1)} ms`);
     assert.deepEqual(scanText(file, { path: 'plots.ipynb' }), []);
   });
 
