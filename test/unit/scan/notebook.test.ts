@@ -96,21 +96,17 @@ describe('Jupyter notebooks', () => {
     assert.deepEqual(range(findings[0]), spanOf(tooFar, key));
   });
 
-  it('reads a notebook holding megabytes of images in a few milliseconds, stepping over the images', () => {
-    const image = randomChars(1000, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/').repeat(1000);
-    const file = notebook(Array.from({ length: 40 }, (_, i) => ({
+  it('reads a notebook\'s sources and text results and steps over its images', () => {
+    // How fast a large notebook is read is measured by bench/scan/readings.ts, not asserted here.
+    const image = randomChars(1000, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+    const file = notebook(Array.from({ length: 4 }, (_, i) => ({
       cell_type: 'code' as const,
       source: [`x${i} = load(${i})\n`, `plot(x${i})`],
-      outputs: [{ data: { 'image/png': i % 20 === 0 ? image : 'iVBORw0KGgo=', 'text/plain': ['<Figure size 640x480 with 1 Axes>'] }, metadata: {}, output_type: 'display_data' }],
+      outputs: [{ data: { 'image/png': image, 'text/plain': ['<Figure size 640x480 with 1 Axes>'] }, metadata: {}, output_type: 'display_data' }],
     })));
-    assert.equal(notebookText(file)?.text.split('\n\n').length, 80, 'each cell\'s source and its text/plain result');
-    // About 2 ms on an idle core for 2 MB; the bound leaves room for a busy machine.
-    const fastest = Math.min(...Array.from({ length: 5 }, () => {
-      const started = performance.now();
-      notebookText(file);
-      return performance.now() - started;
-    }));
-    assert.ok(fastest < 50, `took ${fastest.toFixed(1)} ms`);
+    const pieces = notebookText(file)?.text.split('\n\n');
+    assert.deepEqual(pieces?.slice(0, 2), ['x0 = load(0)\nplot(x0)', '<Figure size 640x480 with 1 Axes>']);
+    assert.equal(pieces?.length, 8);
     assert.deepEqual(scanText(file, { path: 'plots.ipynb' }), []);
   });
 

@@ -81,20 +81,13 @@ describe('YAML block scalars', () => {
     assert.deepEqual(scanText(text, { path: 'a.yaml' }), []);
   });
 
-  it('reads a large YAML file\'s block scalars in one cheap pass, keeping only what can hold a key', () => {
+  it('reads only the block scalars that can hold a key: scripts under `run: |` stay in the file\'s lines, folded notes are read joined', () => {
+    // How fast a large file is read is measured by bench/scan/readings.ts, not asserted here.
     const job = (i: number): string => `  job${i}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          npm ci\n          npm test -- --shard=${i}\n      - name: note\n        with:\n          body: >-\n            shard ${i} of the\n            suite finished\n`;
-    const text = `jobs:\n${Array.from({ length: 3000 }, (_, i) => job(i)).join('')}`;
-    // Scripts under `run: |` are read in the file's own lines only; the folded notes are read joined.
-    const derived = blockScalarText(text)?.text ?? '';
-    assert.ok(!derived.includes('npm'));
-    assert.equal(derived.split('\n\n').length, 3000);
-    // About 4 ms on an idle core for 0.67 MB and 6,000 block scalars; the bound leaves room for a busy machine.
-    const fastest = Math.min(...Array.from({ length: 5 }, () => {
-      const started = performance.now();
-      blockScalarText(text);
-      return performance.now() - started;
-    }));
-    assert.ok(fastest < 50, `took ${fastest.toFixed(1)} ms`);
+    const text = `jobs:\n${Array.from({ length: 300 }, (_, i) => job(i)).join('')}`;
+    const pieces = (blockScalarText(text)?.text ?? '').split('\n\n');
+    assert.equal(pieces.length, 300);
+    assert.deepEqual(pieces.slice(0, 2), ['body: shard 0 of thesuite finished', 'body: shard 1 of thesuite finished']);
   });
 
   describe('tollgate scan', () => {
