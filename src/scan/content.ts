@@ -1,15 +1,10 @@
+import { decodeText } from './text-decoding';
+
 export type SkipReason = 'binary' | 'too-large' | 'minified';
 
 export const defaultMaxFileBytes = 1024 * 1024;
 
 const minifiable = /\.(?:js|mjs|cjs|css|map)$/i;
-
-/** True for bytes that are not text: a NUL in the first 8 KB, as git decides. */
-export function isBinary(bytes: Uint8Array): boolean {
-  const end = Math.min(bytes.length, 8000);
-  for (let i = 0; i < end; i++) if (bytes[i] === 0) return true;
-  return false;
-}
 
 /**
  * True for a minified bundle or source map: random-looking identifiers everywhere and no line a
@@ -33,8 +28,8 @@ export function isMinified(path: string, text: string): boolean {
 /** Decides whether a file's bytes are scanned, and why not. */
 export function skipReasonFor(path: string, bytes: Uint8Array, maxBytes: number): SkipReason | { text: string } {
   if (bytes.length > maxBytes) return 'too-large';
-  if (isBinary(bytes)) return 'binary';
-  const text = new TextDecoder('utf-8').decode(bytes);
-  if (isMinified(path, text)) return 'minified';
-  return { text };
+  const decoded = decodeText(bytes);
+  if (!decoded) return 'binary';
+  if (isMinified(path, decoded.text)) return 'minified';
+  return { text: decoded.text };
 }

@@ -24,8 +24,9 @@ export interface SecretRule {
   readonly assignment?: boolean;
 }
 
-const before = '(?<![A-Za-z0-9_+/-])';
-const after = '(?![A-Za-z0-9_+/-])';
+// A `/` may bound a key too, but only in a URL path; the scanner decides that (see url-path.ts).
+const before = '(?<![A-Za-z0-9_+-])';
+const after = '(?![A-Za-z0-9_+-])';
 
 function token(source: string): RegExp {
   return new RegExp(`${before}(?<secret>${source})${after}`, 'dg');
@@ -291,6 +292,9 @@ export const secretRules: readonly SecretRule[] = [
     accept: (s) => looksGenerated(s, 3.3),
   },
 ];
+
+/** Every rule that reads `name = value` asks for a name holding one of these words. */
+export const assignedNameWords = /key|secret|token/i;
 
 /** Extra checks for free-form assigned values, shared by the assignment rules. */
 export function isLiteralAssignedSecret(value: string, quoted: boolean, path: string | undefined): boolean {

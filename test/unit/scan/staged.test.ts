@@ -94,7 +94,7 @@ describe('tollgate scan --staged', () => {
   it('uses the staged .tollgateignore and skips binaries and large blobs', async () => {
     repo.write('.tollgateignore', 'fixtures/\n');
     repo.write('fixtures/k.ts', `const k = "${makeKey.github()}";\n`);
-    repo.write('img.bin', Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(makeKey.github())]));
+    repo.write('img.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]), Buffer.from(makeKey.github())]));
     repo.write('big.txt', `${'b'.repeat(5000)}\n${makeKey.github()}\n`);
     repo.write('ok.ts', 'export {};\n');
     repo.git('add', '.');
