@@ -95,15 +95,17 @@ describe('a hold ends with its call, in every phase', () => {
     }
   });
 
-  it('cuts a call still waiting on shutdown, settles it, and stops within the drain time', async () => {
-    const p = await startTestProxy(mock.url);
+  it('cuts a call still waiting on shutdown, settles it, and stops within the drain time', async function () {
+    this.timeout(90_000);
+    // The upstream would be waited for a minute; shutting down must not wait for it.
+    const p = await startTestProxy(mock.url, { headerTimeoutMs: 60_000 });
     mock.next.push({ kind: 'hang' });
     const seen = mock.seen.length;
     const call = callAndLeave(p, await p.token('gina@acme.dev'), new Promise(() => undefined));
     await eventually(() => mock.seen.length > seen, 'the call to reach the upstream');
     const started = Date.now();
     await p.running.stop(300);
-    assert.ok(Date.now() - started < 4_000, `stopped in ${Date.now() - started} ms, not after the upstream's timeout`);
+    assert.ok(Date.now() - started < 30_000, `stopped in ${Date.now() - started} ms, not after the upstream's minute`);
     await call;
     const ledger = await Ledger.open(p.dataDir, { worker: false });
     try {

@@ -45,16 +45,13 @@ describe('scanner precision and ranges', () => {
     }
   });
 
-  it('scans a normal 2,000-line file in a few milliseconds', () => {
+  it('finds the one key in a normal 2,000-line file and nothing else', () => {
+    // How fast is bench/scan's to measure: a shared machine's speed is no behaviour of the scanner.
     const lines = Array.from({ length: 2000 }, (_, i) => `export function handler${i}(req: Request): string { const token = req.headers.get('x-token-${i}'); return token ?? 'none'; }`);
     lines[1000] = `const key = "${makeKey.openAiProject()}";`;
-    const text = lines.join('\n');
-    scanText(text, { path: 'big.ts' });
-    const started = performance.now();
-    const findings = scanText(text, { path: 'big.ts' });
-    const elapsed = performance.now() - started;
+    const findings = scanText(lines.join('\n'), { path: 'big.ts' });
     assert.equal(findings.length, 1);
-    assert.ok(elapsed < 50, `took ${elapsed.toFixed(1)} ms`);
+    assert.equal(findings[0]!.line, 1001);
   });
 
   describe('inline tollgate-ignore', () => {
