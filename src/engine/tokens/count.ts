@@ -1,4 +1,5 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { mayHoldLongPiece, segments } from './pieces';
 
 // Token counting before the call. OpenAI-style text is counted with o200k_base, the encoding of
 // the GPT-4o and later families, so those counts are exact for text. No tokenizer for Claude is
@@ -13,11 +14,26 @@ export const ANTHROPIC_FACTOR = 1.35;
 /** Texts longer than this are counted by a byte bound instead: the bound is never below the true count. */
 const exactCountLimit = 2_000_000;
 
+/** Every token covers at least one UTF-8 byte, so the byte length bounds the count from above. */
+function byteBound(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Exact o200k count, except that a piece the tokenizer cannot split further (a run of letters,
+ * punctuation or whitespace) longer than PIECE_LIMIT counts as its UTF-8 length: merging one
+ * piece takes time quadratic in its length, and the bound keeps counting linear.
+ */
 export function countText(text: string): number {
   if (text.length === 0) return 0;
-  // Every token covers at least one UTF-8 byte, so the byte length bounds the count from above.
-  if (text.length > exactCountLimit) return Buffer.byteLength(text, 'utf8');
-  return countTokens(text, noSpecial);
+  if (text.length > exactCountLimit) return byteBound(text);
+  if (!mayHoldLongPiece(text)) return countTokens(text, noSpecial);
+  let tokens = 0;
+  for (const s of segments(text)) {
+    const part = text.slice(s.start, s.end);
+    tokens += s.long ? byteBound(part) : countTokens(part, noSpecial);
+  }
+  return tokens;
 }
 
 export function countAnthropicText(text: string): number {

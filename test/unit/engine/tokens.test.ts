@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import fc from 'fast-check';
+import { clearMergeCache, countTokens, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { MalformedRequestError } from '../../../src/engine/call';
 import { ANTHROPIC_FACTOR, countText } from '../../../src/engine/tokens/count';
 import { imageSizeFromBase64 } from '../../../src/engine/tokens/image-size';
 import { anthropicImageTokens, openaiImageTokens } from '../../../src/engine/tokens/images';
 import { describeAnthropicCall } from '../../../src/providers/anthropic/request';
 import { describeOpenAICall } from '../../../src/providers/openai/request';
+import { leastMs, minifiedJs, prose, run } from '../../helpers/texts';
 
 /** A minimal PNG header of the given size: the counter only reads the IHDR chunk. */
 function pngBase64(width: number, height: number): string {
@@ -93,5 +95,42 @@ describe('token counting before the call', () => {
     assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { messages: [{ role: 'user', content: 'x' }] }), /"model" is required/);
     assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [] }), /"messages" must be a non-empty array/);
     assert.throws(() => describeOpenAICall('openai', '/v1/chat/completions', 'POST', { model: 'gpt-4o', messages: [{ content: 'x' }], max_tokens: -1 }), /"max_tokens" must be a non-negative integer/);
+  });
+
+  it('stays exact for ordinary text: prose, code, minified code, URLs', () => {
+    const texts = [prose(20_000), minifiedJs(20_000), `${'    if (x) {\n        return y;\n    }\n'.repeat(200)}`, `see https://example.com/${'a1b2/'.repeat(40)}?q=1 and ${'-'.repeat(120)}`];
+    for (const t of texts) assert.equal(countText(t), countTokens(t, { disallowedSpecial: new Set() }), t.slice(0, 40));
+  });
+
+  it('never counts below the true o200k count, long runs included (fast-check)', () => {
+    const chunk = fc.oneof(
+      fc.constantFrom('word ', 'Hello, ', '  ', '\n', '12345', 'é', '名', '/', "'s ", '\u00a0', '--', '😀'),
+      fc.tuple(fc.constantFrom('é', 'a', 'A', '-', ' ', '\n', '/\n', '\u00a0 ', '😀', 'é\u0301'), fc.integer({ min: 200, max: 400 })).map(([unit, n]) => unit.repeat(n)),
+    );
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 12 }), (chunks) => {
+        const text = chunks.join('');
+        assert.ok(countText(text) >= countTokens(text, { disallowedSpecial: new Set() }), JSON.stringify(text.slice(0, 80)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('counts a 120 KB run with no break (60,000 \'é\', one word, \'a.\' ...) in time comparable to prose of that size', () => {
+    const size = 120_000;
+    const cost = (t: string): number => leastMs(() => {
+      clearMergeCache();
+      countText(t);
+    });
+    const worst: Record<string, string> = {
+      'é run': run('é', size / 2), 'one word': run('x', size), 'capitals': run('A', size), "'a.' run": run('a.', size), 'spaces': run(' ', size),
+      'dashes': run('-', size), 'slashes and breaks': `!${run('/\n', size)}`, 'emoji': run('😀', size),
+    };
+    const text = prose(size);
+    const base = cost(text);
+    for (const [name, t] of Object.entries(worst)) {
+      const ms = cost(t);
+      assert.ok(ms <= 10 * Math.max(base, 1), `${name}: ${ms.toFixed(1)} ms against ${base.toFixed(1)} ms for prose`);
+    }
   });
 });
