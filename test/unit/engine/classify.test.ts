@@ -1,6 +1,22 @@
 import assert from 'node:assert/strict';
-import { classify, detectors, luhnValid } from '../../../src/engine/classify';
+import fc from 'fast-check';
+import { classify, classifyDetected, detect, detectors, detectorsOf, luhnValid } from '../../../src/engine/classify';
+import { countText } from '../../../src/engine/tokens/count';
 import { referencePolicy } from '../../helpers/policy';
+import { leastMs, prose, run } from '../../helpers/texts';
+
+/** The detectors as they were written first, as unbounded patterns: the reference for what must still be found. */
+const reference = {
+  email: (t: string): boolean => /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/.test(t),
+  card: (t: string): boolean => {
+    const candidate = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
+    for (let m = candidate.exec(t); m; m = candidate.exec(t)) {
+      const digits = m[0].replace(/[ -]/g, '');
+      if (digits.length >= 13 && digits.length <= 19 && !/^(\d)\1+$/.test(digits) && luhnValid(digits)) return true;
+    }
+    return false;
+  },
+};
 
 describe('classification detectors', () => {
   it('finds e-mail addresses', () => {
@@ -31,6 +47,47 @@ describe('classification detectors', () => {
   });
 });
 
+describe('classification detectors on any text', () => {
+  it('find an e-mail address exactly where the unbounded pattern did, on texts up to the RFC lengths (fast-check)', () => {
+    const text = fc.array(fc.constantFrom('a', 'Z', '0', '.', '-', '_', '%', '+', '@', ' ', 'é', '\n', 'co', 'x@y.com'), { maxLength: 60 }).map((cs) => cs.join(''));
+    fc.assert(fc.property(text, (t) => assert.equal(detectors.email(t), reference.email(t), JSON.stringify(t))), { numRuns: 5_000 });
+  });
+
+  it('find a card number exactly where the first version did (fast-check)', () => {
+    const digitRuns = fc.array(fc.oneof(fc.constantFrom(' ', '-', 'x', '4111 1111 1111 1111', '3782-822463-10005', '4111111111111112'), fc.integer({ min: 0, max: 9 }).map(String)), { maxLength: 60 });
+    fc.assert(fc.property(digitRuns.map((cs) => cs.join('')), (t) => assert.equal(detectors['credit-card'](t), reference.card(t), JSON.stringify(t))), { numRuns: 5_000 });
+  });
+
+  it('still find an address after a local part longer than RFC 5321\'s 64 characters, and none in a domain over 255', () => {
+    assert.ok(detectors.email(`${'a'.repeat(300)}@example.com`));
+    assert.ok(!detectors.email(`x@${'a'.repeat(300)}.com`));
+    assert.ok(detectors.email(`x@${'a'.repeat(250)}.com`));
+  });
+
+  it('take no more than a few times what counting and classifying prose takes, on the 120 KB runs each detector finds hardest', () => {
+    const size = 120_000;
+    const hardest: Record<keyof typeof detectors, string[]> = {
+      email: [run('a.', size), run('a', size), run('a@', size), run('a@b.', size), run(`a@${'b.'.repeat(126)}b`, size)],
+      'credit-card': [run(' 1', size), run('4111 1111 1111 1112 ', size), run('1-', size)],
+      'us-ssn': [run('123-45-678 ', size), run('1-', size)],
+      phone: [run(' ', size), run(' -.', size), run('+1 415 555 267', size), run('(415) 555-267 ', size)],
+    };
+    const text = prose(size);
+    // What a request does with a prose text: count it and run every detector. A detector alone
+    // has almost nothing to look at in prose (no '@', few digits).
+    const base = leastMs(() => {
+      countText(text);
+      for (const d of Object.values(detectors)) d(text);
+    });
+    for (const [name, texts] of Object.entries(hardest)) {
+      for (const t of texts) {
+        const ms = leastMs(() => detectors[name as keyof typeof detectors](t));
+        assert.ok(ms <= 10 * Math.max(base, 1), `${name} on ${JSON.stringify(t.slice(0, 12))}: ${ms.toFixed(1)} ms against ${base.toFixed(1)} ms to count and classify prose`);
+      }
+    }
+  });
+});
+
 describe('classify()', () => {
   const policy = referencePolicy();
 
@@ -48,5 +105,14 @@ describe('classify()', () => {
     assert.deepEqual(classify(policy, ['clean text'], ['pii']).labels, ['pii']);
     assert.deepEqual(classify(policy, ['ssn 123-45-6789'], []).labels, ['pii']);
     assert.deepEqual(classify(policy, ['clean'], ['unknown-label']).labels, []);
+  });
+
+  it('labels from detections made beforehand exactly as from the texts', () => {
+    const texts = ['please email bob@acme.dev', 'card 4111 1111 1111 1111'];
+    assert.deepEqual(detectorsOf(policy).sort(), ['credit-card', 'email', 'phone', 'us-ssn']);
+    assert.deepEqual(detect(texts, detectorsOf(policy)).sort(), ['credit-card', 'email']);
+    assert.deepEqual(classifyDetected(policy, detect(texts, detectorsOf(policy))), classify(policy, texts));
+    assert.deepEqual(classifyDetected(policy, [], ['pii']).labels, ['pii']);
+    assert.deepEqual(classifyDetected(policy, []), { labels: [], weight: 1 });
   });
 });
