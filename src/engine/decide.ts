@@ -1,5 +1,6 @@
 import type { ModelCall } from './call';
-import { classify } from './classify';
+import { classifyDetected, detect, detectorsOf } from './classify';
+import type { DetectorName } from './classify';
 import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';
 import { entitlementFor } from './entitlements';
 import type { EffectiveEntitlement } from './entitlements';
@@ -18,6 +19,12 @@ export interface DecisionRequest {
   readonly trace?: string;
   /** Labels the caller declared; they can only add to what the detectors find. */
   readonly declaredLabels?: readonly string[];
+  /**
+   * The detectors that found something in the call's texts, when the caller already ran this
+   * policy's detectors (`detectorsOf`) over them, off the request thread; the texts are then not
+   * read again.
+   */
+  readonly detected?: readonly DetectorName[];
   /** Record what would happen but refuse nothing. */
   readonly shadow?: boolean;
 }
@@ -142,6 +149,7 @@ export class Engine {
   private readonly entitlements = new Map<string, EffectiveEntitlement>();
   private readonly identityKeys = new WeakMap<Identity, Map<string, { key: string; storeKey: string }[]>>();
   private readonly identityEntitlements = new WeakMap<Identity, EffectiveEntitlement>();
+  private readonly detectorNames: readonly DetectorName[];
 
   constructor(
     readonly policy: Policy,
@@ -150,6 +158,7 @@ export class Engine {
     this.rules = [...policy.limits, ...policy.budgets];
     for (const rule of this.rules) this.baseSpecs.set(rule.id, specFor(rule, undefined));
     for (const x of policy.exceptions) this.ruleExceptions.set(x.ruleId, [...(this.ruleExceptions.get(x.ruleId) ?? []), x]);
+    this.detectorNames = detectorsOf(policy);
   }
 
   /**
@@ -258,7 +267,8 @@ export class Engine {
   async decide(req: DecisionRequest, now: number): Promise<Decision> {
     const { identity: id, call } = req;
     const policyRef = { name: this.policy.name, hash: this.policy.hash };
-    const { labels, weight } = classify(this.policy, call.texts, req.declaredLabels);
+    const detected = req.detected ?? detect(call.texts, this.detectorNames);
+    const { labels, weight } = classifyDetected(this.policy, detected, req.declaredLabels);
     const ent = this.entitlementOf(id);
     // Every decision is built by this one function with every field in one order: one object
     // shape for the hot path (spreads would make each decision a slow dictionary object).

@@ -134,6 +134,19 @@ describe('decide() with the reference bundle', () => {
     assert.equal(small.outputCap, undefined);
   });
 
+  it('takes detections made off the request thread instead of reading the texts again', async () => {
+    const { engine, policy } = engineFor();
+    const who = person('bob@acme.dev', policy);
+    // The texts say nothing; the detections made beforehand say e-mail, and they decide.
+    const given = await engine.decide({ identity: who, call: { ...chat('gpt-4o-mini', 'hello there', { max_tokens: 10 }), texts: [] }, detected: ['email'] }, NOW);
+    assert.deepEqual(given.classification, ['pii']);
+    assert.equal(given.weight, 5);
+    const none = await engine.decide({ identity: who, call: chat('gpt-4o-mini', 'mail jo@acme.dev', { max_tokens: 10 }), detected: [] }, NOW);
+    assert.deepEqual(none.classification, [], 'an empty list means the detectors ran and found nothing');
+    const declared = await engine.decide({ identity: who, call: chat('gpt-4o-mini', 'x', { max_tokens: 10 }), detected: [], declaredLabels: ['pii'] }, NOW);
+    assert.deepEqual(declared.classification, ['pii'], 'a declared label still adds');
+  });
+
   it('weights PII requests 5x in tokens and USD, and counts them in pii-flow (5 per minute)', async () => {
     const { engine, policy } = engineFor();
     const who = person('bob@acme.dev', policy);
