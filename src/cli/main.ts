@@ -1,6 +1,7 @@
 import type { CliIo, CommandRunner } from './io';
 import { processIo, UsageError } from './io';
 import { version } from '../../package.json';
+import { isDescribeThread } from '../proxy/describe/role';
 import { isLedgerIndexThread, isLedgerWorkerThread } from '../store/ledger/worker-role';
 
 // Each command lives in its own module; the table names them so `tollgate help` and the
@@ -53,6 +54,9 @@ if (require.main === module && isLedgerIndexThread()) {
 } else if (require.main === module && isLedgerWorkerThread()) {
   // The proxy's ledger runs its core on a thread started from this same bundle.
   void import('../store/ledger/worker').then((w) => w.serveLedgerThread());
+} else if (require.main === module && isDescribeThread()) {
+  // The proxy parses, counts and classifies large bodies on threads started from this bundle.
+  void import('../proxy/describe/thread').then((w) => w.serveDescribeThread());
 } else if (require.main === module) {
   void runCli(process.argv.slice(2), processIo()).then((code) => {
     process.exitCode = code;

@@ -8,6 +8,7 @@ import type { LedgerOptions } from '../store/ledger/ledger';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
+import { warmDescribeThreads } from './describe/describe';
 import { Pseudonyms } from './pseudonym';
 import { restoreFromLedger } from './restore';
 import { ProxyServer } from './server';
@@ -47,6 +48,8 @@ export class LaunchError extends Error {
 
 /** Opens the data dir (keys, ledger), restores spend from the ledger, and starts listening. */
 export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
+  // A describe thread takes a good part of a second to load: it loads while the ledger opens.
+  warmDescribeThreads();
   const dataDir = ensureDataDir(c.dataDir);
   let ledger: Ledger;
   try {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
 import { MalformedRequestError } from '../engine/call';
 import type { ModelCall } from '../engine/call';
+import type { DetectorName } from '../engine/classify';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError, withAgent } from '../engine/identity/identity';
@@ -21,8 +22,9 @@ import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
 import type { DecisionBody, LedgerEntry } from '../store/ledger/records';
 import { AdminApi } from './admin';
 import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
-import { parseJsonBody, readBody } from './body';
+import { readBody } from './body';
 import type { PolicyContext } from './context';
+import { describeRequest } from './describe/describe';
 import { ProxyError } from './errors';
 import type { Logger } from './log';
 import { missingKeyMessage } from './missing-key';
@@ -291,12 +293,12 @@ export class ProxyServer {
 
     let call: ModelCall;
     let json: unknown;
+    let detected: readonly DetectorName[] | undefined;
     try {
       const raw = await readBody(req, this.o.maxBodyBytes, this.o.bodyTimeoutMs);
-      // A passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
-      json = match.spec.kind === 'passthrough' ? undefined : parseJsonBody(raw);
-      if ((req.method === 'POST' || req.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
-      call = adapter.describe(route.provider, route.path, req.method ?? 'GET', json);
+      // A large body is parsed, counted and classified on a describe thread, off this one. A
+      // passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
+      ({ json, call, detected } = await describeRequest(raw, { style: provider.style, provider: route.provider, route: route.path, method: req.method ?? 'GET', passthrough: match.spec.kind === 'passthrough' }, ctx.policy));
     } catch (err) {
       if (MalformedRequestError.is(err)) return this.answerFailure(res, new ProxyError('malformed-request', err.message), where, identity, adapter);
       if (ProxyError.is(err)) return this.answerFailure(res, err, where, identity, adapter);
@@ -314,7 +316,7 @@ export class ProxyServer {
 
     let decision: Decision;
     try {
-      decision = await ctx.engine.decide({ identity, call, trace: traceOf(req), declaredLabels: labelsOf(req), shadow: this.o.shadow }, started);
+      decision = await ctx.engine.decide({ identity, call, trace: traceOf(req), declaredLabels: labelsOf(req), detected, shadow: this.o.shadow }, started);
     } catch (err) {
       this.o.log.error(`store: ${(err as Error).message}`);
       return this.answerFailure(res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);

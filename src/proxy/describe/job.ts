@@ -1,0 +1,85 @@
+import type { ModelCall } from '../../engine/call';
+import { MalformedRequestError } from '../../engine/call';
+import type { DetectorName } from '../../engine/classify';
+import { detect } from '../../engine/classify';
+import type { ProviderConfig } from '../../engine/policy/model';
+import { adapterFor } from '../../providers/adapter';
+import { parseJsonBody } from '../body';
+import { ProxyError } from '../errors';
+import type { ProxyFailure } from '../errors';
+
+// Reading a request body into the call the engine decides: parse the JSON, describe the call
+// (which counts its tokens) and, off the request thread, run the policy's detectors on its texts.
+// The same work on either thread, and the errors it ends in as they cross between threads.
+
+/** Where a body came in. */
+export interface BodyRoute {
+  readonly style: ProviderConfig['style'];
+  readonly provider: string;
+  readonly route: string;
+  readonly method: string;
+  /** The route invokes no model (GET): the body is read and dropped, never parsed. */
+  readonly passthrough: boolean;
+}
+
+export interface Described {
+  readonly json: unknown;
+  readonly call: ModelCall;
+  /**
+   * The detectors that found something in the call's texts, when they ran with the description;
+   * the texts were then left behind (`call.texts` is empty). Undefined: the engine runs them.
+   */
+  readonly detected?: readonly DetectorName[];
+}
+
+/** Parses and describes a body; given `detectors`, runs them too and keeps only their findings. */
+export function describeBody(body: Buffer, r: BodyRoute, detectors?: readonly DetectorName[]): Described {
+  const json = r.passthrough ? undefined : parseJsonBody(body);
+  if ((r.method === 'POST' || r.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
+  const call = adapterFor(r.style).describe(r.provider, r.route, r.method, json);
+  if (!detectors) return { json, call };
+  return { json, call: { ...call, texts: [] }, detected: detect(call.texts, detectors) };
+}
+
+/** A failure as it crosses threads: the request thread rebuilds the error the caller branches on. */
+export type WireFailure =
+  | { readonly kind: 'proxy'; readonly reason: ProxyFailure; readonly message: string }
+  | { readonly kind: 'malformed'; readonly message: string }
+  /** Nesting deeper than the stack: counting or copying the body recursed too far. */
+  | { readonly kind: 'too-deep'; readonly message: string }
+  | { readonly kind: 'failed'; readonly message: string };
+
+export function toWire(err: unknown): WireFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  if (ProxyError.is(err)) return { kind: 'proxy', reason: err.reason, message };
+  if (MalformedRequestError.is(err)) return { kind: 'malformed', message };
+  if (err instanceof RangeError) return { kind: 'too-deep', message };
+  return { kind: 'failed', message };
+}
+
+export function fromWire(f: WireFailure): Error {
+  switch (f.kind) {
+    case 'proxy':
+      return new ProxyError(f.reason, f.message);
+    case 'malformed':
+      return new MalformedRequestError(f.message);
+    case 'too-deep':
+      return new RangeError(f.message);
+    case 'failed':
+      return new DescribeThreadError('failed', `describing the request failed on its thread: ${f.message}`);
+  }
+}
+
+/** A describe thread that failed or was lost while it held a request. */
+export class DescribeThreadError extends Error {
+  constructor(
+    readonly reason: 'failed' | 'thread-lost',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DescribeThreadError';
+  }
+  static is(err: unknown, reason?: DescribeThreadError['reason']): err is DescribeThreadError {
+    return err instanceof DescribeThreadError && (reason === undefined || err.reason === reason);
+  }
+}
