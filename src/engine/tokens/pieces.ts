@@ -20,19 +20,20 @@ export interface Segment {
 
 const SPACE = 1;
 const LINE_OR_SLASH = 2;
-let codeUnitClasses: Uint8Array | undefined;
+const KNOWN = 4;
+/** What each UTF-16 code unit is, filled in as code units are first seen. */
+const codeUnitClasses = new Uint8Array(0x10000);
+const space = /\s/;
 
-/** For every UTF-16 code unit: is it `\s` to this engine, is it one of `\r \n /`. */
-function classes(): Uint8Array {
-  if (codeUnitClasses) return codeUnitClasses;
-  const table = new Uint8Array(0x10000);
-  let all = '';
-  for (let c = 0; c < 0x10000; c += 0x1000) all += String.fromCharCode(...Array.from({ length: 0x1000 }, (_, i) => c + i));
-  // Read from the engine's own `\s`, the one the tokenizer's pattern uses, rather than a list.
-  for (const m of all.matchAll(/\s/g)) table[m.index] = SPACE;
-  for (const c of '\r\n/') table[c.charCodeAt(0)]! |= LINE_OR_SLASH;
-  codeUnitClasses = table;
-  return table;
+/** Whether a code unit is `\s` to this engine, and whether it is one of `\r \n /`. */
+function classOf(c: number): number {
+  let k = codeUnitClasses[c]!;
+  if (k === 0) {
+    // Read from the engine's own `\s`, the one the tokenizer's pattern uses, rather than a list.
+    k = KNOWN | (space.test(String.fromCharCode(c)) ? SPACE : 0) | (c === 10 || c === 13 || c === 47 ? LINE_OR_SLASH : 0);
+    codeUnitClasses[c] = k;
+  }
+  return k;
 }
 
 /**
@@ -45,21 +46,20 @@ function classes(): Uint8Array {
 export function mayHoldLongPiece(text: string, limit = PIECE_LIMIT): boolean {
   if (text.length <= limit) return false;
   const run = Math.max(1, Math.floor(limit / 2));
-  const table = classes();
-  let space = 0;
-  let other = 0;
-  let lineOrSlash = 0;
+  let spaces = 0;
+  let others = 0;
+  let linesOrSlashes = 0;
   for (let i = 0; i < text.length; i++) {
-    const k = table[text.charCodeAt(i)]!;
+    const k = classOf(text.charCodeAt(i));
     if (k & SPACE) {
-      space++;
-      other = 0;
+      spaces++;
+      others = 0;
     } else {
-      other++;
-      space = 0;
+      others++;
+      spaces = 0;
     }
-    lineOrSlash = k & LINE_OR_SLASH ? lineOrSlash + 1 : 0;
-    if (space >= run || other >= run || lineOrSlash >= run) return true;
+    linesOrSlashes = k & LINE_OR_SLASH ? linesOrSlashes + 1 : 0;
+    if (spaces >= run || others >= run || linesOrSlashes >= run) return true;
   }
   return false;
 }
@@ -75,7 +75,6 @@ export function mayHoldLongPiece(text: string, limit = PIECE_LIMIT): boolean {
  */
 export function segments(text: string, limit = PIECE_LIMIT): Segment[] {
   const out: Segment[] = [];
-  const table = classes();
   // Sticky, with a lastIndex of its own: each test() reads the next piece and allocates nothing.
   const piece = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, 'uy');
   let spanStart = 0;
@@ -97,7 +96,7 @@ export function segments(text: string, limit = PIECE_LIMIT): Segment[] {
       out.push({ start: cut, end, long: true });
       spanStart = end;
       spaceStart = -1;
-    } else if (allSpace(table, text, at, end)) {
+    } else if (allSpace(text, at, end)) {
       if (spaceStart === -1) spaceStart = at;
     } else {
       spaceStart = -1;
@@ -108,7 +107,7 @@ export function segments(text: string, limit = PIECE_LIMIT): Segment[] {
   return out;
 }
 
-function allSpace(table: Uint8Array, text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (!(table[text.charCodeAt(i)]! & SPACE)) return false;
+function allSpace(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!(classOf(text.charCodeAt(i)) & SPACE)) return false;
   return true;
 }
