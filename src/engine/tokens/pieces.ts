@@ -18,19 +18,35 @@ export interface Segment {
   readonly long: boolean;
 }
 
-const SPACE = 1;
-const LINE_OR_SLASH = 2;
-const KNOWN = 4;
+const LETTER = 1;
+const PUNCTUATION = 2;
+const SPACE = 4;
+const LINE_OR_SLASH = 8;
+const KNOWN = 16;
 /** What each UTF-16 code unit is, filled in as code units are first seen. */
 const codeUnitClasses = new Uint8Array(0x10000);
+// The classes of the tokenizer's own pattern, read from this engine rather than from a list.
+const letter = /\p{L}/u;
+const letterOrMark = /[\p{L}\p{M}]/u;
+const number = /\p{N}/u;
 const space = /\s/;
 
-/** Whether a code unit is `\s` to this engine, and whether it is one of `\r \n /`. */
+/**
+ * Which of the pattern's runs a code unit can extend: letters and marks, punctuation (neither
+ * space, letter nor number; marks too), whitespace, and `\r \n /`. Half of a surrogate pair
+ * may be a letter or a symbol, so it counts as both.
+ */
 function classOf(c: number): number {
   let k = codeUnitClasses[c]!;
   if (k === 0) {
-    // Read from the engine's own `\s`, the one the tokenizer's pattern uses, rather than a list.
-    k = KNOWN | (space.test(String.fromCharCode(c)) ? SPACE : 0) | (c === 10 || c === 13 || c === 47 ? LINE_OR_SLASH : 0);
+    if (c >= 0xd800 && c <= 0xdfff) k = KNOWN | LETTER | PUNCTUATION;
+    else {
+      const ch = String.fromCharCode(c);
+      const isLetter = letterOrMark.test(ch);
+      const isSpace = space.test(ch);
+      k = KNOWN | (isLetter ? LETTER : 0) | (isSpace ? SPACE : 0) | (c === 10 || c === 13 || c === 47 ? LINE_OR_SLASH : 0);
+      if (!isSpace && !number.test(ch) && !letter.test(ch)) k |= PUNCTUATION;
+    }
     codeUnitClasses[c] = k;
   }
   return k;
@@ -38,28 +54,28 @@ function classOf(c: number): number {
 
 /**
  * Whether `text` can hold a piece longer than `limit`: one pass over the code units, cheaper
- * than the tokenizer's pattern, and never false when it does. An o200k piece is an optional
- * leading character and then letters with an optional contraction (all not `\s`), or
- * punctuation followed by line breaks and slashes, or whitespace; so a piece longer than `limit`
- * holds a run of half the limit that is all `\s`, all not `\s`, or all `\r \n /`.
+ * than the tokenizer's pattern, and never false when it does. An o200k piece is at most one
+ * leading character, letters and marks, and a contraction of at most three characters; or a
+ * space, punctuation, then line breaks and slashes; or whitespace. So a piece longer than
+ * `limit` holds a run of letters and marks of `limit - 3`, or a run of half the limit of
+ * punctuation, of line breaks and slashes, or of whitespace. (A number is at most three digits.)
  */
 export function mayHoldLongPiece(text: string, limit = PIECE_LIMIT): boolean {
   if (text.length <= limit) return false;
-  const run = Math.max(1, Math.floor(limit / 2));
+  // Numbers come in pieces of up to three digits.
+  if (limit < 3) return true;
+  const run = Math.max(1, Math.min(limit - 3, Math.floor(limit / 2)));
+  let letters = 0;
+  let punctuation = 0;
   let spaces = 0;
-  let others = 0;
   let linesOrSlashes = 0;
   for (let i = 0; i < text.length; i++) {
     const k = classOf(text.charCodeAt(i));
-    if (k & SPACE) {
-      spaces++;
-      others = 0;
-    } else {
-      others++;
-      spaces = 0;
-    }
+    letters = k & LETTER ? letters + 1 : 0;
+    punctuation = k & PUNCTUATION ? punctuation + 1 : 0;
+    spaces = k & SPACE ? spaces + 1 : 0;
     linesOrSlashes = k & LINE_OR_SLASH ? linesOrSlashes + 1 : 0;
-    if (spaces >= run || others >= run || linesOrSlashes >= run) return true;
+    if (letters >= run || punctuation >= run || spaces >= run || linesOrSlashes >= run) return true;
   }
   return false;
 }

@@ -53,11 +53,12 @@ describe('o200k pieces: where counting may bound a piece instead of merging it',
   });
 
   it('never says a text holds no long piece when it holds one (fast-check)', () => {
+    const runsArb = fc.array(fc.tuple(fc.constantFrom(...alphabet), fc.integer({ min: 1, max: 30 })), { maxLength: 12 }).map((rs) => rs.map(([c, n]) => c.repeat(n)).join(''));
     fc.assert(
-      fc.property(textArb, fc.integer({ min: 1, max: 12 }), (text, limit) => {
+      fc.property(fc.oneof(textArb, runsArb), fc.integer({ min: 1, max: 40 }), (text, limit) => {
         if (segments(text, limit).some((s) => s.long)) assert.ok(mayHoldLongPiece(text, limit), JSON.stringify(text));
       }),
-      { numRuns: 2_000 },
+      { numRuns: 3_000 },
     );
   });
 
@@ -73,9 +74,11 @@ describe('o200k pieces: where counting may bound a piece instead of merging it',
     }
   });
 
-  it('lets ordinary text through the quick check, so it is counted in one call', () => {
-    const text = 'The committee reviewed the quarterly budget and approved the hiring plan. '.repeat(40) + 'https://example.com/a/b/c?x=1\n    indented();\n';
-    assert.ok(!mayHoldLongPiece(text));
-    assert.deepEqual(segments(text), [{ start: 0, end: text.length, long: false }]);
+  it('lets ordinary text, and runs that alternate letters with punctuation, through the quick check, so they are counted in one call', () => {
+    const prose = 'The committee reviewed the quarterly budget and approved the hiring plan. '.repeat(40) + 'https://example.com/a/b/c?x=1\n    indented();\n';
+    for (const text of [prose, 'a.'.repeat(1_000), 'a@b.'.repeat(500), Buffer.alloc(3_000, 'tollgate\u00ff').toString('base64')]) {
+      assert.ok(!mayHoldLongPiece(text), text.slice(0, 20));
+      assert.deepEqual(segments(text), [{ start: 0, end: text.length, long: false }]);
+    }
   });
 });
