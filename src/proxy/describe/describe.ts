@@ -6,12 +6,12 @@ import { describeBody } from './job';
 import { DescribePool } from './pool';
 
 /**
- * Bodies up to this size are described on the request thread: the worst text costs a few
- * microseconds a character to count, so a few tens of milliseconds at most, and a small call
- * keeps its fast path. Larger bodies are parsed, counted and classified on a describe thread,
- * so no body holds up the requests around it.
+ * Bodies up to this size are described on the request thread, where a small call keeps its fast
+ * path: text the tokenizer has never seen counts at about 0.3 MB/s on a busy two-core machine
+ * (bench/README.md), so 8 KiB of it takes about 25 ms there. Larger bodies are parsed, counted
+ * and classified on a describe thread, so no body holds up the requests around it.
  */
-export const IN_THREAD_LIMIT = 16 * 1024;
+export const IN_THREAD_LIMIT = 8 * 1024;
 
 /** A thread per spare core, at most two: the ledger keeps threads of its own. */
 function poolSize(): number {
