@@ -30,6 +30,8 @@ export interface ProviderAdapter {
   readonly clientHeaders: readonly string[];
   describe(provider: string, route: string, method: string, body: unknown): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
+  /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
+  readonly rewriteFields: readonly string[];
   authHeaders(key: string): Record<string, string>;
   errorBody(kind: ErrorKind, message: string): unknown;
   usageFromBody(json: unknown): UsageReading;

@@ -34,6 +34,8 @@ import { RefusalDigest } from './refusal-digest';
 import type { Pseudonyms } from './pseudonym';
 import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './records';
 import { relayResponse } from './relay';
+import { renderBody } from './request-body';
+import type { RequestBody } from './request-body';
 import { parseRoute } from './routing';
 import type { Route } from './routing';
 import { Upstream } from './upstream';
@@ -292,13 +294,13 @@ export class ProxyServer {
     }
 
     let call: ModelCall;
-    let json: unknown;
+    let body: RequestBody;
     let detected: readonly DetectorName[] | undefined;
     try {
       const raw = await readBody(req, this.o.maxBodyBytes, this.o.bodyTimeoutMs);
       // A large body is parsed, counted and classified on a describe thread, off this one. A
       // passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
-      ({ json, call, detected } = await describeRequest(raw, { style: provider.style, provider: route.provider, route: route.path, method: req.method ?? 'GET', passthrough: match.spec.kind === 'passthrough' }, ctx.policy));
+      ({ body, call, detected } = await describeRequest(raw, { style: provider.style, provider: route.provider, route: route.path, method: req.method ?? 'GET', passthrough: match.spec.kind === 'passthrough' }, ctx.policy));
     } catch (err) {
       if (MalformedRequestError.is(err)) return this.answerFailure(res, new ProxyError('malformed-request', err.message), where, identity, adapter);
       if (ProxyError.is(err)) return this.answerFailure(res, err, where, identity, adapter);
@@ -323,7 +325,7 @@ export class ProxyServer {
     }
     this.remember(decision);
     try {
-      return await this.forward(req, res, route, ctx, adapter, provider, identity, call, json, decision);
+      return await this.forward(req, res, route, ctx, adapter, provider, identity, call, body, decision);
     } catch (err) {
       // Whatever went wrong after the decision, its hold must not outlive the call.
       await ctx.engine.release(decision, this.clock()).catch(() => undefined);
@@ -340,7 +342,7 @@ export class ProxyServer {
     provider: ProviderConfig,
     identity: Identity,
     call: ModelCall,
-    json: unknown,
+    body: RequestBody,
     decision: Decision,
   ): Promise<void> {
     if (decision.outcome === 'refuse' && !decision.shadow) {
@@ -357,15 +359,7 @@ export class ProxyServer {
       return this.answerRecorded(res, adapter, err.status, 'upstream', releasedBody(decision, err.status), err.message, {});
     }
 
-    let body = Buffer.alloc(0);
-    let strippedUsage = false;
-    if (json !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
-      const rewritten = adapter.rewrite(json as Record<string, unknown>, call, {
-        model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.o.pseudonyms.of(identity.user),
-      });
-      body = Buffer.from(JSON.stringify(rewritten.body));
-      strippedUsage = rewritten.strippedUsage;
-    }
+    const { parts, strippedUsage } = renderBody(body, adapter, call, { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.o.pseudonyms.of(identity.user) });
     const status = 200;
     const entry = decisionBody(decision, status);
     if (decision.hold && this.o.store.isLocalHold?.(decision.hold)) {
@@ -412,7 +406,7 @@ export class ProxyServer {
       this.upstream.send(req, res, {
         url: upstreamUrl,
         headers,
-        body,
+        body: parts,
         headerTimeoutMs: this.o.upstreamHeaderTimeoutMs,
         idleTimeoutMs: this.o.upstreamIdleTimeoutMs,
         onError: (err, sent) => {

@@ -7,7 +7,8 @@ import { ProxyError } from './errors';
 export interface UpstreamRequest {
   readonly url: URL;
   readonly headers: Record<string, string>;
-  readonly body: Buffer;
+  /** The body to send, in parts written one after another (a large body is never joined into one). */
+  readonly body: readonly Buffer[];
   /** Longest wait for the upstream's response headers. */
   readonly headerTimeoutMs: number;
   /** Longest silence while a response streams. */
@@ -34,16 +35,18 @@ interface InFlight {
 
 /**
  * The rewritten body, as http-proxy's `buffer` option: http-proxy only ever pipes it into the
- * upstream request, so it is handed over whole. A stream over the one buffer (Readable.from)
- * cost an async iterator and several turns per call for the same bytes.
+ * upstream request, so its parts are written there directly. A stream over them (Readable.from)
+ * cost an async iterator and several turns per call for the same bytes; joining a large body's
+ * parts into one buffer first would copy it all on the request thread.
  */
 class BodySource extends Stream {
-  constructor(private readonly body: Buffer) {
+  constructor(private readonly parts: readonly Buffer[]) {
     super();
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T): T {
-    destination.end(this.body);
+    for (const part of this.parts) destination.write(part);
+    destination.end();
     return destination;
   }
 }
@@ -113,7 +116,7 @@ export class Upstream {
         changeOrigin: true,
         selfHandleResponse: true,
         buffer: new BodySource(call.body),
-        headers: { ...call.headers, 'content-length': String(call.body.length) },
+        headers: { ...call.headers, 'content-length': String(call.body.reduce((n, b) => n + b.length, 0)) },
         agent: call.url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
       },
       (err: NodeJS.ErrnoException) => {

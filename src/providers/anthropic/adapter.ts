@@ -65,6 +65,7 @@ export const anthropicAdapter: ProviderAdapter = {
   style: 'anthropic',
   routes: anthropicRoutes,
   clientHeaders: ['anthropic-version', 'anthropic-beta'],
+  rewriteFields: ['model', 'max_tokens', 'metadata'],
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeAnthropicCall(provider, route, method, body);

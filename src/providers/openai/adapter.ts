@@ -77,6 +77,7 @@ export const openaiAdapter: ProviderAdapter = {
   routes: openaiRoutes,
   // openai-organization and openai-project choose which account is billed: the bundle's choice.
   clientHeaders: [],
+  rewriteFields: ['model', ...openaiOutputFields, 'user', 'stream_options'],
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeOpenAICall(provider, route, method, body);

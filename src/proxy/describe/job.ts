@@ -5,6 +5,8 @@ import { detect } from '../../engine/classify';
 import type { ProviderConfig } from '../../engine/policy/model';
 import { adapterFor } from '../../providers/adapter';
 import { parseJsonBody } from '../body';
+import { rawBody } from '../request-body';
+import type { RequestBody } from '../request-body';
 import { ProxyError } from '../errors';
 import type { ProxyFailure } from '../errors';
 
@@ -23,7 +25,8 @@ export interface BodyRoute {
 }
 
 export interface Described {
-  readonly json: unknown;
+  /** The body as it will be forwarded: parsed here, or its bytes and layout from a describe thread. */
+  readonly body: RequestBody;
   readonly call: ModelCall;
   /**
    * The detectors that found something in the call's texts, when they ran with the description;
@@ -32,13 +35,19 @@ export interface Described {
   readonly detected?: readonly DetectorName[];
 }
 
-/** Parses and describes a body; given `detectors`, runs them too and keeps only their findings. */
-export function describeBody(body: Buffer, r: BodyRoute, detectors?: readonly DetectorName[]): Described {
-  const json = r.passthrough ? undefined : parseJsonBody(body);
+/**
+ * Parses and describes a body. Given `detectors` (on a describe thread), runs them too and keeps
+ * only their findings, and keeps the body as its bytes and layout rather than the parsed whole.
+ */
+export function describeBody(bytes: Buffer, r: BodyRoute, detectors?: readonly DetectorName[]): Described {
+  const json = r.passthrough ? undefined : parseJsonBody(bytes);
   if ((r.method === 'POST' || r.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
-  const call = adapterFor(r.style).describe(r.provider, r.route, r.method, json);
-  if (!detectors) return { json, call };
-  return { json, call: { ...call, texts: [] }, detected: detect(call.texts, detectors) };
+  const adapter = adapterFor(r.style);
+  const call = adapter.describe(r.provider, r.route, r.method, json);
+  const isObject = json !== null && typeof json === 'object' && !Array.isArray(json);
+  if (!detectors) return { body: isObject ? { kind: 'parsed', json: json as Record<string, unknown> } : { kind: 'none' }, call };
+  const body: RequestBody = isObject ? rawBody(bytes, json as Record<string, unknown>, adapter.rewriteFields) : { kind: 'none' };
+  return { body, call: { ...call, texts: [] }, detected: detect(call.texts, detectors) };
 }
 
 /** A failure as it crosses threads: the request thread rebuilds the error the caller branches on. */

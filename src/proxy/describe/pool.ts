@@ -24,6 +24,13 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** A body's bytes arrive as a plain Uint8Array; the request thread works with Buffers. */
+function withBuffer(d: Described): Described {
+  if (d.body.kind !== 'raw') return d;
+  const b = d.body.bytes as Uint8Array;
+  return { ...d, body: { ...d.body, bytes: Buffer.from(b.buffer, b.byteOffset, b.byteLength) } };
+}
+
 class Slot {
   job: Pending | undefined;
   constructor(readonly worker: Worker) {}
@@ -105,7 +112,7 @@ export class DescribePool {
     this.slots.push(slot);
     worker.on('message', (reply: DescribeReply) => {
       if ('failure' in reply) this.finish(slot, (p) => p.reject(fromWire(reply.failure)));
-      else this.finish(slot, (p) => p.resolve(reply.described));
+      else this.finish(slot, (p) => p.resolve(withBuffer(reply.described)));
     });
     // The reply could not be copied onto this thread: a body nested deeper than this thread's stack.
     worker.on('messageerror', () => this.finish(slot, (p) => p.reject(new RangeError('the request body is nested too deeply to copy between threads'))));

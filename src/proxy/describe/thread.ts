@@ -29,8 +29,8 @@ export function serveDescribeThread(): void {
   port.on('message', (job: DescribeJob) => {
     try {
       const described = describeBody(Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength), job.route, job.detectors);
-      // Inside the try: copying a body nested deeper than the stack fails here, not on the other side.
-      port.postMessage({ id: job.id, described } satisfies DescribeReply);
+      // The bytes go back as they came (moved, not copied), for the request thread to forward.
+      port.postMessage({ id: job.id, described } satisfies DescribeReply, described.body.kind === 'raw' ? [job.body.buffer as ArrayBuffer] : []);
     } catch (err) {
       port.postMessage({ id: job.id, failure: toWire(err) } satisfies DescribeReply);
     }

@@ -1,0 +1,111 @@
+import type { ModelCall } from '../engine/call';
+import type { ProviderAdapter, RequestChanges } from '../providers/adapter';
+
+/** One top-level member of a JSON object body: its key and the bytes `"key": value` span. */
+export interface Member {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A request body as the call forwards it. A small body is kept parsed and rewritten whole. A
+ * large one is kept as its bytes, with where each top-level member lies and the values of the
+ * members the style's rewrite may change: forwarding it then copies bytes once instead of
+ * copying a parsed body between threads and serialising it again on the request thread.
+ */
+export type RequestBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'parsed'; readonly json: Record<string, unknown> }
+  | { readonly kind: 'raw'; readonly bytes: Buffer; readonly members: readonly Member[]; readonly fields: Readonly<Record<string, unknown>> };
+
+/** The body as `kind: 'raw'`: `json` is what `bytes` parse to, and must be an object. */
+export function rawBody(bytes: Buffer, json: Record<string, unknown>, rewriteFields: readonly string[]): RequestBody {
+  const fields: Record<string, unknown> = {};
+  for (const f of rewriteFields) if (Object.hasOwn(json, f)) fields[f] = json[f];
+  return { kind: 'raw', bytes, members: topLevelMembers(bytes), fields };
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Skips a string starting at its opening quote; returns the index after its closing quote. */
+function skipString(b: Buffer, i: number): number {
+  for (i++; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return i;
+}
+
+/** Skips one value of valid JSON starting at `i` (no leading space); returns the index after it. */
+function skipValue(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c === 0x22) return skipString(b, i);
+  if (c !== 0x7b && c !== 0x5b) {
+    while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !isSpace(b[i]!)) i++;
+    return i;
+  }
+  let depth = 0;
+  for (; i < b.length; i++) {
+    const d = b[i]!;
+    if (d === 0x22) i = skipString(b, i) - 1;
+    else if (d === 0x7b || d === 0x5b) depth++;
+    else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
+  }
+  return i;
+}
+
+/** The top-level members of a JSON object text already known to be valid, in one pass. */
+export function topLevelMembers(b: Buffer): Member[] {
+  const out: Member[] = [];
+  let i = 0;
+  while (i < b.length && isSpace(b[i]!)) i++;
+  if (b[i] !== 0x7b) throw new TypeError('the body is not a JSON object');
+  i++;
+  for (;;) {
+    while (i < b.length && (isSpace(b[i]!) || b[i] === 0x2c)) i++;
+    if (i >= b.length || b[i] === 0x7d) return out;
+    const start = i;
+    const keyEnd = skipString(b, i);
+    const key = JSON.parse(b.toString('utf8', start, keyEnd)) as string;
+    i = keyEnd;
+    while (i < b.length && (isSpace(b[i]!) || b[i] === 0x3a)) i++;
+    i = skipValue(b, i);
+    out.push({ key, start, end: i });
+  }
+}
+
+/**
+ * The bytes to send upstream: the body with the policy's changes (served model, output cap, the
+ * end-user pseudonym, a usage request) applied by the style's rewrite, in parts to be written
+ * one after another. A raw body is spliced: members the rewrite changed are written anew, every
+ * other member is a view of the bytes as they came, so nothing large is copied.
+ */
+export function renderBody(body: RequestBody, adapter: ProviderAdapter, call: ModelCall, changes: RequestChanges): { parts: Buffer[]; strippedUsage: boolean } {
+  if (body.kind === 'none') return { parts: [], strippedUsage: false };
+  if (body.kind === 'parsed') {
+    const r = adapter.rewrite(body.json, call, changes);
+    return { parts: [Buffer.from(JSON.stringify(r.body))], strippedUsage: r.strippedUsage };
+  }
+  const input = { ...body.fields };
+  const r = adapter.rewrite(input, call, changes);
+  const rewritten = new Set<string>();
+  for (const key of new Set([...Object.keys(r.body), ...Object.keys(input)])) {
+    if (r.body[key] === input[key] && Object.hasOwn(r.body, key) === Object.hasOwn(input, key)) continue;
+    // A rewrite may only touch the fields its style declares: any other would be lost here.
+    if (!adapter.rewriteFields.includes(key)) throw new Error(`the ${adapter.style} rewrite changed '${key}', which its rewriteFields do not declare`);
+    rewritten.add(key);
+  }
+  const parts: Buffer[] = [Buffer.from('{')];
+  const add = (part: Buffer): void => {
+    if (parts.length > 1) parts.push(Buffer.from(','));
+    parts.push(part);
+  };
+  for (const key of rewritten) if (Object.hasOwn(r.body, key)) add(Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(r.body[key])}`));
+  for (const m of body.members) if (!rewritten.has(m.key)) add(body.bytes.subarray(m.start, m.end));
+  parts.push(Buffer.from('}'));
+  return { parts, strippedUsage: r.strippedUsage };
+}
