@@ -8,7 +8,7 @@ import type { ExportFormat } from '../store/ledger/export';
 import { Ledger } from '../store/ledger/ledger';
 import { normaliseTime } from '../store/ledger/reader';
 import { dataDirPublicKey, publicKeyPem, readPublicKey } from '../store/ledger/signer';
-import { verifyLedger } from '../store/ledger/verify';
+import { describeProblem, verifyLedger } from '../store/ledger/verify';
 
 const USAGE = `usage:
   tollgate audit verify [--data-dir DIR]... [--pubkey FILE]
@@ -45,9 +45,7 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`ok ${dir}: ${r.records} records (${range}), chain, signatures and signed head hold${extra}\n`);
     } else if (r.problem) {
       failed = true;
-      const p = r.problem;
-      const where = p.line ? `${p.file}:${p.line}` : p.file;
-      io.stdout.write(`FAILED ${dir}: first bad record seq ${p.seq}${p.id ? ` (id ${p.id})` : ''} at ${where}: ${p.message}\n`);
+      io.stdout.write(`FAILED ${dir}: ${describeProblem(r.problem)}\n`);
     }
   }
   return failed ? 1 : 0;

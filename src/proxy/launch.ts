@@ -56,7 +56,10 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
     throw err;
   }
-  if (ledger.recovered) c.log.warn(`ledger: ${JSON.stringify(ledger.recovered)}`);
+  if (ledger.recovered) {
+    const r = ledger.recovered;
+    c.log.warn(`ledger: ${r.problem} (${r.bytes} bytes from byte ${r.offset} of ${r.segment})`);
+  }
   const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
   c.log.addSecret(adminToken);
   for (const p of c.policy.providers.values()) if (p.keyEnv) c.log.addSecret(c.env[p.keyEnv]);
@@ -66,7 +69,14 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   // Restored before the first connection is accepted, so no call is ever decided on a blank state.
   // A shared store (Redis) already holds the team's state; only this process's memory needs the ledger.
   if (memory) {
-    const restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
+    let restored: Awaited<ReturnType<typeof restoreFromLedger>>;
+    try {
+      restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
+    } catch (err) {
+      await ledger.close();
+      if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
+      throw err;
+    }
     if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
   }
   let server: ProxyServer;

@@ -20,6 +20,12 @@ export class LedgerError extends Error {
   }
 }
 
+/** The command a person runs to see what is wrong with a ledger, for messages that refuse to go on. */
+export function verifyHint(dataDir: string): string {
+  const quoted = /^[\w@%+=:,./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replace(/'/g, `'\\''`)}'`;
+  return `Inspect it with: tollgate audit verify --data-dir ${quoted}`;
+}
+
 /** Describes a failed write in words an operator can act on. */
 export function describeWriteError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

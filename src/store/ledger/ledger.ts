@@ -14,7 +14,7 @@ import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
 import type { RecordRange } from './reader';
-import { normaliseTime, readRecords } from './reader';
+import { normaliseTime, readRecords, readVerifiedRecords } from './reader';
 import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
 import type { LedgerPaths } from './segments';
 import { ledgerPaths } from './segments';
@@ -187,6 +187,15 @@ export class Ledger {
   /** Acknowledged records, oldest first, streamed from the journal in bounded memory. */
   records(range: RecordRange = {}): AsyncIterable<AuditRecord> {
     return readRecords(this.paths.journal, range, this.headState.seq);
+  }
+
+  /**
+   * Acknowledged records from `since` (a time or seq) to the signed head, each checked against its
+   * hash and the record before it as it is read; rejects with LedgerError('corrupt') naming the
+   * first that fails. The proxy rebuilds its budgets from these, so an edited journal stops it.
+   */
+  verifiedRecords(since?: string | number): AsyncIterable<AuditRecord> {
+    return readVerifiedRecords(this.dataDir, this.paths.journal, since, this.headState);
   }
 
   /**

@@ -22,6 +22,12 @@ export interface VerifyProblem {
   message: string;
 }
 
+/** `first bad record seq N (id ...) at FILE:LINE: why`, as `audit verify` prints it. */
+export function describeProblem(p: VerifyProblem): string {
+  const where = p.line ? `${p.file}:${p.line}` : p.file;
+  return `first bad record seq ${p.seq}${p.id ? ` (id ${p.id})` : ''} at ${where}: ${p.message}`;
+}
+
 export interface VerifyResult {
   ok: boolean;
   records: number;
