@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { Engine } from '../engine/decide';
 import type { AccumulatorStore } from '../engine/store';
-import { ensureDataDir, readOrCreateSecret } from '../store/data-dir';
+import { assertPrivateFiles, DataDirError, ensureDataDir, readOrCreateSecret, writableDirWarnings } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
 import { Ledger } from '../store/ledger/ledger';
 import type { LedgerOptions } from '../store/ledger/ledger';
+import { ledgerPaths } from '../store/ledger/segments';
+import { SIGNING_KEY_FILE } from '../store/ledger/signer';
 import { MemoryStore } from '../store/memory-store';
-import { loadSessionKeys } from '../store/session-key';
+import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
-import { Pseudonyms } from './pseudonym';
+import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { restoreFromLedger } from './restore';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
@@ -31,10 +34,10 @@ export interface RunningProxy {
   stop(drainMs?: number): Promise<void>;
 }
 
-/** A proxy that could not start: the data dir is locked, or the address is taken. */
+/** A proxy that could not start: the data dir is locked or exposed, the ledger cannot be trusted, or the address is taken. */
 export class LaunchError extends Error {
   constructor(
-    readonly reason: 'ledger' | 'listen',
+    readonly reason: 'data-dir' | 'ledger' | 'listen',
     message: string,
   ) {
     super(message);
@@ -48,6 +51,15 @@ export class LaunchError extends Error {
 /** Opens the data dir (keys, ledger), restores spend from the ledger, and starts listening. */
 export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const dataDir = ensureDataDir(c.dataDir);
+  // Every secret is checked before anything opens, so all exposed files are named in one message.
+  try {
+    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE].map((f) => path.join(dataDir, f)));
+  } catch (err) {
+    if (DataDirError.is(err)) throw new LaunchError('data-dir', err.message);
+    throw err;
+  }
+  const paths = ledgerPaths(dataDir);
+  for (const warning of writableDirWarnings([dataDir, paths.root, paths.journal])) c.log.warn(warning);
   let ledger: Ledger;
   try {
     // The ledger seals and writes on its own thread unless a test injects a write layer.

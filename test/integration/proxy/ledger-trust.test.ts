@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,8 +7,7 @@ import { ledgerPaths, listSegments } from '../../../src/store/ledger/segments';
 import { recordBytes, sha256Hex } from '../../../src/store/ledger/signer';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { referencePath } from '../../helpers/policy';
-import { UPSTREAM_KEY } from '../../helpers/proxy';
-import { CLI, startServe } from '../../helpers/serve-process';
+import { CLI, serveRefusal, startServe } from '../../helpers/serve-process';
 import type { ServeProcess } from '../../helpers/serve-process';
 
 // The proxy rebuilds every budget and window from its ledger when it starts, so what it replays
@@ -23,23 +22,6 @@ function chat(url: string, token: string): Promise<Response> {
   return fetch(`${url}/openai/v1/chat/completions`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 50 }),
-  });
-}
-
-/** Runs `tollgate serve` expecting it not to start; resolves with its exit code and what it said. */
-function serveRefusal(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (/tollgate listening/.test(stdout)) reject(new Error(`serve started: ${stderr}`));
-      else resolve({ code, stderr });
-    });
   });
 }
 
