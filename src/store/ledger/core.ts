@@ -65,6 +65,9 @@ export interface CoreOptions {
   segmentBytes: number;
   snapshotEvery: number;
   retryMs: number;
+  /** Free space the journal leaves on its disk (0: none), read at most once per diskCheckMs. */
+  diskReserveBytes: number;
+  diskCheckMs: number;
   /** 'none': no query index; 'here': on the core's thread; 'thread': on a thread of its own. */
   index: 'none' | 'here' | 'thread';
 }
@@ -178,6 +181,8 @@ export class LedgerCore {
       maxBatch: options.maxBatch,
       segmentBytes: options.segmentBytes,
       retryMs: options.retryMs,
+      diskReserveBytes: options.diskReserveBytes,
+      diskCheckMs: options.diskCheckMs,
       onDurable: (records, at) => core?.indexDurable(records, at),
       onHealth: (reason) => core?.setHealth(reason),
       onRollback: (to) => core?.rollback(to),

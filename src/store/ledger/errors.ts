@@ -39,6 +39,8 @@ export function describeWriteError(err: unknown): string {
     case 'EACCES':
     case 'EPERM':
       return `no permission to write the data dir: ${detail}`;
+    case 'ELOWSPACE':
+      return `disk nearly full: ${detail}`;
     case 'EIO':
       return `I/O error writing the ledger: ${detail}`;
     default:

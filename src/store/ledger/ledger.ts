@@ -4,6 +4,7 @@ import type { BackendEvents, LedgerBackend } from './backend';
 import { spawnLedgerWorker, startLocalBackend, startWorkerBackend } from './backend';
 import type { StartedBackend } from './backend';
 import type { CoreOptions, OpenedChain, RecoveryNote, Sealed } from './core';
+import { DEFAULT_DISK_CHECK_MS, DEFAULT_DISK_RESERVE_BYTES } from './disk-reserve';
 import { LedgerError } from './errors';
 import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
@@ -54,6 +55,10 @@ export interface LedgerOptions {
   snapshotEvery?: number;
   /** How often to retry after a write failure. */
   retryMs?: number;
+  /** Calls are refused before free space on the journal's disk drops below this (default 64 MiB; 0: no reserve). */
+  diskReserveBytes?: number;
+  /** How often free space is read (default 1 s); writes in between are counted against the last reading. */
+  diskCheckMs?: number;
   /** The write layer (tests inject failures); only on the caller's thread. */
   io?: LedgerIo;
   /** Keep the sql.js query index (dashboard queries, fast replay); on by default. */
@@ -134,6 +139,8 @@ export class Ledger {
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
       snapshotEvery: options.snapshotEvery ?? 50_000,
       retryMs: options.retryMs ?? 1000,
+      diskReserveBytes: options.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES,
+      diskCheckMs: options.diskCheckMs ?? DEFAULT_DISK_CHECK_MS,
       // The proxy's ledger thread keeps the index on one more thread, so index work never delays an acknowledgement.
       index: options.index === false ? 'none' : options.worker ? 'thread' : 'here',
     };
