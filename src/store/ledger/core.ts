@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChainChecker, recordLabel } from './chain';
 import { LedgerError, verifyHint } from './errors';
-import { HeadWriter, readHead } from './head';
+import { HeadWriter, newLedgerId, readHead } from './head';
 import type { SignedHead } from './head';
 import type { LedgerIo } from './io';
 import { fsyncDir } from './io';
@@ -152,13 +152,16 @@ export class LedgerCore {
       fs.closeSync(fs.openSync(path.join(paths.journal, segmentName(1)), 'wx', 0o600));
       fsyncDir(paths.journal);
       segments = listSegments(paths.journal);
-      headWriter = HeadWriter.open(paths.head, signer, null);
-      // The head exists from the start, so "journal has records but no head" always means tampering.
+      // The genesis head names the new ledger's identity. It exists from the start, so "journal has
+      // records but no head" always means tampering.
+      headWriter = HeadWriter.open(paths.head, signer, null, newLedgerId());
       await headWriter.writeBoth({ seq: 0, hash: GENESIS_HASH, time: null }, io);
       tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null };
     } else {
       tail = await recoverTail(segments, head, paths, dataDir);
-      headWriter = HeadWriter.open(paths.head, signer, head);
+      headWriter = HeadWriter.open(paths.head, signer, head, head?.ledger ?? newLedgerId());
+      // A ledger from before identities (or one whose genesis head a crash cut short) is given one now.
+      if (!head?.ledger) await headWriter.writeBoth({ seq: tail.tip.seq, hash: tail.tip.hash, time: tail.tip.time }, io);
     }
     let last = segments[segments.length - 1];
     // The journal goes on in the last segment, even when recovery emptied it (it held only lines after the head).

@@ -5,7 +5,8 @@ export type LedgerErrorReason =
   | 'corrupt' // the journal or head cannot be trusted; a person must look (`tollgate audit verify`)
   | 'unavailable' // writes are failing (disk full, read-only); the ledger retries and recovers
   | 'closed' // used after close()
-  | 'key' // the signing key is missing or unreadable
+  | 'key' // the signing key is missing, unreadable or open to other users
+  | 'missing' // there is no ledger where one was expected
   | 'invalid'; // an entry that cannot be recorded (e.g. a non-finite number)
 
 export class LedgerError extends Error {

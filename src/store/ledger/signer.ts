@@ -61,6 +61,11 @@ export function publicKeyPem(key: KeyObject): string {
   return key.export({ format: 'pem', type: 'spki' }).toString();
 }
 
+/** A public key's fingerprint: `sha256:` and the hex SHA-256 of its SPKI DER encoding. */
+export function keyFingerprint(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex')}`;
+}
+
 export function verifySignature(key: KeyObject, bytes: Buffer, sig: string): boolean {
   try {
     return verify(null, bytes, key, Buffer.from(sig, 'base64'));

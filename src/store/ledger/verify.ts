@@ -37,13 +37,29 @@ export interface VerifyResult {
   /** Lines after the signed head: written by a process that crashed before acknowledging them. */
   unacknowledged: number;
   problem: VerifyProblem | null;
+  /** The ledger's identity, from its signed head. */
+  ledger: string | null;
+  /** For judging witnesses (witness.ts): the checked hash of a seq asked for, 'pruned', or undefined. */
+  hashAt(seq: number): string | 'pruned' | undefined;
 }
 
-export async function verifyLedger(dataDir: string, publicKey: KeyObject): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** Seqs whose checked hashes the result keeps (the seqs of the witnesses given). */
+  witnessSeqs?: readonly number[];
+}
+
+export async function verifyLedger(dataDir: string, publicKey: KeyObject, options: VerifyOptions = {}): Promise<VerifyResult> {
   const paths = ledgerPaths(dataDir);
   // The head is read before the journal: it only ever names records already in the journal.
   const { head, forged } = readHead(paths.head, publicKey);
-  const result: VerifyResult = { ok: false, records: 0, firstSeq: null, lastSeq: null, head: head ? { seq: head.seq, hash: head.hash } : null, unacknowledged: 0, problem: null };
+  const wanted = new Set(options.witnessSeqs ?? []);
+  const hashes = new Map<number, string>();
+  let pruned: { seq: number; hash: string } | null = null;
+  const hashAt = (seq: number): string | 'pruned' | undefined => hashes.get(seq) ?? (pruned && seq <= pruned.seq ? (seq === pruned.seq ? pruned.hash : 'pruned') : undefined);
+  const result: VerifyResult = {
+    ok: false, records: 0, firstSeq: null, lastSeq: null, head: head ? { seq: head.seq, hash: head.hash } : null, unacknowledged: 0, problem: null,
+    ledger: head?.ledger ?? null, hashAt,
+  };
   const fail = (seq: number, id: string | null, file: string, line: number, message: string): VerifyResult => {
     result.problem = { seq, id, file, line, message };
     return result;
@@ -77,7 +93,9 @@ export async function verifyLedger(dataDir: string, publicKey: KeyObject): Promi
     if (!first) {
       first = r;
       vouched = r.seq === 1;
+      if (r.seq > 1) pruned = { seq: r.seq - 1, hash: r.prev };
     }
+    if (wanted.has(r.seq)) hashes.set(r.seq, r.hash);
     if (!vouched && isCheckpoint(r) && r.pruned.last_seq === first.seq - 1 && r.pruned.last_hash === first.prev) vouched = true;
     if (head && r.seq === head.seq) headHash = r.hash;
     result.records++;
