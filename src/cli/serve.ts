@@ -8,6 +8,7 @@ import { LaunchError, launchProxy } from '../proxy/launch';
 import type { RunningProxy } from '../proxy/launch';
 import { MemoryStore } from '../store/memory-store';
 import { StoreError } from '../store/redis/errors';
+import { RedisStore } from '../store/redis/redis-store';
 import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
 import { parseCommandArgs } from './args';
@@ -98,6 +99,7 @@ export const run: CommandRunner = async (argv, io) => {
       upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
       env: io.env, log, store: store instanceof MemoryStore ? undefined : store,
       ledgerOptions: { diskReserveBytes },
+      witnesses: store instanceof RedisStore ? store.witnesses : undefined,
     });
   } catch (err) {
     await store.close();

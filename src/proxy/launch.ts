@@ -8,11 +8,13 @@ import { Ledger } from '../store/ledger/ledger';
 import type { LedgerOptions } from '../store/ledger/ledger';
 import { ledgerPaths } from '../store/ledger/segments';
 import { SIGNING_KEY_FILE } from '../store/ledger/signer';
+import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
 import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { restoreFromLedger } from './restore';
+import { TeamWitness } from './team-witness';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
 
@@ -24,6 +26,8 @@ export interface LaunchConfig extends ProxySettings {
   readonly ledgerOptions?: LedgerOptions;
   /** The time decisions are made at; tests hold it still so that buckets do not refill mid-test. */
   readonly clock?: () => number;
+  /** Team mode: where the ledger's latest witness is kept outside the data dir (the Redis store). */
+  readonly witnesses?: WitnessStore;
 }
 
 export interface RunningProxy {
@@ -72,6 +76,15 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     const r = ledger.recovered;
     c.log.warn(`ledger: ${r.problem} (${r.bytes} bytes from byte ${r.offset} of ${r.segment})`);
   }
+  const teamWitness = c.witnesses ? new TeamWitness(c.witnesses, dataDir, c.log) : null;
+  const notExtended = await teamWitness?.check().catch(async (err: unknown) => {
+    await ledger.close();
+    throw err;
+  });
+  if (notExtended) {
+    await ledger.close();
+    throw new LaunchError('ledger', notExtended);
+  }
   const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
   c.log.addSecret(adminToken);
   for (const p of c.policy.providers.values()) if (p.keyEnv) c.log.addSecret(c.env[p.keyEnv]);
@@ -102,13 +115,17 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const p = c.policy;
   ledger.append({ kind: 'policy', event: 'loaded', policy: { name: p.name, hash: p.hash }, source: c.policyPath, errors: [] });
   c.log.info(`policy '${p.name}' (${p.hash.slice(0, 12)}) from ${c.policyPath}; data in ${dataDir}${c.shadow ? '; shadow mode: nothing is refused' : ''}`);
+  teamWitness?.start();
   let stopped: Promise<void> | undefined;
   return {
     server,
     ledger,
     adminToken,
     stop(drainMs?: number): Promise<void> {
-      stopped ??= server.stop(drainMs).then(() => ledger.close());
+      stopped ??= server
+        .stop(drainMs)
+        .then(() => ledger.close())
+        .then(() => teamWitness?.stop());
       return stopped;
     },
   };

@@ -38,6 +38,19 @@ export interface Witness {
   readonly public_key: string;
 }
 
+/**
+ * Where a proxy keeps its latest witness outside its data dir (Redis in team mode). `place` names
+ * the proxy's ledger: its host and data dir, so a ledger deleted and created afresh in the same
+ * place finds the witness of the one it replaced.
+ */
+export interface WitnessStore {
+  latest(place: string): Promise<Witness | null>;
+  /** Keeps `w` unless the store holds a newer head of the same ledger. */
+  keep(place: string, w: Witness): Promise<void>;
+  /** Where `place`'s witness lives, for messages (e.g. a Redis key). */
+  describe(place: string): string;
+}
+
 export type WitnessVerdict = { readonly ok: true; readonly note: string | null } | { readonly ok: false; readonly problem: string };
 
 /** What is known of a ledger, once checked, to judge a witness against. */
