@@ -86,6 +86,8 @@ export interface OpenedChain {
   tipTime: string | null;
   lastId: string | undefined;
   recovered: RecoveryNote | null;
+  /** Open checked every record from this seq to the head (hash and link): a replay need not hash them again. */
+  checkedFrom: number;
 }
 
 /** Questions and commands for the core, answered with a value (see CoreAnswer). */
@@ -156,7 +158,7 @@ export class LedgerCore {
       // records but no head" always means tampering.
       headWriter = HeadWriter.open(paths.head, signer, null, newLedgerId());
       await headWriter.writeBoth({ seq: 0, hash: GENESIS_HASH, time: null }, io);
-      tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null };
+      tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null, checkedFrom: 1 };
     } else {
       tail = await recoverTail(segments, head, paths, dataDir);
       headWriter = HeadWriter.open(paths.head, signer, head, head?.ledger ?? newLedgerId());
@@ -197,7 +199,7 @@ export class LedgerCore {
           ? new ThreadIndex({ paths, snapshotEvery: options.snapshotEvery }, () => writer.acknowledged, spawnIndex)
           : await openIndexHere({ paths, tip: tail.tip, snapshotEvery: options.snapshotEvery });
     core = new LedgerCore(signer, writer, index, events, tail.tip);
-    const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered };
+    const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered, checkedFrom: tail.checkedFrom };
     return { core, opened };
   }
 
@@ -338,6 +340,7 @@ interface Tail {
   tip: ChainPoint;
   lastId: string | undefined;
   recovered: RecoveryNote | null;
+  checkedFrom: number;
 }
 
 /**
@@ -367,6 +370,7 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
 
   let tip: ChainPoint = { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: segments[0]?.firstSeq ?? 1, offset: 0 } };
   let lastId: string | undefined;
+  let checkedFrom = headSeq + 1;
   if (at >= 0) {
     const seg = segments[at];
     const chain = new ChainChecker(null);
@@ -387,6 +391,7 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
       }
       const problem = chain.check(r) ?? (r.seq > headSeq ? `${recordLabel(r)} lies before the record the signed head names (seq ${headSeq}), which is missing` : null);
       if (problem) throw new LedgerError('corrupt', `${describeProblem({ seq: r.seq, id: typeof r.id === 'string' ? r.id : null, file: seg.file, line: lineNo, message: problem })}. ${hint}`);
+      checkedFrom = Math.min(checkedFrom, r.seq);
       end = raw.end;
     }
     const last = chain.last;
@@ -420,7 +425,7 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
     cut.bytes > 0
       ? { segment: cut.segment, offset: cut.offset, bytes: cut.bytes, problem: `cut off ${cut.lines} line(s) after the signed head (seq ${headSeq}), never acknowledged; the first: ${cut.first}` }
       : null;
-  return { tip, lastId, recovered };
+  return { tip, lastId, recovered, checkedFrom };
 }
 
 /** What a line past the head is, for the note that says it was cut. */

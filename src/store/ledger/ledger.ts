@@ -92,6 +92,8 @@ export class Ledger {
   private closed = false;
   private lastTimeMs: number;
   private headState: Sealed;
+  /** Records from this seq to the head were checked when the core opened the journal. */
+  private checkedFrom: number;
   private statsState: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
   private tickets = 0;
   private readonly waiting = new Map<number, Waiting>();
@@ -115,6 +117,7 @@ export class Ledger {
     readonly recovered: RecoveryNote | null,
   ) {
     this.headState = opened.head;
+    this.checkedFrom = opened.checkedFrom;
     this.lastTimeMs = opened.tipTime ? Date.parse(opened.tipTime) : 0;
   }
 
@@ -202,7 +205,7 @@ export class Ledger {
    * first that fails. The proxy rebuilds its budgets from these, so an edited journal stops it.
    */
   verifiedRecords(since?: string | number): AsyncIterable<AuditRecord> {
-    return readVerifiedRecords(this.dataDir, this.paths.journal, since, this.headState);
+    return readVerifiedRecords(this.dataDir, this.paths.journal, since, this.headState, this.checkedFrom);
   }
 
   /**
@@ -330,6 +333,7 @@ export class Ledger {
         await this.backend.dispose();
         this.backend = backend;
         this.headState = opened.head;
+        this.checkedFrom = opened.checkedFrom;
         // The new thread may itself have gone since it opened the journal: then keep trying.
         if (backend.lost !== null) continue;
         this.lostThread = null;

@@ -60,7 +60,14 @@ export async function* readRecords(journalDir: string, range: RecordRange, throu
  * head covers its tree. A signature check costs several times the hash (bench/README.md,
  * Ledger), and the key that would check each record is the one that signed the head.
  */
-export async function* readVerifiedRecords(dataDir: string, journalDir: string, since: string | number | undefined, head: { seq: number; hash: string }): AsyncGenerator<AuditRecord> {
+export async function* readVerifiedRecords(
+  dataDir: string,
+  journalDir: string,
+  since: string | number | undefined,
+  head: { seq: number; hash: string },
+  /** Records from this seq on were hash-checked when the ledger opened; only their links are checked again. */
+  checkedFrom = Number.POSITIVE_INFINITY,
+): AsyncGenerator<AuditRecord> {
   if (head.seq === 0) return;
   const from = typeof since === 'string' ? normaliseTime(since) : since;
   const start = from === undefined ? undefined : { seq: typeof from === 'number' ? from : await seqAtOrBefore(listSegments(journalDir), from) };
@@ -79,7 +86,7 @@ export async function* readVerifiedRecords(dataDir: string, journalDir: string, 
     const expected = (chain.last?.seq ?? 0) + 1;
     if (!r) throw bad(file, lineNo, expected, null, `unreadable line (${line.problem ?? 'bad'})`);
     if (r.seq > head.seq) break;
-    const problem = chain.check(r);
+    const problem = chain.check(r, r.seq >= checkedFrom);
     if (problem) throw bad(file, lineNo, r.seq, typeof r.id === 'string' ? r.id : null, problem);
     if (from === undefined || !before(r, from)) yield r;
     if (r.seq === head.seq) {

@@ -34,10 +34,12 @@ describe('ledger disk reserve', () => {
   it('refuses records before free space drops below the reserve, keeps the journal whole, and recovers when space comes back', async () => {
     const dir = tempDir();
     const disk = new ShrinkingDisk();
-    const ledger = await Ledger.open(dir, { io: disk, retryMs: 10, diskReserveBytes: 64 * MiB, diskCheckMs: 10 });
+    // No reading on a timer here: the write that would cross the reserve is what reads the disk again.
+    const ledger = await Ledger.open(dir, { io: disk, retryMs: 10, diskReserveBytes: 64 * MiB, diskCheckMs: 3_600_000 });
+    disk.free = 64 * MiB + 1500; // room for one record (about 950 bytes) above the reserve
     await ledger.append(decision(1)).durable;
 
-    disk.free = 64 * MiB + 100; // room for less than one record above the reserve
+    disk.free = 64 * MiB - 1; // something else wrote to the disk meanwhile
     const { durable } = ledger.append(decision(2));
     await assert.rejects(durable, (e: unknown) => LedgerError.is(e, 'unavailable'));
     assert.equal(ledger.health.ok, false);
