@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliIo, CommandRunner } from './io';
@@ -49,7 +50,16 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
   let failed = false;
   for (const flag of dirs) {
     const dir = resolveDataDir(flag, io.env);
-    const key = values.pubkey ? readPublicKey(values.pubkey) : dataDirPublicKey(dir);
+    let key: KeyObject;
+    try {
+      key = values.pubkey ? readPublicKey(values.pubkey) : dataDirPublicKey(dir);
+    } catch (err) {
+      // With witnesses to judge, a data dir whose key is gone is a failed check of its own, not the end of the run.
+      if (!LedgerError.is(err, 'key') || witnesses.length === 0) throw err;
+      failed = true;
+      io.stdout.write(`FAILED ${dir}: ${err.message}\n`);
+      continue;
+    }
     const r = await verifyLedger(dir, key, { witnessSeqs: witnesses.map((w) => w.witness.seq) });
     checked.push({ dir, result: r, keyId: keyFingerprint(key) });
     if (r.ok) {
@@ -63,11 +73,11 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
   }
   // Each witness is judged against the data dir holding its ledger; with one data dir, against it.
   for (const { file, witness } of witnesses) {
-    const target = checked.find((c) => c.result.ledger !== null && c.result.ledger === witness.ledger) ?? (checked.length === 1 ? checked[0] : undefined);
+    const target = checked.find((c) => c.result.ledger !== null && c.result.ledger === witness.ledger) ?? (dirs.length === 1 ? checked[0] : undefined);
     const label = `witness ${file} (seq ${witness.seq}${witness.ledger ? `, ledger ${witness.ledger}` : ''})`;
     if (!target) {
       failed = true;
-      io.stdout.write(`FAILED ${label}: none of the data dirs holds its ledger: it was deleted and created afresh, or replaced\n`);
+      io.stdout.write(`FAILED ${label}: ${dirs.length === 1 ? 'the data dir has no readable ledger key' : 'none of the data dirs holds its ledger'}: it was deleted and created afresh, or replaced\n`);
       continue;
     }
     if (!target.result.ok) {

@@ -133,6 +133,14 @@ describe('ledger witnesses (audit checkpoint, audit verify --witness)', function
     assert.match(r.stdout, new RegExp(`before the witnessed seq ${witnessed.seq}`));
   });
 
+  it('fails, naming the witness, when the whole data dir is gone', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-witness-empty-'));
+    const r = await cli(['audit', 'verify', '--data-dir', empty, '--witness', witnessFile]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /FAILED .*: no ledger signing key/);
+    assert.match(r.stdout, new RegExp(`FAILED witness ${witnessFile} \\(seq ${witnessed.seq}, ledger ${witnessed.ledger}\\): the data dir has no readable ledger key`));
+  });
+
   it('fails on an edited witness, and on one of another data dir, naming the witness', async () => {
     const w = JSON.parse(fs.readFileSync(witnessFile, 'utf8')) as { seq: number };
     const edited = path.join(path.dirname(witnessFile), 'edited.json');
