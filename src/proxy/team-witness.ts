@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import { LedgerError } from '../store/ledger/errors';
 import { dataDirPublicKey } from '../store/ledger/signer';
 import type { Witness, WitnessStore } from '../store/ledger/witness';
 import { checkExtends, readCheckpoint } from '../store/ledger/witness';
@@ -42,6 +43,8 @@ export class TeamWitness {
     try {
       kept = await this.store.latest(this.place);
     } catch (err) {
+      // Something that is not a witness where the witness belongs is tampering, not an outage.
+      if (LedgerError.is(err, 'invalid')) return `${(err as Error).message}. If the ledger was replaced on purpose, delete that key and start again.`;
       this.log.warn(`team witness: cannot read ${this.store.describe(this.place)} (${(err as Error).message}); the ledger is not checked against it this time`);
       return null;
     }
