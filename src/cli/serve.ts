@@ -8,6 +8,7 @@ import { LaunchError, launchProxy } from '../proxy/launch';
 import type { RunningProxy } from '../proxy/launch';
 import { MemoryStore } from '../store/memory-store';
 import { StoreError } from '../store/redis/errors';
+import { RedisStore } from '../store/redis/redis-store';
 import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
 import { parseCommandArgs } from './args';
@@ -17,10 +18,10 @@ import { UsageError } from './io';
 const DEFAULT_PORT = 8787;
 
 function parseBytes(text: string): number {
-  const m = /^(\d+)(b|kb|k|mb|m)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`invalid size '${text}': use bytes or a number with kb or mb (10mb)`);
+  const m = /^(\d+)(b|kb|k|mb|m|gb|g)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid size '${text}': use bytes or a number with kb, mb or gb (10mb)`);
   const unit = (m[2] ?? 'b').toLowerCase();
-  return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1);
+  return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1);
 }
 
 function parseSeconds(text: string, flag: string): number {
@@ -47,12 +48,14 @@ export const run: CommandRunner = async (argv, io) => {
     'stream-idle-timeout': { type: 'string', default: '300s' },
     'log-level': { type: 'string', default: 'info' },
     store: { type: 'string' },
+    'disk-reserve': { type: 'string', default: '64mb' },
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port '${values.port}'`);
   const host = values.host ?? '127.0.0.1';
   const level = values['log-level'];
   if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`invalid --log-level '${level}'`);
+  const diskReserveBytes = parseBytes(values['disk-reserve'] ?? '64mb');
   const log = new Logger(io.stderr, level);
   if (!isLoopback(host)) {
     log.warn(`binding ${host}: the proxy is reachable from other machines; every caller still needs a verified identity`);
@@ -95,6 +98,8 @@ export const run: CommandRunner = async (argv, io) => {
       upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
       upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
       env: io.env, log, store: store instanceof MemoryStore ? undefined : store,
+      ledgerOptions: { diskReserveBytes },
+      witnesses: store instanceof RedisStore ? store.witnesses : undefined,
     });
   } catch (err) {
     await store.close();

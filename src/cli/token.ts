@@ -1,5 +1,5 @@
 import { mintSessionToken } from '../engine/identity/tokens';
-import { resolveDataDir } from '../store/data-dir';
+import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { loadSessionKeys } from '../store/session-key';
 import { parseCommandArgs, parseTtl } from './args';
 import type { CommandRunner } from './io';
@@ -18,7 +18,14 @@ export const run: CommandRunner = async (argv, io) => {
   if (!values.user) throw new UsageError('--user is required (the person the token stands for, e.g. an e-mail)');
   if (values.agent !== undefined && !/^[A-Za-z0-9._:/-]{1,64}$/.test(values.agent)) throw new UsageError('--agent must be 1 to 64 letters, digits, ".", "_", ":", "/" or "-"');
   const ttlMs = parseTtl(values.ttl ?? '8h');
-  const keys = loadSessionKeys(resolveDataDir(values['data-dir'], io.env));
+  let keys: ReturnType<typeof loadSessionKeys>;
+  try {
+    keys = loadSessionKeys(resolveDataDir(values['data-dir'], io.env));
+  } catch (err) {
+    if (!DataDirError.is(err)) throw err;
+    io.stderr.write(`tollgate token: ${err.message}\n`);
+    return 1;
+  }
   const token = await mintSessionToken(keys, { user: values.user, agent: values.agent, roles: values.role, tenant: values.tenant, ttlMs, now: Date.now() });
   io.stdout.write(`${token}\n`);
   return 0;

@@ -16,6 +16,7 @@ import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
 import { policyFileFor } from './core/upstream-trust';
+import { WITNESS_EVERY_MS, WitnessKeeper } from './core/witness-keeper';
 import type { LiveIdentity, LiveState } from './live-state';
 import type { Log } from './log';
 import type { Secrets } from './secrets';
@@ -42,6 +43,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private policyFile: string | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private readonly witnesses: WitnessKeeper;
+  private witnessTimer: NodeJS.Timeout | undefined;
   private disposed = false;
   /** Decides which upstreams get the person's keys, asking about any host but the provider's own. */
   readonly upstreamGate: UpstreamGate;
@@ -58,6 +61,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       log: (line, stream) => this.proxyLine(line, stream),
     });
     this.upstreamGate = new UpstreamGate(context, secrets, log, () => this.restart());
+    this.witnesses = new WitnessKeeper(context.globalStorageUri.fsPath, log);
   }
 
   // The proxy logs `<time> <level> message` on stderr; keep its level in ours.
@@ -172,11 +176,30 @@ export class ProxyHost implements LiveState, vscode.Disposable {
         if (this.token && needsRenewal(this.token, Date.now())) void this.ensureSessionToken(true);
       }, 5 * 60_000);
     }
+    await this.checkLedgerWitness().catch((err: unknown) => this.log.warn(`ledger witness: ${(err as Error).message}`));
     try {
       await this.supervisor.start();
     } catch (err) {
       this.log.error(`proxy did not start: ${(err as Error).message}`);
     }
+  }
+
+  /** Before the proxy opens its ledger: warn when it does not extend the head this editor witnessed. */
+  private async checkLedgerWitness(): Promise<void> {
+    const dataDir = this.dataDir();
+    const result = await this.witnesses.check(dataDir);
+    if (result.state !== 'broken') return;
+    const accept = 'Accept the Ledger as It Is';
+    void vscode.window.showWarningMessage(`Tollgate: ${result.message}`, 'Show Log', accept).then((choice) => {
+      if (choice === 'Show Log') this.log.show();
+      if (choice === accept) void this.witnesses.accept(dataDir);
+    });
+  }
+
+  private async witnessLedger(): Promise<void> {
+    if (this.witnessTimer) clearInterval(this.witnessTimer);
+    this.witnessTimer = undefined;
+    await this.witnesses.record(this.dataDir()).catch((err: unknown) => this.log.warn(`ledger witness: ${(err as Error).message}`));
   }
 
   async restart(): Promise<void> {
@@ -191,6 +214,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   async stop(): Promise<void> {
     this.closeEvents();
     await this.supervisor.stop();
+    await this.witnessLedger();
   }
 
   /** A session token the proxy will accept: the pasted IdP token, else a fresh or stored session token. */
@@ -277,6 +301,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     if (this.pollTimer) clearInterval(this.pollTimer);
     // Buckets refill with time, not only with decisions: redraw now and then.
     this.pollTimer = setInterval(() => this.refreshSoon(0), 10_000);
+    if (this.witnessTimer) clearInterval(this.witnessTimer);
+    this.witnessTimer = setInterval(() => void this.witnesses.record(this.dataDir()).catch(() => undefined), WITNESS_EVERY_MS);
   }
 
   private openEvents(): void {
@@ -326,6 +352,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   async shutdown(): Promise<void> {
     this.closeEvents();
     await this.supervisor.stop();
+    await this.witnessLedger();
   }
 
   dispose(): void {
@@ -334,6 +361,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     this.closeEvents();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.witnessTimer) clearInterval(this.witnessTimer);
     this.supervisor.dispose();
     this.changed.dispose();
   }

@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { Engine } from '../engine/decide';
 import type { AccumulatorStore } from '../engine/store';
-import { ensureDataDir, readOrCreateSecret } from '../store/data-dir';
+import { assertPrivateFiles, DataDirError, ensureDataDir, readOrCreateSecret, writableDirWarnings } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
 import { Ledger } from '../store/ledger/ledger';
 import type { LedgerOptions } from '../store/ledger/ledger';
+import { ledgerPaths } from '../store/ledger/segments';
+import { SIGNING_KEY_FILE } from '../store/ledger/signer';
+import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
-import { loadSessionKeys } from '../store/session-key';
+import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { ADMIN_TOKEN_FILE } from './admin-types';
 import { warmDescribeThreads } from './describe/describe';
-import { Pseudonyms } from './pseudonym';
+import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { restoreFromLedger } from './restore';
+import { TeamWitness } from './team-witness';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
 
@@ -22,6 +27,8 @@ export interface LaunchConfig extends ProxySettings {
   readonly ledgerOptions?: LedgerOptions;
   /** The time decisions are made at; tests hold it still so that buckets do not refill mid-test. */
   readonly clock?: () => number;
+  /** Team mode: where the ledger's latest witness is kept outside the data dir (the Redis store). */
+  readonly witnesses?: WitnessStore;
 }
 
 export interface RunningProxy {
@@ -32,10 +39,10 @@ export interface RunningProxy {
   stop(drainMs?: number): Promise<void>;
 }
 
-/** A proxy that could not start: the data dir is locked, or the address is taken. */
+/** A proxy that could not start: the data dir is locked or exposed, the ledger cannot be trusted, or the address is taken. */
 export class LaunchError extends Error {
   constructor(
-    readonly reason: 'ledger' | 'listen',
+    readonly reason: 'data-dir' | 'ledger' | 'listen',
     message: string,
   ) {
     super(message);
@@ -51,6 +58,15 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   // A describe thread takes a good part of a second to load: it loads while the ledger opens.
   warmDescribeThreads();
   const dataDir = ensureDataDir(c.dataDir);
+  // Every secret is checked before anything opens, so all exposed files are named in one message.
+  try {
+    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE].map((f) => path.join(dataDir, f)));
+  } catch (err) {
+    if (DataDirError.is(err)) throw new LaunchError('data-dir', err.message);
+    throw err;
+  }
+  const paths = ledgerPaths(dataDir);
+  for (const warning of writableDirWarnings([dataDir, paths.root, paths.journal])) c.log.warn(warning);
   let ledger: Ledger;
   try {
     // The ledger seals and writes on its own thread unless a test injects a write layer.
@@ -59,7 +75,19 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
     throw err;
   }
-  if (ledger.recovered) c.log.warn(`ledger: ${JSON.stringify(ledger.recovered)}`);
+  if (ledger.recovered) {
+    const r = ledger.recovered;
+    c.log.warn(`ledger: ${r.problem} (${r.bytes} bytes from byte ${r.offset} of ${r.segment})`);
+  }
+  const teamWitness = c.witnesses ? new TeamWitness(c.witnesses, dataDir, c.log) : null;
+  const notExtended = await teamWitness?.check().catch(async (err: unknown) => {
+    await ledger.close();
+    throw err;
+  });
+  if (notExtended) {
+    await ledger.close();
+    throw new LaunchError('ledger', notExtended);
+  }
   const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
   c.log.addSecret(adminToken);
   for (const p of c.policy.providers.values()) if (p.keyEnv) c.log.addSecret(c.env[p.keyEnv]);
@@ -69,7 +97,14 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   // Restored before the first connection is accepted, so no call is ever decided on a blank state.
   // A shared store (Redis) already holds the team's state; only this process's memory needs the ledger.
   if (memory) {
-    const restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
+    let restored: Awaited<ReturnType<typeof restoreFromLedger>>;
+    try {
+      restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
+    } catch (err) {
+      await ledger.close();
+      if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
+      throw err;
+    }
     if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
   }
   let server: ProxyServer;
@@ -83,13 +118,17 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const p = c.policy;
   ledger.append({ kind: 'policy', event: 'loaded', policy: { name: p.name, hash: p.hash }, source: c.policyPath, errors: [] });
   c.log.info(`policy '${p.name}' (${p.hash.slice(0, 12)}) from ${c.policyPath}; data in ${dataDir}${c.shadow ? '; shadow mode: nothing is refused' : ''}`);
+  teamWitness?.start();
   let stopped: Promise<void> | undefined;
   return {
     server,
     ledger,
     adminToken,
     stop(drainMs?: number): Promise<void> {
-      stopped ??= server.stop(drainMs).then(() => ledger.close());
+      stopped ??= server
+        .stop(drainMs)
+        .then(() => ledger.close())
+        .then(() => teamWitness?.stop());
       return stopped;
     },
   };

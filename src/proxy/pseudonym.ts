@@ -1,6 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readOrCreateSecret } from '../store/data-dir';
 
+export const PSEUDONYM_KEY_FILE = 'pseudonym-key';
+
 /**
  * The provider's end-user field carries a keyed pseudonym of the person: stable per person, so a
  * provider's abuse reports can be traced back through the ledger, but no address leaves the proxy.
@@ -10,7 +12,7 @@ export class Pseudonyms {
   private constructor(private readonly key: Buffer) {}
 
   static fromDataDir(dir: string): Pseudonyms {
-    return new Pseudonyms(Buffer.from(readOrCreateSecret(dir, 'pseudonym-key', () => randomBytes(32).toString('hex')).trim(), 'hex'));
+    return new Pseudonyms(Buffer.from(readOrCreateSecret(dir, PSEUDONYM_KEY_FILE, () => randomBytes(32).toString('hex')).trim(), 'hex'));
   }
 
   of(user: string): string {

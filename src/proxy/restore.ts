@@ -29,12 +29,14 @@ export interface RestoreSummary {
  * Rebuilds the accumulators from the ledger after a restart: every admitted decision charges what
  * it held, at its own time, and its settle record (if any) replaces that with what it really cost.
  * Records are applied in chain order, so each accumulator sees time move forward as it did live.
+ * Rejects with LedgerError('corrupt') when a record read does not hold (see Ledger.verifiedRecords).
  */
 export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: AccumulatorStore, now: number): Promise<RestoreSummary> {
   const since = new Date(restoreHorizon(engine, now)).toISOString();
   const open = new Map<string, { hold: Hold; units: CostUnit[]; amounts: number[]; weight: number }>();
   let decisions = 0;
-  for await (const r of ledger.records({ since })) {
+  // Verified as read: an edited record stops the start instead of rebuilding a budget from it.
+  for await (const r of ledger.verifiedRecords(since)) {
     if (r.kind === 'decision') {
       const charged = r.limits.filter((l) => l.after > l.before);
       if (charged.length === 0) continue;

@@ -3,7 +3,7 @@ import type { SessionKeys } from '../engine/identity/tokens';
 import { keyId } from '../engine/identity/tokens';
 import { readOrCreateSecret } from './data-dir';
 
-const SESSION_KEY_FILE = 'session-key.pem';
+export const SESSION_KEY_FILE = 'session-key.pem';
 
 /** The Ed25519 key that signs session tokens, created in the data dir on first use (mode 0600). */
 export function loadSessionKeys(dataDir: string): SessionKeys {

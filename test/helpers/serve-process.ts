@@ -42,3 +42,26 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     });
   });
 }
+
+/** Runs `tollgate serve` expecting it not to start; resolves with its exit code and what it said, rejects if it listens. */
+export function serveRefusal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    if (/tollgate listening/.test(stdout)) child.kill('SIGKILL');
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (/tollgate listening/.test(stdout)) reject(new Error(`serve started when it should have refused: ${stderr}`));
+      else resolve({ code, stderr });
+    });
+  });
+}

@@ -6,28 +6,56 @@ import { LedgerError } from './errors';
  * record holds, so an auditor can recompute a hash in any language. Properties whose value is
  * undefined are left out, exactly as JSON.stringify leaves them out of the journal line, so the
  * bytes hashed and the line written always describe the same object.
+ *
+ * Every record is sealed through this and every record the proxy replays at start is checked
+ * through it, so it builds one string instead of arrays of parts, and quotes each key name once.
  */
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case 'string':
-    case 'boolean':
       return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new LedgerError('invalid', `cannot record the non-finite number ${value}`);
       return JSON.stringify(value);
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          const v: unknown = value[i];
+          out += v === undefined ? 'null' : canonicalJson(v);
+        }
+        return `${out}]`;
+      }
       const obj = value as Record<string, unknown>;
-      const parts: string[] = [];
-      for (const key of Object.keys(obj).sort()) {
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
         const v = obj[key];
         if (v === undefined) continue;
-        parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+        if (!first) out += ',';
+        first = false;
+        out += `${quotedKey(key)}:${canonicalJson(v)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
       throw new LedgerError('invalid', `cannot record a value of type ${typeof value}`);
   }
+}
+
+// Records use a few dozen key names over and over; a bounded cache keeps odd ones from growing it.
+const keyCache = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = keyCache.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (keyCache.size < 4096) keyCache.set(key, quoted);
+  }
+  return quoted;
 }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LedgerError } from './errors';
-import { HeadWriter, readHead } from './head';
+import { ChainChecker, recordLabel } from './chain';
+import { LedgerError, verifyHint } from './errors';
+import { HeadWriter, newLedgerId, readHead } from './head';
 import type { SignedHead } from './head';
 import type { LedgerIo } from './io';
 import { fsyncDir } from './io';
@@ -15,9 +16,10 @@ import { ThreadIndex } from './index-thread';
 import type { IndexThreadSpawner } from './index-thread';
 import type { AuditRecord, LedgerEntry } from './records';
 import { GENESIS_HASH } from './records';
-import type { LedgerPaths, Segment } from './segments';
+import type { LedgerPaths, RawLine, Segment } from './segments';
 import { ledgerPaths, listSegments, readLines, parseLine, segmentName } from './segments';
 import { recordBytes, sha256Hex, Signer } from './signer';
+import { describeProblem } from './verify';
 
 /*
  * The ledger's write side and its query index: seals each record into the hash chain (seq, prev,
@@ -63,6 +65,9 @@ export interface CoreOptions {
   segmentBytes: number;
   snapshotEvery: number;
   retryMs: number;
+  /** Free space the journal leaves on its disk (0: none), read at most once per diskCheckMs. */
+  diskReserveBytes: number;
+  diskCheckMs: number;
   /** 'none': no query index; 'here': on the core's thread; 'thread': on a thread of its own. */
   index: 'none' | 'here' | 'thread';
 }
@@ -81,6 +86,8 @@ export interface OpenedChain {
   tipTime: string | null;
   lastId: string | undefined;
   recovered: RecoveryNote | null;
+  /** Open checked every record from this seq to the head (hash and link): a replay need not hash them again. */
+  checkedFrom: number;
 }
 
 /** Questions and commands for the core, answered with a value (see CoreAnswer). */
@@ -127,7 +134,7 @@ export class LedgerCore {
     this.tip = { seq: tip.seq, hash: tip.hash };
   }
 
-  /** Opens the journal in `dataDir` (whose lock the caller holds), recovering a torn tail. */
+  /** Opens the journal in `dataDir` (whose lock the caller holds), cutting off what the signed head does not cover. */
   static async open(
     dataDir: string,
     options: CoreOptions,
@@ -138,24 +145,29 @@ export class LedgerCore {
     const paths = ledgerPaths(dataDir);
     const signer = Signer.loadOrCreate(dataDir);
     const { head, forged } = readHead(paths.head, signer.publicKey);
-    if (forged) throw new LedgerError('corrupt', `${paths.head}: ${forged}; run tollgate audit verify`);
+    if (forged) throw new LedgerError('corrupt', `${paths.head}: ${forged}. ${verifyHint(dataDir)}`);
     let segments = listSegments(paths.journal);
     let headWriter: HeadWriter;
     let tail: Tail;
     if (segments.length === 0) {
-      if (head && head.seq > 0) throw new LedgerError('corrupt', `the journal in ${paths.journal} is gone but the signed head names seq ${head.seq}`);
+      if (head && head.seq > 0) throw new LedgerError('corrupt', `the journal in ${paths.journal} is gone but the signed head names seq ${head.seq}. ${verifyHint(dataDir)}`);
       fs.closeSync(fs.openSync(path.join(paths.journal, segmentName(1)), 'wx', 0o600));
       fsyncDir(paths.journal);
       segments = listSegments(paths.journal);
-      headWriter = HeadWriter.open(paths.head, signer, null);
-      // The head exists from the start, so "journal has records but no head" always means tampering.
+      // The genesis head names the new ledger's identity. It exists from the start, so "journal has
+      // records but no head" always means tampering.
+      headWriter = HeadWriter.open(paths.head, signer, null, newLedgerId());
       await headWriter.writeBoth({ seq: 0, hash: GENESIS_HASH, time: null }, io);
-      tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null };
+      tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null, checkedFrom: 1 };
     } else {
-      tail = await recoverTail(segments, head, paths);
-      headWriter = HeadWriter.open(paths.head, signer, head);
+      tail = await recoverTail(segments, head, paths, dataDir);
+      headWriter = HeadWriter.open(paths.head, signer, head, head?.ledger ?? newLedgerId());
+      // A ledger from before identities (or one whose genesis head a crash cut short) is given one now.
+      if (!head?.ledger) await headWriter.writeBoth({ seq: tail.tip.seq, hash: tail.tip.hash, time: tail.tip.time }, io);
     }
     let last = segments[segments.length - 1];
+    // The journal goes on in the last segment, even when recovery emptied it (it held only lines after the head).
+    if (tail.tip.next.segment !== last.firstSeq) tail.tip = { ...tail.tip, next: { segment: last.firstSeq, offset: 0 } };
     if (fs.statSync(last.file).size === 0 && last.firstSeq !== tail.tip.seq + 1) {
       // An empty segment left by a crash right after a roll: name it for the seq it will start at.
       const renamed = { file: path.join(paths.journal, segmentName(tail.tip.seq + 1)), firstSeq: tail.tip.seq + 1 };
@@ -174,6 +186,8 @@ export class LedgerCore {
       maxBatch: options.maxBatch,
       segmentBytes: options.segmentBytes,
       retryMs: options.retryMs,
+      diskReserveBytes: options.diskReserveBytes,
+      diskCheckMs: options.diskCheckMs,
       onDurable: (records, at) => core?.indexDurable(records, at),
       onHealth: (reason) => core?.setHealth(reason),
       onRollback: (to) => core?.rollback(to),
@@ -185,7 +199,7 @@ export class LedgerCore {
           ? new ThreadIndex({ paths, snapshotEvery: options.snapshotEvery }, () => writer.acknowledged, spawnIndex)
           : await openIndexHere({ paths, tip: tail.tip, snapshotEvery: options.snapshotEvery });
     core = new LedgerCore(signer, writer, index, events, tail.tip);
-    const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered };
+    const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered, checkedFrom: tail.checkedFrom };
     return { core, opened };
   }
 
@@ -326,68 +340,107 @@ interface Tail {
   tip: ChainPoint;
   lastId: string | undefined;
   recovered: RecoveryNote | null;
+  checkedFrom: number;
 }
 
 /**
- * Finds the chain tip at the end of the journal. After a crash the last segment may end in a
- * torn line (or a few lines of a batch that never finished): if everything from the first bad
- * line on lies after the signed head, it was never acknowledged and is cut off. Damage at or
- * before the head is not a torn write: open refuses and says where.
+ * Finds the chain tip: the record the signed head names. Everything after it was never
+ * acknowledged (a crash between the journal's write and the head's, a torn line, or lines someone
+ * appended) and is cut off, never adopted: no client was given those ids, and only the head says
+ * which lines this process wrote. The segment holding the head's record is the one the proxy
+ * extends, so each of its records up to the head is checked (hash and link, see chain.ts) and the
+ * last must be the one the head names; damage there is not a crash, and open refuses, naming
+ * the first bad record.
  */
-async function recoverTail(segments: Segment[], head: SignedHead | null, paths: LedgerPaths): Promise<Tail> {
+async function recoverTail(segments: Segment[], head: SignedHead | null, paths: LedgerPaths, dataDir: string): Promise<Tail> {
   const headSeq = head?.seq ?? 0;
-  let tip: ChainPoint | null = null;
+  const hint = verifyHint(dataDir);
+  // The head's record lies in the last segment whose name (a lower bound of its seqs) is <= the head's seq.
+  let at = -1;
+  for (let i = 0; i < segments.length; i++) if (headSeq > 0 && segments[i].firstSeq <= headSeq) at = i;
+  if (!head && segments.some((seg) => fs.statSync(seg.file).size > 0)) {
+    throw new LedgerError('corrupt', `${paths.head} (the signed head) is missing but the journal holds records; ${hint}`);
+  }
+  const cut = { segment: '', offset: 0, bytes: 0, lines: 0, first: '' };
+  const noteCut = (file: string, offset: number, bytes: number, lines: number, first: string): void => {
+    if (cut.bytes === 0) Object.assign(cut, { segment: file, offset, first });
+    cut.bytes += bytes;
+    cut.lines += lines;
+  };
+
+  let tip: ChainPoint = { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: segments[0]?.firstSeq ?? 1, offset: 0 } };
   let lastId: string | undefined;
-  let recovered: RecoveryNote | null = null;
-  // Walk back over empty segments (a crash right after a roll) to the one holding the tip.
-  for (let i = segments.length - 1; i >= 0 && tip === null; i--) {
-    const seg = segments[i];
-    let prev: AuditRecord | null = null;
-    let bad: { offset: number; problem: string } | null = null;
+  let checkedFrom = headSeq + 1;
+  if (at >= 0) {
+    const seg = segments[at];
+    const chain = new ChainChecker(null);
+    let lineNo = 0;
     let end = 0;
+    let after = { offset: -1, lines: 0, first: '' };
     for await (const raw of readLines(seg.file)) {
+      lineNo++;
+      if (chain.last?.seq === headSeq) {
+        if (after.offset < 0) after = { offset: raw.offset, lines: 0, first: cutLineProblem(raw, seg) };
+        after.lines++;
+        continue;
+      }
       const line = parseLine(raw, seg);
       const r = line.record;
-      const problem = line.problem ?? (r && prev && (r.seq !== prev.seq + 1 || r.prev !== prev.hash) ? `seq ${r.seq} does not follow seq ${prev.seq}` : null);
-      if (problem || !r) {
-        bad = { offset: line.offset, problem: problem ?? 'unreadable line' };
-        break;
+      if (!r) {
+        throw new LedgerError('corrupt', `${seg.file} is damaged at byte ${raw.offset} (line ${lineNo}: ${line.problem ?? 'unreadable line'}), before the acknowledged record seq ${headSeq}; this is not a torn write. ${hint}`);
       }
-      prev = r;
-      end = line.end;
+      const problem = chain.check(r) ?? (r.seq > headSeq ? `${recordLabel(r)} lies before the record the signed head names (seq ${headSeq}), which is missing` : null);
+      if (problem) throw new LedgerError('corrupt', `${describeProblem({ seq: r.seq, id: typeof r.id === 'string' ? r.id : null, file: seg.file, line: lineNo, message: problem })}. ${hint}`);
+      checkedFrom = Math.min(checkedFrom, r.seq);
+      end = raw.end;
     }
-    if (bad) {
-      const lastGood = prev?.seq ?? seg.firstSeq - 1;
-      if (lastGood < headSeq) {
-        throw new LedgerError('corrupt', `${seg.file} is damaged at byte ${bad.offset} (${bad.problem}), before the acknowledged record seq ${headSeq}; this is not a torn write. Run tollgate audit verify.`);
-      }
+    const last = chain.last;
+    if (!last || last.seq < headSeq) {
+      throw new LedgerError('corrupt', `the journal ends at seq ${last?.seq ?? seg.firstSeq - 1} but the signed head names seq ${headSeq}: acknowledged records are missing. ${hint}`);
+    }
+    if (last.hash !== head?.hash) throw new LedgerError('corrupt', `record seq ${headSeq} does not match the signed head. ${hint}`);
+    if (after.offset >= 0) {
       const size = fs.statSync(seg.file).size;
-      const fd = fs.openSync(seg.file, fs.constants.O_RDWR);
-      try {
-        fs.ftruncateSync(fd, bad.offset);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      recovered = { segment: seg.file, offset: bad.offset, bytes: size - bad.offset, problem: bad.problem };
+      truncateFile(seg.file, after.offset);
+      noteCut(seg.file, after.offset, size - after.offset, after.lines, after.first);
     }
-    if (i !== segments.length - 1 && prev === null) continue;
-    if (prev) {
-      tip = { seq: prev.seq, hash: prev.hash, time: prev.time, next: { segment: seg.firstSeq, offset: end } };
-      lastId = prev.id;
-    } else if (i === 0 || segments.length === 1) {
-      tip = { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: seg.firstSeq, offset: 0 } };
-    }
+    tip = { seq: last.seq, hash: last.hash, time: last.time, next: { segment: seg.firstSeq, offset: end } };
+    lastId = last.id;
+  } else if (headSeq > 0) {
+    throw new LedgerError('corrupt', `the signed head names seq ${headSeq} but no journal segment in ${paths.journal} can hold it: acknowledged records are missing. ${hint}`);
   }
-  if (!tip) throw new LedgerError('corrupt', `no record found in ${paths.journal}`);
-  const last = segments[segments.length - 1];
-  if (tip.next.segment !== last.firstSeq) tip = { ...tip, next: { segment: last.firstSeq, offset: 0 } };
-  if (!head && tip.seq > 0) throw new LedgerError('corrupt', `${paths.head} (the signed head) is missing but the journal holds records; run tollgate audit verify`);
-  if (tip.seq < headSeq) {
-    throw new LedgerError('corrupt', `the journal ends at seq ${tip.seq} but the signed head names seq ${headSeq}: acknowledged records are missing. Run tollgate audit verify.`);
+  // Later segments hold only records after the head: a roll happens once everything before it is
+  // acknowledged, so these can only be lines the head never covered.
+  for (let i = at + 1; i < segments.length; i++) {
+    const seg = segments[i];
+    const size = fs.statSync(seg.file).size;
+    if (size === 0) continue;
+    let lines = 0;
+    let first = '';
+    for await (const raw of readLines(seg.file)) if (lines++ === 0) first = cutLineProblem(raw, seg);
+    truncateFile(seg.file, 0);
+    noteCut(seg.file, 0, size, lines, first);
   }
-  if (head && tip.seq === headSeq && tip.hash !== head.hash) {
-    throw new LedgerError('corrupt', `record seq ${headSeq} does not match the signed head. Run tollgate audit verify.`);
+  const recovered: RecoveryNote | null =
+    cut.bytes > 0
+      ? { segment: cut.segment, offset: cut.offset, bytes: cut.bytes, problem: `cut off ${cut.lines} line(s) after the signed head (seq ${headSeq}), never acknowledged; the first: ${cut.first}` }
+      : null;
+  return { tip, lastId, recovered, checkedFrom };
+}
+
+/** What a line past the head is, for the note that says it was cut. */
+function cutLineProblem(raw: RawLine, seg: Segment): string {
+  const line = parseLine(raw, seg);
+  if (!line.record) return line.problem ?? 'unreadable line';
+  return `${recordLabel(line.record)}${typeof line.record.sig === 'string' ? '' : ', unsigned'}`;
+}
+
+function truncateFile(file: string, length: number): void {
+  const fd = fs.openSync(file, fs.constants.O_RDWR);
+  try {
+    fs.ftruncateSync(fd, length);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
-  return { tip, lastId, recovered };
 }

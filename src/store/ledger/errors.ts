@@ -5,7 +5,8 @@ export type LedgerErrorReason =
   | 'corrupt' // the journal or head cannot be trusted; a person must look (`tollgate audit verify`)
   | 'unavailable' // writes are failing (disk full, read-only); the ledger retries and recovers
   | 'closed' // used after close()
-  | 'key' // the signing key is missing or unreadable
+  | 'key' // the signing key is missing, unreadable or open to other users
+  | 'missing' // there is no ledger where one was expected
   | 'invalid'; // an entry that cannot be recorded (e.g. a non-finite number)
 
 export class LedgerError extends Error {
@@ -18,6 +19,12 @@ export class LedgerError extends Error {
   static is(err: unknown, reason?: LedgerErrorReason): err is LedgerError {
     return err instanceof LedgerError && (reason === undefined || err.reason === reason);
   }
+}
+
+/** The command a person runs to see what is wrong with a ledger, for messages that refuse to go on. */
+export function verifyHint(dataDir: string): string {
+  const quoted = /^[\w@%+=:,./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replace(/'/g, `'\\''`)}'`;
+  return `Inspect it with: tollgate audit verify --data-dir ${quoted}`;
 }
 
 /** Describes a failed write in words an operator can act on. */
@@ -33,6 +40,8 @@ export function describeWriteError(err: unknown): string {
     case 'EACCES':
     case 'EPERM':
       return `no permission to write the data dir: ${detail}`;
+    case 'ELOWSPACE':
+      return `disk nearly full: ${detail}`;
     case 'EIO':
       return `I/O error writing the ledger: ${detail}`;
     default:

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { canonicalJson } from './canonical';
@@ -16,6 +17,11 @@ import { verifySignature } from './signer';
  * Two fixed 512-byte slots, written alternately in place with one data sync each: a write torn by
  * a crash spoils at most one slot and the other still holds the previous head, so no rename and
  * no directory fsync are needed.
+ *
+ * Every head also names the ledger's identity, drawn at random when the ledger is created (its
+ * genesis head, seq 0) and signed into every head after it. A ledger deleted and created afresh
+ * gets another one, so a witness (witness.ts) can tell it from the ledger it saw, even before the
+ * new one has grown as long.
  */
 export interface HeadState {
   seq: number;
@@ -25,13 +31,21 @@ export interface HeadState {
 
 export interface SignedHead extends HeadState {
   sig: string;
+  /** The ledger's identity; null in a head written before ledgers had one. */
+  ledger: string | null;
 }
 
 const SLOT = 512;
 const DOMAIN = 'tollgate-ledger-head/1';
 
-function headBytes(h: HeadState): Buffer {
-  return Buffer.from(canonicalJson({ domain: DOMAIN, seq: h.seq, hash: h.hash, time: h.time }), 'utf8');
+/** What a head's signature covers. A head without an identity signs the same bytes as before identities existed. */
+export function headBytes(h: HeadState, ledger: string | null): Buffer {
+  return Buffer.from(canonicalJson({ domain: DOMAIN, seq: h.seq, hash: h.hash, time: h.time, ledger: ledger ?? undefined }), 'utf8');
+}
+
+/** A new ledger's identity: 128 random bits, hex. */
+export function newLedgerId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 export interface HeadRead {
@@ -51,30 +65,39 @@ export function readHead(file: string, publicKey: KeyObject | null): HeadRead {
   }
   let best: SignedHead | null = null;
   let forged: string | null = null;
+  const ledgers = new Set<string>();
   for (let slot = 0; slot * SLOT < data.length; slot++) {
-    let parsed: SignedHead;
+    let parsed: Partial<SignedHead>;
     try {
-      parsed = JSON.parse(data.toString('utf8', slot * SLOT, (slot + 1) * SLOT)) as SignedHead;
+      parsed = JSON.parse(data.toString('utf8', slot * SLOT, (slot + 1) * SLOT)) as Partial<SignedHead>;
     } catch {
       continue; // torn slot: a crash mid-write; the other slot holds the previous head
     }
     if (typeof parsed.seq !== 'number' || typeof parsed.hash !== 'string' || typeof parsed.sig !== 'string') continue;
-    if (publicKey && !verifySignature(publicKey, headBytes(parsed), parsed.sig)) {
-      forged = `head slot ${slot} (seq ${parsed.seq}) has an invalid signature`;
+    const head: SignedHead = { seq: parsed.seq, hash: parsed.hash, time: parsed.time ?? null, sig: parsed.sig, ledger: typeof parsed.ledger === 'string' ? parsed.ledger : null };
+    if (publicKey && !verifySignature(publicKey, headBytes(head, head.ledger), head.sig)) {
+      forged = `head slot ${slot} (seq ${head.seq}) has an invalid signature`;
       continue;
     }
-    if (!best || parsed.seq > best.seq) best = { seq: parsed.seq, hash: parsed.hash, time: parsed.time ?? null, sig: parsed.sig };
+    if (head.ledger) ledgers.add(head.ledger);
+    if (!best || head.seq > best.seq) best = head;
   }
+  if (ledgers.size > 1) forged = `the head's slots name different ledgers (${[...ledgers].join(' and ')})`;
   return { head: best, forged };
 }
 
 export class HeadWriter {
   private nextSlot = 0;
-  private constructor(private readonly fd: number, private readonly signer: Signer) {}
+  private constructor(
+    private readonly fd: number,
+    private readonly signer: Signer,
+    /** The identity every head this writer signs names. */
+    readonly ledger: string,
+  ) {}
 
-  static open(file: string, signer: Signer, current: SignedHead | null): HeadWriter {
+  static open(file: string, signer: Signer, current: SignedHead | null, ledger: string): HeadWriter {
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-    const writer = new HeadWriter(fd, signer);
+    const writer = new HeadWriter(fd, signer, ledger);
     // Overwrite the slot that does not hold the current head first.
     if (current) {
       const data = fs.readFileSync(file);
@@ -85,7 +108,7 @@ export class HeadWriter {
   }
 
   private encode(state: HeadState): Buffer {
-    const signed: SignedHead = { ...state, sig: this.signer.sign(headBytes(state)) };
+    const signed: SignedHead = { seq: state.seq, hash: state.hash, time: state.time, ledger: this.ledger, sig: this.signer.sign(headBytes(state, this.ledger)) };
     const buf = Buffer.alloc(SLOT, 0x20);
     const text = JSON.stringify(signed);
     if (text.length >= SLOT) throw new LedgerError('invalid', 'head record too large');

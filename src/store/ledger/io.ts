@@ -10,6 +10,8 @@ export interface LedgerIo {
   /** Data sync: the bytes and the file size, which is what a reader after a crash needs. */
   fsync(fd: number): Promise<void>;
   truncate(fd: number, length: number): Promise<void>;
+  /** Free bytes (for this user) on the file system holding `dir`; statfs when absent. */
+  freeBytes?(dir: string): number;
 }
 
 function settled(run: () => void): Promise<void> {
@@ -35,7 +37,18 @@ export const nodeIo: LedgerIo = {
     }),
   fsync: (fd) => settled(() => fs.fdatasyncSync(fd)),
   truncate: (fd, length) => settled(() => fs.ftruncateSync(fd, length)),
+  freeBytes: statfsFreeBytes,
 };
+
+/** Free bytes an unprivileged writer may use; a file system statfs cannot read counts as unlimited. */
+export function statfsFreeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
 
 /** Makes a new directory entry durable (a new segment file survives power loss). */
 export function fsyncDir(dir: string): void {

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { describeWriteError, LedgerError } from './errors';
 import type { HeadState, HeadWriter } from './head';
 import type { LedgerIo } from './io';
-import { fsyncDir } from './io';
+import { DiskReserve } from './disk-reserve';
+import { fsyncDir, statfsFreeBytes } from './io';
 import type { AuditRecord } from './records';
 import type { JournalPosition } from './segments';
 import { segmentName } from './segments';
@@ -25,7 +26,9 @@ import { segmentName } from './segments';
  * rewritten to name it, and new appends are refused until a retry finds the disk writable again.
  * The rejected records' seqs are reused by the next records, so the journal never has a gap. If
  * even the truncation cannot be done before a crash, the unacknowledged lines left behind sit
- * after the signed head and are cut at the next open.
+ * after the signed head and are cut at the next open. Free space below the disk reserve
+ * (disk-reserve.ts) counts as such a failure before anything is written: checked before each
+ * batch grows the journal and once per interval while idle, and retried until space is back.
  */
 
 export interface Pending {
@@ -49,6 +52,9 @@ export interface JournalWriterOptions {
   maxBatch: number;
   segmentBytes: number;
   retryMs: number;
+  /** Free space kept on the journal's disk (0: none) and how often it is read while idle. */
+  diskReserveBytes: number;
+  diskCheckMs: number;
   /** Called with records once they are acknowledged, in chain order (feeds the index). */
   onDurable: (records: AuditRecord[], at: ChainPoint) => void;
   onHealth: (reason: string | null) => void;
@@ -75,6 +81,8 @@ export class JournalWriter {
   private recovering = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly reserve: DiskReserve;
+  private readonly spaceTimer: NodeJS.Timeout | null;
   readonly stats: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
 
   constructor(
@@ -88,6 +96,20 @@ export class JournalWriter {
   ) {
     this.written = tip;
     this.acked = tip;
+    const io = options.io;
+    this.reserve = new DiskReserve(journalDir, options.diskReserveBytes, options.diskCheckMs, (dir) => (io.freeBytes ? io.freeBytes(dir) : statfsFreeBytes(dir)));
+    // Something else may fill the disk while no call comes: health turns before the next call does.
+    this.spaceTimer = this.reserve.enabled ? setInterval(() => this.checkSpaceIdle(), options.diskCheckMs) : null;
+    this.spaceTimer?.unref();
+  }
+
+  private checkSpaceIdle(): void {
+    if (this.failure || this.stopped || this.flushing || this.flushScheduled) return;
+    try {
+      this.reserve.ensure(0, true);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   get failed(): string | null {
@@ -124,6 +146,7 @@ export class JournalWriter {
         const batch = this.pending.splice(0, this.options.maxBatch);
         const buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
         try {
+          this.reserve.ensure(buf.length);
           await this.options.io.write(this.segment.fd, buf, this.writeOffset);
           await this.options.io.fsync(this.segment.fd);
         } catch (err) {
@@ -131,6 +154,7 @@ export class JournalWriter {
           this.fail(err);
           break;
         }
+        this.reserve.wrote(buf.length);
         this.writeOffset += buf.length;
         this.stats.batches++;
         this.stats.fsyncs++;
@@ -270,6 +294,7 @@ export class JournalWriter {
       await io.truncate(this.segment.fd, length);
       await io.fsync(this.segment.fd);
       await this.head.writeBoth({ seq: this.acked.seq, hash: this.acked.hash, time: this.acked.time }, io);
+      this.reserve.ensure(0, true);
       await this.probe();
       this.writeOffset = length;
       this.failure = null;
@@ -299,6 +324,7 @@ export class JournalWriter {
   close(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.spaceTimer) clearInterval(this.spaceTimer);
     const error = new LedgerError('closed', 'the ledger was closed before the record was written');
     for (const p of [...this.awaitingHead, ...this.pending]) p.reject(error);
     this.awaitingHead = [];

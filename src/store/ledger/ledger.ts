@@ -4,6 +4,7 @@ import type { BackendEvents, LedgerBackend } from './backend';
 import { spawnLedgerWorker, startLocalBackend, startWorkerBackend } from './backend';
 import type { StartedBackend } from './backend';
 import type { CoreOptions, OpenedChain, RecoveryNote, Sealed } from './core';
+import { DEFAULT_DISK_CHECK_MS, DEFAULT_DISK_RESERVE_BYTES } from './disk-reserve';
 import { LedgerError } from './errors';
 import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
@@ -14,7 +15,7 @@ import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
 import type { RecordRange } from './reader';
-import { normaliseTime, readRecords } from './reader';
+import { normaliseTime, readRecords, readVerifiedRecords } from './reader';
 import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
 import type { LedgerPaths } from './segments';
 import { ledgerPaths } from './segments';
@@ -54,6 +55,10 @@ export interface LedgerOptions {
   snapshotEvery?: number;
   /** How often to retry after a write failure. */
   retryMs?: number;
+  /** Calls are refused before free space on the journal's disk drops below this (default 64 MiB; 0: no reserve). */
+  diskReserveBytes?: number;
+  /** How often free space is read (default 1 s); writes in between are counted against the last reading. */
+  diskCheckMs?: number;
   /** The write layer (tests inject failures); only on the caller's thread. */
   io?: LedgerIo;
   /** Keep the sql.js query index (dashboard queries, fast replay); on by default. */
@@ -87,6 +92,8 @@ export class Ledger {
   private closed = false;
   private lastTimeMs: number;
   private headState: Sealed;
+  /** Records from this seq to the head were checked when the core opened the journal. */
+  private checkedFrom: number;
   private statsState: JournalStats = { records: 0, batches: 0, fsyncs: 0 };
   private tickets = 0;
   private readonly waiting = new Map<number, Waiting>();
@@ -110,6 +117,7 @@ export class Ledger {
     readonly recovered: RecoveryNote | null,
   ) {
     this.headState = opened.head;
+    this.checkedFrom = opened.checkedFrom;
     this.lastTimeMs = opened.tipTime ? Date.parse(opened.tipTime) : 0;
   }
 
@@ -134,6 +142,8 @@ export class Ledger {
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
       snapshotEvery: options.snapshotEvery ?? 50_000,
       retryMs: options.retryMs ?? 1000,
+      diskReserveBytes: options.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES,
+      diskCheckMs: options.diskCheckMs ?? DEFAULT_DISK_CHECK_MS,
       // The proxy's ledger thread keeps the index on one more thread, so index work never delays an acknowledgement.
       index: options.index === false ? 'none' : options.worker ? 'thread' : 'here',
     };
@@ -187,6 +197,15 @@ export class Ledger {
   /** Acknowledged records, oldest first, streamed from the journal in bounded memory. */
   records(range: RecordRange = {}): AsyncIterable<AuditRecord> {
     return readRecords(this.paths.journal, range, this.headState.seq);
+  }
+
+  /**
+   * Acknowledged records from `since` (a time or seq) to the signed head, each checked against its
+   * hash and the record before it as it is read; rejects with LedgerError('corrupt') naming the
+   * first that fails. The proxy rebuilds its budgets from these, so an edited journal stops it.
+   */
+  verifiedRecords(since?: string | number): AsyncIterable<AuditRecord> {
+    return readVerifiedRecords(this.dataDir, this.paths.journal, since, this.headState, this.checkedFrom);
   }
 
   /**
@@ -314,6 +333,7 @@ export class Ledger {
         await this.backend.dispose();
         this.backend = backend;
         this.headState = opened.head;
+        this.checkedFrom = opened.checkedFrom;
         // The new thread may itself have gone since it opened the journal: then keep trying.
         if (backend.lost !== null) continue;
         this.lostThread = null;

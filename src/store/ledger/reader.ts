@@ -1,7 +1,9 @@
-import { LedgerError } from './errors';
+import { ChainChecker } from './chain';
+import { LedgerError, verifyHint } from './errors';
 import type { AuditRecord } from './records';
 import type { Segment } from './segments';
 import { firstRecord, listSegments, scanJournal } from './segments';
+import { describeProblem } from './verify';
 
 /**
  * A range of the chain. A number is a seq, a string a time (ISO 8601, any offset; a bare date
@@ -43,6 +45,57 @@ export async function* readRecords(journalDir: string, range: RecordRange, throu
     if (until !== undefined && !before(r, until)) return; // seq and time both only grow along the chain
     yield r;
   }
+}
+
+/**
+ * The acknowledged records from `since` on, for a reader that acts on them (the proxy rebuilding
+ * every budget and window at start). Each record read on the way, from the start of the segment
+ * where reading begins up to the signed head, is checked against its hash and the record before
+ * it, and the last must be the record the head names; the first that is not stops the read with
+ * LedgerError('corrupt') naming it.
+ *
+ * Signatures are not checked one by one here: the head's signature (checked when the ledger
+ * opened) covers the head's hash, which commits through `prev` to every record before it, so a
+ * record edited anywhere in between breaks a hash or a link, as a Certificate Transparency tree
+ * head covers its tree. A signature check costs several times the hash (bench/README.md,
+ * Ledger), and the key that would check each record is the one that signed the head.
+ */
+export async function* readVerifiedRecords(
+  dataDir: string,
+  journalDir: string,
+  since: string | number | undefined,
+  head: { seq: number; hash: string },
+  /** Records from this seq on were hash-checked when the ledger opened; only their links are checked again. */
+  checkedFrom = Number.POSITIVE_INFINITY,
+): AsyncGenerator<AuditRecord> {
+  if (head.seq === 0) return;
+  const from = typeof since === 'string' ? normaliseTime(since) : since;
+  const start = from === undefined ? undefined : { seq: typeof from === 'number' ? from : await seqAtOrBefore(listSegments(journalDir), from) };
+  const chain = new ChainChecker(null);
+  const bad = (file: string, line: number, seq: number, id: string | null, message: string): LedgerError =>
+    new LedgerError('corrupt', `the ledger in ${dataDir} cannot be trusted: ${describeProblem({ seq, id, file, line, message })}. ${verifyHint(dataDir)}`);
+  let file = '';
+  let lineNo = 0;
+  for await (const line of scanJournal(journalDir, start)) {
+    if (line.segment.file !== file) {
+      file = line.segment.file;
+      lineNo = 0;
+    }
+    lineNo++;
+    const r = line.record;
+    const expected = (chain.last?.seq ?? 0) + 1;
+    if (!r) throw bad(file, lineNo, expected, null, `unreadable line (${line.problem ?? 'bad'})`);
+    if (r.seq > head.seq) break;
+    const problem = chain.check(r, r.seq >= checkedFrom);
+    if (problem) throw bad(file, lineNo, r.seq, typeof r.id === 'string' ? r.id : null, problem);
+    if (from === undefined || !before(r, from)) yield r;
+    if (r.seq === head.seq) {
+      if (r.hash !== head.hash) throw bad(file, lineNo, r.seq, r.id, `record seq ${r.seq} does not match the signed head`);
+      return;
+    }
+  }
+  const lastSeq = chain.last?.seq ?? 0;
+  throw bad(file, lineNo, lastSeq + 1, null, `the journal ends at seq ${lastSeq} but the signed head names seq ${head.seq}: acknowledged records are missing`);
 }
 
 /** A seq to start scanning from for a time bound: the first seq of the last segment starting before it. */

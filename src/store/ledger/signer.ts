@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readOrCreateSecret } from '../data-dir';
+import { DataDirError, readOrCreateSecret } from '../data-dir';
 import { canonicalJson } from './canonical';
 import { LedgerError } from './errors';
 import type { RecordEnvelope } from './records';
@@ -27,11 +27,16 @@ export class Signer {
     this.publicKey = createPublicKey(privateKey);
   }
 
-  /** Loads the data dir's Ed25519 key, creating it (mode 0600) on first use. */
+  /** Loads the data dir's Ed25519 key, creating it (mode 0600) on first use; refuses one other users can read. */
   static loadOrCreate(dataDir: string): Signer {
-    const pem = readOrCreateSecret(dataDir, SIGNING_KEY_FILE, () =>
-      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    );
+    let pem: string;
+    try {
+      pem = readOrCreateSecret(dataDir, SIGNING_KEY_FILE, () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    } catch (err) {
+      // As a LedgerError its reason survives the trip from the ledger's thread.
+      if (DataDirError.is(err)) throw new LedgerError('key', err.message, { cause: err });
+      throw err;
+    }
     return Signer.fromPem(pem);
   }
 
@@ -54,6 +59,11 @@ export class Signer {
 
 export function publicKeyPem(key: KeyObject): string {
   return key.export({ format: 'pem', type: 'spki' }).toString();
+}
+
+/** A public key's fingerprint: `sha256:` and the hex SHA-256 of its SPKI DER encoding. */
+export function keyFingerprint(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex')}`;
 }
 
 export function verifySignature(key: KeyObject, bytes: Buffer, sig: string): boolean {

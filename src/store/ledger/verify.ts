@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
+import { ChainChecker } from './chain';
 import { readHead } from './head';
 import type { AuditRecord } from './records';
-import { GENESIS_HASH, isCheckpoint } from './records';
+import { isCheckpoint } from './records';
 import { ledgerPaths, scanJournal } from './segments';
-import { recordBytes, sha256Hex, verifySignature } from './signer';
 
 /*
  * Checks a ledger without trusting the machine it came from (given the public key from
@@ -22,6 +22,12 @@ export interface VerifyProblem {
   message: string;
 }
 
+/** `first bad record seq N (id ...) at FILE:LINE: why`, as `audit verify` prints it. */
+export function describeProblem(p: VerifyProblem): string {
+  const where = p.line ? `${p.file}:${p.line}` : p.file;
+  return `first bad record seq ${p.seq}${p.id ? ` (id ${p.id})` : ''} at ${where}: ${p.message}`;
+}
+
 export interface VerifyResult {
   ok: boolean;
   records: number;
@@ -31,20 +37,36 @@ export interface VerifyResult {
   /** Lines after the signed head: written by a process that crashed before acknowledging them. */
   unacknowledged: number;
   problem: VerifyProblem | null;
+  /** The ledger's identity, from its signed head. */
+  ledger: string | null;
+  /** For judging witnesses (witness.ts): the checked hash of a seq asked for, 'pruned', or undefined. */
+  hashAt(seq: number): string | 'pruned' | undefined;
 }
 
-export async function verifyLedger(dataDir: string, publicKey: KeyObject): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** Seqs whose checked hashes the result keeps (the seqs of the witnesses given). */
+  witnessSeqs?: readonly number[];
+}
+
+export async function verifyLedger(dataDir: string, publicKey: KeyObject, options: VerifyOptions = {}): Promise<VerifyResult> {
   const paths = ledgerPaths(dataDir);
   // The head is read before the journal: it only ever names records already in the journal.
   const { head, forged } = readHead(paths.head, publicKey);
-  const result: VerifyResult = { ok: false, records: 0, firstSeq: null, lastSeq: null, head: head ? { seq: head.seq, hash: head.hash } : null, unacknowledged: 0, problem: null };
+  const wanted = new Set(options.witnessSeqs ?? []);
+  const hashes = new Map<number, string>();
+  let pruned: { seq: number; hash: string } | null = null;
+  const hashAt = (seq: number): string | 'pruned' | undefined => hashes.get(seq) ?? (pruned && seq <= pruned.seq ? (seq === pruned.seq ? pruned.hash : 'pruned') : undefined);
+  const result: VerifyResult = {
+    ok: false, records: 0, firstSeq: null, lastSeq: null, head: head ? { seq: head.seq, hash: head.hash } : null, unacknowledged: 0, problem: null,
+    ledger: head?.ledger ?? null, hashAt,
+  };
   const fail = (seq: number, id: string | null, file: string, line: number, message: string): VerifyResult => {
     result.problem = { seq, id, file, line, message };
     return result;
   };
   if (forged) return fail(head?.seq ?? 0, null, paths.head, 0, `the signed head was altered: ${forged}`);
 
-  let prev: AuditRecord | null = null;
+  const chain = new ChainChecker(publicKey);
   let first: AuditRecord | null = null;
   let vouched = false; // a checkpoint names the record before the first one kept
   let headHash: string | null = null;
@@ -56,37 +78,29 @@ export async function verifyLedger(dataDir: string, publicKey: KeyObject): Promi
       lineNo = 0;
     }
     lineNo++;
-    const expected = prev ? prev.seq + 1 : 1;
+    const prev = chain.last;
     if (head && (prev?.seq ?? 0) >= head.seq) {
       result.unacknowledged++;
       continue;
     }
     const r = line.record;
-    const where = (rec: AuditRecord | null): [string | null, string, number] => [rec?.id ?? null, line.segment.file, lineNo];
     if (!r) {
       if (!line.complete && !head) break;
-      return fail(expected, ...where(null), `unreadable line (${line.problem ?? 'bad'})`);
+      return fail(prev ? prev.seq + 1 : 1, null, line.segment.file, lineNo, `unreadable line (${line.problem ?? 'bad'})`);
     }
-    const label = `record seq ${r.seq}${typeof r.id === 'string' ? ` (id ${r.id})` : ''}`;
-    const bytes = recordBytes(r);
-    if (sha256Hex(bytes) !== r.hash) return fail(r.seq, ...where(r), `${label} was edited: its content does not match its hash`);
-    if (typeof r.sig !== 'string' || !verifySignature(publicKey, bytes, r.sig)) return fail(r.seq, ...where(r), `${label} has an invalid signature (forged or signed by another key)`);
-    if (prev) {
-      if (r.seq > expected) return fail(r.seq, ...where(r), `${label} follows seq ${prev.seq}: record${r.seq - expected > 1 ? `s ${expected}..${r.seq - 1} are` : ` ${expected} is`} missing (deleted)`);
-      if (r.seq < expected) return fail(r.seq, ...where(r), `${label} is out of place after seq ${prev.seq} (inserted, duplicated or reordered)`);
-      if (r.prev !== prev.hash) return fail(r.seq, ...where(r), `${label} does not link to the record before it (prev hash mismatch)`);
-      if (r.time < prev.time) return fail(r.seq, ...where(r), `${label} is dated before the record before it (reordered)`);
-      if (r.id <= prev.id) return fail(r.seq, ...where(r), `${label} has an id that does not sort after the one before it`);
-    } else {
+    const problem = chain.check(r);
+    if (problem) return fail(r.seq, typeof r.id === 'string' ? r.id : null, line.segment.file, lineNo, problem);
+    if (!first) {
       first = r;
-      vouched = r.seq === 1 && r.prev === GENESIS_HASH;
-      if (r.seq === 1 && r.prev !== GENESIS_HASH) return fail(r.seq, ...where(r), `${label} is the first record but does not link to the genesis hash`);
+      vouched = r.seq === 1;
+      if (r.seq > 1) pruned = { seq: r.seq - 1, hash: r.prev };
     }
-    if (!vouched && first && isCheckpoint(r) && r.pruned.last_seq === first.seq - 1 && r.pruned.last_hash === first.prev) vouched = true;
+    if (wanted.has(r.seq)) hashes.set(r.seq, r.hash);
+    if (!vouched && isCheckpoint(r) && r.pruned.last_seq === first.seq - 1 && r.pruned.last_hash === first.prev) vouched = true;
     if (head && r.seq === head.seq) headHash = r.hash;
-    prev = r;
     result.records++;
   }
+  const prev = chain.last;
   result.firstSeq = first?.seq ?? null;
   result.lastSeq = prev?.seq ?? null;
   if (first && !vouched) {

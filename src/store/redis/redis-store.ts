@@ -7,6 +7,7 @@ import { num, numberList, replyStrings, specArgs } from './codec';
 import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
 import { PEEK_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './lua';
+import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
 
@@ -88,6 +89,8 @@ export class RedisStore implements AccumulatorStore {
   private readonly pending: { hold: Hold; actual: readonly number[] }[] = [];
   private replaying = false;
   private readonly listeners = new Set<(status: StoreStatus) => void>();
+  /** Each proxy's latest ledger witness, in the same Redis and namespace. */
+  readonly witnesses: RedisWitnesses;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -103,6 +106,7 @@ export class RedisStore implements AccumulatorStore {
     this.sweepLimit = options.sweepLimit ?? 16;
     this.maxPending = options.maxPendingSettlements ?? 10_000;
     this.onUnavailable = options.onUnavailable ?? 'refuse';
+    this.witnesses = new RedisWitnesses(connection, this.tag);
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */

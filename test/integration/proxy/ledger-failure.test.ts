@@ -28,6 +28,23 @@ class FillingDisk implements LedgerIo {
   }
 }
 
+/** A disk whose free space the test sets: the ledger's reserve is proved without filling a real disk. */
+class LowSpaceDisk implements LedgerIo {
+  free = Number.POSITIVE_INFINITY;
+  write(fd: number, data: Buffer, position: number): Promise<void> {
+    return nodeIo.write(fd, data, position);
+  }
+  fsync(fd: number): Promise<void> {
+    return nodeIo.fsync(fd);
+  }
+  truncate(fd: number, length: number): Promise<void> {
+    return nodeIo.truncate(fd, length);
+  }
+  freeBytes(): number {
+    return this.free;
+  }
+}
+
 /** A disk whose fsync takes as long as a test needs, so a decision stays not yet durable. */
 class SlowDisk implements LedgerIo {
   delayMs = 0;
@@ -67,6 +84,35 @@ describe('proxy without a writable ledger', () => {
       assert.equal(state.accumulators.find((a) => a.rule === 'user-tokens')?.used, mock.inputTokens + mock.outputTokens, 'the stopped call left no reservation behind');
 
       disk.full = false;
+      await eventually(async () => (await p.state()).health.ok, 'the ledger to recover', 5_000);
+      assert.equal((await call()).status, 200);
+    } finally {
+      await p.stop();
+      await mock.stop();
+    }
+    const report = await verifyLedger(p.dataDir, dataDirPublicKey(p.dataDir));
+    assert.equal(report.ok, true, JSON.stringify(report));
+  });
+
+  it('refuses calls with 503 before free space runs below the reserve, and serves again once space is back', async () => {
+    const mock = new MockUpstream();
+    const disk = new LowSpaceDisk();
+    const p = await startTestProxy(await mock.start(), { ledgerOptions: { io: disk, retryMs: 50, diskCheckMs: 20, diskReserveBytes: 64 * 1024 * 1024 } });
+    const call = async (): Promise<Response> =>
+      fetch(`${p.url}/openai/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${await p.token('bob@acme.dev')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }),
+      });
+    try {
+      assert.equal((await call()).status, 200);
+      disk.free = 10 * 1024 * 1024;
+      await eventually(async () => !(await p.state()).health.ok, 'health to turn before the disk is full');
+      const refused = await call();
+      assert.equal(refused.status, 503);
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /disk nearly full: 10\.0 MiB free .* below the 64\.0 MiB reserve/);
+      assert.equal(mock.seen.length, 1, 'the refused call never reached the upstream');
+
+      disk.free = 1024 * 1024 * 1024;
       await eventually(async () => (await p.state()).health.ok, 'the ledger to recover', 5_000);
       assert.equal((await call()).status, 200);
     } finally {

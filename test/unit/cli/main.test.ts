@@ -7,6 +7,11 @@ describe('tollgate command line', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command 'frobnicate'/);
   });
+  it('serve refuses a --disk-reserve that is not a size (exit 2)', async () => {
+    const r = await runTollgate(['serve', '--disk-reserve', 'plenty', '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid size 'plenty'/);
+  });
   it('prints its version', async () => {
     const r = await runTollgate(['--version']);
     assert.equal(r.code, 0);

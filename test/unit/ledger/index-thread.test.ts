@@ -15,7 +15,7 @@ import { decision, settle, tempDir } from './fixtures';
 // the index's snapshot never hold up an acknowledgement. These run the core on the test's thread
 // with the index on its thread, as the ledger's worker does.
 
-const options: CoreOptions = { groupCommitMs: 0, maxBatch: 100, segmentBytes: 1 << 20, snapshotEvery: 100_000, retryMs: 100, index: 'thread' };
+const options: CoreOptions = { groupCommitMs: 0, maxBatch: 100, segmentBytes: 1 << 20, snapshotEvery: 100_000, retryMs: 100, diskReserveBytes: 0, diskCheckMs: 1000, index: 'thread' };
 
 interface Opened {
   core: LedgerCore;

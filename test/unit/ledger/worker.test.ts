@@ -123,7 +123,7 @@ describe('ledger whose worker thread is lost', () => {
       health: () => undefined,
       stopped: (reason: string) => stopped.push(reason),
     };
-    const options = { groupCommitMs: 0, maxBatch: 100, segmentBytes: 1 << 20, snapshotEvery: 1000, retryMs: 100, index: 'thread' as const };
+    const options = { groupCommitMs: 0, maxBatch: 100, segmentBytes: 1 << 20, snapshotEvery: 1000, retryMs: 100, diskReserveBytes: 0, diskCheckMs: 1000, index: 'thread' as const };
     const { backend } = await startWorkerBackend(dir, options, events, (data) => (worker = spawnLedgerWorker(data)));
     assert.equal((await backend.call({ op: 'recent', limit: 1 })).length, 0);
     await worker!.terminate(); // as if the thread had crashed

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { LedgerError } from '../../../src/store/ledger/errors';
+import { Ledger } from '../../../src/store/ledger/ledger';
+import type { AuditRecord } from '../../../src/store/ledger/records';
+import { ledgerPaths } from '../../../src/store/ledger/segments';
+import { dataDirPublicKey, recordBytes, sha256Hex } from '../../../src/store/ledger/signer';
+import { verifyLedger } from '../../../src/store/ledger/verify';
+import { decision, settle, steppingClock, tempDir } from './fixtures';
+import { journalFile, readJournalLines, rewriteAllSegments, writeJournalLines } from './tamper';
+
+async function ledgerWith(n: number, options: { segmentBytes?: number } = {}): Promise<string> {
+  const dir = tempDir();
+  const ledger = await Ledger.open(dir, { clock: steppingClock(), ...options });
+  for (let i = 1; i <= n; i++) {
+    const { record } = ledger.append(decision(i));
+    await ledger.append(settle(record.id)).durable; // one commit per call, so small segments roll
+  }
+  await ledger.close();
+  return dir;
+}
+
+async function collect(records: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
+  const all: AuditRecord[] = [];
+  for await (const r of records) all.push(r);
+  return all;
+}
+
+/** A record that links to `after` and hashes right, but that no key signed: what anyone can append. */
+function unsignedAfter(after: AuditRecord): string {
+  const forged: Record<string, unknown> = { id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', seq: after.seq + 1, time: after.time, ...settle(after.id, 0), prev: after.hash };
+  forged.hash = sha256Hex(recordBytes(forged));
+  return JSON.stringify(forged);
+}
+
+describe('ledger start: only what the signed head covers is trusted', () => {
+  it('cuts off an unsigned line appended after the signed head and reports it, instead of adopting it', async () => {
+    const dir = await ledgerWith(3); // seq 1..6
+    const lines = readJournalLines(dir);
+    const last = JSON.parse(lines[lines.length - 1]!) as AuditRecord;
+    fs.appendFileSync(journalFile(dir), `${unsignedAfter(last)}\n`);
+
+    const ledger = await Ledger.open(dir);
+    assert.ok(ledger.recovered, 'the cut is reported');
+    assert.match(ledger.recovered.problem, /cut off 1 line\(s\) after the signed head \(seq 6\).*record seq 7.*unsigned/);
+    assert.equal(ledger.head.seq, 6);
+    const sealed = await ledger.append(decision(9)).durable;
+    assert.equal(sealed.seq, 7, 'the appended line never joined the chain; its seq goes to the next real record');
+    const records = await collect(ledger.records());
+    assert.ok(!records.some((r) => r.id === '7ZZZZZZZZZZZZZZZZZZZZZZZZZ'));
+    await ledger.close();
+    const v = await verifyLedger(dir, dataDirPublicKey(dir));
+    assert.equal(v.ok, true, v.problem?.message);
+  });
+
+  it('cuts off a signed record the head never covered (a crash between the journal write and the head write)', async () => {
+    const dir = await ledgerWith(2); // seq 1..4
+    const headFile = ledgerPaths(dir).head;
+    const olderHead = fs.readFileSync(headFile);
+    const ledger = await Ledger.open(dir);
+    await ledger.append(decision(5)).durable;
+    await ledger.close();
+    fs.writeFileSync(headFile, olderHead); // the journal holds seq 5, the head still names seq 4
+
+    const reopened = await Ledger.open(dir);
+    assert.equal(reopened.head.seq, 4);
+    assert.match(reopened.recovered?.problem ?? '', /after the signed head \(seq 4\)/);
+    await reopened.close();
+    assert.equal(readJournalLines(dir).length, 4);
+  });
+
+  it('refuses to open when a record of the segment it extends was edited, naming it and the command that inspects it', async () => {
+    const dir = await ledgerWith(3);
+    const lines = readJournalLines(dir);
+    const edited = JSON.parse(lines[3]!) as AuditRecord; // seq 4, a settle
+    lines[3] = lines[3]!.replace('"output_tokens":50', '"output_tokens":5');
+    writeJournalLines(dir, lines);
+    await assert.rejects(Ledger.open(dir), (e: unknown) => {
+      assert.ok(LedgerError.is(e, 'corrupt'));
+      assert.match(e.message, new RegExp(`first bad record seq 4 \\(id ${edited.id}\\) at .*seg-000000000001\\.jsonl:4: .*edited`));
+      assert.match(e.message, /tollgate audit verify --data-dir /);
+      return true;
+    });
+  });
+
+  it('refuses to open when an edited record carries a recomputed hash (the next record no longer links to it)', async () => {
+    const dir = await ledgerWith(3);
+    const lines = readJournalLines(dir);
+    const rec = JSON.parse(lines[3]!) as Record<string, unknown>;
+    (rec.usage as { output_tokens: number }).output_tokens = 5;
+    rec.hash = sha256Hex(recordBytes(rec));
+    lines[3] = JSON.stringify(rec);
+    writeJournalLines(dir, lines);
+    await assert.rejects(Ledger.open(dir), (e: unknown) => LedgerError.is(e, 'corrupt') && /first bad record seq 5 .*does not link/.test(e.message));
+  });
+
+  it('reads what the proxy replays through the same checks, in every segment, up to the signed head', async () => {
+    const dir = await ledgerWith(40, { segmentBytes: 4096 });
+    const ledger = await Ledger.open(dir);
+    assert.equal((await collect(ledger.verifiedRecords())).length, 80);
+    assert.deepEqual((await collect(ledger.verifiedRecords(71))).map((r) => r.seq), [71, 72, 73, 74, 75, 76, 77, 78, 79, 80]);
+    await ledger.close();
+
+    // An edit in an early segment: open only checks the segment it extends, the replay sees it.
+    rewriteAllSegments(dir, (lines) => lines.map((l) => (l.includes('"seq":4,') ? l.replace('"output_tokens":50', '"output_tokens":5') : l)));
+    const again = await Ledger.open(dir);
+    try {
+      await assert.rejects(collect(again.verifiedRecords()), (e: unknown) => LedgerError.is(e, 'corrupt') && /first bad record seq 4 .*edited.*tollgate audit verify/.test(e.message));
+    } finally {
+      await again.close();
+    }
+  });
+});
