@@ -1,4 +1,4 @@
-import type { ModelCall } from './call';
+import type { ModelCall } from '../contracts/call';
 import { classifyDetected, detect, detectorsOf } from './classify';
 import type { DetectorName } from './classify';
 import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';

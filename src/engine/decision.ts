@@ -1,4 +1,4 @@
-import type { ModelCall } from './call';
+import type { ModelCall } from '../contracts/call';
 import type { Identity } from './identity/identity';
 import type { CostUnit } from './policy/model';
 import type { Hold } from './limiters/spec';

@@ -1,5 +1,5 @@
-import type { ModelCall } from '../engine/call';
-import { MalformedRequestError } from '../engine/call';
+import type { ModelCall } from '../contracts/call';
+import { MalformedRequestError } from '../contracts/call';
 import type { Decision } from '../engine/decision';
 import { Engine } from '../engine/decide';
 import type { Identity } from '../engine/identity/identity';

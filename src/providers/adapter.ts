@@ -1,6 +1,6 @@
-import type { ModelCall } from '../engine/call';
+import type { ModelCall } from '../contracts/call';
 import { anthropicAdapter } from './anthropic/adapter';
-import type { ErrorKind } from './errors';
+import type { ErrorKind } from '../contracts/refusal';
 import { openaiAdapter } from './openai/adapter';
 import type { RouteTable } from './routes';
 import type { UsageReading } from './usage';

@@ -1,4 +1,4 @@
-import type { CallKind } from '../engine/call';
+import type { CallKind } from '../contracts/call';
 
 /** One route a provider style serves: its path, the methods it takes and what a call to it does. */
 export interface RouteSpec {

@@ -1,4 +1,4 @@
-import type { ModelCall } from '../engine/call';
+import type { ModelCall } from '../contracts/call';
 import type { ProviderAdapter, RequestChanges } from '../providers/adapter';
 
 /** One top-level member of a JSON object body: its key and the bytes `"key": value` span. */

@@ -1,5 +1,5 @@
-import type { ModelCall } from '../engine/call';
-import { MalformedRequestError } from '../engine/call';
+import type { ModelCall } from '../contracts/call';
+import { MalformedRequestError } from '../contracts/call';
 import type { Policy } from '../engine/policy/model';
 import { describeAnthropicCall } from '../providers/anthropic/request';
 import { describeOpenAICall } from '../providers/openai/request';

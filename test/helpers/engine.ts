@@ -1,4 +1,4 @@
-import type { ModelCall } from '../../src/engine/call';
+import type { ModelCall } from '../../src/contracts/call';
 import type { Decision } from '../../src/engine/decision';
 import { Engine } from '../../src/engine/decide';
 import type { Identity } from '../../src/engine/identity/identity';

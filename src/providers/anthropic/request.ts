@@ -1,5 +1,5 @@
-import type { ModelCall } from '../../engine/call';
-import { MalformedRequestError } from '../../engine/call';
+import type { ModelCall } from '../../contracts/call';
+import { MalformedRequestError } from '../../contracts/call';
 import { countAnthropicText } from '../../engine/tokens/count';
 import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
 import { anthropicImageTokens } from '../../engine/tokens/images';

@@ -1,7 +1,7 @@
-import type { ModelCall } from '../../engine/call';
+import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
-import type { ErrorKind } from '../errors';
+import type { ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
 import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';

@@ -1,5 +1,5 @@
-import type { ModelCall } from '../../engine/call';
-import { MalformedRequestError } from '../../engine/call';
+import type { ModelCall } from '../../contracts/call';
+import { MalformedRequestError } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import { imageSizeFromDataUrl } from '../../engine/tokens/image-size';
 import { openaiImageTokens } from '../../engine/tokens/images';

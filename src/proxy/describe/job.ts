@@ -1,5 +1,5 @@
-import type { ModelCall } from '../../engine/call';
-import { MalformedRequestError } from '../../engine/call';
+import type { ModelCall } from '../../contracts/call';
+import { MalformedRequestError } from '../../contracts/call';
 import type { DetectorName } from '../../engine/classify';
 import { detect } from '../../engine/classify';
 import type { ProviderConfig } from '../../engine/policy/model';

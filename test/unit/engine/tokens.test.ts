@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { clearMergeCache, countTokens, encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { MalformedRequestError } from '../../../src/engine/call';
+import { MalformedRequestError } from '../../../src/contracts/call';
 import { ANTHROPIC_FACTOR, countText } from '../../../src/engine/tokens/count';
 import { imageSizeFromBase64 } from '../../../src/engine/tokens/image-size';
 import { anthropicImageTokens, openaiImageTokens } from '../../../src/engine/tokens/images';

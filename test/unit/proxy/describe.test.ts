@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { MalformedRequestError } from '../../../src/engine/call';
+import { MalformedRequestError } from '../../../src/contracts/call';
 import { detect, detectorsOf } from '../../../src/engine/classify';
 import { describeRequest, IN_THREAD_LIMIT } from '../../../src/proxy/describe/describe';
 import type { BodyRoute } from '../../../src/proxy/describe/job';
