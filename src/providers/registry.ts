@@ -24,11 +24,17 @@ export const STYLE_NAME = /^[a-z][a-z0-9-]*$/;
 
 const adapters = new Map<StyleName, ProviderAdapter>();
 
-/** Adds a style. Two adapters for one style, or a name a bundle could not write, fail at once. */
-export function registerProvider(adapter: ProviderAdapter): void {
+/**
+ * Adds a style. Two adapters for one style, or a name a bundle could not write, fail at once.
+ * Returns what takes it out again (a style registered for a test alone).
+ */
+export function registerProvider(adapter: ProviderAdapter): () => void {
   if (!STYLE_NAME.test(adapter.style)) throw new ProviderRegistryError('invalid-style', `'${adapter.style}' is not a style name (lower case letters, digits and dashes, starting with a letter)`);
   if (adapters.has(adapter.style)) throw new ProviderRegistryError('duplicate-style', `provider style '${adapter.style}' is registered twice`);
   adapters.set(adapter.style, adapter);
+  return () => {
+    if (adapters.get(adapter.style) === adapter) adapters.delete(adapter.style);
+  };
 }
 
 export function adapterFor(style: StyleName): ProviderAdapter {
