@@ -6,7 +6,7 @@ import type { Identity } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
 import { priceOf, usdFor } from '../engine/pricing';
 import type { StateSnapshot } from '../proxy/admin-types';
-import { adapterFor } from '../providers/registry';
+import { adapterFor, styleOfModel } from '../providers/registry';
 import { MemoryStore } from '../store/memory-store';
 import type { FoundCall, SourceRange } from './found-call';
 
@@ -97,9 +97,8 @@ function identityOf(ctx: PreviewContext): Identity {
 function candidates(policy: Policy, style: StyleName, api: FoundCall['api']): string[] {
   const names = new Set<string>([...policy.prices.keys()].filter((n) => !n.includes('*')));
   for (const b of policy.budgets) if (b.downgradeTo) names.add(b.downgradeTo);
-  const anthropic = (m: string): boolean => m.startsWith('claude');
   const embedding = (m: string): boolean => m.includes('embed');
-  return [...names].filter((m) => anthropic(m) === (style === 'anthropic') && embedding(m) === (api === 'embeddings'));
+  return [...names].filter((m) => styleOfModel(m) === style && embedding(m) === (api === 'embeddings'));
 }
 
 /** A store holding this developer's live accumulators: the snapshot's `used`, charged at its time. */

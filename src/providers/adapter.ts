@@ -94,4 +94,9 @@ export interface ProviderAdapter {
   readonly keyRules: readonly string[];
   /** The SDK calls the quota preview recognises for this style. */
   readonly sdkCalls: readonly SdkCall[];
+  /**
+   * Model names only this style's provider serves, by prefix (`claude`), for the preview's
+   * suggestions. A style without them (OpenAI-compatible servers) may serve any model.
+   */
+  readonly modelPrefixes?: readonly string[];
 }

@@ -61,5 +61,15 @@ export function styleOfKeyRule(ruleId: string): StyleName | undefined {
   return registeredAdapters().find((a) => a.keyRules.includes(ruleId))?.style;
 }
 
+/**
+ * The style whose provider serves a model: the one that claims its name by prefix, else the first
+ * style that claims none (an OpenAI-compatible server may serve any model).
+ */
+export function styleOfModel(model: string): StyleName | undefined {
+  const all = registeredAdapters();
+  const claimed = all.find((a) => a.modelPrefixes?.some((p) => model.startsWith(p)));
+  return (claimed ?? all.find((a) => a.modelPrefixes === undefined))?.style;
+}
+
 registerProvider(openaiAdapter);
 registerProvider(anthropicAdapter);

@@ -69,6 +69,7 @@ export const anthropicAdapter: ProviderAdapter = {
   // The SDKs send x-api-key; Claude Code with an auth token sends `Authorization: Bearer`.
   clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
   keyRules: ['anthropic-api-key'],
+  modelPrefixes: ['claude'],
   // `messages.create` is a common name: it is taken for Anthropic's only with a model argument.
   sdkCalls: [{ chain: ['messages'], methods: ['create', 'stream'], streamMethods: ['stream'], api: 'messages', route: '/v1/messages', needsModel: true }],
   clientHeaders: ['anthropic-version', 'anthropic-beta'],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { loadPolicy } from '../../../src/engine/policy/loader';
 import type { ProviderAdapter } from '../../../src/providers/adapter';
 import { openaiAdapter } from '../../../src/providers/openai/adapter';
-import { adapterFor, ProviderRegistryError, registeredStyles, registerProvider, styleOfKeyRule, styleOfPath } from '../../../src/providers/registry';
+import { adapterFor, ProviderRegistryError, registeredStyles, registerProvider, styleOfKeyRule, styleOfModel, styleOfPath } from '../../../src/providers/registry';
 import { RouteTable } from '../../../src/providers/routes';
 import { NOW, positionOf, referenceText } from '../../helpers/policy';
 
@@ -30,6 +30,12 @@ describe('provider registry', () => {
     unregister();
     assert.ok(!registeredStyles().includes('extra-style'));
     assert.equal(styleOfPath('/v9/extra'), undefined);
+  });
+
+  it("names the style whose provider serves a model: a claimed prefix, else the style that serves any", () => {
+    assert.equal(styleOfModel('claude-haiku-4-5'), 'anthropic');
+    assert.equal(styleOfModel('gpt-4o-mini'), 'openai');
+    assert.equal(styleOfModel('llama-3.1-70b'), 'openai');
   });
 
   it('names the style a path belongs to', () => {
