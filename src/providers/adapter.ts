@@ -90,6 +90,8 @@ export interface ProviderAdapter {
   requestFor(route: string, request: PlainRequest): Record<string, unknown>;
   /** What the style's SDKs and agents read to talk to the proxy, at the provider's proxy URL. */
   sdkEnvironment(providerUrl: string, sessionToken: string): SdkEnvironment;
+  /** The hosts the provider serves its own API from: its key goes there without asking. */
+  readonly officialHosts: readonly string[];
   /** The key scanner's rules whose keys are this provider's upstream keys (the proxy can hold them). */
   readonly keyRules: readonly string[];
   /** The SDK calls the quota preview recognises for this style. */

@@ -68,6 +68,7 @@ export const anthropicAdapter: ProviderAdapter = {
   defaultRoute: '/v1/messages',
   // The SDKs send x-api-key; Claude Code with an auth token sends `Authorization: Bearer`.
   clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
+  officialHosts: ['api.anthropic.com'],
   keyRules: ['anthropic-api-key'],
   modelPrefixes: ['claude'],
   // `messages.create` is a common name: it is taken for Anthropic's only with a model argument.

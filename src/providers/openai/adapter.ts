@@ -104,6 +104,7 @@ export const openaiAdapter: ProviderAdapter = {
   defaultRoute: '/v1/chat/completions',
   // The SDKs send `Authorization: Bearer`; some agents send x-api-key to any base URL.
   clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
+  officialHosts: ['api.openai.com'],
   keyRules: ['openai-project-key', 'openai-service-account-key', 'openai-user-key'],
   sdkCalls,
   // openai-organization and openai-project choose which account is billed: the bundle's choice.

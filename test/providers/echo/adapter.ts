@@ -80,6 +80,7 @@ export const echoAdapter: ProviderAdapter = {
   clientKeys: [{ query: 'key' }],
   clientHeaders: ['x-echo-version'],
   rewriteFields: ['model', 'max_out', 'end_user', 'report_usage'],
+  officialHosts: ['api.echo.test'],
   keyRules: [],
   sdkCalls: [],
 
