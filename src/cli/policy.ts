@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { registeredStyles } from '../providers/registry';
 import { parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
@@ -19,7 +20,7 @@ export const run: CommandRunner = async (argv, io) => {
     io.stderr.write(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     return 2;
   }
-  const result = loadPolicy(text, Date.now());
+  const result = loadPolicy(text, Date.now(), registeredStyles());
   for (const w of result.warnings) io.stderr.write(`${formatIssue(file, w)}\n`);
   if (!result.ok) {
     for (const e of result.errors) io.stdout.write(`${formatIssue(file, e)}\n`);

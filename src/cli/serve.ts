@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { registeredStyles } from '../providers/registry';
 import { isLoopback } from '../proxy/bind';
 import { Logger } from '../proxy/log';
 import { resolveDataDir } from '../store/data-dir';
@@ -69,7 +70,7 @@ export const run: CommandRunner = async (argv, io) => {
     io.stderr.write(`tollgate serve: cannot read policy ${policyPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     return 1;
   }
-  const loaded = loadPolicy(policyText, Date.now());
+  const loaded = loadPolicy(policyText, Date.now(), registeredStyles());
   for (const w of loaded.warnings) log.warn(formatIssue(policyPath, w));
   if (!loaded.ok) {
     for (const e of loaded.errors) io.stderr.write(`${formatIssue(policyPath, e)}\n`);

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
+import { registeredStyles } from '../providers/registry';
 import type { Policy } from '../engine/policy/model';
 import { ProgressBar } from '../simulate/progress';
 import { formatJson, formatText } from '../simulate/report';
@@ -20,7 +21,7 @@ function readPolicy(file: string, io: CliIo): Policy | undefined {
     io.stderr.write(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     return undefined;
   }
-  const result = loadPolicy(text, Date.now());
+  const result = loadPolicy(text, Date.now(), registeredStyles());
   if (!result.ok) {
     for (const e of result.errors) io.stderr.write(`${formatIssue(file, e)}\n`);
     return undefined;

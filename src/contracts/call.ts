@@ -11,9 +11,15 @@ export type CallKind =
   /** No model is invoked (GET /v1/models): identity and route checks only. */
   | 'passthrough';
 
+/**
+ * A wire style's name, as its adapter registers it (src/providers/registry.ts): `openai`,
+ * `anthropic`. Plain text here, so that a new style is a provider folder, not an edit of this type.
+ */
+export type StyleName = string;
+
 export interface ModelCall {
   readonly provider: string;
-  readonly style: 'openai' | 'anthropic';
+  readonly style: StyleName;
   readonly route: string;
   readonly kind: CallKind;
   readonly model?: string;

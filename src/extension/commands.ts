@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Baseline } from '../scan/baseline';
 import { installPreCommitHook } from '../scan/hook';
+import { registeredStyles } from '../providers/registry';
 import { providerFor } from './core/key-fixes';
 import type { DashboardPanel } from './dashboard-panel';
 import { BASELINE_FILE, ignoreEdit, keyToEnvEdit } from './key-diagnostics';
@@ -20,8 +21,6 @@ export interface CommandDeps {
   readonly dashboard: DashboardPanel;
   readonly keys: KeyDiagnostics;
 }
-
-const providers = ['openai', 'anthropic'] as const;
 
 interface JsonFinding {
   readonly rule: string;
@@ -57,7 +56,7 @@ function nodeOnPath(): boolean {
 
 async function chooseProvider(given: unknown): Promise<string | undefined> {
   if (typeof given === 'string' && /^[a-z][a-z0-9-]*$/.test(given)) return given;
-  return vscode.window.showQuickPick([...providers], { title: 'Tollgate: which upstream provider?' });
+  return vscode.window.showQuickPick(registeredStyles(), { title: 'Tollgate: which upstream provider?' });
 }
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {

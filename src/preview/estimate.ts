@@ -1,4 +1,4 @@
-import type { ModelCall } from '../contracts/call';
+import type { ModelCall, StyleName } from '../contracts/call';
 import { MalformedRequestError } from '../contracts/call';
 import type { Decision } from '../engine/decision';
 import { Engine } from '../engine/decide';
@@ -6,8 +6,7 @@ import type { Identity } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
 import { priceOf, usdFor } from '../engine/pricing';
 import type { StateSnapshot } from '../proxy/admin-types';
-import { describeAnthropicCall } from '../providers/anthropic/request';
-import { describeOpenAICall } from '../providers/openai/request';
+import { adapterFor, styleOfModel } from '../providers/registry';
 import { MemoryStore } from '../store/memory-store';
 import type { FoundCall, SourceRange } from './found-call';
 
@@ -71,26 +70,7 @@ export interface CallPreview {
 export const ASSUMED_TOKENS_PER_DYNAMIC_PART = 500;
 const MAX_COUNT = 1000;
 
-function bodyFor(call: FoundCall, model: string, reserve: number): Record<string, unknown> {
-  const system = call.prompt.filter((p) => p.role === 'system').map((p) => p.text).join('\n');
-  const turns = call.prompt.filter((p) => p.role !== 'system').map((p) => ({ role: p.role === 'input' ? 'user' : p.role, content: p.text }));
-  switch (call.api) {
-    case 'messages':
-      return { model, max_tokens: call.maxTokens ?? reserve, ...(system ? { system } : {}), messages: turns.length ? turns : [{ role: 'user', content: '' }] };
-    case 'responses':
-      return { model, ...(system ? { instructions: system } : {}), input: turns, ...(call.maxTokens !== undefined ? { max_output_tokens: call.maxTokens } : {}) };
-    case 'embeddings':
-      return { model, input: turns.map((t) => t.content) };
-    case 'completions':
-      return { model, prompt: turns.map((t) => t.content).join('\n'), ...(call.maxTokens !== undefined ? { max_tokens: call.maxTokens } : {}) };
-    case 'chat': {
-      const messages = [...(system ? [{ role: 'system', content: system }] : []), ...turns];
-      return { model, messages: messages.length ? messages : [{ role: 'user', content: '' }], ...(call.maxTokens !== undefined ? { max_tokens: call.maxTokens } : {}) };
-    }
-  }
-}
-
-function providerFor(policy: Policy, style: 'openai' | 'anthropic'): string {
+function providerFor(policy: Policy, style: StyleName): string {
   for (const [name, p] of policy.providers) if (p.style === style) return name;
   return style;
 }
@@ -98,8 +78,13 @@ function providerFor(policy: Policy, style: 'openai' | 'anthropic'): string {
 /** The engine's description of the call, counted by the provider adapter the proxy uses. */
 export function modelCallFor(call: FoundCall, model: string, ctx: PreviewContext): ModelCall {
   const provider = providerFor(ctx.policy, call.provider);
-  const body = bodyFor(call, model, ctx.policy.guards.reserveOutputTokens);
-  const described = call.provider === 'anthropic' ? describeAnthropicCall(provider, call.route, 'POST', body) : describeOpenAICall(provider, call.route, 'POST', body);
+  const adapter = adapterFor(call.provider);
+  // The system parts are one system turn, first; a plain prompt's parts are the user's.
+  const system = call.prompt.filter((p) => p.role === 'system').map((p) => p.text).join('\n');
+  const turns = call.prompt.filter((p) => p.role !== 'system').map((p) => ({ role: p.role === 'input' ? 'user' : p.role, content: p.text }));
+  const messages = [...(system ? [{ role: 'system', content: system }] : []), ...turns];
+  const body = adapter.requestFor(call.route, { model, messages, maxTokens: call.maxTokens, reserveOutputTokens: ctx.policy.guards.reserveOutputTokens });
+  const described = adapter.describe(provider, call.route, 'POST', body);
   const assumed = call.dynamicParts * (ctx.assumedTokensPerDynamicPart ?? ASSUMED_TOKENS_PER_DYNAMIC_PART);
   return { ...described, inputTokens: described.inputTokens + assumed };
 }
@@ -109,12 +94,11 @@ function identityOf(ctx: PreviewContext): Identity {
 }
 
 /** Models the policy prices (and names as downgrade targets) of the same provider style as the call. */
-function candidates(policy: Policy, style: 'openai' | 'anthropic', api: FoundCall['api']): string[] {
+function candidates(policy: Policy, style: StyleName, api: FoundCall['api']): string[] {
   const names = new Set<string>([...policy.prices.keys()].filter((n) => !n.includes('*')));
   for (const b of policy.budgets) if (b.downgradeTo) names.add(b.downgradeTo);
-  const anthropic = (m: string): boolean => m.startsWith('claude');
   const embedding = (m: string): boolean => m.includes('embed');
-  return [...names].filter((m) => anthropic(m) === (style === 'anthropic') && embedding(m) === (api === 'embeddings'));
+  return [...names].filter((m) => styleOfModel(m) === style && embedding(m) === (api === 'embeddings'));
 }
 
 /** A store holding this developer's live accumulators: the snapshot's `used`, charged at its time. */

@@ -1,7 +1,12 @@
-// A model call found in source code, as both language finders report it: offsets into the text,
-// what is static (literal) and what is not, and the constructs that repeat it.
+import type { StyleName } from '../contracts/call';
+import type { PreviewApi, SdkCall } from '../providers/adapter';
+import { registeredAdapters } from '../providers/registry';
 
-export type ApiKind = 'chat' | 'responses' | 'embeddings' | 'messages' | 'completions';
+// A model call found in source code, as both language finders report it: offsets into the text,
+// what is static (literal) and what is not, and the constructs that repeat it. Which SDK calls
+// and provider paths are model calls is each provider style's own table (SdkCall).
+
+export type ApiKind = PreviewApi;
 
 export type FanOutKind = 'loop' | 'map' | 'promise-all' | 'gather' | 'comprehension' | 'recursion';
 
@@ -27,7 +32,7 @@ export interface FanOut {
 
 export interface FoundCall {
   readonly api: ApiKind;
-  readonly provider: 'openai' | 'anthropic';
+  readonly provider: StyleName;
   readonly route: string;
   readonly via: 'sdk' | 'http';
   readonly stream: boolean;
@@ -43,56 +48,56 @@ export interface FoundCall {
   readonly fanOut: readonly FanOut[];
 }
 
-/** Provider paths a plain HTTP call may target, with what they mean. */
-export const PROVIDER_PATHS: readonly { readonly path: string; readonly api: ApiKind; readonly provider: 'openai' | 'anthropic' }[] = [
-  { path: '/v1/chat/completions', api: 'chat', provider: 'openai' },
-  { path: '/v1/responses', api: 'responses', provider: 'openai' },
-  { path: '/v1/embeddings', api: 'embeddings', provider: 'openai' },
-  { path: '/v1/completions', api: 'completions', provider: 'openai' },
-  { path: '/v1/messages', api: 'messages', provider: 'anthropic' },
-];
-
-export function routeOf(api: ApiKind): string {
-  switch (api) {
-    case 'chat':
-      return '/v1/chat/completions';
-    case 'responses':
-      return '/v1/responses';
-    case 'embeddings':
-      return '/v1/embeddings';
-    case 'completions':
-      return '/v1/completions';
-    case 'messages':
-      return '/v1/messages';
-  }
+/** Every registered style's SDK calls, longest accessor chain first (`chat.completions` before `completions`). */
+function sdkCalls(): (SdkCall & { readonly provider: StyleName })[] {
+  return registeredAdapters()
+    .flatMap((a) => a.sdkCalls.map((c) => ({ ...c, provider: a.style })))
+    .sort((x, y) => y.chain.length - x.chain.length);
 }
 
-/** The SDK method an accessor chain ends with (`client.chat.completions.create`), or undefined. */
-export function sdkApiOf(names: readonly string[]): { api: ApiKind; stream: boolean } | undefined {
+/** Provider paths a plain HTTP call may target, with what they mean. */
+export function providerPaths(): { readonly path: string; readonly api: ApiKind; readonly provider: StyleName }[] {
+  const seen = new Set<string>();
+  return sdkCalls().filter((c) => !seen.has(c.route) && seen.add(c.route)).map((c) => ({ path: c.route, api: c.api, provider: c.provider }));
+}
+
+export function routeOf(api: ApiKind): string {
+  const call = sdkCalls().find((c) => c.api === api);
+  if (!call) throw new Error(`no registered provider style makes '${api}' calls`);
+  return call.route;
+}
+
+/**
+ * The SDK method an accessor chain ends with (`client.chat.completions.create`), or undefined.
+ * `needsModel`: taken for a model call only when a `model` argument is in sight.
+ */
+export function sdkApiOf(names: readonly string[]): { api: ApiKind; stream: boolean; provider: StyleName; needsModel: boolean } | undefined {
   const n = names.length;
-  const last = names[n - 1];
-  const prev = names[n - 2];
-  if (!last || !prev) return undefined;
-  const streaming = last === 'stream';
-  const create = last === 'create' || last === 'parse' || streaming;
-  if (!create) return undefined;
-  if (prev === 'completions') return { api: names[n - 3] === 'chat' ? 'chat' : 'completions', stream: streaming };
-  if (prev === 'responses') return { api: 'responses', stream: streaming };
-  if (prev === 'embeddings' && last === 'create') return { api: 'embeddings', stream: false };
-  if (prev === 'messages' && last !== 'parse') return { api: 'messages', stream: streaming };
+  const method = names[n - 1];
+  if (!method) return undefined;
+  for (const c of sdkCalls()) {
+    if (n < c.chain.length + 1 || !c.methods.includes(method)) continue;
+    if (!c.chain.every((name, i) => names[n - 1 - c.chain.length + i] === name)) continue;
+    return { api: c.api, stream: c.streamMethods.includes(method), provider: c.provider, needsModel: c.needsModel === true };
+  }
   return undefined;
 }
 
 /** The provider API a URL's text names, by its path. */
-export function pathApiOf(url: string): (typeof PROVIDER_PATHS)[number] | undefined {
-  return PROVIDER_PATHS.find((p) => {
+export function pathApiOf(url: string): ReturnType<typeof providerPaths>[number] | undefined {
+  return providerPaths().find((p) => {
     const at = url.indexOf(p.path);
     // `/v1/messages/count_tokens` is not a model call; a query string or the end of the text is fine.
     return at >= 0 && !/^[/\w]/.test(url.slice(at + p.path.length));
   });
 }
 
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** A cheap test that a text may hold a model call at all, so most files are never parsed. */
 export function mayContainModelCalls(text: string): boolean {
-  return /completions|responses|embeddings|messages|\/v1\//.test(text);
+  const words = new Set(sdkCalls().flatMap((c) => [c.chain[c.chain.length - 1]!, c.route]));
+  return new RegExp([...words].map(escape).join('|')).test(text);
 }

@@ -1,3 +1,4 @@
+import type { StyleName } from '../contracts/call';
 import type * as TS from 'typescript';
 import type { ApiKind, FanOut, FoundCall, PromptPart, SourceRange } from './found-call';
 import { mayContainModelCalls, pathApiOf, routeOf, sdkApiOf } from './found-call';
@@ -133,8 +134,8 @@ class JsFinder {
     if (sdk) {
       const body = this.props(call.arguments[0]);
       // `client.messages.create` is also Twilio's and others': only count it with a model in sight.
-      if (sdk.api === 'messages' && !body?.has('model')) return;
-      this.add(call, sdk.api, sdk.api === 'messages' ? 'anthropic' : 'openai', 'sdk', sdk.stream, body, call.arguments[0] !== undefined);
+      if (sdk.needsModel && !body?.has('model')) return;
+      this.add(call, sdk.api, sdk.provider, 'sdk', sdk.stream, body, call.arguments[0] !== undefined);
       return;
     }
     const callee = names[names.length - 1];
@@ -167,7 +168,7 @@ class JsFinder {
     return this.props(options.get('data') ?? options.get('json'));
   }
 
-  private add(call: TS.CallExpression, api: ApiKind, provider: 'openai' | 'anthropic', via: 'sdk' | 'http', stream: boolean, body: Map<string, TS.Expression> | undefined, hasArgs: boolean): void {
+  private add(call: TS.CallExpression, api: ApiKind, provider: StyleName, via: 'sdk' | 'http', stream: boolean, body: Map<string, TS.Expression> | undefined, hasArgs: boolean): void {
     const ts = this.ts;
     const prompt: PromptPart[] = [];
     let dynamicParts = 0;

@@ -1,3 +1,4 @@
+import type { StyleName } from '../contracts/call';
 import type { ApiKind, FanOut, FoundCall, PromptPart, SourceRange } from './found-call';
 import { mayContainModelCalls, pathApiOf, routeOf, sdkApiOf } from './found-call';
 import type { PyToken } from './python-tokens';
@@ -278,8 +279,8 @@ class PyFinder {
     const range = { start: this.at(from).start, end: this.at(close).end };
     const sdk = sdkApiOf(names);
     if (sdk) {
-      if (sdk.api === 'messages' && !args.named.has('model') && !args.splat) return;
-      this.add(range, sdk.api, sdk.api === 'messages' ? 'anthropic' : 'openai', 'sdk', sdk.stream, args.named, args.splat, blocks, brackets);
+      if (sdk.needsModel && !args.named.has('model') && !args.splat) return;
+      this.add(range, sdk.api, sdk.provider, 'sdk', sdk.stream, args.named, args.splat, blocks, brackets);
       return;
     }
     if (names[names.length - 1] !== 'post') return;
@@ -291,7 +292,7 @@ class PyFinder {
     this.add(range, target.api, target.provider, 'http', false, body?.kind === 'dict' ? body.entries : new Map(), body === undefined || body.kind !== 'dict', blocks, brackets);
   }
 
-  private add(range: SourceRange, api: ApiKind, provider: 'openai' | 'anthropic', via: 'sdk' | 'http', stream: boolean, body: ReadonlyMap<string, PyValue>, opaque: boolean, blocks: Block[], brackets: Bracket[]): void {
+  private add(range: SourceRange, api: ApiKind, provider: StyleName, via: 'sdk' | 'http', stream: boolean, body: ReadonlyMap<string, PyValue>, opaque: boolean, blocks: Block[], brackets: Bracket[]): void {
     const prompt: PromptPart[] = [];
     let dynamicParts = opaque ? 1 : 0;
     const m = body.get('model');

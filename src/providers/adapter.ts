@@ -1,7 +1,5 @@
-import type { ModelCall } from '../contracts/call';
-import { anthropicAdapter } from './anthropic/adapter';
+import type { ModelCall, StyleName } from '../contracts/call';
 import type { ErrorKind } from '../contracts/refusal';
-import { openaiAdapter } from './openai/adapter';
 import type { RouteTable } from './routes';
 import type { UsageReading } from './usage';
 
@@ -21,38 +19,86 @@ export interface StreamTap {
   event(data: string, name?: string): string | null;
 }
 
+/**
+ * Where a client of a style puts its key: a header, after a scheme (`Bearer`) or as its whole
+ * value, or a query parameter. Whatever sits there is the client's own credential (a Tollgate
+ * session token): it is read for identity and never sent upstream.
+ */
+export type KeyPlace = { readonly header: string; readonly scheme?: string } | { readonly query: string };
+
+/** A request as a traffic line or a call found in source describes it, before any wire format. */
+export interface PlainRequest {
+  readonly model: string;
+  /** In order; `system` turns become the instructions where the style keeps them apart. */
+  readonly messages: readonly { readonly role: string; readonly content: string }[];
+  readonly maxTokens?: number;
+  /** Held as the output maximum where the style requires one and the request gives none. */
+  readonly reserveOutputTokens: number;
+  readonly stream?: boolean;
+}
+
+/** What a found call is, as the quota preview names it. */
+export type PreviewApi = 'chat' | 'responses' | 'embeddings' | 'messages' | 'completions';
+
+/**
+ * An SDK call the quota preview recognises in source: `client.<chain...>.<method>(...)`. A
+ * method in `streamMethods` streams.
+ */
+export interface SdkCall {
+  readonly chain: readonly string[];
+  readonly methods: readonly string[];
+  readonly streamMethods: readonly string[];
+  readonly api: PreviewApi;
+  /** The route the call goes to. */
+  readonly route: string;
+  /** Taken for this style's call only with a `model` argument (the name is common elsewhere). */
+  readonly needsModel?: boolean;
+}
+
+/** Environment variables the style's SDKs and agents read, pointed at the proxy. */
+export interface SdkEnvironment {
+  readonly baseUrl: { readonly name: string; readonly value: string };
+  readonly apiKey: { readonly name: string; readonly value: string };
+}
+
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
 export interface ProviderAdapter {
-  readonly style: 'openai' | 'anthropic';
+  readonly style: StyleName;
+  /** The provider's name as people write it: `OpenAI`. */
+  readonly title: string;
   /** The routes this style serves; every other path is refused before anything is forwarded. */
   readonly routes: RouteTable;
+  /** The generating route a request means when it names none (a traffic line without `route`). */
+  readonly defaultRoute: string;
+  /** Where this style's clients put their key, in the order they are read. */
+  readonly clientKeys: readonly KeyPlace[];
   /** Client headers the style's SDKs need upstream (API version, beta flags); no others pass unless the bundle says so. */
   readonly clientHeaders: readonly string[];
   describe(provider: string, route: string, method: string, body: unknown): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
   /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
   readonly rewriteFields: readonly string[];
+  /** The headers that carry the real upstream key. */
   authHeaders(key: string): Record<string, string>;
+  /** The body of a refusal of this kind, in the style's own error shape (what its SDKs raise). */
   errorBody(kind: ErrorKind, message: string): unknown;
   usageFromBody(json: unknown): UsageReading;
   streamTap(stripUsage: boolean): StreamTap;
+  /** Tokens of output text, counted as this style's model counts them (for a stream cut short). */
   countOutput(text: string): number;
-}
-
-const adapters: readonly ProviderAdapter[] = [openaiAdapter, anthropicAdapter];
-
-/** The style whose route a path is, if any: a path of one style sent to a provider of another is named as such. */
-export function styleOfPath(path: string): ProviderAdapter['style'] | undefined {
-  return adapters.find((a) => a.routes.knows(path))?.style;
-}
-
-export function adapterFor(style: string): ProviderAdapter {
-  switch (style) {
-    case 'openai':
-      return openaiAdapter;
-    case 'anthropic':
-      return anthropicAdapter;
-    default:
-      throw new Error(`no adapter for provider style '${style}'`);
-  }
+  /** A request body for one of the style's routes, from a plain description. */
+  requestFor(route: string, request: PlainRequest): Record<string, unknown>;
+  /** What the style's SDKs and agents read to talk to the proxy, at the provider's proxy URL. */
+  sdkEnvironment(providerUrl: string, sessionToken: string): SdkEnvironment;
+  /** The hosts the provider serves its own API from: its key goes there without asking. */
+  readonly officialHosts: readonly string[];
+  /** The key scanner's rules whose keys are this provider's upstream keys (the proxy can hold them). */
+  readonly keyRules: readonly string[];
+  /** The SDK calls the quota preview recognises for this style. */
+  readonly sdkCalls: readonly SdkCall[];
+  /**
+   * Model names only this style's provider serves, by prefix (`claude`), for the preview's
+   * suggestions. A style without them (OpenAI-compatible servers) may serve any model.
+   */
+  readonly modelPrefixes?: readonly string[];
 }

@@ -3,6 +3,7 @@ import { Engine } from '../engine/decide';
 import { TokenVerifier } from '../engine/identity/tokens';
 import { loadPolicy } from '../engine/policy/loader';
 import type { PolicyIssue } from '../engine/policy/loader';
+import { registeredStyles } from '../providers/registry';
 import type { Policy } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
 import { BrowserGuard } from './browser-guard';
@@ -32,7 +33,7 @@ export function contextFor(policy: Policy, source: string, parts: ContextParts):
  */
 export function compilePolicy(text: string, source: string, now: number, parts: ContextParts): PolicyCompileResult {
   try {
-    const loaded = loadPolicy(text, now);
+    const loaded = loadPolicy(text, now, registeredStyles());
     if (!loaded.ok) return loaded;
     return { ok: true, policy: loaded.policy, context: contextFor(loaded.policy, source, parts), warnings: loaded.warnings };
   } catch (err) {

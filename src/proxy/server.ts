@@ -14,8 +14,9 @@ import { formatIssue } from '../engine/policy/loader';
 import type { Policy, ProviderConfig } from '../engine/policy/model';
 import { periodStart } from '../engine/limiters/calendar';
 import type { AccumulatorStore } from '../engine/store';
-import { adapterFor, styleOfPath } from '../providers/adapter';
 import type { ProviderAdapter } from '../providers/adapter';
+import { clientKeyOf, upstreamQuery } from '../providers/client-key';
+import { adapterFor, styleOfPath } from '../providers/registry';
 import type { ErrorKind } from '../contracts/refusal';
 import { settleUsage } from '../providers/usage';
 import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
@@ -74,12 +75,6 @@ const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-function tokenOf(req: http.IncomingMessage): string | undefined {
-  const auth = firstHeader(req.headers.authorization);
-  const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-  return m?.[1] ?? firstHeader(req.headers['x-api-key'])?.trim() ?? undefined;
 }
 
 function traceOf(req: http.IncomingMessage): string | undefined {
@@ -286,7 +281,7 @@ export class ProxyServer {
 
     let identity: Identity;
     try {
-      identity = await this.identify(req, ctx, started);
+      identity = await this.identify(req, ctx, started, clientKeyOf(adapter.clientKeys, req.headers, route.query));
     } catch (err) {
       if (!IdentityError.is(err)) throw err;
       const status = err.reason === 'invalid-agent' ? 400 : 401;
@@ -384,7 +379,7 @@ export class ProxyServer {
       },
     );
 
-    const upstreamUrl = new URL(`${(this.o.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '')}${route.path}${route.query}`);
+    const upstreamUrl = new URL(`${(this.o.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '')}${route.path}${upstreamQuery(adapter.clientKeys, route.query)}`);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: firstHeader(req.headers.accept) ?? 'application/json',
@@ -450,8 +445,7 @@ export class ProxyServer {
     });
   }
 
-  private async identify(req: http.IncomingMessage, ctx: PolicyContext, now: number): Promise<Identity> {
-    const token = tokenOf(req);
+  private async identify(req: http.IncomingMessage, ctx: PolicyContext, now: number, token: string | undefined): Promise<Identity> {
     const agent = firstHeader(req.headers['x-tollgate-agent']);
     if (!token && !ctx.policy.identity.required) {
       return withAgent({ user: 'anonymous', agent: 'default', session: 'anonymous', roles: [], issuer: 'none' }, agent);

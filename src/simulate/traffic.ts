@@ -1,8 +1,8 @@
-import type { ModelCall } from '../contracts/call';
+import type { ModelCall, StyleName } from '../contracts/call';
 import { MalformedRequestError } from '../contracts/call';
 import type { Policy } from '../engine/policy/model';
-import { describeAnthropicCall } from '../providers/anthropic/request';
-import { describeOpenAICall } from '../providers/openai/request';
+import type { ProviderAdapter } from '../providers/adapter';
+import { adapterFor, ProviderRegistryError } from '../providers/registry';
 
 // One line of a traffic file (docs/traffic.md): a request as simulate replays it. Lines are JSON
 // objects, one per line, in time order; a blank line or one starting with `#` is skipped.
@@ -122,38 +122,38 @@ export function parseTrafficLine(source: string, line: number): TrafficLine | un
 }
 
 /** The route a line means when it names none: its provider style's generating route. */
-export function defaultRoute(style: 'openai' | 'anthropic'): string {
-  return style === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
+export function defaultRoute(style: StyleName): string {
+  return adapterFor(style).defaultRoute;
 }
 
 /**
- * The engine's ModelCall for a line. Messages go through the provider adapter, so they are counted
- * exactly as the proxy counts them; `input_tokens` is taken as already counted.
+ * The engine's ModelCall for a line. Messages become a request of the provider's style and go
+ * through its adapter, so they are counted exactly as the proxy counts them; `input_tokens` is
+ * taken as already counted.
  */
 export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall {
   const provider = policy.providers.get(t.provider);
   if (!provider) throw new TrafficError('provider', line, `provider '${t.provider}' is not in the policy (${[...policy.providers.keys()].join(', ') || 'none'})`);
-  const route = t.route ?? defaultRoute(provider.style);
+  let adapter: ProviderAdapter;
+  try {
+    adapter = adapterFor(provider.style);
+  } catch (err) {
+    if (ProviderRegistryError.is(err)) throw new TrafficError('provider', line, err.message);
+    throw err;
+  }
+  const route = t.route ?? adapter.defaultRoute;
+  const match = adapter.routes.match('POST', route);
   if (t.messages) {
-    const body: Record<string, unknown> = { model: t.model, messages: t.messages };
-    if (route === '/v1/responses') {
-      delete body.messages;
-      body.input = t.messages;
-      if (t.maxTokens !== undefined) body.max_output_tokens = t.maxTokens;
-    } else if (route === '/v1/embeddings') {
-      delete body.messages;
-      body.input = t.messages.map((m) => m.content);
-    } else if (t.maxTokens !== undefined) body.max_tokens = t.maxTokens;
-    // Anthropic requires max_tokens; a line without one is held at the policy's reserve.
-    if (provider.style === 'anthropic' && body.max_tokens === undefined) body.max_tokens = policy.guards.reserveOutputTokens;
+    // A line without max_tokens is held at the policy's reserve where the style requires one.
+    const body = adapter.requestFor(route, { model: t.model, messages: t.messages, maxTokens: t.maxTokens, reserveOutputTokens: policy.guards.reserveOutputTokens });
     try {
-      return provider.style === 'anthropic' ? describeAnthropicCall(t.provider, route, 'POST', body) : describeOpenAICall(t.provider, route, 'POST', body);
+      return adapter.describe(t.provider, route, 'POST', body);
     } catch (err) {
       if (MalformedRequestError.is(err)) throw new TrafficError('request', line, err.message);
       throw err;
     }
   }
-  const embed = route.endsWith('/embeddings');
+  const embed = match.ok && match.spec.kind === 'embed';
   return {
     provider: t.provider, style: provider.style, route, kind: embed ? 'embed' : 'generate', model: t.model, stream: false,
     inputTokens: t.inputTokens ?? 0, requestedOutputTokens: embed ? 0 : t.maxTokens, choices: 1, texts: [],

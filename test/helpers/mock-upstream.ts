@@ -1,5 +1,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { anthropicMock } from '../providers/anthropic/mock';
+import { openaiMock } from '../providers/openai/mock';
+import type { MockStyle } from './mock-style';
 
 export interface SeenRequest {
   readonly method: string;
@@ -24,9 +27,10 @@ export type Behaviour =
 type StreamBehaviour = { chunks: number; intervalMs: number; dieAfter?: number; gate?: (sent: number) => Promise<void> };
 
 /**
- * A provider on 127.0.0.1 that speaks enough of the OpenAI and Anthropic wire formats for the
- * official SDKs: chat completions, responses, embeddings, completions, models and messages, each
- * streamed or not, with usage. It records what reached it and whether each call was cut off.
+ * A provider on 127.0.0.1 that speaks enough of each style's wire format for the official SDKs
+ * (the styles' parts are in test/providers/<style>/mock.ts; by default OpenAI's and Anthropic's):
+ * chat completions, responses, embeddings, completions, models and messages, each streamed or
+ * not, with usage. It records what reached it and whether each call was cut off.
  */
 export class MockUpstream {
   readonly seen: SeenRequest[] = [];
@@ -37,6 +41,9 @@ export class MockUpstream {
   private server!: http.Server;
   readonly inputTokens = 11;
   readonly outputTokens = 7;
+
+  /** The first style that claims a path answers it; the last answers the paths styles share. */
+  constructor(private readonly styles: readonly MockStyle[] = [anthropicMock, openaiMock]) {}
 
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -82,72 +89,19 @@ export class MockUpstream {
         res.end(JSON.stringify(behaviour.body));
         return;
       }
-      const anthropic = (req.url ?? '').startsWith('/v1/messages');
+      const url = req.url ?? '';
+      // A path no style claims as its own (models, the root) is the last style's.
+      const style = this.styles.find((s) => s.serves(url)) ?? this.styles[this.styles.length - 1]!;
+      const usage = { input: this.inputTokens, output: this.outputTokens };
       if (body?.stream || behaviour.kind === 'stream') {
         const b = behaviour.kind === 'stream' ? behaviour : { kind: 'stream' as const, chunks: 3, intervalMs: 0 };
-        return anthropic ? this.streamAnthropic(res, b) : this.streamOpenAI(req.url ?? '', body ?? {}, res, b);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return this.drip(res, style.streamEvents(url, body ?? {}, b.chunks, usage), b);
       }
-      this.reply(req, res, body, anthropic);
+      const reply = JSON.stringify(style.reply(url, body, usage));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
     });
-  }
-
-  private reply(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown> | undefined, anthropic: boolean): void {
-    const url = req.url ?? '';
-    let out: unknown;
-    const model = (body?.model as string | undefined) ?? 'none';
-    if (url.startsWith('/v1/models')) out = { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'mock' }] };
-    else if (url === '/v1/messages/count_tokens') out = { input_tokens: this.inputTokens };
-    else if (anthropic) {
-      out = {
-        id: 'msg_1', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: 'Hello from the mock' }], stop_reason: 'end_turn', stop_sequence: null,
-        usage: { input_tokens: this.inputTokens, output_tokens: this.outputTokens },
-      };
-    } else if (url === '/v1/embeddings') out = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model, usage: { prompt_tokens: this.inputTokens, total_tokens: this.inputTokens } };
-    else if (url === '/v1/responses') {
-      out = { id: 'resp_1', object: 'response', created_at: 0, status: 'completed', model, output: [{ type: 'message', id: 'm1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello', annotations: [] }] }], usage: { input_tokens: this.inputTokens, output_tokens: this.outputTokens, total_tokens: 18 } };
-    } else {
-      out = {
-        id: 'chatcmpl-1', object: 'chat.completion', created: 0, model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the mock' }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: this.inputTokens, completion_tokens: this.outputTokens, total_tokens: 18 },
-      };
-    }
-    const text = JSON.stringify(out);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  private streamOpenAI(url: string, body: Record<string, unknown>, res: http.ServerResponse, b: StreamBehaviour): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const withUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    const events: string[] = [];
-    if (url === '/v1/responses') {
-      for (let i = 0; i < b.chunks; i++) events.push(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'word ', output_index: 0, content_index: 0, item_id: 'm1', sequence_number: i })}`);
-      events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: b.chunks, response: { id: 'resp_1', status: 'completed', usage: { input_tokens: this.inputTokens, output_tokens: b.chunks } } })}`);
-    } else {
-      for (let i = 0; i < b.chunks; i++) {
-        const chunk: Record<string, unknown> = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: body.model, choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }] };
-        if (withUsage) chunk.usage = null;
-        events.push(`data: ${JSON.stringify(chunk)}`);
-      }
-      if (withUsage) events.push(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: body.model, choices: [], usage: { prompt_tokens: this.inputTokens, completion_tokens: b.chunks, total_tokens: this.inputTokens + b.chunks } })}`);
-      events.push('data: [DONE]');
-    }
-    this.drip(res, events, b);
-  }
-
-  private streamAnthropic(res: http.ServerResponse, b: StreamBehaviour): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const ev = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}`;
-    const events = [
-      ev('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: this.inputTokens, output_tokens: 1 } } }),
-      ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-    ];
-    for (let i = 0; i < b.chunks; i++) events.push(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'word ' } }));
-    events.push(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
-    events.push(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: b.chunks } }));
-    events.push(ev('message_stop', { type: 'message_stop' }));
-    this.drip(res, events, b);
   }
 
   private drip(res: http.ServerResponse, events: string[], b: StreamBehaviour): void {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { StyleName } from '../../contracts/call';
 import { GUARD_IDS } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
 import { SESSION_ISSUER } from '../identity/tokens';
@@ -55,9 +56,10 @@ const RESERVED_HEADERS = new Set([
 /**
  * Loads a bundle's text: YAML syntax, then the schema and the checks a schema cannot express, all
  * reported in one run. `now` only decides which exceptions draw an "already expired" warning;
- * loading is otherwise pure.
+ * loading is otherwise pure. `styles` are the provider styles that can be served (the provider
+ * registry's, which the engine cannot import); without them any style name is taken.
  */
-export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadResult {
+export function loadPolicy(text: string, now: number = Date.now(), styles?: readonly StyleName[]): PolicyLoadResult {
   const { source, syntaxErrors } = PolicySource.parse(text);
   const errors: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];
@@ -85,6 +87,10 @@ export function loadPolicy(text: string, now: number = Date.now()): PolicyLoadRe
   const sound = (path: PolicyPath): boolean => !broken.has(key(path));
 
   const doc = value as PolicyDocument;
+  for (const [name, p] of entries(doc.providers)) {
+    const style = p !== null && typeof p === 'object' ? (p as { style?: unknown }).style : undefined;
+    if (styles && typeof style === 'string' && !styles.includes(style)) error(['providers', name, 'style'], `unknown provider style '${style}': one of ${styles.join(', ')}`);
+  }
   const compiled = compile(doc, sound, error, warn, now);
   if (errors.length > 0 || !compiled) return { ok: false, errors: byPosition(errors), warnings };
   return { ok: true, policy: { ...compiled, hash: createHash('sha256').update(text).digest('hex') }, warnings };

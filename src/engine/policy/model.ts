@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { StyleName } from '../../contracts/call';
 import type { Rate } from '../units';
 import type { Dimension } from './schema';
 
@@ -83,7 +84,7 @@ export interface Entitlement {
 export interface ProviderConfig {
   readonly name: string;
   readonly upstream: string;
-  readonly style: 'openai' | 'anthropic';
+  readonly style: StyleName;
   readonly keyEnv?: string;
   /** Sent upstream on every call (names lower-cased), over anything the client sent. */
   readonly headers: Readonly<Record<string, string>>;

@@ -94,7 +94,8 @@ const HeaderName = Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', desc
 const Provider = Type.Object(
   {
     upstream: Type.String({ format: 'uri', description: 'Base URL of the provider; the path after /<provider> is appended.' }),
-    style: Type.Union([Type.Literal('openai'), Type.Literal('anthropic')], { description: 'Wire format: openai covers any OpenAI-compatible server.' }),
+    // The styles are the provider registry's (src/providers/registry.ts), checked where it is known.
+    style: Type.String({ pattern: '^[a-z][a-z0-9-]*$', description: 'Wire format: the name of a registered provider style (openai covers any OpenAI-compatible server).' }),
     key_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the real upstream key.' })),
     headers: Type.Optional(
       Type.Record(HeaderName, Type.String(), {

@@ -1,11 +1,9 @@
 import { countTokens, setMergeCacheSize } from 'gpt-tokenizer/encoding/o200k_base';
 import { mayHoldLongPiece, segments } from './pieces';
 
-// Token counting before the call. OpenAI-style text is counted with o200k_base, the encoding of
-// the GPT-4o and later families, so those counts are exact for text. No tokenizer for Claude is
-// published, so Anthropic-style counts are o200k's scaled up by ANTHROPIC_FACTOR: Claude's
-// tokenizer yields more tokens than o200k for the same English and code, and this factor is
-// chosen to over-count rather than under-count; the settle record charges the true usage.
+// Token counting before the call: the generic tokenizer every provider style counts with. Text is
+// counted with o200k_base, the encoding of the GPT-4o and later families; a style whose models
+// tokenize otherwise scales it in its own folder (src/providers/<style>/count.ts).
 
 const noSpecial = { disallowedSpecial: new Set<string>() };
 
@@ -16,8 +14,6 @@ const noSpecial = { disallowedSpecial: new Set<string>() };
 // and bound what the cache holds.
 export const MERGE_CACHE_PIECES = 5_000;
 setMergeCacheSize(MERGE_CACHE_PIECES);
-
-export const ANTHROPIC_FACTOR = 1.35;
 
 /** Texts longer than this are counted by a byte bound instead: the bound is never below the true count. */
 const exactCountLimit = 2_000_000;
@@ -42,8 +38,4 @@ export function countText(text: string): number {
     tokens += s.long ? byteBound(part) : countTokens(part, noSpecial);
   }
   return tokens;
-}
-
-export function countAnthropicText(text: string): number {
-  return Math.ceil(countText(text) * ANTHROPIC_FACTOR);
 }

@@ -1,3 +1,6 @@
+import type { StyleName } from '../../contracts/call';
+import { styleOfKeyRule } from '../../providers/registry';
+
 // The text edits behind the key diagnostics' quick fixes, in the file's own language: replace a
 // literal with an environment lookup, or add a `tollgate-ignore` comment with a reason. Pure
 // string work on offsets so plain mocha proves each language.
@@ -13,11 +16,9 @@ export function envVarFor(ruleId: string): string {
   return `${base}_API_KEY`;
 }
 
-/** The upstream provider whose key this is, when the proxy can hold it. */
-export function providerFor(ruleId: string): 'openai' | 'anthropic' | undefined {
-  if (ruleId === 'openai-project-key' || ruleId === 'openai-service-account-key' || ruleId === 'openai-user-key') return 'openai';
-  if (ruleId === 'anthropic-api-key') return 'anthropic';
-  return undefined;
+/** The upstream provider whose key this is, when the proxy can hold it (its style's key rules). */
+export function providerFor(ruleId: string): StyleName | undefined {
+  return styleOfKeyRule(ruleId);
 }
 
 /** An expression reading `name` from the environment, or undefined where we do not know the language. */

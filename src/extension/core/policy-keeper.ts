@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Policy } from '../../engine/policy/model';
 import type { PolicyIssue } from '../../engine/policy/loader';
 import { formatIssue, loadPolicy } from '../../engine/policy/loader';
+import { registeredStyles } from '../../providers/registry';
 
 export interface PolicyInForce {
   readonly policy: Policy;
@@ -41,13 +42,13 @@ export class PolicyKeeper {
 
   /** Validates without changing what is in force (live diagnostics while typing). */
   static check(text: string, now: number = Date.now()): readonly PolicyIssue[] {
-    const result = loadPolicy(text, now);
+    const result = loadPolicy(text, now, registeredStyles());
     return result.ok ? result.warnings : [...result.errors, ...result.warnings];
   }
 
   /** Offers a saved bundle: accepted, it is in force; refused, the previous one stays and the refusal is remembered. */
   offer(text: string, source: string, now: number = Date.now()): PolicyVerdict {
-    const result = loadPolicy(text, now);
+    const result = loadPolicy(text, now, registeredStyles());
     if (result.ok) {
       this.current = { policy: result.policy, text, source };
       this.lastRejection = undefined;

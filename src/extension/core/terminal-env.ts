@@ -1,25 +1,29 @@
+import { registeredAdapters } from '../../providers/registry';
+
 // The environment the editor's terminals and debug sessions get so SDKs talk to the local proxy:
-// base URLs pointing at it and the developer's session token where the SDKs read an API key.
+// each provider style's base URL pointing at it and the developer's session token where its SDKs
+// read an API key. The variables are the styles' own (src/providers/<style>/adapter.ts).
 
-export interface ProxyEnvironment {
-  readonly OPENAI_BASE_URL: string;
-  readonly ANTHROPIC_BASE_URL: string;
-  readonly OPENAI_API_KEY: string;
-  readonly ANTHROPIC_API_KEY: string;
-  readonly TOLLGATE_PROXY_URL: string;
-}
+/** Variable name to value; TOLLGATE_PROXY_URL is the proxy itself. */
+export type ProxyEnvironment = Readonly<Record<string, string>>;
 
-/** OpenAI's SDKs expect `/v1` in the base URL; Anthropic's add it themselves. */
+/** Each style is reached at the provider of its own name (`/openai`, `/anthropic`). */
 export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyEnvironment {
   const base = proxyUrl.replace(/\/+$/, '');
-  return {
-    OPENAI_BASE_URL: `${base}/openai/v1`,
-    ANTHROPIC_BASE_URL: `${base}/anthropic`,
-    OPENAI_API_KEY: sessionToken,
-    ANTHROPIC_API_KEY: sessionToken,
-    TOLLGATE_PROXY_URL: base,
-  };
+  const env: Record<string, string> = {};
+  for (const adapter of registeredAdapters()) {
+    const { baseUrl, apiKey } = adapter.sdkEnvironment(`${base}/${adapter.style}`, sessionToken);
+    env[baseUrl.name] = baseUrl.value;
+    env[apiKey.name] = apiKey.value;
+  }
+  env.TOLLGATE_PROXY_URL = base;
+  return env;
 }
 
-export const environmentDescription =
-  'Tollgate points OpenAI and Anthropic SDKs at its local proxy (OPENAI_BASE_URL, ANTHROPIC_BASE_URL) and sets OPENAI_API_KEY / ANTHROPIC_API_KEY to your Tollgate session token; the real keys stay in the proxy.';
+function describeEnvironment(): string {
+  const vars = registeredAdapters().map((a) => a.sdkEnvironment('', ''));
+  const titles = registeredAdapters().map((a) => a.title).join(' and ');
+  return `Tollgate points ${titles} SDKs at its local proxy (${vars.map((v) => v.baseUrl.name).join(', ')}) and sets ${vars.map((v) => v.apiKey.name).join(' / ')} to your Tollgate session token; the real keys stay in the proxy.`;
+}
+
+export const environmentDescription = describeEnvironment();

@@ -7,18 +7,23 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { registeredAdapters } from '../../providers/registry';
 import { WITHHELD_KEYS_ENV } from '../../proxy/missing-key';
 import { choosePolicyFile, writeFileAtomic } from './policy-keeper';
 
-/**
- * The hosts each provider serves its API from, by the provider's name when it is one of these
- * (so a provider named `openai` gets no other provider's host), else by its wire style.
- */
-const officialHosts: Readonly<Record<string, readonly string[]>> = {
-  openai: ['api.openai.com'],
-  anthropic: ['api.anthropic.com'],
+/** Hosts of providers whose wire style is not (yet) one of the registry's. */
+const unstyledHosts: Readonly<Record<string, readonly string[]>> = {
   gemini: ['generativelanguage.googleapis.com'],
 };
+
+/**
+ * The hosts each provider serves its API from, by the provider's name when it is one of these
+ * (so a provider named `openai` gets no other provider's host), else by its wire style: each
+ * style's own (src/providers/<style>/adapter.ts), and those above.
+ */
+function officialHostsOf(name: string): readonly string[] | undefined {
+  return registeredAdapters().find((a) => a.style === name)?.officialHosts ?? (Object.hasOwn(unstyledHosts, name) ? unstyledHosts[name] : undefined);
+}
 
 /**
  * Azure OpenAI has no single host: each resource is `<name>.openai.azure.com`. A key sent to a
@@ -36,9 +41,9 @@ export function isOfficialUpstream(provider: string, style: string, url: string)
     return false;
   }
   if (u.protocol !== 'https:' || u.port !== '' || u.username !== '' || u.password !== '') return false;
-  const kind = Object.hasOwn(officialHosts, provider) || provider === 'azure-openai' ? provider : style;
+  const kind = officialHostsOf(provider) !== undefined || provider === 'azure-openai' ? provider : style;
   if (kind === 'azure-openai') return azureResourceHost.test(u.hostname);
-  return Object.hasOwn(officialHosts, kind) && officialHosts[kind]!.includes(u.hostname);
+  return officialHostsOf(kind)?.includes(u.hostname) ?? false;
 }
 
 /** The origin an approval names (scheme, host, port): approving https://gw.example does not approve http://gw.example. */
@@ -152,7 +157,7 @@ export function samePlans(a: readonly UpstreamKeyPlan[], b: readonly UpstreamKey
 export function approvalQuestion(pending: PendingApproval): { readonly message: string; readonly detail: string } {
   const { plan, storedFor } = pending;
   const host = hostOf(plan.origin);
-  const own = Object.hasOwn(officialHosts, plan.provider) ? officialHosts[plan.provider]![0] : Object.hasOwn(officialHosts, plan.style) ? officialHosts[plan.style]![0] : undefined;
+  const own = (officialHostsOf(plan.provider) ?? officialHostsOf(plan.style))?.[0];
   const whose = storedFor ? `your ${storedFor} API key` : `the key in ${plan.keyEnv}`;
   const source = storedFor ? `the ${storedFor} key you stored with "Tollgate: Set Upstream API Key…"` : `the key in the editor's environment variable ${plan.keyEnv}`;
   return {

@@ -1,6 +1,6 @@
 import type { ModelCall } from '../../contracts/call';
-import { countAnthropicText } from '../../engine/tokens/count';
-import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
+import { countAnthropicText } from './count';
+import type { PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
@@ -63,7 +63,16 @@ class AnthropicStreamTap implements StreamTap {
 
 export const anthropicAdapter: ProviderAdapter = {
   style: 'anthropic',
+  title: 'Anthropic',
   routes: anthropicRoutes,
+  defaultRoute: '/v1/messages',
+  // The SDKs send x-api-key; Claude Code with an auth token sends `Authorization: Bearer`.
+  clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
+  officialHosts: ['api.anthropic.com'],
+  keyRules: ['anthropic-api-key'],
+  modelPrefixes: ['claude'],
+  // `messages.create` is a common name: it is taken for Anthropic's only with a model argument.
+  sdkCalls: [{ chain: ['messages'], methods: ['create', 'stream'], streamMethods: ['stream'], api: 'messages', route: '/v1/messages', needsModel: true }],
   clientHeaders: ['anthropic-version', 'anthropic-beta'],
   rewriteFields: ['model', 'max_tokens', 'metadata'],
 
@@ -100,4 +109,19 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 
   countOutput: countAnthropicText,
+
+  /** System turns are the `system` field; Anthropic requires an output maximum, so one is always given. */
+  requestFor(_route: string, r: PlainRequest): Record<string, unknown> {
+    const system = r.messages.filter((m) => m.role === 'system').map((m) => m.content);
+    const turns = r.messages.filter((m) => m.role !== 'system');
+    return {
+      model: r.model, max_tokens: r.maxTokens ?? r.reserveOutputTokens, ...(system.length ? { system: system.join('\n') } : {}),
+      messages: turns.length ? turns : [{ role: 'user', content: '' }], ...(r.stream ? { stream: true } : {}),
+    };
+  },
+
+  /** Anthropic's SDKs and Claude Code add `/v1` themselves. */
+  sdkEnvironment(providerUrl: string, sessionToken: string): SdkEnvironment {
+    return { baseUrl: { name: 'ANTHROPIC_BASE_URL', value: providerUrl }, apiKey: { name: 'ANTHROPIC_API_KEY', value: sessionToken } };
+  },
 };

@@ -1,8 +1,8 @@
 import type { ModelCall } from '../../contracts/call';
 import { MalformedRequestError } from '../../contracts/call';
-import { countAnthropicText } from '../../engine/tokens/count';
+import { countAnthropicText } from './count';
 import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
-import { anthropicImageTokens } from '../../engine/tokens/images';
+import { anthropicImageTokens } from './images';
 import { RouteTable } from '../routes';
 import type { ContentBlock, MessagesRequest } from './wire';
 

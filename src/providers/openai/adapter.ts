@@ -1,6 +1,6 @@
 import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
-import type { ProviderAdapter, RequestChanges, StreamTap } from '../adapter';
+import type { PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
@@ -72,9 +72,41 @@ class OpenAIStreamTap implements StreamTap {
   }
 }
 
+/** The SDK methods that call each route, longest accessor chain first (`chat.completions` before `completions`). */
+const sdkCalls: readonly SdkCall[] = [
+  { chain: ['chat', 'completions'], methods: ['create', 'parse', 'stream'], streamMethods: ['stream'], api: 'chat', route: '/v1/chat/completions' },
+  { chain: ['completions'], methods: ['create', 'parse', 'stream'], streamMethods: ['stream'], api: 'completions', route: '/v1/completions' },
+  { chain: ['responses'], methods: ['create', 'parse', 'stream'], streamMethods: ['stream'], api: 'responses', route: '/v1/responses' },
+  { chain: ['embeddings'], methods: ['create'], streamMethods: [], api: 'embeddings', route: '/v1/embeddings' },
+];
+
+function requestFor(route: string, r: PlainRequest): Record<string, unknown> {
+  const stream = r.stream ? { stream: true } : {};
+  switch (route) {
+    case '/v1/responses': {
+      const system = r.messages.filter((m) => m.role === 'system').map((m) => m.content);
+      const input = r.messages.filter((m) => m.role !== 'system');
+      return { model: r.model, ...(system.length ? { instructions: system.join('\n') } : {}), input, ...(r.maxTokens !== undefined ? { max_output_tokens: r.maxTokens } : {}), ...stream };
+    }
+    case '/v1/embeddings':
+      return { model: r.model, input: r.messages.map((m) => m.content) };
+    case '/v1/completions':
+      return { model: r.model, prompt: r.messages.map((m) => m.content).join('\n'), ...(r.maxTokens !== undefined ? { max_tokens: r.maxTokens } : {}), ...stream };
+    default:
+      return { model: r.model, messages: r.messages.length ? r.messages : [{ role: 'user', content: '' }], ...(r.maxTokens !== undefined ? { max_tokens: r.maxTokens } : {}), ...stream };
+  }
+}
+
 export const openaiAdapter: ProviderAdapter = {
   style: 'openai',
+  title: 'OpenAI',
   routes: openaiRoutes,
+  defaultRoute: '/v1/chat/completions',
+  // The SDKs send `Authorization: Bearer`; some agents send x-api-key to any base URL.
+  clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
+  officialHosts: ['api.openai.com'],
+  keyRules: ['openai-project-key', 'openai-service-account-key', 'openai-user-key'],
+  sdkCalls,
   // openai-organization and openai-project choose which account is billed: the bundle's choice.
   clientHeaders: [],
   rewriteFields: ['model', ...openaiOutputFields, 'user', 'stream_options'],
@@ -125,4 +157,11 @@ export const openaiAdapter: ProviderAdapter = {
   },
 
   countOutput: countText,
+
+  requestFor,
+
+  /** OpenAI's SDKs expect `/v1` in the base URL. */
+  sdkEnvironment(providerUrl: string, sessionToken: string): SdkEnvironment {
+    return { baseUrl: { name: 'OPENAI_BASE_URL', value: `${providerUrl}/v1` }, apiKey: { name: 'OPENAI_API_KEY', value: sessionToken } };
+  },
 };

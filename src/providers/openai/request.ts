@@ -2,7 +2,7 @@ import type { ModelCall } from '../../contracts/call';
 import { MalformedRequestError } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import { imageSizeFromDataUrl } from '../../engine/tokens/image-size';
-import { openaiImageTokens } from '../../engine/tokens/images';
+import { openaiImageTokens } from './images';
 import { RouteTable } from '../routes';
 import type { ChatCompletionRequest, ChatContentPart, CompletionsRequest, EmbeddingsRequest, ResponsesRequest } from './wire';
 

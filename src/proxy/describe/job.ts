@@ -3,7 +3,7 @@ import { MalformedRequestError } from '../../contracts/call';
 import type { DetectorName } from '../../engine/classify';
 import { detect } from '../../engine/classify';
 import type { ProviderConfig } from '../../engine/policy/model';
-import { adapterFor } from '../../providers/adapter';
+import { adapterFor } from '../../providers/registry';
 import { parseJsonBody } from '../body';
 import { rawBody } from '../request-body';
 import type { RequestBody } from '../request-body';

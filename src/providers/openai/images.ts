@@ -1,6 +1,6 @@
-import type { ImageSize } from './image-size';
+import type { ImageSize } from '../../engine/tokens/image-size';
 
-// Image token rules as the providers document them.
+// Image tokens as OpenAI documents them.
 
 /** OpenAI vision models: low detail is a flat base; high detail adds a price per 512-px tile. */
 function openaiImageRates(model: string): { base: number; tile: number } {
@@ -25,14 +25,4 @@ export function openaiImageTokens(model: string, size: ImageSize | undefined, de
     h *= s;
   }
   return base + tile * Math.ceil(w / 512) * Math.ceil(h / 512);
-}
-
-/** Anthropic: about width x height / 750, after scaling to at most 1568 px on the long edge. */
-export function anthropicImageTokens(size: ImageSize | undefined): number {
-  if (!size) return 1600;
-  let { width: w, height: h } = size;
-  const fit = Math.min(1, 1568 / Math.max(w, h));
-  w *= fit;
-  h *= fit;
-  return Math.min(1600, Math.ceil((w * h) / 750));
 }

@@ -1,0 +1,19 @@
+/** Usage a mock upstream reports for a call. */
+export interface MockUsage {
+  readonly input: number;
+  readonly output: number;
+}
+
+/**
+ * One provider style's part of the mock upstream (test/providers/<style>/mock.ts): what it answers
+ * on each of its paths, whole or streamed, with the usage it reports.
+ */
+export interface MockStyle {
+  readonly style: string;
+  /** Whether a path is this style's own (not one styles share, such as /v1/models). */
+  serves(url: string): boolean;
+  /** A whole reply's JSON. */
+  reply(url: string, body: Record<string, unknown> | undefined, usage: MockUsage): unknown;
+  /** A streamed reply with `chunks` content events, each event without its closing blank line. */
+  streamEvents(url: string, body: Record<string, unknown>, chunks: number, usage: MockUsage): string[];
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import type { ModelCall } from '../../../../src/contracts/call';
+import type { ErrorKind } from '../../../../src/contracts/refusal';
+import type { RequestChanges } from '../../../../src/providers/adapter';
+import { anthropicAdapter as adapter } from '../../../../src/providers/anthropic/adapter';
+import { clientKeyOf } from '../../../../src/providers/client-key';
+
+function call(route: string, body: Record<string, unknown>): ModelCall {
+  return adapter.describe('anthropic', route, 'POST', body);
+}
+
+const messages = { model: 'claude-sonnet-4-5', max_tokens: 4000, messages: [{ role: 'user', content: 'hi' }] };
+
+describe('anthropic adapter', () => {
+  describe('rewrite', () => {
+    const cases: { name: string; route: string; body: Record<string, unknown>; changes: RequestChanges; expect: Record<string, unknown> }[] = [
+      { name: 'serves a downgraded model', route: '/v1/messages', body: messages, changes: { model: 'claude-haiku-4-5' }, expect: { ...messages, model: 'claude-haiku-4-5' } },
+      { name: 'clamps max_tokens to the cap', route: '/v1/messages', body: messages, changes: { outputCap: 100 }, expect: { ...messages, max_tokens: 100 } },
+      { name: 'leaves a max_tokens under the cap', route: '/v1/messages', body: messages, changes: { outputCap: 10_000 }, expect: messages },
+      { name: 'puts the pseudonym in metadata.user_id, beside what metadata held', route: '/v1/messages', body: { ...messages, metadata: { other: 1 } }, changes: { pseudonym: 'u-1' }, expect: { ...messages, metadata: { other: 1, user_id: 'u-1' } } },
+      { name: 'gives count_tokens no pseudonym: it generates nothing', route: '/v1/messages/count_tokens', body: { model: 'claude-sonnet-4-5', messages: messages.messages }, changes: { pseudonym: 'u-1' }, expect: { model: 'claude-sonnet-4-5', messages: messages.messages } },
+      { name: 'asks a stream for nothing: its events report usage anyway', route: '/v1/messages', body: { ...messages, stream: true }, changes: {}, expect: { ...messages, stream: true } },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const r = adapter.rewrite(c.body, call(c.route, c.body), c.changes);
+        assert.deepEqual(r.body, c.expect);
+        assert.equal(r.strippedUsage, false);
+        for (const key of Object.keys(r.body)) if (r.body[key] !== c.body[key]) assert.ok(adapter.rewriteFields.includes(key), `${key} is declared`);
+      });
+    }
+  });
+
+  describe('stream tap', () => {
+    const start = (usage: object): string => JSON.stringify({ type: 'message_start', message: { usage } });
+    const delta = (text: string): string => JSON.stringify({ type: 'content_block_delta', delta: { type: 'text_delta', text } });
+    const end = (usage: object): string => JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage });
+    const cases: { name: string; events: string[]; reading: { input?: number; output?: number; outputText: string } }[] = [
+      { name: "takes input from message_start and output from message_delta", events: [start({ input_tokens: 11, output_tokens: 1 }), delta('Hel'), delta('lo'), end({ output_tokens: 3 })], reading: { input: 11, output: 3, outputText: 'Hello' } },
+      { name: 'counts cached and cache-creating input as input', events: [start({ input_tokens: 2, cache_creation_input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 1 }), end({ output_tokens: 1 })], reading: { input: 11, output: 1, outputText: '' } },
+      { name: "never takes message_start's output so far for the total", events: [start({ input_tokens: 11, output_tokens: 1 }), delta('x')], reading: { input: 11, output: undefined, outputText: 'x' } },
+      { name: "takes a message_delta's own input when it gives one", events: [start({ input_tokens: 11, output_tokens: 1 }), end({ input_tokens: 12, output_tokens: 3 })], reading: { input: 12, output: 3, outputText: '' } },
+      { name: 'collects tool input and thinking as output text', events: [JSON.stringify({ type: 'content_block_delta', delta: { partial_json: '{"a"' } }), JSON.stringify({ type: 'content_block_delta', delta: { thinking: 'hm' } })], reading: { output: undefined, outputText: '{"a"hm' } },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const tap = adapter.streamTap(false);
+        for (const e of c.events) assert.equal(tap.event(e), e, 'every event passes as it came');
+        assert.deepEqual({ ...tap.reading }, c.reading);
+      });
+    }
+  });
+
+  describe('usage from a body', () => {
+    const cases: { name: string; body: unknown; input?: number; output?: number }[] = [
+      { name: 'a message', body: { usage: { input_tokens: 11, output_tokens: 7 } }, input: 11, output: 7 },
+      { name: 'cached input is input', body: { usage: { input_tokens: 1, cache_read_input_tokens: 10, output_tokens: 7 } }, input: 11, output: 7 },
+      { name: 'no usage: unknown, not zero', body: { type: 'message' } },
+      { name: 'not an object', body: null },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const r = adapter.usageFromBody(c.body);
+        assert.equal(r.input, c.input);
+        assert.equal(r.output, c.output);
+      });
+    }
+  });
+
+  describe('error shapes (what the Anthropic SDKs raise)', () => {
+    const cases: [ErrorKind, string][] = [
+      ['rate-limit', 'rate_limit_error'],
+      ['budget', 'rate_limit_error'],
+      ['context', 'permission_error'],
+      ['identity', 'authentication_error'],
+      ['bad-request', 'invalid_request_error'],
+      ['not-found', 'not_found_error'],
+      ['unavailable', 'overloaded_error'],
+    ];
+    for (const [kind, type] of cases) {
+      it(`${kind}: ${type}`, () => {
+        assert.deepEqual(adapter.errorBody(kind, 'why'), { type: 'error', error: { type, message: 'why' } });
+      });
+    }
+  });
+
+  it('builds a messages request with system apart and an output maximum always given', () => {
+    const body = adapter.requestFor('/v1/messages', { model: 'claude-haiku-4-5', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }], reserveOutputTokens: 64, stream: true });
+    assert.deepEqual(body, { model: 'claude-haiku-4-5', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    assert.equal(call('/v1/messages', body).requestedOutputTokens, 64);
+  });
+
+  it('reads the client key from x-api-key or an auth token, and sends the upstream key in x-api-key', () => {
+    assert.equal(clientKeyOf(adapter.clientKeys, { 'x-api-key': 'tok-1' }, ''), 'tok-1');
+    assert.equal(clientKeyOf(adapter.clientKeys, { authorization: 'Bearer tok-2' }, ''), 'tok-2');
+    assert.deepEqual(adapter.authHeaders('sk-ant-up'), { 'x-api-key': 'sk-ant-up' });
+  });
+});
