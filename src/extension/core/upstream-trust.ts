@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WITHHELD_KEYS_ENV } from '../../proxy/missing-key';
+import { WITHHELD_KEYS_ENV } from '../../pipeline/missing-key';
 import { choosePolicyFile, writeFileAtomic } from './policy-keeper';
 
 /**
