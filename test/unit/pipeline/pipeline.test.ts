@@ -3,73 +3,14 @@ import type { Identity } from '../../../src/engine/identity/identity';
 import type { CallEventMap, CallEventName, Recording } from '../../../src/pipeline/call-events';
 import { CallEvents } from '../../../src/pipeline/call-events';
 import type { CallPolicy } from '../../../src/pipeline/call-context';
-import type { CallTransport, RelayOrder, RelayOutcome, UpstreamCall, UpstreamHandlers } from '../../../src/pipeline/call-transport';
 import { ProxyError } from '../../../src/pipeline/errors';
 import { CallPipeline } from '../../../src/pipeline/pipeline';
 import { describeRequest } from '../../../src/proxy/describe/describe';
 import { engineFor } from '../../helpers/engine';
+import { answering, failing, FakeCall } from '../../helpers/fake-call';
 import { NOW } from '../../helpers/policy';
 
 const KEY = ['sk', 'unit', 'upstream', 'key0123456789'].join('-');
-
-/** What the upstream does with a call, given the handlers the pipeline gave it. */
-type UpstreamBehaviour = (request: UpstreamCall, handlers: UpstreamHandlers, call: FakeCall) => void;
-
-/** A client request and its answer, without sockets. */
-class FakeCall implements CallTransport {
-  readonly answers: { status: number; headers: Readonly<Record<string, string>>; body: { error: { message: string; type: string } } }[] = [];
-  readonly set: Record<string, string> = {};
-  sent?: UpstreamCall;
-  relayed?: RelayOrder;
-  aborted = false;
-
-  constructor(
-    private readonly body: unknown,
-    private readonly upstream: UpstreamBehaviour,
-    private readonly headers: Record<string, string> = { authorization: 'Bearer a-token' },
-    readonly method = 'POST',
-  ) {}
-
-  header(name: string): string | undefined {
-    return this.headers[name];
-  }
-
-  readBody(): Promise<Buffer> {
-    return Promise.resolve(Buffer.from(JSON.stringify(this.body)));
-  }
-
-  setHeader(name: string, value: string): void {
-    this.set[name] = value;
-  }
-
-  answer(status: number, headers: Readonly<Record<string, string>>, json: string): void {
-    this.answers.push({ status, headers, body: JSON.parse(json) as FakeCall['answers'][number]['body'] });
-  }
-
-  sendUpstream(request: UpstreamCall, handlers: UpstreamHandlers): void {
-    this.sent = request;
-    this.upstream(request, handlers, this);
-  }
-}
-
-/** An upstream that answers 200 with the usage given, as the relay would have read it. */
-function answering(usage: { input: number; output: number }): UpstreamBehaviour {
-  return (_request, handlers, call) =>
-    queueMicrotask(() =>
-      handlers.onResponse({
-        relay: (order): Promise<RelayOutcome> => {
-          call.relayed = order;
-          return Promise.resolve({ reading: { input: usage.input, output: usage.output, outputText: '' }, aborted: false, status: 200 });
-        },
-        abort: () => (call.aborted = true),
-      }),
-    );
-}
-
-/** An upstream that fails before any response: the client left, or the upstream is unreachable. */
-function failing(err: ProxyError, sent: boolean): UpstreamBehaviour {
-  return (_request, handlers) => queueMicrotask(() => handlers.onError(err, sent));
-}
 
 const person: Identity = { user: 'bob@acme.dev', agent: 'nb', session: 's-1', roles: ['ml-engineers'], issuer: 'tollgate' };
 
