@@ -1,4 +1,3 @@
-import { version } from '../../package.json';
 import { MalformedRequestError } from '../contracts/call';
 import type { ModelCall } from '../contracts/call';
 import type { ErrorKind } from '../contracts/refusal';
@@ -13,7 +12,8 @@ import type { ProviderAdapter } from '../providers/adapter';
 import { settleUsage } from '../providers/usage';
 import type { CallEvents, Recording } from './call-events';
 import type { CallPolicy, CallRoute, DecidedCall, DescribedCall, IdentifiedCall, RoutedCall } from './call-context';
-import type { CallTransport } from './call-transport';
+import type { CallTransport, RelayOutcome } from './call-transport';
+import { allowHeaders, labelsOf, tokenOf, traceOf, upstreamHeaders } from './call-headers';
 import { ProxyError } from './errors';
 import { missingKeyMessage } from './missing-key';
 import { renderBody } from './request-body';
@@ -62,11 +62,6 @@ export interface PipelineParts {
   readonly log: CallLog;
 }
 
-/** Client headers that pass to every provider: trace context and retry identity, never credentials. */
-const traceHeaders = ['traceparent', 'tracestate', 'idempotency-key'];
-
-const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 const refusalKinds: Record<RefusalKind, ErrorKind> = {
   'rate-limit': 'rate-limit',
   budget: 'budget',
@@ -78,6 +73,11 @@ const refusalKinds: Record<RefusalKind, ErrorKind> = {
 
 /** Why a decision in fail-open team mode is recorded as it is. */
 export const FAIL_OPEN_NOTE = "decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local";
+
+/** How a forwarded call ended upstream: relayed to its end, or failed before any response. */
+type UpstreamEnd =
+  | { readonly relayed: RelayOutcome }
+  | { readonly failed: ProxyError; readonly sent: boolean; readonly durableOk: boolean };
 
 /** A refusal before any identity was verified: counted, not recorded alone. */
 interface Unverified {
@@ -207,7 +207,7 @@ export class CallPipeline {
     return decided;
   }
 
-  /** Refuses the call, or records the decision and sends the call upstream, then settles it. */
+  /** Refuses the call, or records the decision and sends the call upstream; settles it once it ended there. */
   private async forward(c: DecidedCall): Promise<void> {
     const { decision, adapter, provider, identity, rules, transport: t } = c;
     if (decision.outcome === 'refuse' && !decision.shadow) {
@@ -232,64 +232,54 @@ export class CallPipeline {
       await rules.engine.release(decision, this.p.clock());
       return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
-    const durable = recording.durable;
-
     const base = (this.p.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '');
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: t.header('accept') ?? 'application/json',
-      // Usage is read from the response, so it must arrive uncompressed.
-      'accept-encoding': 'identity',
-      'user-agent': t.header('user-agent') ?? `tollgate/${version}`,
-      'x-tollgate-user': identity.user,
-      'x-tollgate-agent': identity.agent,
-      'x-tollgate-session': identity.session,
-      ...(key ? adapter.authHeaders(key) : {}),
-    };
-    for (const name of [...adapter.clientHeaders, ...provider.forwardHeaders, ...traceHeaders]) {
-      const v = t.header(name);
-      if (v) headers[name] = v;
-    }
-    Object.assign(headers, provider.headers);
-
-    await new Promise<void>((resolve) => {
-      t.sendUpstream({ url: new URL(`${base}${c.route.path}${c.route.query}`), headers, body: parts }, {
-        onError: (err, sent) => {
-          void (async () => {
-            const durableOk = await durable;
-            // Unknown is not zero: a request that reached the provider may have been worked on and
-            // billed, so without a reported usage it is settled at what it held. Only a call that
-            // never reached the upstream costs nothing.
-            const settlement = await rules.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0 }, this.p.clock());
-            const clientLeft = err.reason === 'client-closed';
-            this.settled(c, settlement, err.status, clientLeft);
-            this.p.log.warn(`${identity.user} ${c.route.provider}${c.route.path}: ${err.message}`);
-            if (clientLeft) return;
-            if (!durableOk) return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision'));
-            this.answer(t, adapter, err, { 'x-tollgate-decision': recording.id });
-          })()
-            .catch((e: Error) => this.p.log.error(`settle: ${e.message}`))
-            .finally(resolve);
-        },
+    const request = { url: new URL(`${base}${c.route.path}${c.route.query}`), headers: upstreamHeaders(c, key), body: parts };
+    const ended = await new Promise<UpstreamEnd | undefined>((resolve) => {
+      t.sendUpstream(request, {
+        onError: (err, sent) => void recording.durable.then((durableOk) => resolve({ failed: err, sent, durableOk })),
         onResponse: (reply) => {
-          void durable
+          void recording.durable
             .then(async (durableOk) => {
               if (!durableOk) {
                 reply.abort();
                 void rules.engine.release(decision, this.p.clock());
-                return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision, so the call was stopped'));
+                this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision, so the call was stopped'));
+                return resolve(undefined);
               }
-              const r = await reply.relay({ adapter, headers: allowHeaders(decision, recording.id), stripUsage: strippedUsage, secrets: key ? [key] : [] });
-              const reported = settleUsage(r.reading, c.call.inputTokens, (text) => adapter.countOutput(text), r.aborted);
-              // A provider bills no tokens for an error it returns without usage.
-              const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
-              this.settled(c, await rules.engine.settle(decision, usage, this.p.clock()), r.status, r.aborted);
+              resolve({ relayed: await reply.relay({ adapter, headers: allowHeaders(decision, recording.id), stripUsage: strippedUsage, secrets: key ? [key] : [] }) });
             })
-            .catch((err: Error) => this.p.log.error(`settle: ${err.message}`))
-            .finally(resolve);
+            .catch((err: Error) => {
+              this.p.log.error(`relay: ${err.message}`);
+              resolve(undefined);
+            });
         },
       });
     });
+    if (ended) await this.settle(c, recording.id, ended).catch((err: Error) => this.p.log.error(`settle: ${err.message}`));
+  }
+
+  /** Charges what the call used, now that it has ended, and answers a call the upstream failed. */
+  private async settle(c: DecidedCall, id: string, ended: UpstreamEnd): Promise<void> {
+    const { decision, adapter, rules, transport: t } = c;
+    if ('relayed' in ended) {
+      const r = ended.relayed;
+      const reported = settleUsage(r.reading, c.call.inputTokens, (text) => adapter.countOutput(text), r.aborted);
+      // A provider bills no tokens for an error it returns without usage.
+      const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
+      this.settled(c, await rules.engine.settle(decision, usage, this.p.clock()), r.status, r.aborted);
+      return;
+    }
+    const { failed: err, sent, durableOk } = ended;
+    // Unknown is not zero: a request that reached the provider may have been worked on and
+    // billed, so without a reported usage it is settled at what it held. Only a call that never
+    // reached the upstream costs nothing.
+    const settlement = await rules.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0 }, this.p.clock());
+    const clientLeft = err.reason === 'client-closed';
+    this.settled(c, settlement, err.status, clientLeft);
+    this.p.log.warn(`${c.identity.user} ${c.route.provider}${c.route.path}: ${err.message}`);
+    if (clientLeft) return;
+    if (!durableOk) return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision'));
+    this.answer(t, adapter, err, { 'x-tollgate-decision': id });
   }
 
   private settled(call: DecidedCall, settlement: Settlement, status: number, aborted: boolean): void {
@@ -350,37 +340,4 @@ export class CallPipeline {
   private send(t: CallTransport, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: Record<string, string>): void {
     t.answer(status, headers, JSON.stringify(adapter.errorBody(kind, message)));
   }
-}
-
-function tokenOf(t: CallTransport): string | undefined {
-  const auth = t.header('authorization');
-  const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-  return m?.[1] ?? t.header('x-api-key')?.trim() ?? undefined;
-}
-
-function traceOf(t: CallTransport): string | undefined {
-  const m = traceparent.exec((t.header('traceparent') ?? '').trim().toLowerCase());
-  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
-}
-
-function labelsOf(t: CallTransport): string[] {
-  const v = t.header('x-tollgate-classification');
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
-}
-
-/** What an admitted call's answer says about its decision, besides the upstream's own headers. */
-export function allowHeaders(d: Decision, id: string): Record<string, string> {
-  const h: Record<string, string> = { 'x-tollgate-decision': id };
-  if (d.remaining.requests !== undefined) h['x-tollgate-ratelimit-remaining-requests'] = String(Math.floor(d.remaining.requests));
-  if (d.remaining.tokens !== undefined) h['x-tollgate-ratelimit-remaining-tokens'] = String(Math.floor(d.remaining.tokens));
-  if (d.remaining.usd !== undefined) h['x-tollgate-ratelimit-remaining-usd'] = d.remaining.usd.toFixed(6);
-  if (d.outcome === 'downgrade') {
-    h['x-tollgate-model-served'] = d.modelServed ?? '';
-    h['x-tollgate-downgraded-from'] = d.model ?? '';
-    h['x-tollgate-rule'] = d.rule ?? '';
-  }
-  if (d.shadow && d.outcome === 'refuse') {
-    h['x-tollgate-shadow-refusal'] = d.rule ?? 'refused';
-  }
-  return h;
 }
