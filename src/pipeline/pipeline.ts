@@ -72,7 +72,7 @@ const refusalKinds: Record<RefusalKind, ErrorKind> = {
 };
 
 /** Why a decision in fail-open team mode is recorded as it is. */
-export const FAIL_OPEN_NOTE = "decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local";
+const FAIL_OPEN_NOTE = "decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local";
 
 /** How a forwarded call ended upstream: relayed to its end, or failed before any response. */
 type UpstreamEnd =
