@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ProxyError } from './errors';
+import { ProxyError } from '../pipeline/errors';
 
 /** Above this declared length, chunks are copied into place as they arrive rather than joined at the end. */
 const COPY_AS_READ = 64 * 1024;

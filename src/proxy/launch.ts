@@ -11,10 +11,11 @@ import { SIGNING_KEY_FILE } from '../store/ledger/signer';
 import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
+import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ADMIN_TOKEN_FILE } from './admin-types';
 import { warmDescribeThreads } from './describe/describe';
 import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
-import { restoreFromLedger } from './restore';
+import { recallAccumulators, restoreFromLedger } from './restore';
 import { TeamWitness } from './team-witness';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
@@ -94,22 +95,24 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
 
   const memory = c.store ? undefined : new MemoryStore();
   const store = c.store ?? memory!;
+  // The accumulators the views list are those the ledger's decisions touched, so the dashboard
+  // shows them before a call touches each again.
+  const views = new AccumulatorReadModel();
   // Restored before the first connection is accepted, so no call is ever decided on a blank state.
   // A shared store (Redis) already holds the team's state; only this process's memory needs the ledger.
-  if (memory) {
-    let restored: Awaited<ReturnType<typeof restoreFromLedger>>;
-    try {
-      restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now());
-    } catch (err) {
-      await ledger.close();
-      if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
-      throw err;
-    }
-    if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
+  try {
+    if (memory) {
+      const restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now(), views);
+      if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
+    } else await recallAccumulators(ledger, new Engine(c.policy, store), Date.now(), views);
+  } catch (err) {
+    await ledger.close();
+    if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
+    throw err;
   }
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir) });
+    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;

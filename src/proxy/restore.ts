@@ -3,6 +3,7 @@ import type { Hold } from '../engine/limiters/spec';
 import type { CostUnit } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
 import type { Ledger } from '../store/ledger/ledger';
+import type { AccumulatorReadModel } from '../views/accumulator-read-model';
 
 const DAY = 86_400_000;
 
@@ -30,14 +31,16 @@ export interface RestoreSummary {
  * it held, at its own time, and its settle record (if any) replaces that with what it really cost.
  * Records are applied in chain order, so each accumulator sees time move forward as it did live.
  * Rejects with LedgerError('corrupt') when a record read does not hold (see Ledger.verifiedRecords).
+ * The views' read model, when given, lists every accumulator a recorded decision touched.
  */
-export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: AccumulatorStore, now: number): Promise<RestoreSummary> {
+export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: AccumulatorStore, now: number, views?: AccumulatorReadModel): Promise<RestoreSummary> {
   const since = new Date(restoreHorizon(engine, now)).toISOString();
   const open = new Map<string, { hold: Hold; units: CostUnit[]; amounts: number[]; weight: number }>();
   let decisions = 0;
   // Verified as read: an edited record stops the start instead of rebuilding a budget from it.
   for await (const r of ledger.verifiedRecords(since)) {
     if (r.kind === 'decision') {
+      views?.noteRecorded(r.limits, engine);
       const charged = r.limits.filter((l) => l.after > l.before);
       if (charged.length === 0) continue;
       const ops: { key: string; spec: NonNullable<ReturnType<Engine['accumulatorFor']>>['spec']; amount: number; force: true }[] = [];
@@ -68,4 +71,14 @@ export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: A
     }
   }
   return { decisions, unsettled: open.size };
+}
+
+/**
+ * Lists in the views' read model every accumulator a decision within the horizon touched, when a
+ * shared store keeps the amounts and nothing else is restored from the ledger.
+ */
+export async function recallAccumulators(ledger: Ledger, engine: Engine, now: number, views: AccumulatorReadModel): Promise<void> {
+  for await (const r of ledger.records({ since: new Date(restoreHorizon(engine, now)).toISOString() })) {
+    if (r.kind === 'decision') views.noteRecorded(r.limits, engine);
+  }
 }

@@ -1,4 +1,4 @@
-import { ProxyError } from './errors';
+import { ProxyError } from '../pipeline/errors';
 
 export interface Route {
   readonly provider: string;

@@ -3,40 +3,25 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
-import { MalformedRequestError } from '../contracts/call';
-import type { ModelCall } from '../contracts/call';
-import type { DetectorName } from '../engine/classify';
-import type { Decision, Settlement } from '../engine/decision';
-import type { Identity } from '../engine/identity/identity';
-import { IdentityError, withAgent } from '../engine/identity/identity';
 import type { SessionKeys } from '../engine/identity/tokens';
 import { formatIssue } from '../engine/policy/loader';
-import type { Policy, ProviderConfig } from '../engine/policy/model';
-import { periodStart } from '../engine/limiters/calendar';
+import type { Policy } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
-import type { ProviderAdapter } from '../providers/adapter';
-import { clientKeyOf, upstreamQuery } from '../providers/client-key';
-import { adapterFor, styleOfPath } from '../providers/registry';
-import type { ErrorKind } from '../contracts/refusal';
-import { settleUsage } from '../providers/usage';
-import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
-import type { DecisionBody, LedgerEntry } from '../store/ledger/records';
+import { CallEvents } from '../pipeline/call-events';
+import { ProxyError } from '../pipeline/errors';
+import { CallPipeline } from '../pipeline/pipeline';
+import { CallRecorder } from '../store/ledger/call-recorder';
+import type { Ledger } from '../store/ledger/ledger';
+import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { AdminApi } from './admin';
-import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-types';
-import { readBody } from './body';
+import type { HealthResponse, StateSnapshot } from './admin-types';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
-import { ProxyError } from './errors';
+import { answerJson, HttpCall } from './http-call';
 import type { Logger } from './log';
-import { missingKeyMessage } from './missing-key';
 import { compilePolicy, contextFor } from './policy-compile';
 import { PolicyFileWatcher } from './policy-watch';
-import { RefusalDigest } from './refusal-digest';
 import type { Pseudonyms } from './pseudonym';
-import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './records';
-import { relayResponse } from './relay';
-import { renderBody } from './request-body';
-import type { RequestBody } from './request-body';
 import { parseRoute } from './routing';
 import type { Route } from './routing';
 import { Upstream } from './upstream';
@@ -66,78 +51,55 @@ export interface ProxyOptions extends ProxySettings {
   readonly adminToken: string;
   readonly pseudonyms: Pseudonyms;
   readonly clock?: () => number;
+  /** The views' read model, as restored from the ledger; an empty one when absent. */
+  readonly views?: AccumulatorReadModel;
 }
-
-/** Client headers that pass to every provider: trace context and retry identity, never credentials. */
-const traceHeaders = ['traceparent', 'tracestate', 'idempotency-key'];
-
-const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-function firstHeader(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function traceOf(req: http.IncomingMessage): string | undefined {
-  const m = traceparent.exec((firstHeader(req.headers.traceparent) ?? '').trim().toLowerCase());
-  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
-}
-
-const refusalKinds: Record<NonNullable<Decision['refusal']>, ErrorKind> = {
-  'rate-limit': 'rate-limit',
-  budget: 'budget',
-  trace: 'trace',
-  entitlement: 'entitlement',
-  context: 'context',
-  identity: 'identity',
-};
-
-const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
-  'malformed-request': 'bad-request',
-  'body-too-large': 'too-large',
-  'body-timeout': 'bad-request',
-  'bad-path': 'bad-request',
-  'unknown-provider': 'not-found',
-  'unknown-route': 'not-found',
-  'method-not-allowed': 'bad-request',
-  'upstream-key-missing': 'upstream',
-  'upstream-unreachable': 'upstream',
-  'upstream-timeout': 'timeout',
-  'client-closed': 'bad-request',
-  'forbidden-caller': 'forbidden',
-  'ledger-unavailable': 'unavailable',
-  'store-unavailable': 'unavailable',
-  draining: 'unavailable',
-};
 
 /**
- * The attributing proxy: verifies who calls, decides with the engine, forwards or refuses in
- * the provider's own shape, settles what the call really used and records every step in the
- * ledger. One instance per port; the policy in force can change under it without a restart.
+ * The attributing proxy's transport: listens, guards against web pages, serves the admin API and
+ * hands each model call to the call pipeline with the bundle in force, which can change under it
+ * without a restart. The ledger's recorder and the views' read model follow the pipeline's events.
  */
 export class ProxyServer {
   private readonly server: http.Server;
   private readonly upstream = new Upstream();
   private readonly admin: AdminApi;
+  private readonly pipeline: CallPipeline;
+  private readonly recorder: CallRecorder;
+  private readonly views: AccumulatorReadModel;
   private context!: PolicyContext;
   private policyError?: { source: string; errors: string[] };
   private watcher?: PolicyFileWatcher;
   private readonly inflight = new Set<Promise<void>>();
   private draining = false;
-  /** Accumulators seen in decisions, for the views: store-agnostic and bounded. */
-  private readonly seen = new Map<string, { rule: string; kind: AccumulatorView['kind']; key: string; unit: AccumulatorView['unit'] }>();
   private readonly clock: () => number;
-  private readonly refusals: RefusalDigest;
 
   private constructor(private readonly o: ProxyOptions) {
     this.clock = o.clock ?? Date.now;
-    this.refusals = new RefusalDigest(
-      (body) => {
-        const appended = this.append(body);
-        return appended ? appended.durable.then(() => appended.record.id) : Promise.reject(new Error('the ledger is unavailable'));
-      },
-      () => refOf(this.context.policy),
-    );
     this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
+    const events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`));
+    this.recorder = new CallRecorder(o.ledger, {
+      policy: () => this.context.policy,
+      shadow: o.shadow,
+      clock: this.clock,
+      log: o.log,
+      published: (type, decision) => this.admin.publish({ type, decision }),
+    });
+    this.recorder.subscribe(events);
+    this.views = o.views ?? new AccumulatorReadModel();
+    this.views.subscribe(events);
+    this.pipeline = new CallPipeline({
+      events,
+      describe: describeRequest,
+      ledgerHealth: () => o.ledger.health,
+      isLocalHold: (hold) => o.store.isLocalHold?.(hold) ?? false,
+      env: o.env,
+      upstreamOverrides: o.upstreamOverrides,
+      shadow: o.shadow,
+      pseudonymOf: (user) => o.pseudonyms.of(user),
+      clock: this.clock,
+      log: o.log,
+    });
     // Slow clients (slowloris) are cut off: the headers must arrive within the configured timeout,
     // then the body within the same again (readBody's own timer). Node checks these timeouts only
     // every connectionsCheckingInterval (30 s by default), so it is checked often enough for the
@@ -151,7 +113,7 @@ export class ProxyServer {
 
   static async start(o: ProxyOptions): Promise<ProxyServer> {
     const s = new ProxyServer(o);
-    s.context = s.buildContext(o.policy, o.policyPath);
+    s.context = contextFor(o.policy, o.policyPath, o);
     const reload = (text: string): void => void s.reload(text).catch((err: Error) => o.log.error(`policy reload: ${err.message}`));
     s.watcher = new PolicyFileWatcher(o.policyPath, o.policyText, reload, (err) => o.log.warn(`cannot read ${o.policyPath}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -176,14 +138,6 @@ export class ProxyServer {
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
-  get policyContext(): PolicyContext {
-    return this.context;
-  }
-
-  private buildContext(policy: Policy, source: string): PolicyContext {
-    return contextFor(policy, source, this.o);
-  }
-
   /** A policy edit: in force for the next request when it compiles; rejected with its errors otherwise. */
   async reload(text: string): Promise<boolean> {
     const file = this.o.policyPath;
@@ -193,7 +147,7 @@ export class ProxyServer {
       this.policyError = { source: file, errors };
       for (const e of errors) this.o.log.error(e);
       this.o.log.warn(`policy edit rejected; '${this.context.policy.name}' (${this.context.policy.hash.slice(0, 12)}) stays in force`);
-      this.append({ kind: 'policy', event: 'rejected', policy: { name: null, hash: hashOf(text) }, source: file, errors });
+      this.recorder.append({ kind: 'policy', event: 'rejected', policy: { name: null, hash: hashOf(text) }, source: file, errors });
       this.admin.publish({ type: 'policy', health: this.health() });
       return false;
     }
@@ -201,20 +155,9 @@ export class ProxyServer {
     this.o.store.applyPolicy?.(result.policy);
     this.policyError = undefined;
     this.o.log.info(`policy '${result.policy.name}' (${result.policy.hash.slice(0, 12)}) loaded from ${file}`);
-    this.append({ kind: 'policy', event: 'loaded', policy: { name: result.policy.name, hash: result.policy.hash }, source: file, errors: [] });
+    this.recorder.append({ kind: 'policy', event: 'loaded', policy: { name: result.policy.name, hash: result.policy.hash }, source: file, errors: [] });
     this.admin.publish({ type: 'policy', health: this.health() });
     return true;
-  }
-
-  private append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } | undefined {
-    try {
-      const r = this.o.ledger.append(entry);
-      r.durable.catch((err: Error) => this.o.log.error(`ledger: ${err.message}`));
-      return r;
-    } catch (err) {
-      this.o.log.error(`ledger: ${(err as Error).message}`);
-      return undefined;
-    }
   }
 
   private track(p: Promise<void>, res: http.ServerResponse): void {
@@ -232,10 +175,12 @@ export class ProxyServer {
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ctx = this.context;
+    const call = new HttpCall(req, res, this.upstream, this.o);
     // Before anything else: a web page must not drive the proxy or its admin API.
-    const guard = this.context.browserGuard;
+    const guard = ctx.browserGuard;
     const refusal = guard.refusal(req);
-    if (refusal) return this.answerUnverified(res, undefined, new ProxyError('forbidden-caller', refusal), '');
+    if (refusal) return this.pipeline.refuseUnrouted(call, ctx, new ProxyError('forbidden-caller', refusal));
     for (const [name, value] of Object.entries(guard.corsHeaders(req))) res.setHeader(name, value!);
     if (req.method === 'OPTIONS' && req.headers.origin !== undefined) {
       res.writeHead(204, guard.preflightHeaders(req));
@@ -244,241 +189,17 @@ export class ProxyServer {
     }
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
-      res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: { message: 'tollgate is shutting down', type: 'server_error' } }));
+      const err = new ProxyError('draining', 'tollgate is shutting down');
+      answerJson(res, err.status, { connection: 'close', 'retry-after': '1' }, JSON.stringify({ error: { message: err.message, type: 'server_error' } }));
       return;
     }
     let route: Route;
     try {
       route = parseRoute(req.url);
     } catch (err) {
-      return this.answerUnverified(res, undefined, err as ProxyError, '');
+      return this.pipeline.refuseUnrouted(call, ctx, err as ProxyError);
     }
-    return this.handleModelRequest(req, res, route);
-  }
-
-  private async handleModelRequest(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
-    const ctx = this.context;
-    const provider = ctx.policy.providers.get(route.provider);
-    const where = { provider: route.provider, route: route.path };
-    if (!provider) {
-      return this.answerUnverified(res, undefined, new ProxyError('unknown-provider', `no provider '${route.provider.slice(0, 100)}' in policy '${ctx.policy.name}' (it has: ${[...ctx.policy.providers.keys()].join(', ')})`), '');
-    }
-    const adapter = adapterFor(provider.style);
-    const match = adapter.routes.match(req.method ?? 'GET', route.path);
-    if (!match.ok) {
-      if (match.reason === 'method-not-allowed') {
-        res.setHeader('allow', match.allowed.join(', '));
-        return this.answerUnverified(res, adapter, new ProxyError('method-not-allowed', `${route.path} takes ${match.allowed.join(' or ')}, not ${req.method ?? ''}`), route.provider);
-      }
-      const other = styleOfPath(route.path);
-      const message = other && other !== adapter.style
-        ? `${route.path} is a route of the ${other} style, and provider '${route.provider}' speaks ${adapter.style}`
-        : `provider '${route.provider}' (${adapter.style} style) has no route ${route.path}; it serves ${adapter.routes.patterns.join(', ')}`;
-      return this.answerUnverified(res, adapter, new ProxyError('unknown-route', message), route.provider);
-    }
-    const started = this.clock();
-
-    let identity: Identity;
-    try {
-      identity = await this.identify(req, ctx, started, clientKeyOf(adapter.clientKeys, req.headers, route.query));
-    } catch (err) {
-      if (!IdentityError.is(err)) throw err;
-      const status = err.reason === 'invalid-agent' ? 400 : 401;
-      return this.answerUnverified(res, adapter, { status, kind: status === 401 ? 'identity' : 'bad-request', reason: err.reason, message: err.message }, route.provider, status === 401 ? { 'x-tollgate-rule': 'identity' } : {});
-    }
-
-    let call: ModelCall;
-    let body: RequestBody;
-    let detected: readonly DetectorName[] | undefined;
-    try {
-      const raw = await readBody(req, this.o.maxBodyBytes, this.o.bodyTimeoutMs);
-      // A large body is parsed, counted and classified on a describe thread, off this one. A
-      // passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
-      ({ body, call, detected } = await describeRequest(raw, { style: provider.style, provider: route.provider, route: route.path, method: req.method ?? 'GET', passthrough: match.spec.kind === 'passthrough' }, ctx.policy));
-    } catch (err) {
-      if (MalformedRequestError.is(err)) return this.answerFailure(res, new ProxyError('malformed-request', err.message), where, identity, adapter);
-      if (ProxyError.is(err)) return this.answerFailure(res, err, where, identity, adapter);
-      // JSON.parse reads any depth, but counting and rewriting recurse: a body nested deeper than
-      // the stack is refused rather than crashing the request.
-      if (err instanceof RangeError) return this.answerFailure(res, new ProxyError('malformed-request', 'the request body is nested too deeply to process'), where, identity, adapter);
-      throw err;
-    }
-
-    const health = this.o.ledger.health;
-    if (!health.ok) {
-      // Fail closed: a call that cannot be recorded is not made.
-      return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions, so it refuses calls until it can: ${health.reason}`, {});
-    }
-
-    let decision: Decision;
-    try {
-      decision = await ctx.engine.decide({ identity, call, trace: traceOf(req), declaredLabels: labelsOf(req), detected, shadow: this.o.shadow }, started);
-    } catch (err) {
-      this.o.log.error(`store: ${(err as Error).message}`);
-      return this.answerFailure(res, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`), where, identity, adapter);
-    }
-    this.remember(decision);
-    try {
-      return await this.forward(req, res, route, ctx, adapter, provider, identity, call, body, decision);
-    } catch (err) {
-      // Whatever went wrong after the decision, its hold must not outlive the call.
-      await ctx.engine.release(decision, this.clock()).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async forward(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    route: Route,
-    ctx: PolicyContext,
-    adapter: ProviderAdapter,
-    provider: ProviderConfig,
-    identity: Identity,
-    call: ModelCall,
-    body: RequestBody,
-    decision: Decision,
-  ): Promise<void> {
-    if (decision.outcome === 'refuse' && !decision.shadow) {
-      const headers: http.OutgoingHttpHeaders = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
-      if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
-      const kind = refusalKinds[decision.refusal ?? 'rate-limit'];
-      return this.answerRecorded(res, adapter, decision.status, kind, decisionBody(decision, decision.status), `Tollgate refused this request: ${decision.reason}.`, headers);
-    }
-
-    const key = provider.keyEnv ? this.o.env[provider.keyEnv] : undefined;
-    if (provider.keyEnv && !key) {
-      await ctx.engine.release(decision, this.clock());
-      const err = new ProxyError('upstream-key-missing', missingKeyMessage(provider, this.o.env));
-      return this.answerRecorded(res, adapter, err.status, 'upstream', releasedBody(decision, err.status), err.message, {});
-    }
-
-    const { parts, strippedUsage } = renderBody(body, adapter, call, { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.o.pseudonyms.of(identity.user) });
-    const status = 200;
-    const entry = decisionBody(decision, status);
-    if (decision.hold && this.o.store.isLocalHold?.(decision.hold)) {
-      // Fail-open team mode: recorded as decided on this proxy's own limits, not the team's.
-      entry.reason = `${entry.reason} (decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local)`;
-    }
-    const appended = this.append(entry);
-    if (!appended) {
-      await ctx.engine.release(decision, this.clock());
-      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
-    }
-    const record = appended.record;
-    let durableOk = true;
-    let seq = 0;
-    const durable = appended.durable.then(
-      (sealed) => {
-        seq = sealed.seq;
-        this.admin.publish({ type: 'decision', decision: summaryOf(record, seq) });
-      },
-      () => {
-        durableOk = false;
-      },
-    );
-
-    const upstreamUrl = new URL(`${(this.o.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '')}${route.path}${upstreamQuery(adapter.clientKeys, route.query)}`);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: firstHeader(req.headers.accept) ?? 'application/json',
-      // Usage is read from the response, so it must arrive uncompressed.
-      'accept-encoding': 'identity',
-      'user-agent': firstHeader(req.headers['user-agent']) ?? `tollgate/${version}`,
-      'x-tollgate-user': identity.user,
-      'x-tollgate-agent': identity.agent,
-      'x-tollgate-session': identity.session,
-      ...(key ? adapter.authHeaders(key) : {}),
-    };
-    for (const name of [...adapter.clientHeaders, ...provider.forwardHeaders, ...traceHeaders]) {
-      const v = firstHeader(req.headers[name]);
-      if (v) headers[name] = v;
-    }
-    Object.assign(headers, provider.headers);
-
-    await new Promise<void>((resolve) => {
-      this.upstream.send(req, res, {
-        url: upstreamUrl,
-        headers,
-        body: parts,
-        headerTimeoutMs: this.o.upstreamHeaderTimeoutMs,
-        idleTimeoutMs: this.o.upstreamIdleTimeoutMs,
-        onError: (err, sent) => {
-          void (async () => {
-            await durable;
-            // Unknown is not zero: a request that reached the provider may have been worked on and
-            // billed, so without a reported usage it is settled at what it held. Only a call that
-            // never reached the upstream costs nothing.
-            const settlement = await ctx.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0 }, this.clock());
-            const clientLeft = err.reason === 'client-closed';
-            this.recordSettle(record, seq, settlement, err.status, clientLeft);
-            this.o.log.warn(`${identity.user} ${route.provider}${route.path}: ${err.message}`);
-            if (clientLeft) return;
-            if (!durableOk) return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
-            this.sendError(res, adapter, err.status, failureKinds[err.reason], err.message, { 'x-tollgate-decision': record.id });
-          })().finally(resolve);
-        },
-        onResponse: (upstreamRes) => {
-          void durable.then(() => {
-            if (!durableOk) {
-              this.upstream.abort(req);
-              void ctx.engine.release(decision, this.clock());
-              this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision, so the call was stopped', {});
-              resolve();
-              return;
-            }
-            relayResponse(upstreamRes, res, adapter, this.allowHeaders(decision, record.id), strippedUsage, (r) => {
-              this.upstream.finished(req);
-              const reported = settleUsage(r.reading, call.inputTokens, (t) => adapter.countOutput(t), r.aborted);
-              // A provider bills no tokens for an error it returns without usage.
-              const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
-              void ctx.engine
-                .settle(decision, usage, this.clock())
-                .then((s) => this.recordSettle(record, seq, s, r.status, r.aborted))
-                .catch((err: Error) => this.o.log.error(`settle: ${err.message}`))
-                .finally(resolve);
-            }, key ? [key] : []);
-          });
-        },
-      });
-    });
-  }
-
-  private async identify(req: http.IncomingMessage, ctx: PolicyContext, now: number, token: string | undefined): Promise<Identity> {
-    const agent = firstHeader(req.headers['x-tollgate-agent']);
-    if (!token && !ctx.policy.identity.required) {
-      return withAgent({ user: 'anonymous', agent: 'default', session: 'anonymous', roles: [], issuer: 'none' }, agent);
-    }
-    return withAgent(await ctx.verifier.verify(token, now), agent);
-  }
-
-  private allowHeaders(d: Decision, id: string): http.OutgoingHttpHeaders {
-    const h: http.OutgoingHttpHeaders = { 'x-tollgate-decision': id };
-    if (d.remaining.requests !== undefined) h['x-tollgate-ratelimit-remaining-requests'] = String(Math.floor(d.remaining.requests));
-    if (d.remaining.tokens !== undefined) h['x-tollgate-ratelimit-remaining-tokens'] = String(Math.floor(d.remaining.tokens));
-    if (d.remaining.usd !== undefined) h['x-tollgate-ratelimit-remaining-usd'] = d.remaining.usd.toFixed(6);
-    if (d.outcome === 'downgrade') {
-      h['x-tollgate-model-served'] = d.modelServed ?? '';
-      h['x-tollgate-downgraded-from'] = d.model ?? '';
-      h['x-tollgate-rule'] = d.rule ?? '';
-    }
-    if (d.shadow && d.outcome === 'refuse') {
-      h['x-tollgate-shadow-refusal'] = d.rule ?? 'refused';
-    }
-    return h;
-  }
-
-  private recordSettle(record: AppendedRecord<DecisionBody>, seq: number, s: Settlement, status: number, aborted: boolean): void {
-    const appended = this.append(settleBody(record.id, s, status, aborted));
-    for (const a of s.alerts) {
-      this.o.log.warn(`budget '${a.rule}' for ${a.key} crossed ${Math.round(a.threshold * 100)}%: $${a.spent_usd.toFixed(4)} of $${a.limit_usd}`);
-      this.append({
-        kind: 'alert', rule: a.rule, key: a.key, threshold: a.threshold, used: a.spent_usd, limit: a.limit_usd, unit: 'usd',
-        period_start: new Date(periodStartFor(this.context.policy, a.rule, this.clock())).toISOString(), policy: record.policy,
-      });
-    }
-    void appended?.durable.then(() => this.admin.publish({ type: 'settle', decision: summaryOf(record, seq, { usd: s.usd }) }), () => undefined);
+    return this.pipeline.run(call, route, ctx);
   }
 
   /**
@@ -498,79 +219,10 @@ export class ProxyServer {
       const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code: null } });
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n${extra}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     };
-    this.refusals.add({ status, reason, provider: '' }).then(
+    this.recorder.countUnverified({ status, reason, provider: '' }).then(
       (id) => answer(`x-tollgate-decision: ${id}\r\n`),
       () => answer(''),
     );
-  }
-
-  /**
-   * Answers a request refused before any identity was verified. It is counted into the window's
-   * `refusals` record rather than recorded alone, and answered with that record's id once durable.
-   */
-  private async answerUnverified(
-    res: http.ServerResponse,
-    adapter: ProviderAdapter | undefined,
-    err: ProxyError | { status: number; kind: ErrorKind; reason: string; message: string },
-    provider: string,
-    headers: http.OutgoingHttpHeaders = {},
-  ): Promise<void> {
-    const a = adapter ?? adapterFor(this.context.policy.providers.get(provider)?.style ?? 'openai');
-    const kind = err instanceof ProxyError ? failureKinds[err.reason] : err.kind;
-    let id: string;
-    try {
-      id = await this.refusals.add({ status: err.status, reason: err.reason, provider });
-    } catch {
-      return this.sendError(res, a, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
-    }
-    this.sendError(res, a, err.status, kind, err.message, { ...headers, 'x-tollgate-decision': id });
-  }
-
-  /** Records a request that failed before a decision, then answers it. */
-  private async answerFailure(
-    res: http.ServerResponse,
-    err: ProxyError,
-    where: { provider: string; route: string },
-    identity: Identity | undefined,
-    adapter?: ProviderAdapter,
-  ): Promise<void> {
-    const a = adapter ?? adapterFor(this.context.policy.providers.get(where.provider)?.style ?? 'openai');
-    const body = errorBody({ status: err.status, reason: err.message, ...where, identity, policy: refOf(this.context.policy), shadow: this.o.shadow });
-    if (err.reason === 'body-too-large' || err.reason === 'body-timeout') res.setHeader('connection', 'close');
-    return this.answerRecorded(res, a, err.status, failureKinds[err.reason], body, err.message, {});
-  }
-
-  /** Appends the record, waits until it is durable, then answers with its id. */
-  private async answerRecorded(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, body: DecisionBody, message: string, headers: http.OutgoingHttpHeaders): Promise<void> {
-    const appended = this.append(body);
-    if (!appended) return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions: ${this.o.ledger.health.ok ? 'ledger closed' : this.o.ledger.health.reason}`, {});
-    let sealed: Sealed;
-    try {
-      sealed = await appended.durable;
-    } catch {
-      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
-    }
-    this.admin.publish({ type: 'decision', decision: summaryOf(appended.record, sealed.seq) });
-    this.sendError(res, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': appended.record.id });
-  }
-
-  private sendError(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: http.OutgoingHttpHeaders): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const text = JSON.stringify(adapter.errorBody(kind, message));
-    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  private remember(d: Decision): void {
-    for (const l of d.limits) {
-      const k = `${l.rule}#${l.key}`;
-      if (this.seen.has(k)) continue;
-      if (this.seen.size >= 5_000) this.seen.delete(this.seen.keys().next().value!);
-      this.seen.set(k, { rule: l.rule, kind: l.kind, key: l.key, unit: l.unit });
-    }
   }
 
   health(): HealthResponse {
@@ -588,17 +240,7 @@ export class ProxyServer {
 
   async snapshot(): Promise<StateSnapshot> {
     const now = this.clock();
-    const engine = this.context.engine;
-    const entries = [...this.seen.values()];
-    const accumulators: AccumulatorView[] = [];
-    const peekable = entries.map((e) => ({ e, acc: engine.accumulatorFor(e.rule) })).filter((x) => x.acc !== undefined);
-    const states = await this.o.store.peek(peekable.map((x) => ({ key: `${x.e.rule}#${x.e.key}`, spec: x.acc!.spec })), now);
-    peekable.forEach((x, i) => {
-      const s = states[i];
-      if (!s) return;
-      const budget = this.context.policy.budgets.find((b) => b.id === x.e.rule);
-      accumulators.push({ rule: x.e.rule, kind: x.e.kind, key: x.e.key, unit: x.e.unit, used: s.before, limit: s.limit, alertAt: budget?.alertAt });
-    });
+    const accumulators = await this.views.view(this.context.engine, this.o.store, now);
     const today = new Date(now).toISOString().slice(0, 10);
     const ledger = this.o.ledger;
     const [recent, byUser, byAgent, byModel, byDay] = await Promise.all([
@@ -625,7 +267,7 @@ export class ProxyServer {
     // Calls still open are cut, upstream too, and settled before the ledger closes behind them:
     // a hold ends with its call, whenever that is.
     this.upstream.abortAll();
-    this.refusals.flush();
+    this.recorder.flush();
     this.server.closeAllConnections();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();
@@ -634,20 +276,6 @@ export class ProxyServer {
   }
 }
 
-function refOf(p: Policy): { name: string; hash: string } {
-  return { name: p.name, hash: p.hash };
-}
-
 function hashOf(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function labelsOf(req: http.IncomingMessage): string[] {
-  const v = firstHeader(req.headers['x-tollgate-classification']);
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
-}
-
-function periodStartFor(policy: Policy, rule: string, now: number): number {
-  const b = policy.budgets.find((x) => x.id === rule);
-  return !b || b.period.type === 'rolling' ? now : periodStart(b.period.unit, now);
 }

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { Stream } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { ProxyError } from './errors';
+import { ProxyError } from '../pipeline/errors';
 
 export interface UpstreamRequest {
   readonly url: URL;

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { registeredAdapters } from '../../providers/registry';
-import { WITHHELD_KEYS_ENV } from '../../proxy/missing-key';
+import { WITHHELD_KEYS_ENV } from '../../pipeline/missing-key';
 import { choosePolicyFile, writeFileAtomic } from './policy-keeper';
 
 /** Hosts of providers whose wire style is not (yet) one of the registry's. */

@@ -5,10 +5,10 @@ import { detect } from '../../engine/classify';
 import type { ProviderConfig } from '../../engine/policy/model';
 import { adapterFor } from '../../providers/registry';
 import { parseJsonBody } from '../body';
-import { rawBody } from '../request-body';
-import type { RequestBody } from '../request-body';
-import { ProxyError } from '../errors';
-import type { ProxyFailure } from '../errors';
+import { rawBody } from '../../pipeline/request-body';
+import type { RequestBody } from '../../pipeline/request-body';
+import { ProxyError } from '../../pipeline/errors';
+import type { ProxyFailure } from '../../pipeline/errors';
 
 // Reading a request body into the call the engine decides: parse the JSON, describe the call
 // (which counts its tokens) and, off the request thread, run the policy's detectors on its texts.

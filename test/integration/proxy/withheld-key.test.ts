@@ -2,7 +2,7 @@
 // approved; calls to that provider say so and name what to do, and nothing reaches the upstream.
 
 import assert from 'node:assert/strict';
-import { WITHHELD_KEYS_ENV } from '../../../src/proxy/missing-key';
+import { WITHHELD_KEYS_ENV } from '../../../src/pipeline/missing-key';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 

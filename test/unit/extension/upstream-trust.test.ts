@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { approvalQuestion, awaitingApproval, isOfficialUpstream, keyEnvironment, planUpstreamKeys, policyFileFor, samePlans, UpstreamApprovals, upstreamOrigin, workspaceId } from '../../../src/extension/core/upstream-trust';
-import { WITHHELD_KEYS_ENV } from '../../../src/proxy/missing-key';
+import { WITHHELD_KEYS_ENV } from '../../../src/pipeline/missing-key';
 
 const key = ['sk', 'stored', 'Zq81Lw0Pm3Xk'].join('-');
 const inheritedKey = ['sk', 'inherited', 'Ab12Cd34Ef56'].join('-');

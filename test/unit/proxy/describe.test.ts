@@ -8,7 +8,7 @@ import { describeRequest, IN_THREAD_LIMIT } from '../../../src/proxy/describe/de
 import type { BodyRoute } from '../../../src/proxy/describe/job';
 import { describeBody, DescribeThreadError } from '../../../src/proxy/describe/job';
 import { DescribePool, spawnDescribeThread } from '../../../src/proxy/describe/pool';
-import { ProxyError } from '../../../src/proxy/errors';
+import { ProxyError } from '../../../src/pipeline/errors';
 import { referencePolicy } from '../../helpers/policy';
 import { eventually } from '../../helpers/proxy';
 import { base64Blob, prose, run } from '../../helpers/texts';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { anthropicAdapter } from '../../../src/providers/anthropic/adapter';
 import { openaiAdapter } from '../../../src/providers/openai/adapter';
 import type { ProviderAdapter } from '../../../src/providers/adapter';
-import { rawBody, renderBody, topLevelMembers } from '../../../src/proxy/request-body';
+import { rawBody, renderBody, topLevelMembers } from '../../../src/pipeline/request-body';
 
 describe('request bodies forwarded as bytes', () => {
   it('finds each top-level member of a JSON object, whatever its spacing and strings hold', () => {

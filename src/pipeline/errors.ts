@@ -1,5 +1,8 @@
-// Failures the proxy answers itself, each with a stable reason. The mapping from reason to HTTP
-// status lives here and nowhere else.
+import type { ErrorKind } from '../contracts/refusal';
+
+// Failures a call can end in before or around its upstream, each with a stable reason. The mapping
+// from reason to HTTP status, and to the provider error kind it is answered with, lives here and
+// nowhere else.
 
 export type ProxyFailure =
   | 'malformed-request'
@@ -37,6 +40,24 @@ const statuses: Record<ProxyFailure, number> = {
   draining: 503,
 };
 
+const kinds: Record<ProxyFailure, ErrorKind> = {
+  'malformed-request': 'bad-request',
+  'body-too-large': 'too-large',
+  'body-timeout': 'bad-request',
+  'bad-path': 'bad-request',
+  'unknown-provider': 'not-found',
+  'unknown-route': 'not-found',
+  'method-not-allowed': 'bad-request',
+  'upstream-key-missing': 'upstream',
+  'upstream-unreachable': 'upstream',
+  'upstream-timeout': 'timeout',
+  'client-closed': 'bad-request',
+  'forbidden-caller': 'forbidden',
+  'ledger-unavailable': 'unavailable',
+  'store-unavailable': 'unavailable',
+  draining: 'unavailable',
+};
+
 export class ProxyError extends Error {
   constructor(
     readonly reason: ProxyFailure,
@@ -48,11 +69,11 @@ export class ProxyError extends Error {
   get status(): number {
     return statuses[this.reason];
   }
+  /** The kind of provider error the client is answered with. */
+  get kind(): ErrorKind {
+    return kinds[this.reason];
+  }
   static is(err: unknown, reason?: ProxyFailure): err is ProxyError {
     return err instanceof ProxyError && (reason === undefined || err.reason === reason);
   }
-}
-
-export function statusOf(reason: ProxyFailure): number {
-  return statuses[reason];
 }

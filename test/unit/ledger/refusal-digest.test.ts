@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RefusalDigest } from '../../../src/proxy/refusal-digest';
+import { RefusalDigest } from '../../../src/store/ledger/refusal-digest';
 import type { RefusalsBody } from '../../../src/store/ledger/records';
 
 describe('refusal digest', () => {

@@ -1,4 +1,4 @@
-import type { PolicyRef, RefusalsBody } from '../store/ledger/records';
+import type { PolicyRef, RefusalsBody } from './records';
 
 /** One kind of refusal within a window: its status, stable reason and (known) provider. */
 export interface RefusalKey {
