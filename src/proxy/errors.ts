@@ -52,7 +52,3 @@ export class ProxyError extends Error {
     return err instanceof ProxyError && (reason === undefined || err.reason === reason);
   }
 }
-
-export function statusOf(reason: ProxyFailure): number {
-  return statuses[reason];
-}

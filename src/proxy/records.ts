@@ -2,7 +2,7 @@ import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import type { DecisionSummary } from '../store/ledger/index-db';
 import type { AppendedRecord } from '../store/ledger/ledger';
-import type { AuditRecord, DecisionBody, DecisionRecord, PolicyRef, SettleBody } from '../store/ledger/records';
+import type { DecisionBody, PolicyRef, SettleBody } from '../store/ledger/records';
 
 // Turns the engine's answers into ledger records (the export contract) and the views' summaries.
 
@@ -89,8 +89,4 @@ export function summaryOf(r: AppendedRecord<DecisionBody>, seq: number, settle?:
     provider: r.provider, route: r.route, outcome: r.outcome, status: r.status, rule: r.rule, shadow: r.shadow, settled: settle !== undefined,
     usd: settle ? settle.usd : r.reserved.usd,
   };
-}
-
-export function isDecisionRecord(r: AuditRecord): r is DecisionRecord {
-  return r.kind === 'decision';
 }

@@ -22,21 +22,6 @@ export type PolicyLoadResult =
   | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly PolicyIssue[] }
   | { readonly ok: false; readonly errors: readonly PolicyIssue[]; readonly warnings: readonly PolicyIssue[] };
 
-/** A bundle that failed to load, carrying every error at its position. */
-export class PolicyError extends Error {
-  readonly reason = 'invalid-policy' as const;
-  constructor(
-    readonly issues: readonly PolicyIssue[],
-    readonly file = 'policy',
-  ) {
-    super(issues.map((i) => formatIssue(file, i)).join('\n'));
-    this.name = 'PolicyError';
-  }
-  static is(err: unknown): err is PolicyError {
-    return err instanceof PolicyError;
-  }
-}
-
 /** `FILE:LINE:COL: message`, the form editors and terminals turn into links. */
 export function formatIssue(file: string, issue: PolicyIssue): string {
   const prefix = issue.severity === 'warning' ? 'warning: ' : '';
