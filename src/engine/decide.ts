@@ -1,4 +1,6 @@
 import type { ModelCall } from '../contracts/call';
+import { accumulatorKey, parseAccumulatorKey } from './accumulator-key';
+import type { AccumulatorKey } from './accumulator-key';
 import { classifyDetected, detect, detectorsOf } from './classify';
 import type { DetectorName } from './classify';
 import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';
@@ -35,7 +37,7 @@ interface PlannedCharge {
   /** The identity key, as the audit record names it. */
   readonly key: string;
   /** The store's key: rule id and identity key. */
-  readonly storeKey: string;
+  readonly storeKey: AccumulatorKey;
   readonly unit: CostUnit;
   readonly spec: AccumulatorSpec;
   readonly amount: number;
@@ -147,7 +149,7 @@ export class Engine {
   private readonly ruleExceptions = new Map<string, RuleException[]>();
   /** Entitlements and identity keys depend only on the identity, which repeats across requests. */
   private readonly entitlements = new Map<string, EffectiveEntitlement>();
-  private readonly identityKeys = new WeakMap<Identity, Map<string, { key: string; storeKey: string }[]>>();
+  private readonly identityKeys = new WeakMap<Identity, Map<string, { key: string; storeKey: AccumulatorKey }[]>>();
   private readonly identityEntitlements = new WeakMap<Identity, EffectiveEntitlement>();
   private readonly detectorNames: readonly DetectorName[];
 
@@ -203,8 +205,8 @@ export class Engine {
   }
 
   /** Store keys of a rule for an identity; cached unless they depend on the request's labels. */
-  private storeKeys(rule: Limit | Budget, id: Identity, labels: readonly string[]): { key: string; storeKey: string }[] {
-    const build = (): { key: string; storeKey: string }[] => keysFor(rule, id, labels).map((key) => ({ key, storeKey: `${rule.id}#${key}` }));
+  private storeKeys(rule: Limit | Budget, id: Identity, labels: readonly string[]): { key: string; storeKey: AccumulatorKey }[] {
+    const build = (): { key: string; storeKey: AccumulatorKey }[] => keysFor(rule, id, labels).map((key) => ({ key, storeKey: accumulatorKey(rule.id, key) }));
     if (rule.per.includes('classification')) return build();
     let byRule = this.identityKeys.get(id);
     if (!byRule) {
@@ -240,7 +242,7 @@ export class Engine {
     const guard = this.policy.guards.maxCallsPerTrace;
     if (guard !== undefined && req.trace) {
       out.push({
-        rule: { kind: 'guard', id: TRACE_GUARD }, key: `trace:${req.trace}`, storeKey: `${TRACE_GUARD}#trace:${req.trace}`, unit: 'requests',
+        rule: { kind: 'guard', id: TRACE_GUARD }, key: `trace:${req.trace}`, storeKey: accumulatorKey(TRACE_GUARD, `trace:${req.trace}`), unit: 'requests',
         spec: { type: 'trace', ttlMs: this.policy.guards.traceTtlMs, limit: guard }, amount: 1, force: false,
       });
     }
@@ -248,7 +250,7 @@ export class Engine {
     const agents = this.policy.identity.maxAgentsPerUser;
     if (agents !== undefined && id.agentAsserted) {
       out.push({
-        rule: { kind: 'guard', id: AGENT_NAME_GUARD }, key: `user:${id.user}`, storeKey: `${AGENT_NAME_GUARD}#user:${id.user}`, unit: 'requests',
+        rule: { kind: 'guard', id: AGENT_NAME_GUARD }, key: `user:${id.user}`, storeKey: accumulatorKey(AGENT_NAME_GUARD, `user:${id.user}`), unit: 'requests',
         spec: agentNameSpec(agents, id.agent), amount: 1, force: false,
       });
     }
@@ -388,8 +390,8 @@ export class Engine {
     const result = await this.store.settle(decision.hold, actual, now);
     const limits = decision.limits.map((l, i) => ({ ...l, before: result.results[i]?.before ?? l.before, after: result.results[i]?.after ?? l.after }));
     const alerts: Alert[] = result.alerts.map((a) => {
-      const [rule] = a.key.split('#');
-      return { rule: rule!, key: a.key.slice(rule!.length + 1), threshold: a.threshold, spent_usd: a.used, limit_usd: a.limit };
+      const { rule, key } = parseAccumulatorKey(a.key);
+      return { rule, key, threshold: a.threshold, spent_usd: a.used, limit_usd: a.limit };
     });
     return { usd, usage: used, usageKnown: known, limits, alerts };
   }

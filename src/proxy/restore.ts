@@ -1,3 +1,4 @@
+import { accumulatorKey } from '../engine/accumulator-key';
 import type { Engine } from '../engine/decide';
 import type { Hold } from '../engine/limiters/spec';
 import type { CostUnit } from '../engine/policy/model';
@@ -45,7 +46,7 @@ export async function restoreFromLedger(ledger: Ledger, engine: Engine, store: A
       for (const l of charged) {
         const acc = engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent);
         if (!acc) continue;
-        ops.push({ key: `${l.rule}#${l.key}`, spec: acc.spec, amount: l.after - l.before, force: true });
+        ops.push({ key: accumulatorKey(l.rule, l.key), spec: acc.spec, amount: l.after - l.before, force: true });
         units.push(acc.unit);
       }
       if (ops.length === 0) continue;

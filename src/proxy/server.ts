@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
 import { MalformedRequestError } from '../contracts/call';
 import type { ModelCall } from '../contracts/call';
+import { accumulatorKey } from '../engine/accumulator-key';
 import type { DetectorName } from '../engine/classify';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
@@ -572,7 +573,7 @@ export class ProxyServer {
 
   private remember(d: Decision): void {
     for (const l of d.limits) {
-      const k = `${l.rule}#${l.key}`;
+      const k = accumulatorKey(l.rule, l.key);
       if (this.seen.has(k)) continue;
       if (this.seen.size >= 5_000) this.seen.delete(this.seen.keys().next().value!);
       this.seen.set(k, { rule: l.rule, kind: l.kind, key: l.key, unit: l.unit });
@@ -598,7 +599,7 @@ export class ProxyServer {
     const entries = [...this.seen.values()];
     const accumulators: AccumulatorView[] = [];
     const peekable = entries.map((e) => ({ e, acc: engine.accumulatorFor(e.rule) })).filter((x) => x.acc !== undefined);
-    const states = await this.o.store.peek(peekable.map((x) => ({ key: `${x.e.rule}#${x.e.key}`, spec: x.acc!.spec })), now);
+    const states = await this.o.store.peek(peekable.map((x) => ({ key: accumulatorKey(x.e.rule, x.e.key), spec: x.acc!.spec })), now);
     peekable.forEach((x, i) => {
       const s = states[i];
       if (!s) return;
