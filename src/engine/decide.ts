@@ -1,9 +1,11 @@
 import type { ModelCall } from '../contracts/call';
+import { refusalAnswer } from '../contracts/refusal';
+import type { RefusalKind } from '../contracts/refusal';
 import { accumulatorKey, parseAccumulatorKey } from './accumulator-key';
 import type { AccumulatorKey } from './accumulator-key';
 import { classifyDetected, detect, detectorsOf } from './classify';
 import type { DetectorName } from './classify';
-import type { Alert, Decision, LimitState, Outcome, RefusalKind, Reserved, Settlement, Usage } from './decision';
+import type { Alert, Decision, LimitState, Outcome, Reserved, Settlement, Usage } from './decision';
 import { entitlementFor } from './entitlements';
 import type { EffectiveEntitlement } from './entitlements';
 import { globMatch } from './glob';
@@ -283,7 +285,7 @@ export class Engine {
     const refuse = (refusal: RefusalKind, rule: string, reason: string): Decision => {
       // A shadow entitlement refusal is recorded as a refusal; the caller forwards the request
       // anyway, uncharged, since no accumulator was consulted.
-      return make({ outcome: 'refuse', status: 403, refusal, rule, reason, modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {} });
+      return make({ outcome: 'refuse', status: refusalAnswer(refusal).status, refusal, rule, reason, modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {} });
     };
 
     // Entitlements: no waiting helps, so they are checked before anything is held. A passthrough
@@ -348,13 +350,13 @@ export class Engine {
       const reason = this.refusalReason(first, firstResult, id, retryMs);
       const retryAfterS = retryMs === null ? undefined : Math.max(1, Math.ceil(retryMs / 1000));
       if (!req.shadow) {
-        return make({ outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS, reserved: noReserve, limits, exception: exceptionRef, remaining: {} });
+        return make({ outcome: 'refuse', status: refusalAnswer(refusal).status, refusal, rule: first.rule.id, reason, retryAfterS, reserved: noReserve, limits, exception: exceptionRef, remaining: {} });
       }
       // Shadow mode forwards the request anyway, so its spend is charged (past the limit) to keep
       // the accumulators telling the truth about what production would see.
       const forced = await this.store.reserve(planned.map((p) => ({ key: p.storeKey, spec: p.spec, amount: p.amount, force: true })), now);
       return make({
-        outcome: 'refuse', status: 429, refusal, rule: first.rule.id, reason, retryAfterS, modelServed: model, outputCap, reserved, limits, exception: exceptionRef,
+        outcome: 'refuse', status: refusalAnswer(refusal).status, refusal, rule: first.rule.id, reason, retryAfterS, modelServed: model, outputCap, reserved, limits, exception: exceptionRef,
         remaining: {}, hold: forced.ok ? forced.hold : undefined, units: planned.map((p) => p.unit),
       });
     }

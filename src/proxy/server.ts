@@ -17,6 +17,7 @@ import { periodStart } from '../engine/limiters/calendar';
 import type { AccumulatorStore } from '../engine/store';
 import { adapterFor, styleOfPath } from '../providers/adapter';
 import type { ProviderAdapter } from '../providers/adapter';
+import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorKind } from '../contracts/refusal';
 import { settleUsage } from '../providers/usage';
 import type { AppendedRecord, Ledger, Sealed } from '../store/ledger/ledger';
@@ -26,7 +27,7 @@ import type { AccumulatorView, HealthResponse, StateSnapshot } from './admin-typ
 import { readBody } from './body';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
-import { ProxyError } from './errors';
+import { failureAnswer, ProxyError } from './errors';
 import type { Logger } from './log';
 import { missingKeyMessage } from './missing-key';
 import { compilePolicy, contextFor } from './policy-compile';
@@ -87,33 +88,6 @@ function traceOf(req: http.IncomingMessage): string | undefined {
   const m = traceparent.exec((firstHeader(req.headers.traceparent) ?? '').trim().toLowerCase());
   return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
 }
-
-const refusalKinds: Record<NonNullable<Decision['refusal']>, ErrorKind> = {
-  'rate-limit': 'rate-limit',
-  budget: 'budget',
-  trace: 'trace',
-  entitlement: 'entitlement',
-  context: 'context',
-  identity: 'identity',
-};
-
-const failureKinds: Record<ProxyError['reason'], ErrorKind> = {
-  'malformed-request': 'bad-request',
-  'body-too-large': 'too-large',
-  'body-timeout': 'bad-request',
-  'bad-path': 'bad-request',
-  'unknown-provider': 'not-found',
-  'unknown-route': 'not-found',
-  'method-not-allowed': 'bad-request',
-  'upstream-key-missing': 'upstream',
-  'upstream-unreachable': 'upstream',
-  'upstream-timeout': 'timeout',
-  'client-closed': 'bad-request',
-  'forbidden-caller': 'forbidden',
-  'ledger-unavailable': 'unavailable',
-  'store-unavailable': 'unavailable',
-  draining: 'unavailable',
-};
 
 /**
  * The attributing proxy: verifies who calls, decides with the engine, forwards or refuses in
@@ -250,8 +224,9 @@ export class ProxyServer {
     }
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
-      res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: { message: 'tollgate is shutting down', type: 'server_error' } }));
+      const err = new ProxyError('draining', 'tollgate is shutting down');
+      res.writeHead(err.status, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: { message: err.message, type: 'server_error' } }));
       return;
     }
     let route: Route;
@@ -290,8 +265,8 @@ export class ProxyServer {
       identity = await this.identify(req, ctx, started);
     } catch (err) {
       if (!IdentityError.is(err)) throw err;
-      const status = err.reason === 'invalid-agent' ? 400 : 401;
-      return this.answerUnverified(res, adapter, { status, kind: status === 401 ? 'identity' : 'bad-request', reason: err.reason, message: err.message }, route.provider, status === 401 ? { 'x-tollgate-rule': 'identity' } : {});
+      const { status, error } = err.reason === 'invalid-agent' ? failureAnswer('malformed-request') : refusalAnswer('identity');
+      return this.answerUnverified(res, adapter, { status, kind: error, reason: err.reason, message: err.message }, route.provider, error === 'identity' ? { 'x-tollgate-rule': 'identity' } : {});
     }
 
     let call: ModelCall;
@@ -314,7 +289,7 @@ export class ProxyServer {
     const health = this.o.ledger.health;
     if (!health.ok) {
       // Fail closed: a call that cannot be recorded is not made.
-      return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions, so it refuses calls until it can: ${health.reason}`, {});
+      return this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', `tollgate cannot record decisions, so it refuses calls until it can: ${health.reason}`));
     }
 
     let decision: Decision;
@@ -349,7 +324,7 @@ export class ProxyServer {
     if (decision.outcome === 'refuse' && !decision.shadow) {
       const headers: http.OutgoingHttpHeaders = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
       if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
-      const kind = refusalKinds[decision.refusal ?? 'rate-limit'];
+      const kind = refusalAnswer(decision.refusal ?? 'rate-limit').error;
       return this.answerRecorded(res, adapter, decision.status, kind, decisionBody(decision, decision.status), `Tollgate refused this request: ${decision.reason}.`, headers);
     }
 
@@ -370,7 +345,7 @@ export class ProxyServer {
     const appended = this.append(entry);
     if (!appended) {
       await ctx.engine.release(decision, this.clock());
-      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
+      return this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
     const record = appended.record;
     let durableOk = true;
@@ -421,8 +396,8 @@ export class ProxyServer {
             this.recordSettle(record, seq, settlement, err.status, clientLeft);
             this.o.log.warn(`${identity.user} ${route.provider}${route.path}: ${err.message}`);
             if (clientLeft) return;
-            if (!durableOk) return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
-            this.sendError(res, adapter, err.status, failureKinds[err.reason], err.message, { 'x-tollgate-decision': record.id });
+            if (!durableOk) return this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision'));
+            this.sendError(res, adapter, err.status, err.kind, err.message, { 'x-tollgate-decision': record.id });
           })().finally(resolve);
         },
         onResponse: (upstreamRes) => {
@@ -430,7 +405,7 @@ export class ProxyServer {
             if (!durableOk) {
               this.upstream.abort(req);
               void ctx.engine.release(decision, this.clock());
-              this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision, so the call was stopped', {});
+              this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision, so the call was stopped'));
               resolve();
               return;
             }
@@ -523,12 +498,12 @@ export class ProxyServer {
     headers: http.OutgoingHttpHeaders = {},
   ): Promise<void> {
     const a = adapter ?? adapterFor(this.context.policy.providers.get(provider)?.style ?? 'openai');
-    const kind = err instanceof ProxyError ? failureKinds[err.reason] : err.kind;
+    const kind = err.kind;
     let id: string;
     try {
       id = await this.refusals.add({ status: err.status, reason: err.reason, provider });
     } catch {
-      return this.sendError(res, a, 503, 'unavailable', 'tollgate cannot record decisions, so it refuses calls until it can', {});
+      return this.sendFailure(res, a, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
     this.sendError(res, a, err.status, kind, err.message, { ...headers, 'x-tollgate-decision': id });
   }
@@ -544,21 +519,25 @@ export class ProxyServer {
     const a = adapter ?? adapterFor(this.context.policy.providers.get(where.provider)?.style ?? 'openai');
     const body = errorBody({ status: err.status, reason: err.message, ...where, identity, policy: refOf(this.context.policy), shadow: this.o.shadow });
     if (err.reason === 'body-too-large' || err.reason === 'body-timeout') res.setHeader('connection', 'close');
-    return this.answerRecorded(res, a, err.status, failureKinds[err.reason], body, err.message, {});
+    return this.answerRecorded(res, a, err.status, err.kind, body, err.message, {});
   }
 
   /** Appends the record, waits until it is durable, then answers with its id. */
   private async answerRecorded(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, body: DecisionBody, message: string, headers: http.OutgoingHttpHeaders): Promise<void> {
     const appended = this.append(body);
-    if (!appended) return this.sendError(res, adapter, 503, 'unavailable', `tollgate cannot record decisions: ${this.o.ledger.health.ok ? 'ledger closed' : this.o.ledger.health.reason}`, {});
+    if (!appended) return this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', `tollgate cannot record decisions: ${this.o.ledger.health.ok ? 'ledger closed' : this.o.ledger.health.reason}`));
     let sealed: Sealed;
     try {
       sealed = await appended.durable;
     } catch {
-      return this.sendError(res, adapter, 503, 'unavailable', 'tollgate could not record this decision', {});
+      return this.sendFailure(res, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision'));
     }
     this.admin.publish({ type: 'decision', decision: summaryOf(appended.record, sealed.seq) });
     this.sendError(res, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': appended.record.id });
+  }
+
+  private sendFailure(res: http.ServerResponse, adapter: ProviderAdapter, err: ProxyError): void {
+    this.sendError(res, adapter, err.status, err.kind, err.message, {});
   }
 
   private sendError(res: http.ServerResponse, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: http.OutgoingHttpHeaders): void {
