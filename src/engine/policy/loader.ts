@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GUARD_IDS } from '../guards';
+import { isGuardId } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
 import { SESSION_ISSUER } from '../identity/tokens';
 import { DEFAULT_PRICE } from '../pricing';
@@ -117,7 +117,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   const ids = new Map<string, PolicyPath>();
 
   const checkId = (id: string, path: PolicyPath): void => {
-    if (GUARD_IDS.includes(id)) return error(path, `id '${id}' is reserved for the guard of that name`);
+    if (isGuardId(id)) return error(path, `id '${id}' is reserved for the guard of that name`);
     const first = ids.get(id);
     if (first) error(path, `duplicate id '${id}' (also used at ${first.join('.')})`);
     else ids.set(id, path);
