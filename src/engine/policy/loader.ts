@@ -5,8 +5,8 @@ import { SESSION_ISSUER } from '../identity/tokens';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
-import type { BudgetDocument, Dimension, EntitlementDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
+import type { Budget, BudgetPeriod, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
+import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -263,9 +263,6 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   });
 
   const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
-  const entitlement = (e: EntitlementDocument): Entitlement => ({
-    models: e.models, routes: e.routes, providers: e.providers, maxInputTokens: e.max_input_tokens, maxOutputTokens: e.max_output_tokens,
-  });
   for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
     if (!sound(['classification', label])) continue;
     const dup = c.detectors.find((d, i) => c.detectors.indexOf(d) !== i);
@@ -317,9 +314,9 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     limits,
     budgets,
     entitlements: {
-      default: doc.entitlements?.default ? entitlement(doc.entitlements.default) : undefined,
-      roles: new Map(Object.entries(doc.entitlements?.roles ?? {}).map(([r, e]) => [r, entitlement(e)])),
-      users: new Map(Object.entries(doc.entitlements?.users ?? {}).map(([u, e]) => [u.toLowerCase(), entitlement(e)])),
+      default: doc.entitlements?.default,
+      roles: new Map(Object.entries(doc.entitlements?.roles ?? {})),
+      users: new Map(Object.entries(doc.entitlements?.users ?? {}).map(([u, e]) => [u.toLowerCase(), e])),
     },
     guards: {
       maxCallsPerTrace: doc.guards?.max_calls_per_trace,
