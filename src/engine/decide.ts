@@ -97,6 +97,16 @@ export class Engine {
     return this.ruleById.get(ruleId)?.restored(exceptionId);
   }
 
+  /**
+   * The oldest time whose records still bear on an accumulator: a restore replays the ledger from
+   * there. At least a day back, so a restart keeps the day's picture.
+   */
+  replayFrom(now: number): number {
+    let back = 86_400_000;
+    for (const r of [...this.rules, this.traceGuard, this.agentNameGuard]) if (r) back = Math.max(back, r.horizonMs());
+    return now - back;
+  }
+
   /** The weight a request with these labels carries under this policy. */
   weightOf(labels: readonly string[]): number {
     let w = 1;

@@ -22,6 +22,10 @@ export class AgentNameGuard implements ChargingRule {
     return limit === undefined ? undefined : new AgentNameGuard(limit);
   }
 
+  horizonMs(): number {
+    return AGENT_NAME_WINDOW_MS;
+  }
+
   /** The person's names, with `agent` as the one this call adds. */
   spec(agent: string): AccumulatorSpec {
     return { type: 'distinct', windowMs: AGENT_NAME_WINDOW_MS, limit: this.limit, member: agent };

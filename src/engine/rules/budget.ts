@@ -4,6 +4,8 @@ import type { PlannedCharge } from './charge';
 import { DeclaredRule } from './declared-rule';
 import { amount } from './wording';
 
+const DAY_MS = 86_400_000;
+
 // A budget: USD per calendar period or rolling window, with alert thresholds; exceeded, it refuses
 // or downgrades the call to a cheaper model.
 
@@ -24,6 +26,13 @@ export class BudgetRule extends DeclaredRule<Budget> {
     return b.period.type === 'calendar'
       ? { type: 'calendar', unit: b.period.unit, limit, alertAt: b.alertAt }
       : { type: 'rolling', windowMs: b.period.ms, limit, alertAt: b.alertAt };
+  }
+
+  /** The longest its period can be: a calendar month is at most 31 days. */
+  horizonMs(): number {
+    const p = this.def.period;
+    if (p.type === 'rolling') return p.ms;
+    return (p.unit === 'month' ? 31 : p.unit === 'week' ? 7 : 1) * DAY_MS;
   }
 
   protected describe(limit: number): string {

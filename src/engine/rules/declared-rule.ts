@@ -94,6 +94,8 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
   /** The accumulator, with an exception's overrides when one applies. */
   protected abstract specFor(exception: RuleException | undefined): AccumulatorSpec;
 
+  abstract horizonMs(): number;
+
   /** The refusal's first words: which rule, and its allowance. */
   protected abstract describe(limit: number): string;
 

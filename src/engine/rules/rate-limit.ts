@@ -23,6 +23,12 @@ export class RateLimitRule extends DeclaredRule<Limit> {
     return { type: 'window', windowMs: x?.windowMs ?? l.windowMs, limit: x?.max ?? l.limit };
   }
 
+  /** A bucket refills from empty in burst / rate; a window forgets after its length. */
+  horizonMs(): number {
+    const l = this.def;
+    return l.algorithm === 'token-bucket' ? l.burst / l.rate.perMs : l.windowMs;
+  }
+
   protected describe(limit: number): string {
     const l = this.def;
     return `limit '${l.id}' (${l.algorithm === 'token-bucket' ? `${l.cost} token bucket, burst ${limit}` : `${amount(limit, l.cost)} per sliding window`})`;

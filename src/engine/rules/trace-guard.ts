@@ -14,8 +14,15 @@ export class TraceGuard implements ChargingRule {
   readonly refusal = 'trace' as const;
   private readonly spec: AccumulatorSpec;
 
-  private constructor(limit: number, ttlMs: number) {
+  private constructor(
+    limit: number,
+    private readonly ttlMs: number,
+  ) {
     this.spec = { type: 'trace', ttlMs, limit };
+  }
+
+  horizonMs(): number {
+    return this.ttlMs;
   }
 
   /** The guard the bundle switches on, or undefined when it sets no max_calls_per_trace. */

@@ -42,3 +42,11 @@ describe('Replay', () => {
     assert.equal(store.size, 0);
   });
 });
+
+describe('Engine.replayFrom', () => {
+  it('reaches back to the longest-lived accumulator the policy keeps, and at least a day', () => {
+    const { engine, policy } = engineFor();
+    const longest = Math.max(86_400_000, policy.guards.traceTtlMs, ...policy.budgets.map((b) => (b.period.type === 'rolling' ? b.period.ms : b.period.unit === 'month' ? 31 * 86_400_000 : 86_400_000)));
+    assert.equal(engine.replayFrom(NOW), NOW - longest);
+  });
+});

@@ -69,4 +69,13 @@ describe('rules: budget', () => {
     );
     assert.match(new BudgetRule(rolling, []).explain(planned({ ...rolling, per: ['user'] }), r, who(), null), /budget 'team-rolling' \(\$5\.00 per rolling window\)/);
   });
+
+  const horizons: readonly [string, Budget, number][] = [
+    ['a day budget reaches back a day', daily, 86_400_000],
+    ['a month budget reaches back 31 days', { ...daily, period: { type: 'calendar', unit: 'month' } }, 31 * 86_400_000],
+    ['a rolling budget reaches back its window', rolling, 7 * 86_400_000],
+  ];
+  for (const [name, budget, ms] of horizons) {
+    it(name, () => assert.equal(new BudgetRule(budget, []).horizonMs(), ms));
+  }
 });

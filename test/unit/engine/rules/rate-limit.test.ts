@@ -70,4 +70,12 @@ describe('rules: rate limit', () => {
     );
     assert.match(new RateLimitRule(window, []).explain({ ...out[0]!, unit: 'tokens' }, { before: 900, after: 900, limit: 1000 }, who(), null), /limit 'user-tokens' \(1000 tokens per sliding window\).*waiting will not help/);
   });
+
+  const horizons: readonly [string, Limit, number][] = [
+    ['a token bucket reaches back as long as it takes to refill from empty', bucket, 20_000],
+    ['a sliding window reaches back its length', window, 60_000],
+  ];
+  for (const [name, limit, ms] of horizons) {
+    it(name, () => assert.equal(new RateLimitRule(limit, []).horizonMs(), ms));
+  }
 });
