@@ -27,14 +27,18 @@ export interface RecordedSettle {
 }
 
 export class Replay {
-  /** Decisions replayed that charged something. */
-  decisions = 0;
+  private replayed = 0;
   private readonly open = new Map<string, { hold: Hold; held: HeldAmount[]; weight: number }>();
 
   constructor(
     private readonly engine: Engine,
     private readonly store: AccumulatorStore,
   ) {}
+
+  /** Decisions replayed that charged something. */
+  get decisions(): number {
+    return this.replayed;
+  }
 
   /** Decisions with no settlement replayed yet (a crash mid-call): they stay at their reserved worst case. */
   get unsettled(): number {
@@ -55,7 +59,7 @@ export class Replay {
     if (ops.length === 0) return;
     const result = await this.store.reserve(ops, at);
     if (!result.ok) return;
-    this.decisions++;
+    this.replayed++;
     this.open.set(r.id, { hold: result.hold, held, weight: this.engine.weightOf(r.classification) });
   }
 
