@@ -14,3 +14,28 @@ export type ErrorKind =
   | 'upstream'
   | 'timeout'
   | 'unavailable';
+
+/** Why the policy refused a call: the engine's refusals, and the proxy's refusal of an unverified caller. */
+export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity';
+
+export interface RefusalAnswer {
+  readonly status: number;
+  /** Which of the provider's error shapes answers it. */
+  readonly error: ErrorKind;
+}
+
+// The one map from a refusal to its answer: a new refusal kind is added here and nowhere else
+// (each provider adapter already answers every ErrorKind).
+const answers: Record<RefusalKind, RefusalAnswer> = {
+  'rate-limit': { status: 429, error: 'rate-limit' },
+  budget: { status: 429, error: 'budget' },
+  trace: { status: 429, error: 'trace' },
+  // No waiting helps: the caller is not allowed this at all.
+  entitlement: { status: 403, error: 'entitlement' },
+  context: { status: 403, error: 'context' },
+  identity: { status: 401, error: 'identity' },
+};
+
+export function refusalAnswer(kind: RefusalKind): RefusalAnswer {
+  return answers[kind];
+}

@@ -1,4 +1,5 @@
 import type { ModelCall } from '../contracts/call';
+import type { RefusalKind } from '../contracts/refusal';
 import type { Identity } from './identity/identity';
 import type { CostUnit } from './policy/model';
 import type { Hold } from './limiters/spec';
@@ -7,8 +8,6 @@ import type { Hold } from './limiters/spec';
 
 export type Outcome = 'allow' | 'refuse' | 'downgrade';
 
-/** Why a request was refused, which fixes its HTTP status and the provider error type. */
-export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity';
 
 export interface LimitState {
   readonly rule: string;
@@ -30,7 +29,9 @@ export interface Decision {
   readonly outcome: Outcome;
   /** Shadow mode: the outcome was only recorded; the request went through. */
   readonly shadow: boolean;
+  /** 200, or the refusal's status from contracts/refusal.ts. */
   readonly status: number;
+  /** Why the request was refused; its HTTP status and provider error shape follow from it. */
   readonly refusal?: RefusalKind;
   readonly rule: string | null;
   readonly reason: string;

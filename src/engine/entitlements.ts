@@ -43,7 +43,7 @@ export function entitlementFor(policy: Policy, identity: Identity): EffectiveEnt
     modelAllowed: (m) => allowedBy(all, (e) => e.models, m),
     routeAllowed: (r) => allowedBy(all, (e) => e.routes, r),
     providerAllowed: (p) => allowedBy(all, (e) => e.providers, p),
-    maxInputTokens: loosest(all, (e) => e.maxInputTokens),
-    maxOutputTokens: loosest(all, (e) => e.maxOutputTokens),
+    maxInputTokens: loosest(all, (e) => e.max_input_tokens),
+    maxOutputTokens: loosest(all, (e) => e.max_output_tokens),
   };
 }

@@ -1,8 +1,6 @@
 import type { ErrorKind } from '../contracts/refusal';
 
-// Failures a call can end in before or around its upstream, each with a stable reason. The mapping
-// from reason to HTTP status, and to the provider error kind it is answered with, lives here and
-// nowhere else.
+// Failures the proxy answers itself, each with a stable reason.
 
 export type ProxyFailure =
   | 'malformed-request'
@@ -21,42 +19,30 @@ export type ProxyFailure =
   | 'store-unavailable'
   | 'draining';
 
-const statuses: Record<ProxyFailure, number> = {
-  'malformed-request': 400,
-  'body-too-large': 413,
-  'body-timeout': 408,
-  'bad-path': 400,
-  'unknown-provider': 404,
-  'unknown-route': 404,
-  'method-not-allowed': 405,
-  'upstream-key-missing': 502,
-  'upstream-unreachable': 502,
-  'upstream-timeout': 504,
+// The one map from a failure to its answer: its HTTP status and which of the provider's error
+// shapes carries it. Refusals by policy have theirs in contracts/refusal.ts.
+const answers: Record<ProxyFailure, { readonly status: number; readonly error: ErrorKind }> = {
+  'malformed-request': { status: 400, error: 'bad-request' },
+  'body-too-large': { status: 413, error: 'too-large' },
+  'body-timeout': { status: 408, error: 'bad-request' },
+  'bad-path': { status: 400, error: 'bad-request' },
+  'unknown-provider': { status: 404, error: 'not-found' },
+  'unknown-route': { status: 404, error: 'not-found' },
+  'method-not-allowed': { status: 405, error: 'bad-request' },
+  'upstream-key-missing': { status: 502, error: 'upstream' },
+  'upstream-unreachable': { status: 502, error: 'upstream' },
+  'upstream-timeout': { status: 504, error: 'timeout' },
   // What proxies record for a client that left before its answer (nobody reads it).
-  'client-closed': 499,
-  'forbidden-caller': 403,
-  'ledger-unavailable': 503,
-  'store-unavailable': 503,
-  draining: 503,
+  'client-closed': { status: 499, error: 'bad-request' },
+  'forbidden-caller': { status: 403, error: 'forbidden' },
+  'ledger-unavailable': { status: 503, error: 'unavailable' },
+  'store-unavailable': { status: 503, error: 'unavailable' },
+  draining: { status: 503, error: 'unavailable' },
 };
 
-const kinds: Record<ProxyFailure, ErrorKind> = {
-  'malformed-request': 'bad-request',
-  'body-too-large': 'too-large',
-  'body-timeout': 'bad-request',
-  'bad-path': 'bad-request',
-  'unknown-provider': 'not-found',
-  'unknown-route': 'not-found',
-  'method-not-allowed': 'bad-request',
-  'upstream-key-missing': 'upstream',
-  'upstream-unreachable': 'upstream',
-  'upstream-timeout': 'timeout',
-  'client-closed': 'bad-request',
-  'forbidden-caller': 'forbidden',
-  'ledger-unavailable': 'unavailable',
-  'store-unavailable': 'unavailable',
-  draining: 'unavailable',
-};
+export function failureAnswer(reason: ProxyFailure): { readonly status: number; readonly error: ErrorKind } {
+  return answers[reason];
+}
 
 export class ProxyError extends Error {
   constructor(
@@ -67,11 +53,11 @@ export class ProxyError extends Error {
     this.name = 'ProxyError';
   }
   get status(): number {
-    return statuses[this.reason];
+    return answers[this.reason].status;
   }
-  /** The kind of provider error the client is answered with. */
+  /** The provider error shape that answers it. */
   get kind(): ErrorKind {
-    return kinds[this.reason];
+    return answers[this.reason].error;
   }
   static is(err: unknown, reason?: ProxyFailure): err is ProxyError {
     return err instanceof ProxyError && (reason === undefined || err.reason === reason);

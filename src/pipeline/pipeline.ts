@@ -1,8 +1,9 @@
 import { MalformedRequestError } from '../contracts/call';
 import type { ModelCall } from '../contracts/call';
+import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorKind } from '../contracts/refusal';
 import type { DetectorName } from '../engine/classify';
-import type { Decision, RefusalKind, Settlement } from '../engine/decision';
+import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError, withAgent } from '../engine/identity/identity';
 import type { Hold } from '../engine/limiters/spec';
@@ -15,7 +16,7 @@ import type { CallEvents, Recording } from './call-events';
 import type { CallPolicy, CallRoute, DecidedCall, DescribedCall, IdentifiedCall, RoutedCall } from './call-context';
 import type { CallTransport, RelayOutcome } from './call-transport';
 import { allowHeaders, labelsOf, tokenOf, traceOf, upstreamHeaders } from './call-headers';
-import { ProxyError } from './errors';
+import { failureAnswer, ProxyError } from './errors';
 import { missingKeyMessage } from './missing-key';
 import { renderBody } from './request-body';
 import type { RequestBody } from './request-body';
@@ -62,15 +63,6 @@ export interface PipelineParts {
   readonly clock: () => number;
   readonly log: CallLog;
 }
-
-const refusalKinds: Record<RefusalKind, ErrorKind> = {
-  'rate-limit': 'rate-limit',
-  budget: 'budget',
-  trace: 'trace',
-  entitlement: 'entitlement',
-  context: 'context',
-  identity: 'identity',
-};
 
 /** Why a decision in fail-open team mode is recorded as it is. */
 const FAIL_OPEN_NOTE = "decided on this proxy's local limits: the shared accumulator store is unreachable and the bundle says on_unavailable: local";
@@ -159,9 +151,9 @@ export class CallPipeline {
         : withAgent(await c.rules.verifier.verify(token, c.started), agent);
     } catch (err) {
       if (!IdentityError.is(err)) throw err;
-      const status = err.reason === 'invalid-agent' ? 400 : 401;
-      const refusal = { status, kind: status === 401 ? 'identity' : 'bad-request', reason: err.reason, message: err.message } as const;
-      await this.answerUnverified(t, c.rules, c.adapter, refusal, c.route.provider, status === 401 ? { 'x-tollgate-rule': 'identity' } : {});
+      const { status, error } = err.reason === 'invalid-agent' ? failureAnswer('malformed-request') : refusalAnswer('identity');
+      const refusal = { status, kind: error, reason: err.reason, message: err.message };
+      await this.answerUnverified(t, c.rules, c.adapter, refusal, c.route.provider, error === 'identity' ? { 'x-tollgate-rule': 'identity' } : {});
       return undefined;
     }
     return { ...c, identity };
@@ -215,7 +207,7 @@ export class CallPipeline {
       const headers: Record<string, string> = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
       if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
       const recording = this.recorded((recordedAs) => this.p.events.emit('refused', { call: c, recordedAs }));
-      return this.answerRecorded(t, adapter, recording, decision.status, refusalKinds[decision.refusal ?? 'rate-limit'], `Tollgate refused this request: ${decision.reason}.`, headers);
+      return this.answerRecorded(t, adapter, recording, decision.status, refusalAnswer(decision.refusal ?? 'rate-limit').error, `Tollgate refused this request: ${decision.reason}.`, headers);
     }
 
     const key = provider.keyEnv ? this.p.env[provider.keyEnv] : undefined;

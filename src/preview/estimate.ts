@@ -1,5 +1,6 @@
 import type { ModelCall, StyleName } from '../contracts/call';
 import { MalformedRequestError } from '../contracts/call';
+import { accumulatorKey } from '../engine/accumulator-key';
 import type { Decision } from '../engine/decision';
 import { Engine } from '../engine/decide';
 import type { Identity } from '../engine/identity/identity';
@@ -108,10 +109,10 @@ function seededEngine(ctx: PreviewContext, req: { identity: Identity; call: Mode
   const snap = ctx.snapshot;
   if (!snap) return engine;
   const at = Math.min(ctx.now, Date.parse(snap.time) || ctx.now);
-  const used = new Map(snap.accumulators.map((a) => [`${a.rule}#${a.key}`, a.used]));
+  const used = new Map(snap.accumulators.map((a) => [accumulatorKey(a.rule, a.key), a.used]));
   const planned = engine.plan(req, d.modelServed, d.reserved.output_tokens, d.classification, d.weight, at, new Set());
   for (const p of planned) {
-    const u = used.get(`${p.rule.id}#${p.key}`);
+    const u = used.get(p.storeKey);
     // Forced: the snapshot is what the proxy holds, even past a limit.
     if (u !== undefined && u > 0) store.reserveNow([{ key: p.storeKey, spec: p.spec, amount: u, force: true }], at);
   }
@@ -236,7 +237,7 @@ function quoteLike(model: string): string {
 }
 
 function hoverText(model: string, d: Decision, input: number, output: number, usd: number, assumptions: readonly string[], capacity: Capacity | undefined, fanOut: string | undefined, snapshot: StateSnapshot | undefined): string {
-  const live = new Map((snapshot?.accumulators ?? []).map((a) => [`${a.rule}#${a.key}`, a.used]));
+  const live = new Map((snapshot?.accumulators ?? []).map((a) => [accumulatorKey(a.rule, a.key), a.used]));
   const lines = [`**Tollgate** · \`${model}\` · policy ${d.policy.name}`, ''];
   if (d.outcome === 'refuse' && (d.refusal === 'entitlement' || d.refusal === 'context')) lines.push(`Refused: ${d.reason}`, '');
   lines.push(`- Estimated cost of one call: ${money(usd)} (${int(input)} input + ${int(output)} output tokens${d.weight !== 1 ? `, weight ${d.weight}` : ''})`);
@@ -245,7 +246,7 @@ function hoverText(model: string, d: Decision, input: number, output: number, us
     if (capacity.downgrade) lines.push(`- After ${int(capacity.downgrade.after)} calls, \`${capacity.downgrade.rule}\` downgrades to ${capacity.downgrade.to}`);
   }
   if (fanOut) lines.push(`- ${fanOut}`);
-  for (const l of d.limits) lines.push(`- \`${l.rule}\` ${l.key}: ${Math.round((live.get(`${l.rule}#${l.key}`) ?? 0) * 10000) / 10000} of ${l.limit} ${l.unit} used${snapshot ? '' : ' (no live state)'}`);
+  for (const l of d.limits) lines.push(`- \`${l.rule}\` ${l.key}: ${Math.round((live.get(accumulatorKey(l.rule, l.key)) ?? 0) * 10000) / 10000} of ${l.limit} ${l.unit} used${snapshot ? '' : ' (no live state)'}`);
   if (assumptions.length) lines.push('', `Assumptions: ${assumptions.join('; ')}.`);
   return lines.join('\n');
 }

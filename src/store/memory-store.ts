@@ -85,11 +85,6 @@ export class MemoryStore implements AccumulatorStore {
     });
   }
 
-  /** Every accumulator key this store holds, for the views. */
-  keys(): IterableIterator<string> {
-    return this.values.keys();
-  }
-
   /** How many accumulators this store holds. */
   get size(): number {
     return this.values.size;

@@ -1,3 +1,4 @@
+import { accumulatorKey } from '../engine/accumulator-key';
 import type { Engine } from '../engine/decide';
 import type { AccumulatorStore } from '../engine/store';
 import type { CallEvents } from '../pipeline/call-events';
@@ -30,7 +31,7 @@ export class AccumulatorReadModel {
   }
 
   note(ref: AccumulatorRef): void {
-    const k = `${ref.rule}#${ref.key}`;
+    const k = accumulatorKey(ref.rule, ref.key);
     if (this.seen.has(k)) return;
     if (this.seen.size >= this.capacity) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(k, { rule: ref.rule, kind: ref.kind, key: ref.key, unit: ref.unit });
@@ -59,7 +60,7 @@ export class AccumulatorReadModel {
     const peekable = this.list()
       .map((ref) => ({ ref, acc: engine.accumulatorFor(ref.rule) }))
       .filter((x): x is { ref: AccumulatorRef; acc: NonNullable<typeof x.acc> } => x.acc !== undefined);
-    const states = await store.peek(peekable.map((x) => ({ key: `${x.ref.rule}#${x.ref.key}`, spec: x.acc.spec })), now);
+    const states = await store.peek(peekable.map((x) => ({ key: accumulatorKey(x.ref.rule, x.ref.key), spec: x.acc.spec })), now);
     const out: AccumulatorView[] = [];
     peekable.forEach(({ ref }, i) => {
       const s = states[i];

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
-import type { Policy, VerificationKey } from '../policy/model';
+import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
 import type { Identity } from './identity';
 import { segmentEncoding } from './base64url';
 import { IdentityError, isAgentName, normalizeUser } from './identity';
@@ -61,15 +61,8 @@ interface ClaimNames {
 /** The proxy's own session tokens, as mintSessionToken writes them. */
 const sessionClaims: ClaimNames = { user: 'email', roles: 'roles', tenant: 'tenant', agent: 'agent' };
 
-interface Verifier {
-  readonly issuer: string;
-  readonly audience: readonly string[];
-  readonly algorithms: readonly string[];
-  /** Imported when the bundle was loaded; none of them can fail to import here. */
-  readonly keys: readonly VerificationKey[];
-  readonly clockToleranceS: number;
-  readonly claims: ClaimNames;
-}
+/** An issuer as the bundle configures it (its keys imported when the bundle was loaded), and the claims read from its tokens. */
+type Verifier = Pick<IssuerConfig, 'issuer' | 'audience' | 'algorithms' | 'keys' | 'clockToleranceS'> & { readonly claims: ClaimNames };
 
 function mapJoseError(err: unknown): IdentityError {
   if (err instanceof joseErrors.JWTExpired) return new IdentityError('expired');

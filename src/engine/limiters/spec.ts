@@ -15,7 +15,7 @@ export type AccumulatorSpec =
 
 /** One deduction from one accumulator, part of a decision's all-or-nothing set. */
 export interface ChargeOp {
-  /** Unique store key: rule id and the identity key it accumulates against. */
+  /** The accumulator's store key, an AccumulatorKey (accumulator-key.ts) when the engine builds it. */
   readonly key: string;
   readonly spec: AccumulatorSpec;
   readonly amount: number;

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { StyleName } from '../../contracts/call';
-import { GUARD_IDS } from '../guards';
+import { isGuardId } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
 import { SESSION_ISSUER } from '../identity/tokens';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, Entitlement, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
-import type { BudgetDocument, Dimension, EntitlementDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
+import type { Budget, BudgetPeriod, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
+import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -22,21 +22,6 @@ export interface PolicyIssue {
 export type PolicyLoadResult =
   | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly PolicyIssue[] }
   | { readonly ok: false; readonly errors: readonly PolicyIssue[]; readonly warnings: readonly PolicyIssue[] };
-
-/** A bundle that failed to load, carrying every error at its position. */
-export class PolicyError extends Error {
-  readonly reason = 'invalid-policy' as const;
-  constructor(
-    readonly issues: readonly PolicyIssue[],
-    readonly file = 'policy',
-  ) {
-    super(issues.map((i) => formatIssue(file, i)).join('\n'));
-    this.name = 'PolicyError';
-  }
-  static is(err: unknown): err is PolicyError {
-    return err instanceof PolicyError;
-  }
-}
 
 /** `FILE:LINE:COL: message`, the form editors and terminals turn into links. */
 export function formatIssue(file: string, issue: PolicyIssue): string {
@@ -138,7 +123,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   const ids = new Map<string, PolicyPath>();
 
   const checkId = (id: string, path: PolicyPath): void => {
-    if (GUARD_IDS.includes(id)) return error(path, `id '${id}' is reserved for the guard of that name`);
+    if (isGuardId(id)) return error(path, `id '${id}' is reserved for the guard of that name`);
     const first = ids.get(id);
     if (first) error(path, `duplicate id '${id}' (also used at ${first.join('.')})`);
     else ids.set(id, path);
@@ -284,9 +269,6 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   });
 
   const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
-  const entitlement = (e: EntitlementDocument): Entitlement => ({
-    models: e.models, routes: e.routes, providers: e.providers, maxInputTokens: e.max_input_tokens, maxOutputTokens: e.max_output_tokens,
-  });
   for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
     if (!sound(['classification', label])) continue;
     const dup = c.detectors.find((d, i) => c.detectors.indexOf(d) !== i);
@@ -338,9 +320,9 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     limits,
     budgets,
     entitlements: {
-      default: doc.entitlements?.default ? entitlement(doc.entitlements.default) : undefined,
-      roles: new Map(Object.entries(doc.entitlements?.roles ?? {}).map(([r, e]) => [r, entitlement(e)])),
-      users: new Map(Object.entries(doc.entitlements?.users ?? {}).map(([u, e]) => [u.toLowerCase(), entitlement(e)])),
+      default: doc.entitlements?.default,
+      roles: new Map(Object.entries(doc.entitlements?.roles ?? {})),
+      users: new Map(Object.entries(doc.entitlements?.users ?? {}).map(([u, e]) => [u.toLowerCase(), e])),
     },
     guards: {
       maxCallsPerTrace: doc.guards?.max_calls_per_trace,

@@ -1,26 +1,19 @@
 import type { KeyObject } from 'node:crypto';
 import type { StyleName } from '../../contracts/call';
 import type { Rate } from '../units';
-import type { Dimension } from './schema';
+import type { BudgetDocument, ClassificationDocument, Dimension, EntitlementDocument, ExceptionDocument, LimitDocument, MatchDocument, PriceDocument, StoreDocument, WhenDocument } from './schema';
 
 // The compiled, ready-to-enforce form of a bundle: units parsed, globs and defaults resolved, so
-// deciding a request never re-reads the YAML's shape.
+// deciding a request never re-reads the YAML's shape. A field the compiling does not change is
+// the schema's own type (schema.ts): declared once, there.
 
-export type CostUnit = 'requests' | 'tokens' | 'usd';
+export type CostUnit = LimitDocument['cost'];
 
-export interface RequestFilter {
-  readonly classification?: readonly string[];
-  readonly model?: readonly string[];
-  readonly provider?: readonly string[];
-  readonly route?: readonly string[];
-}
+/** A rule's `when`, each field a list (the bundle may give one value). */
+export type RequestFilter = { readonly [K in keyof WhenDocument]?: readonly string[] };
 
-export interface IdentityFilter {
-  readonly role?: readonly string[];
-  readonly user?: readonly string[];
-  readonly agent?: readonly string[];
-  readonly tenant?: readonly string[];
-}
+/** A rule's `match`, each field a list. */
+export type IdentityFilter = { readonly [K in keyof MatchDocument]?: readonly string[] };
 
 interface RuleCommon {
   readonly id: string;
@@ -54,7 +47,7 @@ export interface Budget extends RuleCommon {
   readonly period: BudgetPeriod;
   readonly limitUsd: number;
   readonly alertAt: readonly number[];
-  readonly onExceed: 'refuse' | 'downgrade';
+  readonly onExceed: BudgetDocument['on_exceed'];
   readonly downgradeTo?: string;
 }
 
@@ -62,7 +55,7 @@ export type Rule = Limit | Budget;
 
 export interface RuleException {
   readonly id: string;
-  readonly identity: { readonly user?: string; readonly agent?: string; readonly role?: string };
+  readonly identity: Readonly<ExceptionDocument['identity']>;
   readonly ruleId: string;
   readonly rate?: Rate;
   readonly burst?: number;
@@ -73,13 +66,7 @@ export interface RuleException {
   readonly reason: string;
 }
 
-export interface Entitlement {
-  readonly models?: readonly string[];
-  readonly routes?: readonly string[];
-  readonly providers?: readonly string[];
-  readonly maxInputTokens?: number;
-  readonly maxOutputTokens?: number;
-}
+export type Entitlement = Readonly<EntitlementDocument>;
 
 export interface ProviderConfig {
   readonly name: string;
@@ -114,14 +101,12 @@ export interface IssuerConfig {
   readonly clockToleranceS: number;
 }
 
-export interface Price {
-  readonly input: number;
-  readonly output: number;
-}
+export type Price = Readonly<PriceDocument>;
 
 export interface ClassificationLabel {
   readonly label: string;
-  readonly detectors: readonly ('email' | 'credit-card' | 'us-ssn' | 'phone')[];
+  readonly detectors: readonly ClassificationDocument['detectors'][number][];
+  /** The document's weight, defaulted to 1. */
   readonly weight: number;
 }
 
@@ -155,5 +140,5 @@ export interface Policy {
   /** Which web origins and host names may reach the proxy (absent: none beyond its own address). */
   readonly network?: { readonly allowedOrigins: readonly string[]; readonly allowedHosts: readonly string[] };
   /** Team mode: what a shared store's outage does (absent in bundles built without the loader: refuse). */
-  readonly store?: { readonly onUnavailable: 'refuse' | 'local' };
+  readonly store?: { readonly onUnavailable: NonNullable<StoreDocument['on_unavailable']> };
 }

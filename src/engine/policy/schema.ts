@@ -256,6 +256,9 @@ export type ExceptionDocument = Type.Static<typeof ExceptionSchema>;
 export type IssuerDocument = Type.Static<typeof Issuer>;
 export type WhenDocument = Type.Static<typeof When>;
 export type MatchDocument = Type.Static<typeof Match>;
+export type PriceDocument = Type.Static<typeof Price>;
+export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
+export type StoreDocument = Type.Static<typeof Store>;
 
 /** The schema as draft-07 JSON, the form shipped to editors. */
 export function policyJsonSchema(): Record<string, unknown> {

@@ -155,14 +155,6 @@ export type CheckpointRecord = AuditRecord<CheckpointBody>;
 export type RefusalsRecord = AuditRecord<RefusalsBody>;
 
 export const GENESIS_HASH = '0'.repeat(64);
-export const RECORD_KINDS: readonly RecordKind[] = ['decision', 'settle', 'policy', 'alert', 'checkpoint', 'refusals'];
-
-export function isDecision(r: AuditRecord): r is DecisionRecord {
-  return r.kind === 'decision';
-}
-export function isSettle(r: AuditRecord): r is SettleRecord {
-  return r.kind === 'settle';
-}
 export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {
   return r.kind === 'checkpoint';
 }

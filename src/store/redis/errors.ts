@@ -1,5 +1,5 @@
-// Store failures carry a reason so the proxy maps them to a status (503) in one place and never
-// matches message text.
+// Store failures carry a reason rather than a message to match. The proxy answers any of them as
+// its own 'store-unavailable' failure, whose status (503) is in proxy/errors.ts.
 export type StoreErrorReason =
   | 'unavailable' // Redis cannot be reached or did not answer in time; the store reconnects
   | 'config' // the store spec or URL cannot be used
