@@ -11,7 +11,7 @@ import { StoreError } from '../store/redis/errors';
 import { RedisStore } from '../store/redis/redis-store';
 import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
-import { parseCommandArgs } from './args';
+import { parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
@@ -24,10 +24,9 @@ function parseBytes(text: string): number {
   return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1);
 }
 
+/** A timeout flag: a duration, or a bare number of seconds. */
 function parseSeconds(text: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid ${flag} '${text}': use seconds (30s), minutes (5m) or ms`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return parseDurationArg(/^\s*\d+\s*$/.test(text) ? `${text.trim()}s` : text, flag);
 }
 
 /**
