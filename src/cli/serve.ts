@@ -55,7 +55,8 @@ export const run: CommandRunner = async (argv, io) => {
   const level = values['log-level'];
   if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`invalid --log-level '${level}'`);
   const diskReserveBytes = parseBytes(values['disk-reserve'] ?? '64mb');
-  const log = new Logger(io.stderr, level);
+  const parent = io.parent;
+  const log = new Logger(io.stderr, level, parent ? (l, message): void => parent({ type: 'log', level: l, message }) : undefined);
   if (!isLoopback(host)) {
     log.warn(`binding ${host}: the proxy is reachable from other machines; every caller still needs a verified identity`);
   }
@@ -133,7 +134,8 @@ export const run: CommandRunner = async (argv, io) => {
     const onInt = (): void => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
-    // Printed once the signal handlers are in place: whoever waits for this line may stop us at once.
-    io.stdout.write(`tollgate listening on ${running.server.url}\n`);
+    // Said once the signal handlers are in place: whoever waits for it may stop us at once.
+    if (parent) parent({ type: 'listening', url: running.server.url });
+    else io.stdout.write(`tollgate listening on ${running.server.url}\n`);
   });
 };

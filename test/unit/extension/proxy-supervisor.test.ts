@@ -8,8 +8,8 @@ import { ProxyStartError, ProxySupervisor, serveArguments } from '../../../src/e
 import type { ProxyLaunch } from '../../../src/extension/core/proxy-supervisor';
 import type { ProxyStatus } from '../../../src/protocol';
 
-// Stands in for `tollgate serve`: listens on --port, prints the contract's line, and misbehaves
-// as FAKE_MODE says. Written at run time so it is plain JS for any Node.
+// Stands in for `tollgate serve`: listens on --port, says so over its IPC channel as the contract
+// has it, and misbehaves as FAKE_MODE says. Written at run time so it is plain JS for any Node.
 const fakeServe = `
 const http = require('node:http');
 const fs = require('node:fs');
@@ -20,7 +20,12 @@ fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ pid: process.pid, port,
 if (mode === 'crash') { console.error('fatal: cannot open ledger'); process.exit(3); }
 const server = http.createServer((req, res) => res.end('ok'));
 server.listen(port, '127.0.0.1', () => {
-  if (mode !== 'silent') console.log('tollgate listening on http://127.0.0.1:' + server.address().port);
+  if (mode === 'chatty') {
+    // What a person would read is no signal: only the channel's message counts.
+    console.log('tollgate listening on http://127.0.0.1:1');
+    process.send({ type: 'log', level: 'warn', message: 'the disk is nearly full' });
+  }
+  if (mode !== 'silent') process.send({ type: 'listening', url: 'http://127.0.0.1:' + server.address().port });
 });
 process.on('SIGTERM', () => { fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ sigterm: process.pid }) + '\\n'); server.close(() => process.exit(0)); });
 `;
@@ -62,16 +67,17 @@ describe('proxy child process (ProxySupervisor)', function () {
   const starts = (): Started[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Started & { sigterm?: number }).filter((e) => !e.sigterm) : []);
   const sigterms = (): number[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { sigterm?: number }).sigterm).filter((p): p is number => p !== undefined) : []);
 
-  function supervisor(mode: string, options: { backoff?: RestartBackoff; startTimeoutMs?: number } = {}): { s: ProxySupervisor; statuses: ProxyStatus[]; urls: string[] } {
+  function supervisor(mode: string, options: { backoff?: RestartBackoff; startTimeoutMs?: number } = {}): { s: ProxySupervisor; statuses: ProxyStatus[]; urls: string[]; logs: string[][] } {
     const statuses: ProxyStatus[] = [];
     const urls: string[] = [];
+    const logs: string[][] = [];
     const launch = async (): Promise<ProxyLaunch> => ({
       execPath: process.execPath, cliPath: cli, policyFile: path.join(dir, 'policy.yaml'), dataDir: path.join(dir, 'data'), port: 0,
       upstreams: { openai: 'http://127.0.0.1:9' }, env: { ...process.env, FAKE_MODE: mode, FAKE_LOG: log, FAKE_SECRET: 'upstream-secret' },
     });
-    const s = new ProxySupervisor(launch, { status: (st) => statuses.push(st), listening: (u) => urls.push(u), log: () => undefined }, { backoff: options.backoff ?? new RestartBackoff({ baseMs: 50, maxMs: 200, stableMs: 60_000, maxFailures: 3 }), startTimeoutMs: options.startTimeoutMs ?? 8_000 });
+    const s = new ProxySupervisor(launch, { status: (st) => statuses.push(st), listening: (u) => urls.push(u), log: (level, line) => logs.push([level, line]) }, { backoff: options.backoff ?? new RestartBackoff({ baseMs: 50, maxMs: 200, stableMs: 60_000, maxFailures: 3 }), startTimeoutMs: options.startTimeoutMs ?? 8_000 });
     supervisors.push(s);
-    return { s, statuses, urls };
+    return { s, statuses, urls, logs };
   }
 
   it('builds the serve command line of the CLI contract', () => {
@@ -90,6 +96,15 @@ describe('proxy child process (ProxySupervisor)', function () {
     assert.equal(first?.electron, '1');
     assert.equal(await s.start(), url, 'start() while running is a no-op');
     assert.equal(starts().length, 1);
+  });
+
+  it('learns that the child listens, and its log records with their level, from its IPC channel, not its stdout', async () => {
+    const { s, urls, logs } = supervisor('chatty');
+    const url = await s.start();
+    assert.notEqual(url, 'http://127.0.0.1:1');
+    assert.deepEqual(urls, [url]);
+    // Sent on the same channel before `listening`, so it has arrived by now.
+    assert.ok(logs.some(([level, line]) => level === 'warn' && line === 'the disk is nearly full'), JSON.stringify(logs));
   });
 
   it('restarts a child that dies, on the port it had, so terminals stay valid', async () => {
