@@ -7,6 +7,7 @@ import { RestartBackoff } from '../../../src/extension/core/backoff';
 import { ProxyStartError, ProxySupervisor, serveArguments } from '../../../src/extension/core/proxy-supervisor';
 import type { ProxyLaunch } from '../../../src/extension/core/proxy-supervisor';
 import type { ProxyStatus } from '../../../src/protocol';
+import { eventually } from '../../helpers/poll';
 
 // Stands in for `tollgate serve`: listens on --port, says so over its IPC channel as the contract
 // has it, and misbehaves as FAKE_MODE says. Written at run time so it is plain JS for any Node.
@@ -36,14 +37,6 @@ interface Started {
   readonly args: string[];
   readonly env: string | null;
   readonly electron: string | null;
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('proxy child process (ProxySupervisor)', function () {
@@ -112,7 +105,7 @@ describe('proxy child process (ProxySupervisor)', function () {
     const url = await s.start();
     const pid = s.pid!;
     process.kill(pid, 'SIGKILL');
-    await until('a second start', () => starts().length === 2 && s.status.phase === 'running');
+    await eventually(() => starts().length === 2 && s.status.phase === 'running', 'a second start', 8_000);
     assert.equal(s.url, url);
     assert.notEqual(s.pid, pid);
     assert.equal(starts()[1]?.port, Number(new URL(url).port), 'asked for the same port');
@@ -122,7 +115,7 @@ describe('proxy child process (ProxySupervisor)', function () {
   it('gives up after repeated quick deaths and says why', async () => {
     const { s, statuses } = supervisor('crash');
     await assert.rejects(s.start(), (e: unknown) => ProxyStartError.is(e, 'exited') && /cannot open ledger/.test((e as Error).message));
-    await until('failed', () => s.status.phase === 'failed');
+    await eventually(() => s.status.phase === 'failed', 'failed', 8_000);
     assert.equal(starts().length, 4, 'the first start and three restarts');
     assert.match(statuses[statuses.length - 1]?.detail ?? '', /gave up after 3 restarts/);
   });
@@ -133,13 +126,13 @@ describe('proxy child process (ProxySupervisor)', function () {
   });
 
   it('stops with SIGTERM and does not restart; dispose() is safe twice', async () => {
-    const { s } = supervisor('ok');
+    const { s, statuses } = supervisor('ok');
     await s.start();
     const pid = s.pid!;
     await s.stop();
     assert.deepEqual(sigterms(), [pid]);
-    assert.equal(s.status.phase, 'stopped');
-    await new Promise((r) => setTimeout(r, 200));
+    // A restart is decided as the child's exit is handled, before stop() resolves: none was.
+    assert.deepEqual(statuses.map((x) => x.phase), ['starting', 'running', 'stopped']);
     assert.equal(starts().length, 1);
 
     const other = supervisor('ok').s;
@@ -147,7 +140,7 @@ describe('proxy child process (ProxySupervisor)', function () {
     const otherPid = other.pid!;
     other.dispose();
     other.dispose();
-    await until('the disposed child to get SIGTERM', () => sigterms().includes(otherPid));
+    await eventually(() => sigterms().includes(otherPid), 'the disposed child to get SIGTERM', 8_000);
     await assert.rejects(other.start(), (e: unknown) => ProxyStartError.is(e, 'stopped'));
   });
 });
