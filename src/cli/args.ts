@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { parseDuration } from '../engine/units';
 import { UsageError } from './io';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -13,10 +14,9 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   }
 }
 
-/** Durations on the command line: 90s, 30m, 8h, 7d. */
-export function parseTtl(text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (!m) throw new UsageError(`invalid duration '${text}': use a number and s, m, h or d (8h)`);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+/** A duration on the command line, in the bundle's notation (500ms, 90s, 30m, 8h, 7d); `flag` names it in the error. */
+export function parseDurationArg(text: string, flag: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`invalid ${flag} '${text}': use a number and ms, s, m, h or d (30s, 8h)`);
+  return ms;
 }

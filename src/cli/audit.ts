@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
+import { parseDuration } from '../engine/units';
 import { resolveDataDir } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
 import { dataDirRecords, exportRecords, mergeByTime } from '../store/ledger/export';
@@ -26,11 +27,8 @@ when a ledger does not extend a witness (a cut tail, a zeroed head, a deleted, r
 
 /** An ISO time, or an age before now: `90d`, `12h`, `30m`, `45s`. */
 export function parseTimeArg(value: string, flag: string, now: number = Date.now()): string {
-  const age = /^(\d+)(d|h|m|s)$/.exec(value);
-  if (age) {
-    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[age[2] as 'd' | 'h' | 'm' | 's'];
-    return new Date(now - Number(age[1]) * unit).toISOString();
-  }
+  const age = parseDuration(value);
+  if (age !== undefined) return new Date(now - age).toISOString();
   try {
     return normaliseTime(value);
   } catch {

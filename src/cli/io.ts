@@ -1,5 +1,9 @@
 // The streams and environment a command runs against, passed in so tests can run
 // commands in-process and read what they print.
+
+import { parentChannel } from '../proxy/child-channel';
+import type { ParentChannel } from '../proxy/child-channel';
+
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
@@ -8,6 +12,8 @@ export interface CliIo {
   readonly stdoutIsTTY: boolean;
   /** Whether stderr is a terminal (progress bars draw only there); absent means no. */
   readonly stderrIsTTY?: boolean;
+  /** Set when the process was started with an IPC channel (by the editor): what `serve` tells its parent. */
+  readonly parent?: ParentChannel;
 }
 
 export type CommandRunner = (argv: string[], io: CliIo) => Promise<number>;
@@ -20,6 +26,7 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    parent: parentChannel(),
   };
 }
 

@@ -12,7 +12,7 @@ import { StoreError } from '../store/redis/errors';
 import { RedisStore } from '../store/redis/redis-store';
 import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
-import { parseCommandArgs } from './args';
+import { parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
@@ -25,10 +25,9 @@ function parseBytes(text: string): number {
   return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1);
 }
 
+/** A timeout flag: a duration, or a bare number of seconds. */
 function parseSeconds(text: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid ${flag} '${text}': use seconds (30s), minutes (5m) or ms`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return parseDurationArg(/^\s*\d+\s*$/.test(text) ? `${text.trim()}s` : text, flag);
 }
 
 /**
@@ -57,7 +56,8 @@ export const run: CommandRunner = async (argv, io) => {
   const level = values['log-level'];
   if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`invalid --log-level '${level}'`);
   const diskReserveBytes = parseBytes(values['disk-reserve'] ?? '64mb');
-  const log = new Logger(io.stderr, level);
+  const parent = io.parent;
+  const log = new Logger(io.stderr, level, parent ? (l, message): void => parent({ type: 'log', level: l, message }) : undefined);
   if (!isLoopback(host)) {
     log.warn(`binding ${host}: the proxy is reachable from other machines; every caller still needs a verified identity`);
   }
@@ -135,7 +135,8 @@ export const run: CommandRunner = async (argv, io) => {
     const onInt = (): void => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
-    // Printed once the signal handlers are in place: whoever waits for this line may stop us at once.
-    io.stdout.write(`tollgate listening on ${running.server.url}\n`);
+    // Said once the signal handlers are in place: whoever waits for it may stop us at once.
+    if (parent) parent({ type: 'listening', url: running.server.url });
+    else io.stdout.write(`tollgate listening on ${running.server.url}\n`);
   });
 };

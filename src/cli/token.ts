@@ -1,7 +1,7 @@
 import { mintSessionToken } from '../engine/identity/tokens';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { loadSessionKeys } from '../store/session-key';
-import { parseCommandArgs, parseTtl } from './args';
+import { parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
@@ -17,7 +17,7 @@ export const run: CommandRunner = async (argv, io) => {
   });
   if (!values.user) throw new UsageError('--user is required (the person the token stands for, e.g. an e-mail)');
   if (values.agent !== undefined && !/^[A-Za-z0-9._:/-]{1,64}$/.test(values.agent)) throw new UsageError('--agent must be 1 to 64 letters, digits, ".", "_", ":", "/" or "-"');
-  const ttlMs = parseTtl(values.ttl ?? '8h');
+  const ttlMs = parseDurationArg(values.ttl ?? '8h', '--ttl');
   let keys: ReturnType<typeof loadSessionKeys>;
   try {
     keys = loadSessionKeys(resolveDataDir(values['data-dir'], io.env));

@@ -1,7 +1,10 @@
 // Glob matching for model and route allowlists: "*" is any run of characters, "?" is one.
 // Compiled once per pattern because entitlements are checked on every request.
 
-const cache = new Map<string, RegExp>();
+import { LRUCache } from 'lru-cache';
+
+// Patterns come from the bundle, but a reload brings new ones: the oldest unused go first.
+const cache = new LRUCache<string, RegExp>({ max: 1024 });
 
 function compile(pattern: string): RegExp {
   let re = cache.get(pattern);

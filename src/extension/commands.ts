@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Baseline } from '../scan/baseline';
+import { addToBaseline } from '../scan/baseline';
+import { ScanError } from '../scan/errors';
 import { installPreCommitHook } from '../scan/hook';
 import { registeredStyles } from '../providers/registry';
 import { providerFor } from './core/key-fixes';
@@ -142,16 +143,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         return;
       }
       const file = path.join(folder.uri.fsPath, BASELINE_FILE);
-      let baseline: Baseline = { version: 1, findings: [] };
-      try {
-        baseline = JSON.parse(await fs.promises.readFile(file, 'utf8')) as Baseline;
-      } catch {
-        // No baseline yet: start one.
-      }
       const rel = path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/');
-      if (!baseline.findings.some((f) => f.fingerprint === fingerprint)) {
-        baseline = { version: 1, findings: [...baseline.findings, { fingerprint, rule: ruleId, file: rel, redacted }].sort((a, b) => a.file.localeCompare(b.file) || a.fingerprint.localeCompare(b.fingerprint)) };
-        await fs.promises.writeFile(file, `${JSON.stringify(baseline, null, 2)}\n`);
+      try {
+        await addToBaseline(file, { fingerprint, rule: ruleId, file: rel, redacted });
+      } catch (err) {
+        if (!ScanError.is(err)) throw err;
+        // The file is left as it is: it may hold a merge's conflict with the team's accepted findings.
+        void vscode.window.showErrorMessage(`Tollgate: ${err.message}`);
+        return;
       }
       keys.rescanAll();
     }),

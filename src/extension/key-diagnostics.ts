@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding } from '../scan/finding';
@@ -6,7 +5,8 @@ import { scanText } from '../scan/scanner';
 import { importFor, envVarFor, ignoreComment, providerFor, replaceWithEnvLookup } from './core/key-fixes';
 import type { TollgateConfig } from './core/config';
 import type { Log } from './log';
-import { DEFAULT_BASELINE_FILE } from '../scan/baseline';
+import { DEFAULT_BASELINE_FILE, fingerprintsOf, readBaselineSync } from '../scan/baseline';
+import { ScanError } from '../scan/errors';
 
 export const BASELINE_FILE = DEFAULT_BASELINE_FILE;
 const SOURCE = 'tollgate';
@@ -29,12 +29,15 @@ function relativePath(uri: vscode.Uri): string {
   return folder ? path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/') : path.basename(uri.fsPath);
 }
 
-function readBaseline(folder: vscode.WorkspaceFolder | undefined): Set<string> {
+/** The folder's accepted fingerprints; a baseline that does not parse accepts none, and the log says why. */
+function acceptedIn(folder: vscode.WorkspaceFolder | undefined, log: Log): Set<string> {
   if (!folder) return new Set();
   try {
-    const parsed = JSON.parse(fs.readFileSync(path.join(folder.uri.fsPath, BASELINE_FILE), 'utf8')) as { findings?: Array<{ fingerprint?: unknown }> };
-    return new Set((parsed.findings ?? []).map((f) => f.fingerprint).filter((f): f is string => typeof f === 'string'));
-  } catch {
+    const baseline = readBaselineSync(path.join(folder.uri.fsPath, BASELINE_FILE));
+    return baseline ? fingerprintsOf(baseline) : new Set();
+  } catch (err) {
+    if (!ScanError.is(err)) throw err;
+    log.warn(err.message);
     return new Set();
   }
 }
@@ -94,7 +97,7 @@ export class KeyDiagnostics implements vscode.Disposable {
       return;
     }
     const started = Date.now();
-    const known = readBaseline(vscode.workspace.getWorkspaceFolder(document.uri));
+    const known = acceptedIn(vscode.workspace.getWorkspaceFolder(document.uri), this.log);
     const findings = scanText(text, { path: relativePath(document.uri) }).filter((f) => !known.has(f.fingerprint));
     const diagnostics = findings.map((f) => new KeyDiagnostic(new vscode.Range(document.positionAt(f.offset), document.positionAt(f.endOffset)), f));
     this.collection.set(document.uri, diagnostics);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Policy } from '../engine/policy/model';
 import type { StateSnapshot } from '../proxy/admin-types';
+import type { LogLevel } from '../proxy/log';
 import { ADMIN_TOKEN_FILE } from '../proxy/admin-types';
 import type { DashboardState, PolicyNotice, ProxyStatus } from '../protocol';
 import { referencePolicyPath } from '../store/reference-policy';
@@ -58,17 +59,16 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     this.supervisor = new ProxySupervisor(() => this.launch(), {
       status: (s) => this.onStatus(s),
       listening: (url) => this.onListening(url),
-      log: (line, stream) => this.proxyLine(line, stream),
+      log: (level, line) => this.proxyLine(level, line),
     });
     this.upstreamGate = new UpstreamGate(context, secrets, log, () => this.restart());
     this.witnesses = new WitnessKeeper(context.globalStorageUri.fsPath, log);
   }
 
-  // The proxy logs `<time> <level> message` on stderr; keep its level in ours.
-  private proxyLine(line: string, stream: 'stdout' | 'stderr'): void {
-    const level = stream === 'stderr' ? /^\S+\s+(\w+)/.exec(line)?.[1] : 'info';
-    if (level === 'error' || level === 'fatal') this.log.error(`proxy: ${line}`);
-    else if (level === 'warn' || level === 'warning' || (stream === 'stderr' && level !== 'info' && level !== 'debug')) this.log.warn(`proxy: ${line}`);
+  // The proxy's records keep their level in our log.
+  private proxyLine(level: LogLevel, line: string): void {
+    if (level === 'error') this.log.error(`proxy: ${line}`);
+    else if (level === 'warn') this.log.warn(`proxy: ${line}`);
     else this.log.info(`proxy: ${line}`);
   }
 

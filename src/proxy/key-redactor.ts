@@ -8,6 +8,8 @@
 // the bytes seen could still complete a key, so a stream holds back at most the partial match at the
 // end of a chunk, never a whole event, and a body without a key costs one table lookup per byte.
 
+import { LRUCache } from 'lru-cache';
+
 const REPLACEMENT = Buffer.from('[redacted]');
 const EMPTY = Buffer.alloc(0);
 
@@ -55,7 +57,8 @@ function spellingsOf(codePoint: number, foldCase: boolean): Spelling[] {
  * bytes `edgeA[e]` and `edgeB[e]` and leading to `edgeTo[e]`.
  */
 export class KeyPattern {
-  private static readonly cache = new Map<string, KeyPattern>();
+  // Keys change when a person rotates one; a handful of sets is all a proxy ever sees.
+  private static readonly cache = new LRUCache<string, KeyPattern>({ max: 16 });
 
   /** The pattern for these keys (`foldCase` for header names, which arrive lower-cased), or undefined when none is long enough to be a key. */
   static of(secrets: readonly string[], foldCase = false): KeyPattern | undefined {
@@ -64,8 +67,6 @@ export class KeyPattern {
     const id = `${foldCase ? 'i' : 's'}\0${keys.join('\0')}`;
     let pattern = KeyPattern.cache.get(id);
     if (!pattern) {
-      // Keys change when a person rotates one; a handful of sets is all a proxy ever sees.
-      if (KeyPattern.cache.size >= 16) KeyPattern.cache.delete(KeyPattern.cache.keys().next().value!);
       pattern = new KeyPattern(keys, foldCase);
       KeyPattern.cache.set(id, pattern);
     }

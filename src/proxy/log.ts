@@ -12,9 +12,11 @@ const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 export class Logger {
   private readonly redactor = new Redactor();
 
+  /** `records`, when given, receives each record (redacted) instead of `out`: a parent process reads them with their level. */
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly level: LogLevel = 'info',
+    private readonly records?: (level: LogLevel, message: string) => void,
   ) {}
 
   /** Registers a value that must never appear in a log line. */
@@ -28,6 +30,7 @@ export class Logger {
 
   log(level: LogLevel, message: string): void {
     if (order[level] < order[this.level]) return;
+    if (this.records) return this.records(level, this.redact(message));
     this.out.write(`${new Date().toISOString()} ${level.padEnd(5)} ${this.redact(message)}\n`);
   }
 

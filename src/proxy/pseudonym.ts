@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { readOrCreateSecret } from '../store/data-dir';
 
 export const PSEUDONYM_KEY_FILE = 'pseudonym-key';
@@ -8,7 +9,7 @@ export const PSEUDONYM_KEY_FILE = 'pseudonym-key';
  * provider's abuse reports can be traced back through the ledger, but no address leaves the proxy.
  */
 export class Pseudonyms {
-  private readonly cache = new Map<string, string>();
+  private readonly cache = new LRUCache<string, string>({ max: 50_000 });
   private constructor(private readonly key: Buffer) {}
 
   static fromDataDir(dir: string): Pseudonyms {
@@ -19,7 +20,6 @@ export class Pseudonyms {
     let p = this.cache.get(user);
     if (!p) {
       p = `tg-${createHmac('sha256', this.key).update(user).digest('hex').slice(0, 32)}`;
-      if (this.cache.size > 50_000) this.cache.clear();
       this.cache.set(user, p);
     }
     return p;

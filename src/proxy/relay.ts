@@ -3,7 +3,7 @@ import type { ProviderAdapter, StreamTap } from '../providers/adapter';
 import type { UsageReading } from '../providers/usage';
 import { newReading } from '../providers/usage';
 import { KeyPattern, KeyRedactor, redactBytes, redactHeaderText } from './key-redactor';
-import { parseSseEvent, rebuildSseEvent, SseSplitter } from './sse';
+import { SseReader, writeSseEvent } from './sse';
 
 // Hop-by-hop headers end at each hop; content-length no longer holds when a body is rewritten.
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -74,16 +74,15 @@ export function relayResponse(
 
   let finished = false;
   let tap: StreamTap | undefined;
-  let splitter: SseSplitter | undefined;
+  let reader: SseReader | undefined;
   const body: Buffer[] = [];
   let bodySize = 0;
   const finish = (aborted: boolean): void => {
     if (finished) return;
     finished = true;
     let reading: UsageReading;
-    if (tap && splitter) {
-      const rest = splitter.rest();
-      if (rest.trim()) tap.event(parseSseEvent(rest).data ?? '');
+    if (tap && reader) {
+      reader.end();
       reading = tap.reading;
     } else if (bodySize > 0 && bodySize <= maxUsageBody) {
       try {
@@ -96,22 +95,22 @@ export function relayResponse(
   };
 
   if (sse) {
-    tap = adapter.streamTap(stripUsage);
-    splitter = new SseSplitter();
+    const streamTap = adapter.streamTap(stripUsage);
+    tap = streamTap;
+    // Unless events are re-written, the bytes go on as they came and events are only read.
+    reader = new SseReader({
+      event: (ev) => {
+        const out = streamTap.event(ev.data, ev.name);
+        // An event left unfinished at the end is read for usage but never sent.
+        if (rewrite && out !== null && !finished) send(writeSseEvent(ev, out));
+      },
+      other: rewrite ? (text): void => send(text) : undefined,
+    });
   }
   upstream.on('data', (chunk: Buffer) => {
-    if (splitter && tap) {
-      const events = splitter.push(chunk);
+    if (reader) {
       if (!rewrite) send(chunk);
-      for (const raw of events) {
-        const ev = parseSseEvent(raw);
-        if (ev.data === undefined) {
-          if (rewrite) send(`${raw}\n\n`);
-          continue;
-        }
-        const out = tap.event(ev.data, ev.name);
-        if (rewrite && out !== null) send(`${out === ev.data ? raw : rebuildSseEvent(raw, out)}\n\n`);
-      }
+      reader.push(chunk);
       return;
     }
     if (bodySize <= maxUsageBody) body.push(chunk);

@@ -1,49 +1,50 @@
 import { StringDecoder } from 'node:string_decoder';
-
-/**
- * Splits a server-sent-event byte stream into whole events as chunks arrive. Only a partial event
- * is ever held back, so the proxy can forward each event the moment it is complete.
- */
-export class SseSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-
-  push(chunk: Buffer): string[] {
-    this.pending += this.decoder.write(chunk);
-    const events: string[] = [];
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.pending);
-      if (!m) break;
-      events.push(this.pending.slice(0, m.index));
-      this.pending = this.pending.slice(m.index + m[0].length);
-    }
-    return events;
-  }
-
-  /** What is left when the stream ends: an event the upstream never finished. */
-  rest(): string {
-    return this.pending + this.decoder.end();
-  }
-}
+import { createParser } from 'eventsource-parser';
+import type { EventSourceParser } from 'eventsource-parser';
 
 export interface SseEvent {
   readonly name?: string;
-  /** The joined `data:` lines, or undefined for an event without data (a comment, a retry). */
-  readonly data?: string;
+  readonly id?: string;
+  /** The joined `data:` lines. */
+  readonly data: string;
 }
 
-export function parseSseEvent(raw: string): SseEvent {
-  let name: string | undefined;
-  const data: string[] = [];
-  for (const line of raw.split(/\r?\n/)) {
-    if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
-    else if (line.startsWith('event:')) name = line.slice(line[6] === ' ' ? 7 : 6).trim();
+export interface SseHandlers {
+  /** A whole event, the moment its blank line arrives. */
+  event(ev: SseEvent): void;
+  /** A comment or a `retry:` field, as text to send on when events are re-written. */
+  other?(text: string): void;
+}
+
+/**
+ * Reads a server-sent-event byte stream as chunks arrive and hands over each whole event. Bytes
+ * are decoded across chunk boundaries; only a partial event is ever held back.
+ */
+export class SseReader {
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly parser: EventSourceParser;
+
+  constructor(handlers: SseHandlers) {
+    const other = handlers.other;
+    this.parser = createParser({
+      onEvent: (m) => handlers.event({ name: m.event, id: m.id, data: m.data }),
+      onComment: other ? (c): void => other(`: ${c}\n\n`) : undefined,
+      onRetry: other ? (ms): void => other(`retry: ${ms}\n\n`) : undefined,
+    });
   }
-  return { name, data: data.length > 0 ? data.join('\n') : undefined };
+
+  push(chunk: Buffer): void {
+    this.parser.feed(this.decoder.write(chunk));
+  }
+
+  /** The stream ended: an event the upstream never finished is handed over as it stands. */
+  end(): void {
+    this.parser.feed(`${this.decoder.end()}\n\n`);
+  }
 }
 
-/** The event with its data replaced; other fields (event, id, retry, comments) are kept. */
-export function rebuildSseEvent(raw: string, data: string): string {
-  const kept = raw.split(/\r?\n/).filter((l) => !l.startsWith('data:'));
-  return [...kept, ...data.split('\n').map((d) => `data: ${d}`)].join('\n');
+/** One event as text on the wire, with `data` in place of its own. */
+export function writeSseEvent(ev: SseEvent, data: string = ev.data): string {
+  const head = `${ev.name !== undefined ? `event: ${ev.name}\n` : ''}${ev.id !== undefined ? `id: ${ev.id}\n` : ''}`;
+  return `${head}${data.split('\n').map((d) => `data: ${d}`).join('\n')}\n\n`;
 }

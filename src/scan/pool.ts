@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { FileResult, ScanItem } from './file-scan';
@@ -6,6 +6,7 @@ import { scanItem } from './file-scan';
 import type { ScanBatch, WorkerReply } from './worker';
 import { scanWorkerMarker } from './worker';
 import { ScanError } from './errors';
+import { spawnThread } from '../workers/thread';
 
 export interface PoolOptions {
   readonly maxBytes: number;
@@ -24,14 +25,7 @@ const batchesInFlightPerWorker = 2;
  * `tollgate scan`, which notices it is a worker; from sources it loads worker.ts through tsx.
  */
 function startWorker(): Worker {
-  if (__filename.endsWith('.ts')) {
-    const entry = path.join(__dirname, 'worker.ts');
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, {
-      eval: true,
-      workerData: { role: scanWorkerMarker, entry: 'source' },
-    });
-  }
-  return new Worker(__filename, { argv: ['scan'], workerData: { role: scanWorkerMarker, entry: 'bundle' } });
+  return spawnThread(scanWorkerMarker, path.join(__dirname, 'worker.ts'), {}, { argv: ['scan'] });
 }
 
 class WorkerSlot {

@@ -1,4 +1,5 @@
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { isThreadOf, startedFromSource } from '../workers/thread';
 import type { FileResult, ScanItem } from './file-scan';
 import { scanItem } from './file-scan';
 
@@ -16,7 +17,7 @@ export type WorkerReply =
 
 /** True inside a thread the scan pool started. */
 export function isScanWorkerThread(): boolean {
-  return !isMainThread && (workerData as { role?: unknown } | null)?.role === scanWorkerMarker;
+  return isThreadOf(scanWorkerMarker);
 }
 
 /** Serves scan batches until the pool closes the port; resolves then. */
@@ -37,4 +38,4 @@ export function serveScanBatches(): Promise<number> {
 }
 
 // Loaded directly as a worker script when running from TypeScript sources (tests, tsx).
-if (isScanWorkerThread() && (workerData as { entry?: unknown }).entry === 'source') void serveScanBatches();
+if (startedFromSource(scanWorkerMarker)) void serveScanBatches();

@@ -9,7 +9,7 @@ import { defaultMaxFileBytes } from './content';
 import { emptyTollgateIgnore, parseTollgateIgnore } from './tollgateignore';
 import { findRepositoryRoot, walkFiles } from './walk';
 import { listStagedBlobs, stagedItems } from './staged';
-import { DEFAULT_BASELINE_FILE, parseBaselineFingerprints } from './baseline';
+import { DEFAULT_BASELINE_FILE, fingerprintsOf, parseBaselineFingerprints, readBaseline } from './baseline';
 import { git, repositoryTopLevel } from './git';
 import { scanItems } from './pool';
 
@@ -35,10 +35,12 @@ async function loadTollgateIgnore(root: string, staged: boolean): Promise<Tollga
 
 /** The repository's own baseline, if it has one (in a pre-commit scan, the staged one). */
 async function loadDefaultBaseline(root: string, staged: boolean): Promise<ReadonlySet<string>> {
-  const content = staged
-    ? await git(root, ['show', `:${DEFAULT_BASELINE_FILE}`]).catch(() => undefined)
-    : await readFile(path.join(root, DEFAULT_BASELINE_FILE), 'utf8').catch(() => undefined);
-  return content === undefined ? new Set() : parseBaselineFingerprints(content, DEFAULT_BASELINE_FILE);
+  if (!staged) {
+    const baseline = await readBaseline(path.join(root, DEFAULT_BASELINE_FILE));
+    return baseline ? fingerprintsOf(baseline) : new Set();
+  }
+  const content = await git(root, ['show', `:${DEFAULT_BASELINE_FILE}`]).catch(() => undefined);
+  return content === undefined ? new Set() : parseBaselineFingerprints(content, `${DEFAULT_BASELINE_FILE} (staged)`);
 }
 
 async function* walkedItems(root: string, targets: readonly string[], ignore: TollgateIgnore, maxBytes: number): AsyncGenerator<ScanItem> {

@@ -15,6 +15,7 @@ import { frameWith, launchBrowser, runCommand } from '../e2e/workbench';
 import { APPROVE_NOW_FILE, DRIVER_ENV, EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
 import type { SuiteResult } from '../editor/index';
 import { MockUpstream } from '../helpers/mock-upstream';
+import { eventually } from '../helpers/poll';
 
 const repo = path.resolve(__dirname, '..', '..');
 // Screenshots go to docs/images only when asked, so a test run never dirties the tree.
@@ -112,6 +113,8 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     await dialog.getByRole('button', { name: 'Allow for This Workspace' }).click();
     await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
     const approvals = path.join(folders.userData, 'User', 'globalStorage', 'tollgate.tollgate', 'upstream-approvals.json');
+    // The extension saves the answer after the dialog closes.
+    await eventually(() => fs.existsSync(approvals), 'the approval to be saved', 15_000);
     const saved = JSON.parse(fs.readFileSync(approvals, 'utf8')) as { workspaces: Record<string, Array<{ provider: string; origin: string }>> };
     assert.ok(Object.values(saved.workspaces).flat().some((a) => a.provider === 'openai' && a.origin === upstream), 'the approval is remembered in the extension\'s storage');
   });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
@@ -93,8 +94,7 @@ interface CachedIdentity {
  */
 export class TokenVerifier {
   private readonly verifiers: Verifier[];
-  private readonly cache = new Map<string, CachedIdentity>();
-  private static readonly cacheLimit = 10_000;
+  private readonly cache = new LRUCache<string, CachedIdentity>({ max: 10_000 });
 
   private constructor(
     verifiers: Verifier[],
@@ -151,7 +151,6 @@ export class TokenVerifier {
     if (candidates.length === 0) throw new IdentityError('bad-signature', typeof kid === 'string' ? `no ${alg} key of the issuer has kid ${JSON.stringify(kid).slice(0, 80)}` : `no ${alg} key of the issuer`);
     const payload = await this.verifyWithAny(token, candidates, verifier, now);
     const identity = this.toIdentity(payload, verifier);
-    if (this.cache.size >= TokenVerifier.cacheLimit) this.cache.clear();
     this.cache.set(token, { identity, exp: (payload.exp ?? 0) * 1000 });
     return identity;
   }

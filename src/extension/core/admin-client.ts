@@ -3,6 +3,7 @@
 // except in the Authorization header to 127.0.0.1.
 
 import * as http from 'node:http';
+import { createParser } from 'eventsource-parser';
 import type { AdminEvent, HealthResponse, StateSnapshot } from '../../proxy/admin-types';
 import { ADMIN_PREFIX } from '../../proxy/admin-types';
 
@@ -26,33 +27,13 @@ export interface SseMessage {
 
 /** Incremental parser for text/event-stream: feed chunks, get whole messages. Comments are dropped. */
 export class SseParser {
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
+  private out: SseMessage[] = [];
+  private readonly parser = createParser({ onEvent: (m) => this.out.push({ event: m.event ?? 'message', data: m.data }) });
 
   feed(chunk: string): SseMessage[] {
-    this.buffer += chunk;
-    const out: SseMessage[] = [];
-    let nl: number;
-    while ((nl = this.buffer.search(/\r\n|\n|\r/)) >= 0) {
-      // A CR at the end of a chunk may be the first half of a CRLF: wait for the next chunk.
-      if (this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + (this.buffer.startsWith('\r\n', nl) ? 2 : 1));
-      if (line === '') {
-        if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n') });
-        this.event = '';
-        this.data = [];
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'event') this.event = value;
-      else if (field === 'data') this.data.push(value);
-    }
+    this.parser.feed(chunk);
+    const out = this.out;
+    this.out = [];
     return out;
   }
 }

@@ -1,13 +1,17 @@
 // Runs `tollgate serve` as a child process, outside the extension host's event loop, on VS Code's
 // own Node (the Electron binary with ELECTRON_RUN_AS_NODE=1). Restarts it with backoff when it
 // dies, keeps the port it first got so terminals' environment stays valid, and stops it with the
-// window. No vscode import: plain mocha drives it with a fake server script.
+// window. The child says it listens, and sends its log records, over its IPC channel
+// (src/proxy/child-channel.ts); its stdout and stderr are only passed on to the log. No vscode
+// import: plain mocha drives it with a fake server script.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProxyStatus } from '../../protocol';
+import { isChildMessage } from '../../proxy/child-channel';
+import type { LogLevel } from '../../proxy/log';
 import { RestartBackoff } from './backoff';
 
 export interface ProxyLaunch {
@@ -26,7 +30,8 @@ export interface ProxyLaunch {
 export interface SupervisorHooks {
   status(status: ProxyStatus): void;
   listening(url: string): void;
-  log(line: string, stream: 'stdout' | 'stderr'): void;
+  /** A log record of the proxy, or a line it printed (stdout as info, stderr as a warning). */
+  log(level: LogLevel, line: string): void;
 }
 
 export class ProxyStartError extends Error {
@@ -41,8 +46,6 @@ export class ProxyStartError extends Error {
     return err instanceof ProxyStartError && (reason === undefined || err.reason === reason);
   }
 }
-
-const listeningLine = /tollgate listening on (http:\/\/[^\s]+)/;
 
 // Preloaded into the child: when the editor's process disappears without stopping us (a crash,
 // a killed window) the proxy terminates itself instead of lingering with the port.
@@ -165,7 +168,7 @@ export class ProxySupervisor {
     try {
       child = spawn(launch.execPath, ['--require', watch, ...serveArguments(launch, port)], {
         env: { ...launch.env, ELECTRON_RUN_AS_NODE: '1', TOLLGATE_PARENT_PID: String(process.pid) },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         windowsHide: true,
       });
     } catch (err) {
@@ -190,7 +193,7 @@ export class ProxySupervisor {
         child.kill('SIGKILL');
       }, this.startTimeoutMs);
 
-      const lines = (stream: 'stdout' | 'stderr') => {
+      const lines = (level: LogLevel) => {
         let buffered = '';
         return (chunk: Buffer): void => {
           buffered += chunk.toString('utf8');
@@ -198,22 +201,28 @@ export class ProxySupervisor {
           while ((nl = buffered.indexOf('\n')) >= 0) {
             const line = buffered.slice(0, nl).replace(/\r$/, '');
             buffered = buffered.slice(nl + 1);
-            if (stream === 'stderr') recentErr = line || recentErr;
-            this.hooks.log(line, stream);
-            const m = stream === 'stdout' ? listeningLine.exec(line) : null;
-            if (m && child === this.child) {
-              const url = m[1]!;
-              this.proxyUrl = url;
-              this.keptPort = Number(new URL(url).port) || this.keptPort;
-              this.setStatus({ phase: 'running', restarts: this.restarts });
-              this.hooks.listening(url);
-              finish(undefined, url);
-            }
+            if (level !== 'info') recentErr = line || recentErr;
+            this.hooks.log(level, line);
           }
         };
       };
-      child.stdout?.on('data', lines('stdout'));
-      child.stderr?.on('data', lines('stderr'));
+      child.stdout?.on('data', lines('info'));
+      child.stderr?.on('data', lines('warn'));
+      child.on('message', (message: unknown) => {
+        if (!isChildMessage(message)) return;
+        if (message.type === 'log') {
+          if (message.level === 'error' || message.level === 'warn') recentErr = message.message;
+          this.hooks.log(message.level, message.message);
+          return;
+        }
+        if (child !== this.child) return;
+        const url = message.url;
+        this.proxyUrl = url;
+        this.keptPort = Number(new URL(url).port) || this.keptPort;
+        this.setStatus({ phase: 'running', restarts: this.restarts });
+        this.hooks.listening(url);
+        finish(undefined, url);
+      });
       child.on('error', (err) => {
         finish(new ProxyStartError('spawn-failed', `could not start the proxy: ${err.message}`));
       });
@@ -237,7 +246,7 @@ export class ProxySupervisor {
         this.restartTimer = setTimeout(() => {
           this.restartTimer = undefined;
           if (!this.wanted || this.disposed) return;
-          this.spawnOnce().catch((err: unknown) => this.hooks.log(`restart failed: ${(err as Error).message}`, 'stderr'));
+          this.spawnOnce().catch((err: unknown) => this.hooks.log('error', `restart failed: ${(err as Error).message}`));
         }, delay);
       });
     });

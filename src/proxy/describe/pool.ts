@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnThread } from '../../workers/thread';
 import type { DetectorName } from '../../engine/classify';
 import type { BodyRoute, Described } from './job';
 import { DescribeThreadError, fromWire } from './job';
@@ -11,11 +12,7 @@ import type { DescribeJob, DescribeReply } from './thread';
  * thread; from sources it loads thread.ts through tsx.
  */
 export function spawnDescribeThread(): Worker {
-  if (__filename.endsWith('.ts')) {
-    const entry = path.join(__dirname, 'thread.ts');
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: { role: describeThreadMarker, entry: 'source' } });
-  }
-  return new Worker(__filename, { workerData: { role: describeThreadMarker, entry: 'bundle' } });
+  return spawnThread(describeThreadMarker, path.join(__dirname, 'thread.ts'));
 }
 
 interface Pending {

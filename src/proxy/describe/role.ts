@@ -1,4 +1,4 @@
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isThreadOf } from '../../workers/thread';
 
 // Kept apart from thread.ts so the command line can tell it was started as a describe thread
 // without loading the providers for every other command.
@@ -6,5 +6,5 @@ export const describeThreadMarker = 'tollgate-describe-thread';
 
 /** True inside a thread the describe pool started. */
 export function isDescribeThread(): boolean {
-  return !isMainThread && (workerData as { role?: unknown } | null)?.role === describeThreadMarker;
+  return isThreadOf(describeThreadMarker);
 }

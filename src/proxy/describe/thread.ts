@@ -1,8 +1,9 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { startedFromSource } from '../../workers/thread';
 import type { BodyRoute, Described, WireFailure } from './job';
 import type { DetectorName } from '../../engine/classify';
 import { describeBody, toWire } from './job';
-import { isDescribeThread } from './role';
+import { describeThreadMarker } from './role';
 
 /*
  * A describe thread: parses, counts and classifies the bodies the request thread hands it, one
@@ -38,4 +39,4 @@ export function serveDescribeThread(): void {
 }
 
 // Loaded directly as a worker script when running from TypeScript sources (tests, tsx).
-if (isDescribeThread() && (workerData as { entry?: unknown }).entry === 'source') serveDescribeThread();
+if (startedFromSource(describeThreadMarker)) serveDescribeThread();

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { PendingReplies, spawnThread } from '../../workers/thread';
 import { LedgerError } from './errors';
 import type { LedgerIo } from './io';
 import type { CoreAnswer, CoreCall, CoreEvents, CoreOptions, OpenedChain, SealRequest } from './core';
@@ -49,14 +50,7 @@ export async function startLocalBackend(dataDir: string, options: CoreOptions, i
  * worker; from sources it loads worker.ts through tsx.
  */
 export function spawnLedgerWorker(data: Omit<LedgerWorkerData, 'role' | 'entry'>): Worker {
-  if (__filename.endsWith('.ts')) {
-    const entry = path.join(__dirname, 'worker.ts');
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, {
-      eval: true,
-      workerData: { role: ledgerWorkerMarker, entry: 'source', ...data } satisfies LedgerWorkerData,
-    });
-  }
-  return new Worker(__filename, { workerData: { role: ledgerWorkerMarker, entry: 'bundle', ...data } satisfies LedgerWorkerData });
+  return spawnThread(ledgerWorkerMarker, path.join(__dirname, 'worker.ts'), data);
 }
 
 /** Runs the core on a worker thread (started by `spawn`); resolves once it has opened the journal. */
@@ -88,8 +82,7 @@ export function startWorkerBackend(dataDir: string, options: CoreOptions, events
 class WorkerBackend implements LedgerBackend {
   private outbox: SealRequest[] = [];
   private flushScheduled = false;
-  private calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextCall = 0;
+  private readonly calls = new PendingReplies();
   private stoppedReason: string | null = null;
   private disposing = false;
 
@@ -125,11 +118,7 @@ class WorkerBackend implements LedgerBackend {
   call<C extends CoreCall>(c: C): Promise<CoreAnswer[C['op']]> {
     this.flush(); // a call sees every record appended before it
     if (this.stoppedReason !== null) return Promise.reject(new LedgerError('unavailable', this.stoppedReason));
-    const n = ++this.nextCall;
-    return new Promise((resolve, reject) => {
-      this.calls.set(n, { resolve: resolve as (v: unknown) => void, reject });
-      this.post({ type: 'call', n, call: c });
-    });
+    return this.calls.request((n) => this.post({ type: 'call', n, call: c })) as Promise<CoreAnswer[C['op']]>;
   }
 
   private post(m: ToLedgerWorker): void {
@@ -147,14 +136,9 @@ class WorkerBackend implements LedgerBackend {
       case 'health':
         this.events.health(m.reason);
         return;
-      case 'answer': {
-        const waiting = this.calls.get(m.n);
-        this.calls.delete(m.n);
-        if (!waiting) return;
-        if ('error' in m) waiting.reject(fromWire(m.error));
-        else waiting.resolve(m.value);
+      case 'answer':
+        this.calls.answer(m.n, 'error' in m ? { error: fromWire(m.error) } : { value: m.value });
         return;
-      }
       default:
         return;
     }
@@ -164,9 +148,7 @@ class WorkerBackend implements LedgerBackend {
   stop(reason: string): void {
     if (this.stoppedReason !== null) return;
     this.stoppedReason = reason;
-    const error = new LedgerError('unavailable', reason);
-    for (const c of this.calls.values()) c.reject(error);
-    this.calls.clear();
+    this.calls.failAll(new LedgerError('unavailable', reason));
     if (!this.disposing) this.events.stopped(reason);
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { LedgerError } from './errors';
 
 /**
@@ -49,13 +50,13 @@ export function canonicalJson(value: unknown): string {
 }
 
 // Records use a few dozen key names over and over; a bounded cache keeps odd ones from growing it.
-const keyCache = new Map<string, string>();
+const keyCache = new LRUCache<string, string>({ max: 4096 });
 
 function quotedKey(key: string): string {
   let quoted = keyCache.get(key);
   if (quoted === undefined) {
     quoted = JSON.stringify(key);
-    if (keyCache.size < 4096) keyCache.set(key, quoted);
+    keyCache.set(key, quoted);
   }
   return quoted;
 }

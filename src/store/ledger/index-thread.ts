@@ -1,11 +1,13 @@
-import { parentPort, Worker, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { PendingReplies, spawnThread, startedFromSource } from '../../workers/thread';
 import { fromWire, LedgerError, toWire } from './errors';
 import type { WireError } from './errors';
 import type { IndexCoverage, IndexRow } from './index-db';
 import type { IndexAnswer, IndexQuery, IndexSource, QueryIndex } from './index-service';
 import { IndexService } from './index-service';
 import type { ChainPoint } from './journal';
-import { isLedgerIndexThread, ledgerIndexMarker } from './worker-role';
+import { ledgerIndexMarker } from './worker-role';
 
 /*
  * The query index on a thread of its own, started by the ledger's worker. Rows cross as plain
@@ -30,24 +32,12 @@ export type IndexThreadSpawner = (data: Omit<IndexThreadData, 'role' | 'entry'>)
 
 /** Bundled, the thread runs the bundle itself (see cli/main.ts); from sources it loads this file through tsx. */
 export function spawnIndexThread(data: Omit<IndexThreadData, 'role' | 'entry'>): Worker {
-  if (__filename.endsWith('.ts')) {
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)});`, {
-      eval: true,
-      workerData: { role: ledgerIndexMarker, entry: 'source', ...data } satisfies IndexThreadData,
-    });
-  }
-  return new Worker(__filename, { workerData: { role: ledgerIndexMarker, entry: 'bundle', ...data } satisfies IndexThreadData });
-}
-
-interface Waiting {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
+  return spawnThread(ledgerIndexMarker, __filename, data);
 }
 
 export class ThreadIndex implements QueryIndex {
   private worker: Worker | null = null;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextAsk = 1;
+  private readonly replies = new PendingReplies();
 
   /** `tip` gives the acknowledged tip when a thread (re)starts. */
   constructor(
@@ -71,11 +61,7 @@ export class ThreadIndex implements QueryIndex {
   }
 
   private request(message: (n: number) => ToIndexThread): Promise<unknown> {
-    const n = this.nextAsk++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(n, { resolve, reject });
-      this.post(message(n));
-    });
+    return this.replies.request((n) => this.post(message(n)));
   }
 
   /** Stops the thread at once (the ledger's thread is going away). */
@@ -93,19 +79,11 @@ export class ThreadIndex implements QueryIndex {
     const worker = this.spawn({ ...this.source, tip: this.tip() });
     // The ledger's thread ends when its port closes; an index thread must not keep it alive.
     worker.unref();
-    worker.on('message', (m: FromIndexThread) => {
-      const w = this.waiting.get(m.n);
-      if (!w) return;
-      this.waiting.delete(m.n);
-      if ('error' in m) w.reject(fromWire(m.error));
-      else w.resolve(m.value);
-    });
+    worker.on('message', (m: FromIndexThread) => this.replies.answer(m.n, 'error' in m ? { error: fromWire(m.error) } : { value: m.value }));
     const lost = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = null;
-      const err = new LedgerError('unavailable', `the ledger's query index stopped (${why}); it is rebuilt on the next question`);
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
+      this.replies.failAll(new LedgerError('unavailable', `the ledger's query index stopped (${why}); it is rebuilt on the next question`));
     };
     worker.on('error', (err) => lost(err.message));
     worker.on('exit', (code) => lost(`its thread exited with code ${code}`));
@@ -147,4 +125,4 @@ export async function serveIndexThread(): Promise<void> {
 }
 
 // Loaded directly as a worker script when running from TypeScript sources (tests, tsx).
-if (isLedgerIndexThread() && (workerData as IndexThreadData).entry === 'source') void serveIndexThread();
+if (startedFromSource(ledgerIndexMarker)) void serveIndexThread();

@@ -1,4 +1,4 @@
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isThreadOf } from '../../workers/thread';
 
 // Kept apart from worker.ts so the command line can tell it was started as the ledger's worker
 // without loading the ledger for every other command.
@@ -6,12 +6,12 @@ export const ledgerWorkerMarker = 'tollgate-ledger-worker';
 
 /** True inside a thread the ledger started. */
 export function isLedgerWorkerThread(): boolean {
-  return !isMainThread && (workerData as { role?: unknown } | null)?.role === ledgerWorkerMarker;
+  return isThreadOf(ledgerWorkerMarker);
 }
 
 export const ledgerIndexMarker = 'tollgate-ledger-index';
 
 /** True inside the query index's thread, which the ledger's worker starts. */
 export function isLedgerIndexThread(): boolean {
-  return !isMainThread && (workerData as { role?: unknown } | null)?.role === ledgerIndexMarker;
+  return isThreadOf(ledgerIndexMarker);
 }

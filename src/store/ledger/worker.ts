@@ -6,8 +6,8 @@ import type { JournalStats } from './journal';
 import { nodeIo } from './io';
 import type { CoreCall, CoreOptions, OpenedChain, SealRequest, Sealed } from './core';
 import { LedgerCore } from './core';
-import { isLedgerWorkerThread } from './worker-role';
-import type { ledgerWorkerMarker } from './worker-role';
+import { ledgerWorkerMarker } from './worker-role';
+import { startedFromSource } from '../../workers/thread';
 
 /*
  * The ledger's worker thread: runs LedgerCore for the proxy so sealing, writing and indexing stay
@@ -73,4 +73,4 @@ function listen(port: MessagePort, core: LedgerCore, send: (m: FromLedgerWorker)
 }
 
 // Loaded directly as a worker script when running from TypeScript sources (tests, tsx).
-if (isLedgerWorkerThread() && (workerData as LedgerWorkerData).entry === 'source') void serveLedgerThread();
+if (startedFromSource(ledgerWorkerMarker)) void serveLedgerThread();

@@ -1,10 +1,12 @@
 import { createClient, createCluster, ErrorReply } from '@redis/client';
-import type { LuaScript } from './lua';
+import type { LuaScriptName } from './lua';
+import { LUA_SCRIPTS } from './lua';
 import { StoreError } from './errors';
 
 /*
  * One connection to Redis (a single server or a cluster), reduced to what the store needs: run a
- * script by its SHA1 with a fallback to its source, time out, and say when Redis is unreachable.
+ * script (the client sends it by its SHA1 and again in full when the server has forgotten it), time
+ * out, and say when Redis is unreachable.
  * node-redis reconnects in the background with the backoff below; its offline queue is disabled
  * so a decision fails fast (and the proxy answers 503 or falls back) instead of waiting for Redis.
  */
@@ -64,8 +66,8 @@ export interface ConnectionOptions {
 }
 
 export interface ScriptConnection {
-  /** Runs a script with EVALSHA, loading it with EVAL when the server does not know it. */
-  run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** Runs one of the store's scripts. */
+  run(script: LuaScriptName, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** Starts connecting; resolves when connected or after `waitMs`, whichever comes first. */
   open(waitMs: number): Promise<boolean>;
   /** Whether the client believes it is connected now (a cluster says true until a command fails). */
@@ -73,13 +75,13 @@ export interface ScriptConnection {
   close(): Promise<void>;
 }
 
-type Send = (firstKey: string | undefined, args: string[]) => Promise<unknown>;
+type Run = (script: LuaScriptName, keys: readonly string[], args: readonly string[]) => Promise<unknown>;
 
 /** Opens nothing yet: `open()` connects. */
 export function createScriptConnection(target: RedisTarget, options: ConnectionOptions): ScriptConnection {
   const socket = { connectTimeout: options.connectTimeoutMs, reconnectStrategy: (retries: number): number => reconnectDelay(retries) };
   const onError = (err: Error): void => options.onError?.(err);
-  let send: Send;
+  let runScript: Run;
   let connect: () => Promise<unknown>;
   let isReady: () => boolean;
   let quit: () => Promise<unknown>;
@@ -87,16 +89,17 @@ export function createScriptConnection(target: RedisTarget, options: ConnectionO
     const cluster = createCluster({
       rootNodes: target.urls.map((url) => ({ url })),
       defaults: { disableOfflineQueue: true, socket },
+      scripts: LUA_SCRIPTS,
     });
     cluster.on('error', onError);
-    send = (firstKey, args) => cluster.sendCommand(firstKey, false, args);
+    runScript = (script, keys, args) => cluster[script](keys, args);
     connect = () => cluster.connect();
     isReady = () => cluster.isOpen;
     quit = () => cluster.close();
   } else {
-    const client = createClient({ url: target.urls[0]!, disableOfflineQueue: true, socket });
+    const client = createClient({ url: target.urls[0]!, disableOfflineQueue: true, socket, scripts: LUA_SCRIPTS });
     client.on('error', onError);
-    send = (_firstKey, args) => client.sendCommand(args);
+    runScript = (script, keys, args) => client[script](keys, args);
     connect = () => client.connect();
     isReady = () => client.isReady;
     quit = async () => {
@@ -130,15 +133,8 @@ export function createScriptConnection(target: RedisTarget, options: ConnectionO
   return {
     async run(script, keys, args) {
       if (closed) throw new StoreError('closed', 'the Redis store is closed');
-      const tail = [String(keys.length), ...keys, ...args];
       try {
-        try {
-          return await withTimeout(send(keys[0], ['EVALSHA', script.sha1, ...tail]));
-        } catch (err) {
-          // A restarted or failed-over server forgets scripts: load it once with EVAL, then EVALSHA works again.
-          if (!(err instanceof ErrorReply) || !err.message.startsWith('NOSCRIPT')) throw err;
-          return await withTimeout(send(keys[0], ['EVAL', script.source, ...tail]));
-        }
+        return await withTimeout(runScript(script, keys, args));
       } catch (err) {
         throw classify(err);
       }

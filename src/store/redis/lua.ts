@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { defineScript } from '@redis/client';
+import type { CommandParser } from '@redis/client';
 
 /*
  * The accumulator algorithms of src/engine/limiters/state.ts and calendar.ts, line for line in
@@ -479,17 +480,52 @@ end
 return out
 `;
 
-export interface LuaScript {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
+const GET_WITNESS = `return redis.call('GET', KEYS[1])`;
+
+// ARGV: seq, ledger ('' for none), witness JSON. A head older than the one kept for the same ledger
+// (a proxy stopping late, two writers racing) never replaces it.
+const KEEP_WITNESS = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, kept = pcall(cjson.decode, current)
+  if ok and type(kept) == 'table' then
+    local ledger = kept.ledger
+    if ledger == nil or ledger == cjson.null then ledger = '' end
+    if ledger == ARGV[2] and tonumber(kept.seq) ~= nil and tonumber(kept.seq) >= tonumber(ARGV[1]) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+`;
+
+/**
+ * A script as the Redis client runs it: by its SHA1, sent again with EVAL when the server has
+ * forgotten it (a restart or a failover). Each call takes its keys, then its arguments.
+ */
+function script(source: string): ReturnType<typeof defineScript<LuaScriptConfig>> {
+  return defineScript({
+    SCRIPT: source,
+    parseCommand(parser: CommandParser, keys: readonly string[], args: readonly string[]): void {
+      parser.pushKeysLength([...keys]);
+      parser.push(...args);
+    },
+    transformReply: (reply: unknown): unknown => reply,
+  } as LuaScriptConfig);
 }
 
-function script(name: string, body: string): LuaScript {
-  const source = `${COMMON}\n${body}`;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+interface LuaScriptConfig {
+  SCRIPT: string;
+  parseCommand(parser: CommandParser, keys: readonly string[], args: readonly string[]): void;
+  transformReply: () => unknown;
 }
 
-export const RESERVE_SCRIPT: LuaScript = script('reserve', RESERVE);
-export const SETTLE_SCRIPT: LuaScript = script('settle', SETTLE);
-export const PEEK_SCRIPT: LuaScript = script('peek', PEEK);
+/** Every script the store runs, registered with the client when it is created. */
+export const LUA_SCRIPTS = {
+  reserve: script(`${COMMON}\n${RESERVE}`),
+  settle: script(`${COMMON}\n${SETTLE}`),
+  peek: script(`${COMMON}\n${PEEK}`),
+  witnessGet: script(GET_WITNESS),
+  witnessKeep: script(KEEP_WITNESS),
+};
+
+export type LuaScriptName = keyof typeof LUA_SCRIPTS;

@@ -6,7 +6,6 @@ import { MemoryStore } from '../memory-store';
 import { num, numberList, replyStrings, specArgs } from './codec';
 import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
-import { PEEK_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './lua';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -181,7 +180,7 @@ export class RedisStore implements AccumulatorStore {
     const args = [this.nowArg(now)];
     for (const { spec } of items) args.push(...specArgs(spec), '', '');
     try {
-      const out = replyStrings(await this.connection.run(PEEK_SCRIPT, items.map((i) => this.redisKey(i.key)), args));
+      const out = replyStrings(await this.connection.run('peek', items.map((i) => this.redisKey(i.key)), args));
       this.up();
       return items.map((_item, i) => {
         const used = num(out[1 + i * 2]);
@@ -203,7 +202,7 @@ export class RedisStore implements AccumulatorStore {
     const id = this.newHoldId();
     const args = [this.nowArg(now), id, String(this.holdTtlMs), this.gcFlag()];
     for (const op of ops) args.push(...specArgs(op.spec), String(op.amount), op.force ? '1' : '0');
-    const out = replyStrings(await this.connection.run(RESERVE_SCRIPT, [this.holdsKey, this.holdChargesKey, ...ops.map((o) => this.redisKey(o.key))], args));
+    const out = replyStrings(await this.connection.run('reserve', [this.holdsKey, this.holdChargesKey, ...ops.map((o) => this.redisKey(o.key))], args));
     const ok = out[0] === '1';
     const results: OpResult[] = [];
     const failures: number[] = [];
@@ -221,7 +220,7 @@ export class RedisStore implements AccumulatorStore {
   private async settleInRedis(hold: Hold, actual: readonly number[], now: number): Promise<SettleResult> {
     const args = [this.nowArg(now), hold.id, String(this.holdTtlMs), this.gcFlag(), String(this.sweepLimit)];
     hold.charges.forEach((c, i) => args.push(...specArgs(c.spec), String(c.amount), String(c.slot), String(actual[i] ?? c.amount)));
-    const out = replyStrings(await this.connection.run(SETTLE_SCRIPT, [this.holdsKey, this.holdChargesKey, ...hold.charges.map((c) => this.redisKey(c.key))], args));
+    const out = replyStrings(await this.connection.run('settle', [this.holdsKey, this.holdChargesKey, ...hold.charges.map((c) => this.redisKey(c.key))], args));
     const results: OpResult[] = [];
     const alerts: AlertCrossing[] = [];
     hold.charges.forEach((c, i) => {

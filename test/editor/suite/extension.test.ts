@@ -9,22 +9,16 @@ import type { TollgateApi } from '../../../src/extension/extension';
 import { facts } from '../index';
 import { makeKey } from '../../unit/scan/keys';
 import { APPROVE_NOW_FILE, DRIVER_ENV, EDITOR_MODEL, EDITOR_UPSTREAM_KEY } from '../workspace';
+import { eventually } from '../../helpers/poll';
+
+/** The editor's state changes on its own time: ask every 150 ms. */
+const until = <T>(what: string, ms: number, probe: () => T | Promise<T>): ReturnType<typeof eventually<T>> => eventually(probe, what, ms, 150);
 
 const workspace = (): string => {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) throw new Error('the editor suite needs a workspace folder');
   return folder.uri.fsPath;
 };
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 // A key shaped like a real OpenAI project key, assembled at run time so no literal one is ever committed.
 const plantedKey = (): string => makeKey.openAiProject();

@@ -8,22 +8,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TollgateApi } from '../../../src/extension/extension';
 import { DECLINE_NOW_FILE, EDITOR_UPSTREAM_KEY, EDITOR_USER, WORKSPACE_CHOSEN_DATA_DIR } from '../workspace';
+import { eventually } from '../../helpers/poll';
+
+/** The editor's state changes on its own time: ask every 150 ms. */
+const until = <T>(what: string, ms: number, probe: () => T | Promise<T>): ReturnType<typeof eventually<T>> => eventually(probe, what, ms, 150);
 
 const workspace = (): string => {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) throw new Error('the editor suite needs a workspace folder');
   return folder.uri.fsPath;
 };
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('Tollgate in an untrusted workspace', function () {
   let api: TollgateApi;

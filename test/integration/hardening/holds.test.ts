@@ -5,7 +5,8 @@ import { Ledger } from '../../../src/store/ledger/ledger';
 import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/store/ledger/records';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { eventually, startTestProxy } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 /** A memory store whose next reservation waits until the test lets it go. */
@@ -20,7 +21,7 @@ class GatedStore extends MemoryStore {
 }
 
 /** Sends a chat call and gives up on it (as `curl -m` does) once `leave` resolves. */
-function callAndLeave(p: TestProxy, token: string, leave: Promise<void>): Promise<void> {
+function callAndLeave(p: TestProxy, token: string, leave: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 200 });
     const req = http.request(`${p.url}/openai/v1/chat/completions`, {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { eventually, startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 /** Sends raw bytes to the proxy and returns the status line and headers it answers with. */

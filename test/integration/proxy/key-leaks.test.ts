@@ -6,7 +6,8 @@ import * as http from 'node:http';
 import { holdsKey, spellKey } from '../../helpers/key-spellings';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import type { SeenRequest } from '../../helpers/mock-upstream';
-import { eventually, startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 interface Reply {
@@ -69,7 +70,7 @@ describe('no byte of the upstream key reaches the client', () => {
     });
   }
   const chat = (body: Record<string, unknown> = {}): Promise<Reply> => call('/openai/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'echo' }], ...body });
-  const until = (text: string): Promise<void> => eventually(() => received.toString('latin1').includes(text), `the client to receive ${JSON.stringify(text)}`);
+  const until = (text: string): Promise<unknown> => eventually(() => received.toString('latin1').includes(text), `the client to receive ${JSON.stringify(text)}`);
 
   async function settled(reply: Reply): Promise<{ input_tokens: number | null; output_tokens: number | null }> {
     const id = reply.headers['x-tollgate-decision'];

@@ -4,7 +4,8 @@ import { nodeIo } from '../../../src/store/ledger/io';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
 import { MockUpstream } from '../../helpers/mock-upstream';
-import { eventually, startTestProxy } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy } from '../../helpers/proxy';
 
 /** A disk that fills up on demand: tests run as root, where chmod does not stop writes. */
 class FillingDisk implements LedgerIo {

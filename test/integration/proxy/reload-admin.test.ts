@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { editsThatOnceKilledTheProxy, positionOf, referenceText } from '../../helpers/policy';
-import { eventually, startTestProxy } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy } from '../../helpers/proxy';
 
 describe('proxy policy hot reload, admin API and concurrency', () => {
   let mock: MockUpstream;

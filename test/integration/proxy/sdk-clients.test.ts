@@ -3,7 +3,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { referenceText } from '../../helpers/policy';
-import { eventually, startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 describe('proxy with the official SDKs', () => {

@@ -7,7 +7,7 @@ import { isLoopback } from '../../../src/proxy/bind';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { runTollgate } from '../../helpers/cli';
 import { editsThatOnceKilledTheProxy, positionOf, referencePath, referenceText } from '../../helpers/policy';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { CLI, startServe } from '../../helpers/serve-process';
 
 function tokenFor(dataDir: string, user: string, agent = 'default'): string {

@@ -5,7 +5,8 @@ import type { Policy } from '../../../src/engine/policy/model';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { referenceText } from '../../helpers/policy';
-import { eventually, startTestProxy } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy } from '../../helpers/proxy';
 
 /** A memory store that behaves like a shared store serving from its local fallback. */
 class FallbackStore extends MemoryStore {

@@ -54,6 +54,18 @@ describe('identity verification', () => {
     assert.ok(id.session.length > 0);
   });
 
+  it('keeps a token in use cached when the cache of verified tokens fills, instead of emptying it', async () => {
+    const own = TokenVerifier.create(referencePolicy(), keys);
+    const limit = 10_000;
+    const tokens = await Promise.all(Array.from({ length: limit + 1 }, (_, i) => mintSessionToken(keys, { user: `p${i}@acme.dev`, ttlMs: HOUR, now: NOW })));
+    const kept = tokens[limit]!;
+    const identity = await own.verify(kept, NOW);
+    for (let i = 0; i < limit - 1; i++) await own.verify(tokens[i]!, NOW);
+    assert.equal(await own.verify(kept, NOW), identity, 'answered from the cache');
+    await own.verify(tokens[limit - 1]!, NOW);
+    assert.equal(await own.verify(kept, NOW), identity, 'the token used last is still cached');
+  });
+
   it('gives the same person one identity whatever the case of their address', async () => {
     const a = await verifier.verify(await mintSessionToken(keys, { user: 'BOB@acme.dev', ttlMs: HOUR, now: NOW }), NOW);
     const b = await verifier.verify(await mintSessionToken(keys, { user: 'bob@Acme.Dev', ttlMs: HOUR, now: NOW }), NOW);

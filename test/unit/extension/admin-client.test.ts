@@ -2,14 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { AdminEvent } from '../../../src/proxy/admin-types';
 import { AdminClient, AdminError, SseParser, adminEventOf } from '../../../src/extension/core/admin-client';
 import { FakeAdmin, decision, health, snapshot } from './fake-admin';
-
-async function until(what: string, ok: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { eventually } from '../../helpers/poll';
 
 describe('admin API client', () => {
   describe('SseParser', () => {
@@ -59,21 +52,27 @@ describe('admin API client', () => {
       const events: AdminEvent[] = [];
       const ends: AdminError[] = [];
       c.events((e) => events.push(e), (e) => ends.push(e));
-      await until('a subscriber', () => admin.subscribers === 1);
+      await eventually(() => admin.subscribers === 1, 'a subscriber', 3_000);
       admin.publish({ type: 'decision', decision: decision('d1') });
       admin.publish({ type: 'settle', decision: decision('d1', { settled: true }) });
-      await until('two events', () => events.length === 2);
+      await eventually(() => events.length === 2, 'two events', 3_000);
       assert.deepEqual(events.map((e) => e.type), ['decision', 'settle']);
       admin.endStreams();
-      await until('the end', () => ends.length === 1);
+      await eventually(() => ends.length === 1, 'the end', 3_000);
       assert.ok(AdminError.is(ends[0], 'unreachable'));
 
       const closed: AdminError[] = [];
       const stream = c.events(() => undefined, (e) => closed.push(e));
-      await until('a subscriber', () => admin.subscribers === 1);
+      await eventually(() => admin.subscribers === 1, 'a subscriber', 3_000);
       stream.close();
-      await until('the server to see the close', () => admin.subscribers === 0);
-      await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => admin.subscribers === 0, 'the server to see the close', 3_000);
+      // A stream opened and ended after the close: once its end is reported, the closed stream's
+      // own end (its socket was destroyed first) would have been reported too, had it been.
+      const later: AdminError[] = [];
+      c.events(() => undefined, (e) => later.push(e));
+      await eventually(() => admin.subscribers === 1, 'a later subscriber', 3_000);
+      admin.endStreams();
+      await eventually(() => later.length === 1, 'the later stream to end', 3_000);
       assert.deepEqual(closed, []);
     });
   });

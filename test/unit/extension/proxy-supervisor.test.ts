@@ -7,9 +7,10 @@ import { RestartBackoff } from '../../../src/extension/core/backoff';
 import { ProxyStartError, ProxySupervisor, serveArguments } from '../../../src/extension/core/proxy-supervisor';
 import type { ProxyLaunch } from '../../../src/extension/core/proxy-supervisor';
 import type { ProxyStatus } from '../../../src/protocol';
+import { eventually } from '../../helpers/poll';
 
-// Stands in for `tollgate serve`: listens on --port, prints the contract's line, and misbehaves
-// as FAKE_MODE says. Written at run time so it is plain JS for any Node.
+// Stands in for `tollgate serve`: listens on --port, says so over its IPC channel as the contract
+// has it, and misbehaves as FAKE_MODE says. Written at run time so it is plain JS for any Node.
 const fakeServe = `
 const http = require('node:http');
 const fs = require('node:fs');
@@ -20,7 +21,12 @@ fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ pid: process.pid, port,
 if (mode === 'crash') { console.error('fatal: cannot open ledger'); process.exit(3); }
 const server = http.createServer((req, res) => res.end('ok'));
 server.listen(port, '127.0.0.1', () => {
-  if (mode !== 'silent') console.log('tollgate listening on http://127.0.0.1:' + server.address().port);
+  if (mode === 'chatty') {
+    // What a person would read is no signal: only the channel's message counts.
+    console.log('tollgate listening on http://127.0.0.1:1');
+    process.send({ type: 'log', level: 'warn', message: 'the disk is nearly full' });
+  }
+  if (mode !== 'silent') process.send({ type: 'listening', url: 'http://127.0.0.1:' + server.address().port });
 });
 process.on('SIGTERM', () => { fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ sigterm: process.pid }) + '\\n'); server.close(() => process.exit(0)); });
 `;
@@ -31,14 +37,6 @@ interface Started {
   readonly args: string[];
   readonly env: string | null;
   readonly electron: string | null;
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('proxy child process (ProxySupervisor)', function () {
@@ -62,16 +60,17 @@ describe('proxy child process (ProxySupervisor)', function () {
   const starts = (): Started[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Started & { sigterm?: number }).filter((e) => !e.sigterm) : []);
   const sigterms = (): number[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { sigterm?: number }).sigterm).filter((p): p is number => p !== undefined) : []);
 
-  function supervisor(mode: string, options: { backoff?: RestartBackoff; startTimeoutMs?: number } = {}): { s: ProxySupervisor; statuses: ProxyStatus[]; urls: string[] } {
+  function supervisor(mode: string, options: { backoff?: RestartBackoff; startTimeoutMs?: number } = {}): { s: ProxySupervisor; statuses: ProxyStatus[]; urls: string[]; logs: string[][] } {
     const statuses: ProxyStatus[] = [];
     const urls: string[] = [];
+    const logs: string[][] = [];
     const launch = async (): Promise<ProxyLaunch> => ({
       execPath: process.execPath, cliPath: cli, policyFile: path.join(dir, 'policy.yaml'), dataDir: path.join(dir, 'data'), port: 0,
       upstreams: { openai: 'http://127.0.0.1:9' }, env: { ...process.env, FAKE_MODE: mode, FAKE_LOG: log, FAKE_SECRET: 'upstream-secret' },
     });
-    const s = new ProxySupervisor(launch, { status: (st) => statuses.push(st), listening: (u) => urls.push(u), log: () => undefined }, { backoff: options.backoff ?? new RestartBackoff({ baseMs: 50, maxMs: 200, stableMs: 60_000, maxFailures: 3 }), startTimeoutMs: options.startTimeoutMs ?? 8_000 });
+    const s = new ProxySupervisor(launch, { status: (st) => statuses.push(st), listening: (u) => urls.push(u), log: (level, line) => logs.push([level, line]) }, { backoff: options.backoff ?? new RestartBackoff({ baseMs: 50, maxMs: 200, stableMs: 60_000, maxFailures: 3 }), startTimeoutMs: options.startTimeoutMs ?? 8_000 });
     supervisors.push(s);
-    return { s, statuses, urls };
+    return { s, statuses, urls, logs };
   }
 
   it('builds the serve command line of the CLI contract', () => {
@@ -92,12 +91,21 @@ describe('proxy child process (ProxySupervisor)', function () {
     assert.equal(starts().length, 1);
   });
 
+  it('learns that the child listens, and its log records with their level, from its IPC channel, not its stdout', async () => {
+    const { s, urls, logs } = supervisor('chatty');
+    const url = await s.start();
+    assert.notEqual(url, 'http://127.0.0.1:1');
+    assert.deepEqual(urls, [url]);
+    // Sent on the same channel before `listening`, so it has arrived by now.
+    assert.ok(logs.some(([level, line]) => level === 'warn' && line === 'the disk is nearly full'), JSON.stringify(logs));
+  });
+
   it('restarts a child that dies, on the port it had, so terminals stay valid', async () => {
     const { s, statuses } = supervisor('ok');
     const url = await s.start();
     const pid = s.pid!;
     process.kill(pid, 'SIGKILL');
-    await until('a second start', () => starts().length === 2 && s.status.phase === 'running');
+    await eventually(() => starts().length === 2 && s.status.phase === 'running', 'a second start', 8_000);
     assert.equal(s.url, url);
     assert.notEqual(s.pid, pid);
     assert.equal(starts()[1]?.port, Number(new URL(url).port), 'asked for the same port');
@@ -107,7 +115,7 @@ describe('proxy child process (ProxySupervisor)', function () {
   it('gives up after repeated quick deaths and says why', async () => {
     const { s, statuses } = supervisor('crash');
     await assert.rejects(s.start(), (e: unknown) => ProxyStartError.is(e, 'exited') && /cannot open ledger/.test((e as Error).message));
-    await until('failed', () => s.status.phase === 'failed');
+    await eventually(() => s.status.phase === 'failed', 'failed', 8_000);
     assert.equal(starts().length, 4, 'the first start and three restarts');
     assert.match(statuses[statuses.length - 1]?.detail ?? '', /gave up after 3 restarts/);
   });
@@ -118,13 +126,13 @@ describe('proxy child process (ProxySupervisor)', function () {
   });
 
   it('stops with SIGTERM and does not restart; dispose() is safe twice', async () => {
-    const { s } = supervisor('ok');
+    const { s, statuses } = supervisor('ok');
     await s.start();
     const pid = s.pid!;
     await s.stop();
     assert.deepEqual(sigterms(), [pid]);
-    assert.equal(s.status.phase, 'stopped');
-    await new Promise((r) => setTimeout(r, 200));
+    // A restart is decided as the child's exit is handled, before stop() resolves: none was.
+    assert.deepEqual(statuses.map((x) => x.phase), ['starting', 'running', 'stopped']);
     assert.equal(starts().length, 1);
 
     const other = supervisor('ok').s;
@@ -132,7 +140,7 @@ describe('proxy child process (ProxySupervisor)', function () {
     const otherPid = other.pid!;
     other.dispose();
     other.dispose();
-    await until('the disposed child to get SIGTERM', () => sigterms().includes(otherPid));
+    await eventually(() => sigterms().includes(otherPid), 'the disposed child to get SIGTERM', 8_000);
     await assert.rejects(other.start(), (e: unknown) => ProxyStartError.is(e, 'stopped'));
   });
 });

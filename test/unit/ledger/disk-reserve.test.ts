@@ -6,7 +6,7 @@ import { nodeIo } from '../../../src/store/ledger/io';
 import { Ledger } from '../../../src/store/ledger/ledger';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { decision, tempDir } from './fixtures';
 import { readJournalLines } from './tamper';
 

@@ -12,6 +12,7 @@ import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
 import { decision, tempDir } from './fixtures';
 import { journalFile, readJournalLines, writeJournalLines } from './tamper';
+import { eventually } from '../../helpers/poll';
 
 /**
  * A disk that can be made to fail. Tests may run as root, where a read-only chmod does not stop
@@ -53,13 +54,6 @@ async function settleAll<T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]
   return Promise.allSettled(ps);
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('ledger durability', () => {
   it('batches concurrent appends into far fewer fsyncs (group commit)', async () => {
@@ -173,7 +167,7 @@ describe('ledger durability', () => {
       assert.throws(() => ledger.append(decision(4)), (e: unknown) => LedgerError.is(e, 'unavailable'));
 
       io.failing = null;
-      await until(() => ledger.health.ok);
+      await eventually(() => ledger.health.ok, 'the ledger to be healthy again', 5000, 5);
       const sealed = await ledger.append(decision(5)).durable;
       assert.equal(sealed.seq, 2, 'the rejected records never joined the chain; their seqs are reused');
       assert.deepEqual(healths.map((h) => h.ok), [false, ...healths.slice(1, -1).map(() => false), true]);
@@ -192,7 +186,7 @@ describe('ledger durability', () => {
     io.failNthWrite = 2; // the journal write succeeds, the head write after it fails
     const { durable } = ledger.append(decision(2));
     await assert.rejects(durable, (e: unknown) => LedgerError.is(e, 'unavailable'));
-    await until(() => ledger.health.ok);
+    await eventually(() => ledger.health.ok, 'the ledger to be healthy again', 5000, 5);
     assert.equal(readJournalLines(dir).length, 1, 'the unacknowledged line was truncated');
     await ledger.append(decision(3)).durable;
     await ledger.close();

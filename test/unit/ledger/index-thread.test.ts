@@ -8,7 +8,7 @@ import { spawnIndexThread } from '../../../src/store/ledger/index-thread';
 import type { IndexThreadSpawner } from '../../../src/store/ledger/index-thread';
 import { nodeIo } from '../../../src/store/ledger/io';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { decision, settle, tempDir } from './fixtures';
 
 // The proxy's ledger keeps its query index on a thread of its own, so inserting rows and writing

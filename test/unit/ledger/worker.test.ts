@@ -8,7 +8,7 @@ import { Ledger } from '../../../src/store/ledger/ledger';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { decision, settle, steppingClock, tempDir } from './fixtures';
 import { readJournalLines, writeJournalLines } from './tamper';
 

@@ -10,7 +10,7 @@ import { describeBody, DescribeThreadError } from '../../../src/proxy/describe/j
 import { DescribePool, spawnDescribeThread } from '../../../src/proxy/describe/pool';
 import { ProxyError } from '../../../src/pipeline/errors';
 import { referencePolicy } from '../../helpers/policy';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { base64Blob, prose, run } from '../../helpers/texts';
 
 const chat: BodyRoute = { style: 'openai', provider: 'openai', route: '/v1/chat/completions', method: 'POST', passthrough: false };
