@@ -7,7 +7,8 @@ import { adapterFor } from '../../../src/providers/registry';
 import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/store/ledger/records';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import type { MockStyle } from '../../helpers/mock-style';
-import { eventually, startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
+import { startTestProxy, UPSTREAM_KEY } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 
 // The proxy's contract with every provider style, proved the same way for each: the built-in ones

@@ -12,7 +12,7 @@ import { AccumulatorReadModel } from '../../../src/views/accumulator-read-model'
 import { engineFor } from '../../helpers/engine';
 import { answering, FakeCall, unreachable } from '../../helpers/fake-call';
 import { NOW } from '../../helpers/policy';
-import { eventually } from '../../helpers/proxy';
+import { eventually } from '../../helpers/poll';
 import { tempDir } from './fixtures';
 
 const quiet = { warn: (): void => undefined, error: (): void => undefined };
