@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { AgentName, AgentSetup } from '../agents/agents';
 import { AGENT_NAMES, agentSetup, codexBaseUrl, DEFAULT_PROXY_URL, isAgentChoice, proxyBase, shellQuote } from '../agents/agents';
 import { CodexConfigError } from '../agents/codex-config';
@@ -106,8 +107,9 @@ export const run: CommandRunner = async (argv, io) => {
       try {
         change = action === 'setup' ? setUpCodexFile(home, { baseUrl: codexBaseUrl(base) }) : action === 'remove' ? removeCodexFile(home) : readCodexProvider(home);
       } catch (err) {
-        if (!CodexConfigError.is(err)) throw err;
-        io.stderr.write(`tollgate agents: ${home}/config.toml: ${err.message}\n`);
+        // A file it may not read or write is as unusable as one it cannot follow: exit 1, not a usage error.
+        if (!CodexConfigError.is(err) && typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
+        io.stderr.write(`tollgate agents: ${path.join(home, 'config.toml')}: ${(err as Error).message}\n`);
         return 1;
       }
       codex = codexReport(change, base, 'changed' in change ? change.changed : undefined);

@@ -101,6 +101,11 @@ describe('tollgate agents', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /line 2 defines model_providers\.tollgate outside a \[model_providers\.tollgate\] table/);
     assert.equal(fs.readFileSync(file, 'utf8'), text);
+    const notADir = path.join(dir, 'plain-file');
+    fs.writeFileSync(notADir, '');
+    const unusable = await runTollgate(['agents', 'setup', 'codex'], { env: { ...env, CODEX_HOME: notADir } });
+    assert.equal(unusable.code, 1, 'a config it cannot reach is not a usage error');
+    assert.match(unusable.stderr, /plain-file\/config\.toml: .*ENOTDIR/);
   });
 
   it('refuses a wrong command line (exit 2)', async () => {
