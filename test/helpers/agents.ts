@@ -106,7 +106,10 @@ export interface AgentCall {
   readonly timeoutMs?: number;
 }
 
-/** `claude -p`: pointed at `baseUrl` (ANTHROPIC_BASE_URL) with `apiKey`, one turn. */
+/**
+ * `claude -p`: pointed at `baseUrl` (ANTHROPIC_BASE_URL) with `apiKey`, one turn. With the proxy
+ * variables set it skips its `HEAD /` warm-up; a test that wants the warm-up clears them in `env`.
+ */
 export function runClaudeCode(o: AgentCall & { baseUrl?: string; apiKey?: string }): Promise<AgentRun> {
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(o.sandbox),
