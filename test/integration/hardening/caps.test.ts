@@ -30,10 +30,10 @@ describe('caps and limits hold however a request is written', () => {
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 1, max_tokens: 100_000, n: 3 })
       .withResponse();
     const sent = mock.last().body!;
-    assert.equal(sent.max_tokens, 4096, 'the larger field is clamped to the entitlement');
+    assert.equal(sent.max_tokens, 8192, 'the larger field is clamped to the entitlement');
     assert.equal(sent.max_completion_tokens, 1);
     const rec = await decisionOf(response.headers.get('x-tollgate-decision'));
-    assert.equal(rec.reserved.output_tokens, 3 * 4096, 'what is held covers what the upstream may generate');
+    assert.equal(rec.reserved.output_tokens, 3 * 8192, 'what is held covers what the upstream may generate');
   });
 
   it('refuses a model priced nowhere wherever a USD budget counts it, naming the missing price', async () => {

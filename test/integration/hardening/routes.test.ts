@@ -87,7 +87,7 @@ describe('routes: the engine decides on exactly the path that goes upstream', ()
     assert.equal(mock.last().url, '/v1/chat/completions?trace=1');
     const rec = (await p.records()).find((x) => x.id === r.headers['x-tollgate-decision']) as DecisionRecord | undefined;
     assert.equal(rec?.route, '/v1/chat/completions');
-    assert.equal(rec?.reserved.output_tokens, 8 * 4096, 'n = 8 choices, each clamped to the entitlement');
-    assert.equal(mock.last().body!.max_tokens, 4096);
+    assert.equal(rec?.reserved.output_tokens, 8 * 8192, 'n = 8 choices, each clamped to the entitlement');
+    assert.equal(mock.last().body!.max_tokens, 8192);
   });
 });

@@ -51,7 +51,7 @@ async function probeDuring(call: () => Promise<Response>, health: () => Promise<
 }
 
 // The reference bundle with room for a large prompt: no context cap to speak of, a large token window.
-const policyText = referenceText.replace('max_input_tokens: 32000', 'max_input_tokens: 100000000').replace('limit: 200000', 'limit: 1000000000');
+const policyText = referenceText.replace(/max_input_tokens: \d+/g, 'max_input_tokens: 100000000').replace('limit: 200000', 'limit: 1000000000');
 
 describe('proxy with large and pathological bodies', () => {
   let mock: MockUpstream;

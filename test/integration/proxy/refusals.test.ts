@@ -77,7 +77,7 @@ describe('proxy refusals, as the SDKs see them', () => {
       assert.ok(model instanceof OpenAI.PermissionDeniedError);
       assert.equal(model.headers?.get('retry-after'), null);
       assert.match(model.message, /alice@acme\.dev is not entitled to model 'gpt-4o'/);
-      const big = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(33_000) }] }).catch((e: unknown) => e);
+      const big = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(101_000) }] }).catch((e: unknown) => e);
       assert.ok(big instanceof OpenAI.PermissionDeniedError);
       assert.equal(big.headers?.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
     }));
@@ -99,12 +99,12 @@ describe('proxy refusals, as the SDKs see them', () => {
     withProxy(undefined, async (p) => {
       const client = new OpenAI({ apiKey: await p.token('carol@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
       await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_tokens: 100_000 });
-      assert.equal(mock.last().body!.max_tokens, 4096);
+      assert.equal(mock.last().body!.max_tokens, 8192);
       await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
-      assert.equal(mock.last().body!.max_completion_tokens, 4096);
+      assert.equal(mock.last().body!.max_completion_tokens, 8192);
       const anthropic = new Anthropic({ apiKey: await p.token('carol@acme.dev'), baseURL: `${p.url}/anthropic`, maxRetries: 0 });
       await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 9000, messages: [{ role: 'user', content: 'x' }] });
-      assert.equal(mock.last().body!.max_tokens, 4096);
+      assert.equal(mock.last().body!.max_tokens, 8192);
     }));
 
   it('downgrades the model once the daily budget is spent, says so in headers and records both models', () =>

@@ -120,16 +120,16 @@ describe('decide() with the reference bundle', () => {
 
   it('refuses a prompt over max_input_tokens (403) and clamps max_tokens to max_output_tokens', async () => {
     const { engine, policy } = engineFor();
-    const big = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'word '.repeat(33000)) }, NOW);
+    const big = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'word '.repeat(101000)) }, NOW);
     assert.equal(big.status, 403);
     assert.equal(big.refusal, 'context');
     assert.equal(big.rule, 'entitlements.max_input_tokens');
     const clamped = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'x', { max_tokens: 10000 }) }, NOW);
-    assert.equal(clamped.outputCap, 4096);
-    assert.equal(clamped.reserved.output_tokens, 4096);
+    assert.equal(clamped.outputCap, 8192);
+    assert.equal(clamped.reserved.output_tokens, 8192);
     const absent = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'x') }, NOW);
     assert.equal(absent.reserved.output_tokens, 1024, 'reserve_output_tokens when the request names no maximum');
-    assert.equal(absent.outputCap, 4096, 'the clamp is written into a request that names no maximum');
+    assert.equal(absent.outputCap, 8192, 'the clamp is written into a request that names no maximum');
     const small = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'x', { max_tokens: 10 }) }, NOW);
     assert.equal(small.outputCap, undefined);
   });

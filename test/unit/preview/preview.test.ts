@@ -148,11 +148,11 @@ describe('preview: CodeLens content from the engine', () => {
     assert.deepEqual(gathered.assumptions, ['the prompt has 1 dynamic part, assumed 500 tokens each', "no max_tokens: the policy's reserve of 1024 output tokens is held"]);
     assert.equal(gathered.outputTokens, 1024);
     assert.match(gathered.lens[1]!, /^Tollgate: ⚠ in a comprehension/);
-    const big = await previewCall(calls[0]!, { ...alice, assumedTokensPerDynamicPart: 40_000 });
+    const big = await previewCall(calls[0]!, { ...alice, assumedTokensPerDynamicPart: 110_000 });
     assert.equal(big.refusal?.kind, 'context');
     assert.equal(big.diagnostics[0]!.severity, 'error');
-    assert.match(big.diagnostics[0]!.message, /over the context cap of 32000 for alice@acme.dev/);
-    assert.match(big.lens[0]!, /refused: prompt ≈40,\d{3} tokens is over the context cap/);
+    assert.match(big.diagnostics[0]!.message, /over the context cap of 100000 for alice@acme.dev/);
+    assert.match(big.lens[0]!, /refused: prompt ≈110,\d{3} tokens is over the context cap/);
   });
 
   it('says so when the model is not known statically', async () => {

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { AgentUpstream } from './agent-upstream';
+import { referenceText } from './policy';
+import type { ServeProcess } from './serve-process';
+import { CLI, startServe } from './serve-process';
+
+// `tollgate serve` from the built bundle on the reference bundle, its upstreams pointed at a mock
+// that answers the coding agents, and `tollgate agents` run as a user runs it.
+
+const run = promisify(execFile);
+
+export interface AgentProxy {
+  readonly upstream: AgentUpstream;
+  readonly serve: ServeProcess;
+  readonly dataDir: string;
+  /** `tollgate <args>` from the built bundle against this proxy's data dir; resolves with stdout. */
+  tollgate(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string>;
+  /** Stops the proxy (SIGTERM, drained) and returns its exit code. */
+  stop(): Promise<number | null>;
+  /** The ledger as `tollgate audit export --format jsonl` prints it (stop the proxy first). */
+  records(): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The reference bundle as agents meet it, with one change: its e-mail detector is off. Claude Code's
+ * Bash tool description carries an address (`Co-Authored-By: Claude <noreply@anthropic.com>`), so
+ * every one of its calls is labelled pii, weighs 5x (about 217,000 tokens for one 35,000-token
+ * prompt, over `user-tokens`' 200,000 per hour) and is refused before it starts.
+ */
+export function agentPolicyText(): string {
+  const from = 'detectors: [email, credit-card, us-ssn, phone]';
+  if (!referenceText.includes(from)) throw new Error(`the reference bundle no longer says '${from}': revisit agentPolicyText`);
+  return referenceText.replace(from, 'detectors: [credit-card, us-ssn, phone]');
+}
+
+export async function startAgentProxy(o: { policyText?: string } = {}): Promise<AgentProxy> {
+  const upstream = new AgentUpstream();
+  const url = await upstream.start();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-agents-serve-'));
+  const policyPath = path.join(dataDir, 'tollgate.yaml');
+  fs.writeFileSync(policyPath, o.policyText ?? agentPolicyText());
+  const serve = await startServe(['--policy', policyPath, '--data-dir', dataDir, '--upstream', `openai=${url}`, '--upstream', `anthropic=${url}`]);
+  let stopped: Promise<number | null> | undefined;
+  const tollgate = async (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> =>
+    (await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const stop = (): Promise<number | null> => {
+    if (!stopped) {
+      serve.child.kill('SIGTERM');
+      stopped = serve.exited;
+    }
+    return stopped;
+  };
+  return {
+    upstream, serve, dataDir, tollgate, stop,
+    records: async () => (await tollgate(['audit', 'export', '--format', 'jsonl', '--data-dir', dataDir])).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    close: async () => {
+      await stop();
+      await upstream.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SettledCall {
+  readonly decision: Record<string, unknown> & { id: string; identity: { user: string; agent: string }; provider: string; outcome: string; model: string };
+  readonly settle: (Record<string, unknown> & { usage: Record<string, number>; usd: number; status: number }) | undefined;
+}
+
+/** Each model-call decision of the ledger with the settle record that closed it. */
+export function settledCalls(records: readonly Record<string, unknown>[]): SettledCall[] {
+  const settles = new Map(records.filter((r) => r.kind === 'settle').map((r) => [r.decision as string, r]));
+  return records
+    .filter((r) => r.kind === 'decision')
+    .map((d) => ({ decision: d as SettledCall['decision'], settle: settles.get(d.id as string) as SettledCall['settle'] }));
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { AGENT_REPLY } from '../../helpers/agent-upstream';
+import type { AgentProxy } from '../../helpers/agent-proxy';
+import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
+import type { AgentSandbox } from '../../helpers/agents';
+import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runClaudeCode } from '../../helpers/agents';
+import { UPSTREAM_KEY } from '../../helpers/proxy';
+
+// Needs `npm run build` first: the proxy and the command line run from dist/cli.js.
+describe('Claude Code through tollgate serve on the reference bundle', function () {
+  this.timeout(AGENT_TIMEOUT_MS + 30_000);
+  let proxy: AgentProxy;
+  let sandbox: AgentSandbox;
+  before(async () => {
+    proxy = await startAgentProxy();
+    sandbox = agentSandbox();
+  });
+  after(async () => {
+    await proxy?.close();
+    sandbox?.remove();
+  });
+
+  it('completes a prompt set up by `tollgate agents show`, attributed to claude-code and settled, the upstream seeing only the real key', async () => {
+    const shown = JSON.parse(await proxy.tollgate(['agents', 'show', 'claude-code', '--user', 'dev@acme.dev', '--url', proxy.serve.url, '--data-dir', proxy.dataDir, '--format', 'json'])) as {
+      agents: { agent: string; env: Record<string, string> }[];
+    };
+    const env = shown.agents[0]!.env;
+    assert.equal(env.ANTHROPIC_BASE_URL, `${proxy.serve.url}/anthropic`);
+    const token = env.ANTHROPIC_API_KEY!;
+
+    const run = await runClaudeCode({ sandbox, prompt: 'Say hello.', model: 'claude-haiku-4-5', env });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.ok(run.stdout.includes(AGENT_REPLY), describeRun(run));
+
+    const calls = proxy.upstream.modelCalls();
+    assert.ok(calls.length >= 1, 'the mock answered Claude Code');
+    for (const call of calls) {
+      assert.match(call.url, /^\/v1\/messages\?beta=true$/);
+      assert.equal(call.headers['x-api-key'], UPSTREAM_KEY, 'the real key, in the provider header');
+      assert.equal(call.headers['x-tollgate-agent'], 'claude-code');
+      assert.ok(Array.isArray(call.body?.tools) && call.body.tools.length > 10, 'an agent-sized request, with its tools');
+    }
+    for (const seen of proxy.upstream.seen) assert.ok(!JSON.stringify(seen).includes(token), `the session token never reached the upstream (${seen.method} ${seen.url})`);
+
+    assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
+    const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === 'anthropic' && c.decision.outcome === 'allow');
+    assert.equal(settled.length, calls.length, 'one allowed decision per call the upstream saw');
+    for (const { decision, settle } of settled) {
+      assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'claude-code' });
+      assert.equal(decision.model, 'claude-haiku-4-5');
+      assert.ok(settle, `decision ${decision.id} was settled`);
+      assert.equal(settle.status, 200);
+      assert.equal(settle.usage.input_tokens, 1234);
+      assert.equal(settle.usage.output_tokens, 9);
+      assert.ok(settle.usd > 0, 'priced');
+    }
+    await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
+  });
+});
