@@ -7,7 +7,7 @@ import { codexHome, readCodexProvider, removeCodexFile, setUpCodexFile } from '.
 import { mintSessionToken } from '../engine/identity/tokens';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { loadSessionKeys } from '../store/session-key';
-import { parseCommandArgs, parseTtl } from './args';
+import { parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
@@ -81,7 +81,7 @@ export const run: CommandRunner = async (argv, io) => {
     throw new UsageError(`--url: ${(err as Error).message}`);
   }
   if (action === 'show' && !values.user) throw new UsageError('--user is required (each agent gets a session token for that person)');
-  const ttlMs = parseTtl(values.ttl ?? '8h');
+  const ttlMs = parseDurationArg(values.ttl ?? '8h', '--ttl');
   const home = codexHome(values['codex-home'] ? { CODEX_HOME: values['codex-home'] } : io.env);
 
   let tokenFor: ((agent: AgentName) => Promise<string>) | undefined;
