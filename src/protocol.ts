@@ -3,7 +3,7 @@
 // stray or stale message is ignored rather than trusted. Notifications carry whole snapshots: the
 // webview never merges partial updates.
 
-import type { StateSnapshot } from './proxy/admin-types';
+import type { StateSnapshot } from './contracts/admin';
 
 export type ProxyPhase = 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
 

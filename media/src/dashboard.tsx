@@ -12,7 +12,7 @@ import { ReadyCommand, RefreshCommand, RunCommand, StateNotification } from '../
 import type { BucketRow, DashboardFilters, OutcomeFilter } from '../../src/views/dashboard-model';
 import { bucketRows, noFilters, parseFilters, recentDecisions, spendRows, spendSeries } from '../../src/views/dashboard-model';
 import { formatUsd } from '../../src/views/status-model';
-import type { SpendRow } from '../../src/store/ledger/index-db';
+import type { SpendRow } from '../../src/contracts/ledger-queries';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;

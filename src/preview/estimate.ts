@@ -6,7 +6,7 @@ import { Engine } from '../engine/decide';
 import type { Identity } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
 import { priceOf, usdFor } from '../engine/pricing';
-import type { StateSnapshot } from '../proxy/admin-types';
+import type { StateSnapshot } from '../contracts/admin';
 import { adapterFor, styleOfModel } from '../providers/registry';
 import { MemoryStore } from '../store/memory-store';
 import type { FoundCall, SourceRange } from './found-call';

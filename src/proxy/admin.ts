@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminEvent, HealthResponse, StateSnapshot } from './admin-types';
-import { ADMIN_PREFIX } from './admin-types';
+import type { AdminEvent, HealthResponse, StateSnapshot } from '../contracts/admin';
+import { ADMIN_PREFIX } from '../contracts/admin';
 
 export interface AdminSource {
   health(): HealthResponse;

@@ -12,7 +12,7 @@ import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
-import { ADMIN_TOKEN_FILE } from './admin-types';
+import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import { warmDescribeThreads } from './describe/describe';
 import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { recallAccumulators, restoreFromLedger } from './restore';

@@ -14,7 +14,7 @@ import { CallRecorder } from '../store/ledger/call-recorder';
 import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { AdminApi } from './admin';
-import type { HealthResponse, StateSnapshot } from './admin-types';
+import type { HealthResponse, StateSnapshot } from '../contracts/admin';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
 import { answerJson, HttpCall } from './http-call';

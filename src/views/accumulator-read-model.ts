@@ -2,7 +2,7 @@ import { accumulatorKey } from '../engine/accumulator-key';
 import type { Engine } from '../engine/decide';
 import type { AccumulatorStore } from '../engine/store';
 import type { CallEvents } from '../pipeline/call-events';
-import type { AccumulatorView } from '../proxy/admin-types';
+import type { AccumulatorView } from '../contracts/admin';
 
 /** An accumulator the views list: which rule, for which identity key, counted in what. */
 export interface AccumulatorRef {

@@ -1,8 +1,8 @@
 // The dashboard's view model: filtering and shaping a StateSnapshot. Pure, so plain mocha tests it
 // and the webview bundles it without any host code.
 
-import type { AccumulatorView, StateSnapshot } from '../proxy/admin-types';
-import type { DecisionSummary, SpendRow } from '../store/ledger/index-db';
+import type { AccumulatorView, StateSnapshot } from '../contracts/admin';
+import type { DecisionSummary, SpendRow } from '../contracts/ledger-queries';
 
 export type OutcomeFilter = 'all' | 'allow' | 'refuse' | 'downgrade' | 'error';
 

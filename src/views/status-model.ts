@@ -1,6 +1,6 @@
 // What the status bar says, computed from the dashboard state alone so it is tested without an editor.
 
-import type { AccumulatorView } from '../proxy/admin-types';
+import type { AccumulatorView } from '../contracts/admin';
 import type { DashboardState } from '../protocol';
 
 export interface StatusView {

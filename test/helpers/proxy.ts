@@ -5,12 +5,12 @@ import { PassThrough } from 'node:stream';
 import { mintSessionToken } from '../../src/engine/identity/tokens';
 import { loadPolicy } from '../../src/engine/policy/loader';
 import type { AccumulatorStore } from '../../src/engine/store';
-import type { StateSnapshot } from '../../src/proxy/admin-types';
+import type { StateSnapshot } from '../../src/contracts/admin';
 import { launchProxy } from '../../src/proxy/launch';
 import type { RunningProxy } from '../../src/proxy/launch';
 import { Logger } from '../../src/proxy/log';
 import type { LedgerOptions } from '../../src/store/ledger/ledger';
-import type { AuditRecord } from '../../src/store/ledger/records';
+import type { AuditRecord } from '../../src/contracts/audit-records';
 import { loadSessionKeys } from '../../src/store/session-key';
 import { referenceText } from './policy';
 

@@ -1,11 +1,11 @@
-// Reads the proxy's admin/state API (src/proxy/admin-types.ts): health, whole snapshots, and the
+// Reads the proxy's admin/state API (src/contracts/admin.ts): health, whole snapshots, and the
 // server-sent event stream of decisions. node:http only; the admin token never leaves this module
 // except in the Authorization header to 127.0.0.1.
 
 import * as http from 'node:http';
 import { createParser } from 'eventsource-parser';
-import type { AdminEvent, HealthResponse, StateSnapshot } from '../../proxy/admin-types';
-import { ADMIN_PREFIX } from '../../proxy/admin-types';
+import type { AdminEvent, HealthResponse, StateSnapshot } from '../../contracts/admin';
+import { ADMIN_PREFIX } from '../../contracts/admin';
 
 export class AdminError extends Error {
   constructor(

@@ -3,9 +3,9 @@ import type { Policy } from '../../engine/policy/model';
 import type { CallEvents, Recording } from '../../pipeline/call-events';
 import type { DecidedCall } from '../../pipeline/call-context';
 import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './call-records';
-import type { DecisionSummary } from './index-db';
+import type { DecisionSummary } from '../../contracts/ledger-queries';
 import type { AppendedRecord, Ledger, Sealed } from './ledger';
-import type { DecisionBody, LedgerEntry, PolicyRef } from './records';
+import type { DecisionBody, LedgerEntry, PolicyRef } from '../../contracts/audit-records';
 import { RefusalDigest } from './refusal-digest';
 import type { RefusalKey } from './refusal-digest';
 

@@ -1,8 +1,8 @@
 import type { Decision, Settlement } from '../../engine/decision';
 import type { Identity } from '../../engine/identity/identity';
-import type { DecisionSummary } from './index-db';
+import type { DecisionSummary } from '../../contracts/ledger-queries';
 import type { AppendedRecord } from './ledger';
-import type { DecisionBody, PolicyRef, SettleBody } from './records';
+import type { DecisionBody, PolicyRef, SettleBody } from '../../contracts/audit-records';
 
 // Turns the engine's answers into ledger records (the export contract) and the views' summaries.
 

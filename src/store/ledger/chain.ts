@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import type { AuditRecord } from './records';
-import { GENESIS_HASH } from './records';
+import type { AuditRecord } from '../../contracts/audit-records';
+import { GENESIS_HASH } from '../../contracts/audit-records';
 import { recordBytes, sha256Hex, verifySignature } from './signer';
 
 /*

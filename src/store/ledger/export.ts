@@ -1,4 +1,4 @@
-import type { AuditRecord, DecisionRecord } from './records';
+import type { AuditRecord, DecisionRecord } from '../../contracts/audit-records';
 import { readHead } from './head';
 import type { RecordRange } from './reader';
 import { readRecords } from './reader';

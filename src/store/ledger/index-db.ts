@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
-import type { AuditRecord, DecisionOutcome } from './records';
+import type { AuditRecord, DecisionOutcome } from '../../contracts/audit-records';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import type { JournalPosition } from './segments';
 
 /*
@@ -48,41 +49,6 @@ export interface IndexCoverage {
   seq: number;
   hash: string;
   next: JournalPosition;
-}
-
-export interface DecisionSummary {
-  id: string;
-  seq: number;
-  time: string;
-  user: string;
-  agent: string;
-  model: string;
-  model_served: string | null;
-  provider: string;
-  route: string;
-  outcome: DecisionOutcome;
-  status: number;
-  rule: string | null;
-  shadow: boolean;
-  settled: boolean;
-  /** Settled cost, else the reserved worst case (0 for a refusal that held nothing). */
-  usd: number;
-}
-
-export type SpendDimension = 'user' | 'agent' | 'model' | 'day';
-
-export interface SpendRow {
-  /** The user, `user/agent` (an agent belongs to its person), the model served, or the UTC day. */
-  key: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  usd: number;
-}
-
-export interface TimeRange {
-  since?: string;
-  until?: string;
 }
 
 // A decision's cost: the settle when there is one; otherwise the reserved worst case, except a

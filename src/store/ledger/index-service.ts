@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { LedgerError } from './errors';
 import { indexRowOf, LedgerIndex } from './index-db';
-import type { DecisionSummary, IndexCoverage, IndexRow, SpendDimension, SpendRow, TimeRange } from './index-db';
+import type { IndexCoverage, IndexRow } from './index-db';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import type { ChainPoint } from './journal';
 import type { LedgerPaths } from './segments';
 import { listSegments, scanJournal } from './segments';

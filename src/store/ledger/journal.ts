@@ -5,7 +5,7 @@ import type { HeadState, HeadWriter } from './head';
 import type { LedgerIo } from './io';
 import { DiskReserve } from './disk-reserve';
 import { fsyncDir, statfsFreeBytes } from './io';
-import type { AuditRecord } from './records';
+import type { AuditRecord } from '../../contracts/audit-records';
 import type { JournalPosition } from './segments';
 import { segmentName } from './segments';
 

@@ -10,13 +10,13 @@ import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
 import { nodeIo } from './io';
 import type { JournalStats } from './journal';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from './index-db';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
 import type { RecordRange } from './reader';
 import { normaliseTime, readRecords, readVerifiedRecords } from './reader';
-import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from './records';
+import type { AuditRecord, DecisionRecord, LedgerEntry, SettleRecord } from '../../contracts/audit-records';
 import type { LedgerPaths } from './segments';
 import { ledgerPaths } from './segments';
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { fsyncDir } from './io';
-import type { AuditRecord, CheckpointBody } from './records';
+import type { AuditRecord, CheckpointBody } from '../../contracts/audit-records';
 import { listSegments, parseLine, readLines, scanJournal } from './segments';
 import { LedgerError } from './errors';
 

@@ -1,6 +1,6 @@
 import { ChainChecker } from './chain';
 import { LedgerError, verifyHint } from './errors';
-import type { AuditRecord } from './records';
+import type { AuditRecord } from '../../contracts/audit-records';
 import type { Segment } from './segments';
 import { firstRecord, listSegments, scanJournal } from './segments';
 import { describeProblem } from './verify';

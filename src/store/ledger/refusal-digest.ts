@@ -1,4 +1,4 @@
-import type { PolicyRef, RefusalsBody } from './records';
+import type { PolicyRef, RefusalsBody } from '../../contracts/audit-records';
 
 /** One kind of refusal within a window: its status, stable reason and (known) provider. */
 export interface RefusalKey {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AuditRecord } from './records';
+import type { AuditRecord } from '../../contracts/audit-records';
 
 /*
  * Where the ledger lives inside the data dir:

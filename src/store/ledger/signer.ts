@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DataDirError, readOrCreateSecret } from '../data-dir';
 import { canonicalJson } from './canonical';
 import { LedgerError } from './errors';
-import type { RecordEnvelope } from './records';
+import type { RecordEnvelope } from '../../contracts/audit-records';
 
 export const SIGNING_KEY_FILE = 'ledger-signing-key.pem';
 

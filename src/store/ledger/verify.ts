@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { ChainChecker } from './chain';
 import { readHead } from './head';
-import type { AuditRecord } from './records';
-import { isCheckpoint } from './records';
+import type { AuditRecord } from '../../contracts/audit-records';
+import { isCheckpoint } from '../../contracts/audit-records';
 import { ledgerPaths, scanJournal } from './segments';
 
 /*

@@ -4,7 +4,7 @@ import { MockUpstream } from '../../helpers/mock-upstream';
 import { referenceText } from '../../helpers/policy';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
-import type { DecisionRecord } from '../../../src/store/ledger/records';
+import type { DecisionRecord } from '../../../src/contracts/audit-records';
 
 describe('caps and limits hold however a request is written', () => {
   let mock: MockUpstream;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { ChargeOp, ReserveResult } from '../../../src/engine/limiters/spec';
 import { Ledger } from '../../../src/store/ledger/ledger';
-import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/store/ledger/records';
+import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/contracts/audit-records';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { eventually } from '../../helpers/poll';

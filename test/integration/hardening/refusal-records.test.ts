@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { RefusalsRecord } from '../../../src/store/ledger/records';
+import type { RefusalsRecord } from '../../../src/contracts/audit-records';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';

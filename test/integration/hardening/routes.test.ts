@@ -3,7 +3,7 @@ import { MockUpstream } from '../../helpers/mock-upstream';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
 import { rawRequest } from '../../helpers/raw-http';
-import type { DecisionRecord } from '../../../src/store/ledger/records';
+import type { DecisionRecord } from '../../../src/contracts/audit-records';
 
 describe('routes: the engine decides on exactly the path that goes upstream', () => {
   let mock: MockUpstream;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { ErrorKind } from '../../../src/contracts/refusal';
 import type { ProviderAdapter } from '../../../src/providers/adapter';
 import { adapterFor } from '../../../src/providers/registry';
-import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/store/ledger/records';
+import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/contracts/audit-records';
 import { MockUpstream } from '../../helpers/mock-upstream';
 import type { MockStyle } from '../../helpers/mock-style';
 import { eventually } from '../../helpers/poll';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type { AdminEvent } from '../../../src/proxy/admin-types';
+import type { AdminEvent } from '../../../src/contracts/admin';
 import { AdminClient, AdminError, SseParser, adminEventOf } from '../../../src/extension/core/admin-client';
 import { FakeAdmin, decision, health, snapshot } from './fake-admin';
 import { eventually } from '../../helpers/poll';

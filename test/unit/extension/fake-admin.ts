@@ -2,9 +2,9 @@
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AdminEvent, HealthResponse, StateSnapshot } from '../../../src/proxy/admin-types';
-import { ADMIN_PREFIX } from '../../../src/proxy/admin-types';
-import type { DecisionSummary } from '../../../src/store/ledger/index-db';
+import type { AdminEvent, HealthResponse, StateSnapshot } from '../../../src/contracts/admin';
+import { ADMIN_PREFIX } from '../../../src/contracts/admin';
+import type { DecisionSummary } from '../../../src/contracts/ledger-queries';
 
 export const health: HealthResponse = { ok: true, version: '0.1.0', policy: { name: 'p', hash: 'h'.repeat(64), source: '/p.yaml' }, ledger: { ok: true }, shadow: false };
 

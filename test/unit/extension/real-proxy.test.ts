@@ -11,8 +11,8 @@ import { PolicyKeeper, writeFileAtomic } from '../../../src/extension/core/polic
 import { ProxySupervisor } from '../../../src/extension/core/proxy-supervisor';
 import { mintEditorToken } from '../../../src/extension/core/session';
 import { proxyEnvironment } from '../../../src/extension/core/terminal-env';
-import type { AdminEvent } from '../../../src/proxy/admin-types';
-import { ADMIN_TOKEN_FILE } from '../../../src/proxy/admin-types';
+import type { AdminEvent } from '../../../src/contracts/admin';
+import { ADMIN_TOKEN_FILE } from '../../../src/contracts/admin';
 import { EDITOR_UPSTREAM_KEY, editorPolicy } from '../../editor/workspace';
 import { MockUpstream } from '../../helpers/mock-upstream';
 

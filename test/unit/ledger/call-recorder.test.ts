@@ -7,7 +7,7 @@ import { describeRequest } from '../../../src/proxy/describe/describe';
 import { recallAccumulators } from '../../../src/proxy/restore';
 import { CallRecorder } from '../../../src/store/ledger/call-recorder';
 import { Ledger } from '../../../src/store/ledger/ledger';
-import type { AlertRecord, AuditRecord, DecisionRecord, SettleRecord } from '../../../src/store/ledger/records';
+import type { AlertRecord, AuditRecord, DecisionRecord, SettleRecord } from '../../../src/contracts/audit-records';
 import { AccumulatorReadModel } from '../../../src/views/accumulator-read-model';
 import { engineFor } from '../../helpers/engine';
 import { answering, FakeCall, unreachable } from '../../helpers/fake-call';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ledger } from '../../../src/store/ledger/ledger';
-import type { AuditRecord } from '../../../src/store/ledger/records';
+import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
 import { runTollgate } from '../../helpers/cli';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { exportRecords } from '../../../src/store/ledger/export';
 import { Ledger } from '../../../src/store/ledger/ledger';
-import type { AuditRecord } from '../../../src/store/ledger/records';
+import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
 import { decision, settle, steppingClock, tempDir } from './fixtures';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DecisionBody, SettleBody } from '../../../src/store/ledger/records';
+import type { DecisionBody, SettleBody } from '../../../src/contracts/audit-records';
 
 export function tempDir(prefix = 'tollgate-ledger-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

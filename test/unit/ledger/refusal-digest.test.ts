@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { RefusalDigest } from '../../../src/store/ledger/refusal-digest';
-import type { RefusalsBody } from '../../../src/store/ledger/records';
+import type { RefusalsBody } from '../../../src/contracts/audit-records';
 
 describe('refusal digest', () => {
   function digest(intervalMs: number): { d: RefusalDigest; written: RefusalsBody[] } {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { LedgerError } from '../../../src/store/ledger/errors';
 import { Ledger } from '../../../src/store/ledger/ledger';
-import type { AuditRecord } from '../../../src/store/ledger/records';
+import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
 import { dataDirPublicKey, recordBytes, sha256Hex } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { countText } from '../../../src/engine/tokens/count';
-import type { StateSnapshot } from '../../../src/proxy/admin-types';
+import type { StateSnapshot } from '../../../src/contracts/admin';
 import { PreviewCache } from '../../../src/preview/document-preview';
 import type { PreviewContext } from '../../../src/preview/estimate';
 import { previewCall } from '../../../src/preview/estimate';

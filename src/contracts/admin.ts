@@ -3,7 +3,7 @@
 // in the proxy's data dir (mode 0600). The extension host and the CLI import these types; the
 // webview gets them through src/protocol.ts.
 
-import type { DecisionSummary, SpendRow } from '../store/ledger/index-db';
+import type { DecisionSummary, SpendRow } from './ledger-queries';
 
 export const ADMIN_PREFIX = '/_tollgate';
 export const ADMIN_TOKEN_FILE = 'admin-token';

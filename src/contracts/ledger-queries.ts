@@ -1,0 +1,38 @@
+// What the ledger's query index answers: rows the admin API serves and the views show.
+
+import type { DecisionOutcome } from './audit-records';
+
+export interface DecisionSummary {
+  id: string;
+  seq: number;
+  time: string;
+  user: string;
+  agent: string;
+  model: string;
+  model_served: string | null;
+  provider: string;
+  route: string;
+  outcome: DecisionOutcome;
+  status: number;
+  rule: string | null;
+  shadow: boolean;
+  settled: boolean;
+  /** Settled cost, else the reserved worst case (0 for a refusal that held nothing). */
+  usd: number;
+}
+
+export type SpendDimension = 'user' | 'agent' | 'model' | 'day';
+
+export interface SpendRow {
+  /** The user, `user/agent` (an agent belongs to its person), the model served, or the UTC day. */
+  key: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  usd: number;
+}
+
+export interface TimeRange {
+  since?: string;
+  until?: string;
+}
