@@ -1,5 +1,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from 'eslint-plugin-boundaries';
+
+// The layers, lowest first; each names the layers it may import from. contracts <- engine <-
+// providers <- pipeline <- the adapters around it (proxy, store, cli, extension). workers and scan
+// stand apart: thread plumbing, and the key scanner whose redactor every output uses.
+const layers = {
+  contracts: [],
+  workers: [],
+  scan: ['contracts', 'workers'],
+  engine: ['contracts'],
+  providers: ['contracts', 'engine'],
+  pipeline: ['contracts', 'engine', 'providers'],
+  views: ['contracts', 'engine', 'providers', 'pipeline'],
+  store: ['contracts', 'engine', 'providers', 'pipeline', 'workers', 'scan'],
+  preview: ['contracts', 'engine', 'providers', 'store'],
+  simulate: ['contracts', 'engine', 'providers', 'pipeline', 'store'],
+  proxy: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'workers', 'scan'],
+  agents: ['contracts', 'engine', 'providers'],
+  cli: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
+  extension: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
+};
 
 export default tseslint.config(
   // Fixtures are sample user code read by the tests, not project code.
@@ -24,10 +45,32 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only src/extension may import vscode.' }] }] },
   },
   {
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { node: { extensions: ['.ts', '.js'] } },
+      'boundaries/elements': Object.keys(layers).map((type) => ({ type, pattern: `src/${type}` })),
+      'boundaries/root-path': import.meta.dirname,
+    },
+    rules: {
+      'boundaries/dependencies': ['error', {
+        default: 'disallow',
+        policies: Object.entries(layers).map(([type, below]) => ({ from: { element: { type } }, allow: { to: { element: { types: { anyOf: [type, ...below] } } } } })),
+      }],
+    },
+  },
+  {
     // The engine is pure: time is passed in and nothing touches the network or disk.
     files: ['src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:http', 'node:https', 'node:net', 'node:fs', 'node:worker_threads', 'vscode'], message: 'The engine does no I/O and starts no threads.' }] }],
+    },
+  },
+  {
+    // A call's sequence knows no transport: the proxy drives it over HTTP, the tests over plain objects.
+    files: ['src/pipeline/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:http', 'node:https', 'node:net', 'http', 'https', 'vscode'], message: 'The pipeline is transport-free: the proxy drives it through CallTransport.' }] }],
     },
   },
   {
