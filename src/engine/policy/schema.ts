@@ -261,10 +261,22 @@ export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
 export type StoreDocument = Type.Static<typeof Store>;
 
 /** The schema as draft-07 JSON, the form shipped to editors. */
-export function policyJsonSchema(): Record<string, unknown> {
+/**
+ * The bundle's JSON Schema for editors. Given the registered provider styles, a provider's `style`
+ * lists them, so an editor completes and checks the name; the loader checks it either way.
+ */
+export function policyJsonSchema(styles?: readonly string[]): Record<string, unknown> {
+  const schema = JSON.parse(JSON.stringify(PolicySchema)) as { properties: { providers: { patternProperties: Record<string, { properties: { style: Record<string, unknown> } }> } } };
+  if (styles) {
+    for (const provider of Object.values(schema.properties.providers.patternProperties)) {
+      const style: Record<string, unknown> = { ...provider.properties.style, enum: [...styles] };
+      delete style.pattern;
+      provider.properties.style = style;
+    }
+  }
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://tollgate.dev/schemas/tollgate-policy.schema.json',
-    ...(JSON.parse(JSON.stringify(PolicySchema)) as Record<string, unknown>),
+    ...(schema as unknown as Record<string, unknown>),
   };
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { formatIssue, loadPolicy } from '../../../src/engine/policy/loader';
 import { policyJsonSchema } from '../../../src/engine/policy/schema';
+import { registeredStyles } from '../../../src/providers/registry';
 import { aliasBomb, bundleWithIssuer, NOW, positionOf, publicKeyField, referencePath, referenceText } from '../../helpers/policy';
 
 function errorsOf(text: string): { line: number; column: number; message: string }[] {
@@ -286,7 +287,7 @@ describe('policy bundle loading', () => {
 
   it('ships a JSON Schema file generated from the one TypeBox source', () => {
     const shipped = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'schemas', 'tollgate-policy.schema.json'), 'utf8')) as unknown;
-    assert.deepEqual(shipped, policyJsonSchema(), 'run `npm run schema` after changing src/engine/policy/schema.ts');
+    assert.deepEqual(shipped, policyJsonSchema(registeredStyles()), 'run `npm run schema` after changing src/engine/policy/schema.ts');
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { yamlValidation: { fileMatch: string[]; url: string }[] } };
     assert.deepEqual(pkg.contributes.yamlValidation[0]!.fileMatch, ['tollgate.yaml', '*.tollgate.yaml']);
   });
