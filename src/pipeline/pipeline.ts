@@ -1,13 +1,10 @@
 import { MalformedRequestError } from '../contracts/call';
-import type { ModelCall } from '../contracts/call';
 import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorKind } from '../contracts/refusal';
-import type { DetectorName } from '../engine/classify';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError, withAgent } from '../engine/identity/identity';
 import type { Hold } from '../engine/limiters/spec';
-import type { Policy, ProviderConfig } from '../engine/policy/model';
 import { upstreamQuery } from '../providers/client-key';
 import { adapterFor, styleOfPath } from '../providers/registry';
 import type { ProviderAdapter } from '../providers/adapter';
@@ -19,27 +16,9 @@ import { allowHeaders, labelsOf, tokenOf, traceOf, upstreamHeaders } from './cal
 import { failureAnswer, ProxyError } from './errors';
 import { missingKeyMessage } from './missing-key';
 import { renderBody } from './request-body';
-import type { RequestBody } from './request-body';
+import type { DescribeBody } from './describe-port';
 
 /** Where a body came in, for describing it. */
-export interface BodyWhere {
-  readonly style: ProviderConfig['style'];
-  readonly provider: string;
-  readonly route: string;
-  readonly method: string;
-  /** The route invokes no model (GET): the body is read and dropped, never parsed. */
-  readonly passthrough: boolean;
-}
-
-export interface Described {
-  readonly body: RequestBody;
-  readonly call: ModelCall;
-  readonly detected?: readonly DetectorName[];
-}
-
-/** Reads a body into the call the engine decides (a large body on a thread of its own). */
-export type DescribeBody = (body: Buffer, where: BodyWhere, policy: Policy) => Promise<Described>;
-
 export interface CallLog {
   warn(message: string): void;
   error(message: string): void;

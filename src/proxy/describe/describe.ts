@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { detectorsOf } from '../../engine/classify';
 import type { Policy } from '../../engine/policy/model';
-import type { BodyRoute, Described } from './job';
+import type { BodyWhere, Described } from '../../pipeline/describe-port';
 import { describeBody } from './job';
 import { DescribePool } from './pool';
 
@@ -34,7 +34,7 @@ export function warmDescribeThreads(): void {
  * Reads a request body into the parsed JSON and the call the engine decides, with the
  * detectors' findings when they already ran. A large body's bytes move to a describe thread.
  */
-export async function describeRequest(body: Buffer, route: BodyRoute, policy: Policy): Promise<Described> {
+export async function describeRequest(body: Buffer, route: BodyWhere, policy: Policy): Promise<Described> {
   if (body.length <= IN_THREAD_LIMIT || route.passthrough) return describeBody(body, route);
   return pool().run(body, route, detectorsOf(policy));
 }

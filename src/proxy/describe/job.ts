@@ -1,11 +1,10 @@
-import type { ModelCall } from '../../contracts/call';
 import { MalformedRequestError } from '../../contracts/call';
 import type { DetectorName } from '../../engine/classify';
 import { detect } from '../../engine/classify';
-import type { ProviderConfig } from '../../engine/policy/model';
 import { adapterFor } from '../../providers/registry';
 import { parseJsonBody } from '../body';
 import { rawBody } from '../../pipeline/request-body';
+import type { BodyWhere, Described } from '../../pipeline/describe-port';
 import type { RequestBody } from '../../pipeline/request-body';
 import { ProxyError } from '../../pipeline/errors';
 import type { ProxyFailure } from '../../pipeline/errors';
@@ -14,32 +13,11 @@ import type { ProxyFailure } from '../../pipeline/errors';
 // (which counts its tokens) and, off the request thread, run the policy's detectors on its texts.
 // The same work on either thread, and the errors it ends in as they cross between threads.
 
-/** Where a body came in. */
-export interface BodyRoute {
-  readonly style: ProviderConfig['style'];
-  readonly provider: string;
-  readonly route: string;
-  readonly method: string;
-  /** The route invokes no model (GET): the body is read and dropped, never parsed. */
-  readonly passthrough: boolean;
-}
-
-export interface Described {
-  /** The body as it will be forwarded: parsed here, or its bytes and layout from a describe thread. */
-  readonly body: RequestBody;
-  readonly call: ModelCall;
-  /**
-   * The detectors that found something in the call's texts, when they ran with the description;
-   * the texts were then left behind (`call.texts` is empty). Undefined: the engine runs them.
-   */
-  readonly detected?: readonly DetectorName[];
-}
-
 /**
  * Parses and describes a body. Given `detectors` (on a describe thread), runs them too and keeps
  * only their findings, and keeps the body as its bytes and layout rather than the parsed whole.
  */
-export function describeBody(bytes: Buffer, r: BodyRoute, detectors?: readonly DetectorName[]): Described {
+export function describeBody(bytes: Buffer, r: BodyWhere, detectors?: readonly DetectorName[]): Described {
   const json = r.passthrough ? undefined : parseJsonBody(bytes);
   if ((r.method === 'POST' || r.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
   const adapter = adapterFor(r.style);

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { spawnThread } from '../../workers/thread';
 import type { DetectorName } from '../../engine/classify';
-import type { BodyRoute, Described } from './job';
+import type { BodyWhere, Described } from '../../pipeline/describe-port';
 import { DescribeThreadError, fromWire } from './job';
 import { describeThreadMarker } from './role';
 import type { DescribeJob, DescribeReply } from './thread';
@@ -64,7 +64,7 @@ export class DescribePool {
   }
 
   /** Describes `body` on a thread. Its bytes move there: the caller must not read `body` again. */
-  run(body: Buffer, route: BodyRoute, detectors: readonly DetectorName[]): Promise<Described> {
+  run(body: Buffer, route: BodyWhere, detectors: readonly DetectorName[]): Promise<Described> {
     clearTimeout(this.idleTimer);
     // A Buffer that owns all of its memory is handed over as it is; a slice of a shared one is copied.
     const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { startedFromSource } from '../../workers/thread';
-import type { BodyRoute, Described, WireFailure } from './job';
+import type { BodyWhere, Described } from '../../pipeline/describe-port';
+import type { WireFailure } from './job';
 import type { DetectorName } from '../../engine/classify';
 import { describeBody, toWire } from './job';
 import { describeThreadMarker } from './role';
@@ -15,7 +16,7 @@ export interface DescribeJob {
   readonly id: number;
   /** The body's bytes, transferred: the request thread keeps no copy. */
   readonly body: Uint8Array;
-  readonly route: BodyRoute;
+  readonly route: BodyWhere;
   /** The detectors of the policy in force. */
   readonly detectors: readonly DetectorName[];
 }

@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { MalformedRequestError } from '../../../src/contracts/call';
 import { detect, detectorsOf } from '../../../src/engine/classify';
 import { describeRequest, IN_THREAD_LIMIT } from '../../../src/proxy/describe/describe';
-import type { BodyRoute } from '../../../src/proxy/describe/job';
+import type { BodyWhere } from '../../../src/pipeline/describe-port';
 import { describeBody, DescribeThreadError } from '../../../src/proxy/describe/job';
 import { DescribePool, spawnDescribeThread } from '../../../src/proxy/describe/pool';
 import { ProxyError } from '../../../src/pipeline/errors';
@@ -13,8 +13,8 @@ import { referencePolicy } from '../../helpers/policy';
 import { eventually } from '../../helpers/poll';
 import { base64Blob, prose, run } from '../../helpers/texts';
 
-const chat: BodyRoute = { style: 'openai', provider: 'openai', route: '/v1/chat/completions', method: 'POST', passthrough: false };
-const messages: BodyRoute = { style: 'anthropic', provider: 'anthropic', route: '/v1/messages', method: 'POST', passthrough: false };
+const chat: BodyWhere = { style: 'openai', provider: 'openai', route: '/v1/chat/completions', method: 'POST', passthrough: false };
+const messages: BodyWhere = { style: 'anthropic', provider: 'anthropic', route: '/v1/messages', method: 'POST', passthrough: false };
 const names = detectorsOf(referencePolicy());
 
 /** Each call makes a fresh Buffer: a body's bytes move to the thread that describes it. */
