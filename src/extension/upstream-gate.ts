@@ -11,6 +11,8 @@ export interface UpstreamKeyState {
   readonly provider: string;
   readonly origin: string;
   readonly verdict: KeyVerdict;
+  /** The person said no to this host in this window: it is not asked about again until they review. */
+  readonly declined?: true;
 }
 
 /**
@@ -41,7 +43,7 @@ export class UpstreamGate {
 
   /** Where each provider's calls go and whether its key goes with them, as of the last proxy start. */
   states(): UpstreamKeyState[] {
-    return this.plans.map((p) => ({ provider: p.provider, origin: p.origin, verdict: p.verdict }));
+    return this.plans.map((p) => ({ provider: p.provider, origin: p.origin, verdict: p.verdict, ...(this.declined.has(idOf(p)) ? { declined: true as const } : {}) }));
   }
 
   /** The proxy's environment; hosts that would get a key once approved are asked about in the background. */

@@ -55,7 +55,8 @@ describe('Tollgate in an untrusted workspace', function () {
     const request = path.join(workspace(), DECLINE_NOW_FILE);
     fs.writeFileSync(request, 'anthropic');
     await until('the prompt to be dismissed', 120_000, () => !fs.existsSync(request));
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The extension has taken the answer once it names the host as declined.
+    await until('the dismissal to be taken as a no', 30_000, () => key('anthropic')?.declined === true);
     assert.equal(key('anthropic')?.verdict, 'unapproved', 'dismissed, the key stays withheld');
     assert.equal(api.proxyStatus().phase, 'running', 'and the proxy runs without it');
   });
