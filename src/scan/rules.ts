@@ -213,7 +213,9 @@ export const secretRules: readonly SecretRule[] = [
     id: 'aws-access-key-id', title: 'AWS access key ID', severity: 'error', specificity: 8,
     description: 'An AWS access key ID (AKIA/ASIA...). Its pair, the secret access key, is usually nearby.',
     keywords: ['akia', 'asia', 'abia', 'acca'], pattern: new RegExp(`${before}(?<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${after}`, 'dg'),
-    visiblePrefix: fixed(4), minEntropy: 3,
+    // 16 random base32 characters fall under 3 bits per character about once in 300 keys, under
+    // 2.5 almost never; placeholders (repeats, runs, few letters) are caught before this.
+    visiblePrefix: fixed(4), minEntropy: 2.5,
   },
   {
     id: 'aws-secret-access-key', title: 'AWS secret access key', severity: 'error', specificity: 7,
