@@ -5,8 +5,18 @@ import type { Usage } from '../engine/decision';
  * from zero: a call whose usage never arrived is charged at its reserved worst case, not free.
  */
 export interface UsageReading {
+  /** All input, cached included (the OpenTelemetry GenAI convention). */
   input?: number;
+  /** All output, reasoning included. */
   output?: number;
+  /** Of the input, tokens read from the provider's prompt cache. */
+  cacheRead?: number;
+  /** Of the input, tokens written to the cache at the provider's default (5-minute) price. */
+  cacheWrite?: number;
+  /** Of the input, tokens written to Anthropic's 1-hour cache. */
+  cacheWrite1h?: number;
+  /** Of the output, reasoning (thinking) tokens. */
+  reasoning?: number;
   /** Output text seen in a stream, counted when the stream ends before usage arrives. */
   outputText: string;
 }
