@@ -8,7 +8,7 @@ import { referenceText } from './policy';
 import type { ServeProcess } from './serve-process';
 import { CLI, startServe } from './serve-process';
 
-// `tollgate serve` from the built bundle on the reference bundle, its upstreams pointed at a mock
+// `tollgate serve` from the built bundle on the reference bundle as shipped, its upstreams pointed at a mock
 // that answers the coding agents, and `tollgate agents` run as a user runs it.
 
 const run = promisify(execFile);
@@ -26,24 +26,12 @@ export interface AgentProxy {
   close(): Promise<void>;
 }
 
-/**
- * The reference bundle as agents meet it, with one change: its e-mail detector is off. Claude Code's
- * Bash tool description carries an address (`Co-Authored-By: Claude <noreply@anthropic.com>`), so
- * every one of its calls is labelled pii, weighs 5x (about 217,000 tokens for one 35,000-token
- * prompt, over `user-tokens`' 200,000 per hour) and is refused before it starts.
- */
-export function agentPolicyText(): string {
-  const from = 'detectors: [email, credit-card, us-ssn, phone]';
-  if (!referenceText.includes(from)) throw new Error(`the reference bundle no longer says '${from}': revisit agentPolicyText`);
-  return referenceText.replace(from, 'detectors: [credit-card, us-ssn, phone]');
-}
-
 export async function startAgentProxy(o: { policyText?: string } = {}): Promise<AgentProxy> {
   const upstream = new AgentUpstream();
   const url = await upstream.start();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-agents-serve-'));
   const policyPath = path.join(dataDir, 'tollgate.yaml');
-  fs.writeFileSync(policyPath, o.policyText ?? agentPolicyText());
+  fs.writeFileSync(policyPath, o.policyText ?? referenceText);
   const serve = await startServe(['--policy', policyPath, '--data-dir', dataDir, '--upstream', `openai=${url}`, '--upstream', `anthropic=${url}`]);
   let stopped: Promise<number | null> | undefined;
   const tollgate = async (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> =>

@@ -62,6 +62,11 @@ export function describeAnthropicCall(provider: string, route: string, method: s
   const b = body as MessagesRequest;
   if (typeof b.model !== 'string' || b.model === '') throw new MalformedRequestError('"model" is required and must be a string');
   if (!Array.isArray(b.messages) || b.messages.length === 0) throw new MalformedRequestError('"messages" must be a non-empty array');
+  // `texts` is what classification reads: what the call sends as data. The system prompt is in it,
+  // since a person or a program can put data there as anywhere in a prompt. The tool definitions
+  // are not: their names, descriptions and schemas are the client's code, the same on every call
+  // of an agent (Claude Code's Bash tool quotes a commit trailer with an e-mail address), and a
+  // detector that fires on every call of an agent labels nothing. They are still counted.
   const texts: string[] = [];
   let tokens = 0;
   if (typeof b.system === 'string') {
@@ -81,7 +86,6 @@ export function describeAnthropicCall(provider: string, route: string, method: s
   }
   if (b.tools !== undefined) {
     const json = JSON.stringify(b.tools);
-    texts.push(json);
     // Tool use adds a system prompt of a few hundred tokens upstream.
     tokens += countAnthropicText(json) + 350;
   }

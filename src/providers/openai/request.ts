@@ -83,6 +83,16 @@ function countStructured(value: unknown, texts: string[]): number {
   return countText(json);
 }
 
+/**
+ * Tool and function definitions: counted, but not handed to classification. Their descriptions
+ * and schemas are the client's code, the same on every call of an agent, not the data it sends
+ * (the messages, tool calls and tool results, instructions and system messages are, and are read).
+ */
+function countDefinitions(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  return countText(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
 function describeChat(provider: string, route: string, b: ChatCompletionRequest): ModelCall {
   const model = requireModel(b);
   if (!Array.isArray(b.messages) || b.messages.length === 0) throw new MalformedRequestError('"messages" must be a non-empty array');
@@ -98,7 +108,7 @@ function describeChat(provider: string, route: string, b: ChatCompletionRequest)
     } else if (Array.isArray(m.content)) tokens += countParts(model, m.content, texts);
     tokens += countStructured(m.tool_calls, texts) + countStructured(m.function_call, texts);
   }
-  tokens += countStructured(b.tools, texts) + countStructured(b.functions, texts);
+  tokens += countDefinitions(b.tools) + countDefinitions(b.functions);
   return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
 }
 
@@ -129,7 +139,7 @@ function describeResponses(provider: string, route: string, b: ResponsesRequest)
   } else if (b.input !== undefined) {
     throw new MalformedRequestError('"input" must be a string or an array');
   }
-  tokens += countStructured(b.tools, texts);
+  tokens += countDefinitions(b.tools);
   return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: 1, texts };
 }
 

@@ -48,6 +48,7 @@ describe('Claude Code through tollgate serve on the reference bundle', function 
     for (const { decision, settle } of settled) {
       assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'claude-code' });
       assert.equal(decision.model, 'claude-haiku-4-5');
+      assert.deepEqual(decision.classification, [], 'the agent\'s own tool definitions are not the user\'s data');
       assert.ok(settle, `decision ${decision.id} was settled`);
       assert.equal(settle.status, 200);
       assert.equal(settle.usage.input_tokens, 1234);

@@ -56,6 +56,7 @@ describe('Codex through tollgate serve on the reference bundle', function () {
     for (const { decision, settle } of settled) {
       assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'codex' });
       assert.equal(decision.model, 'gpt-4o-mini');
+      assert.deepEqual(decision.classification, [], 'the agent\'s own tool definitions are not the user\'s data');
       assert.ok(settle, `decision ${decision.id} was settled`);
       assert.equal(settle.status, 200);
       assert.equal(settle.usage.input_tokens, 1234);
