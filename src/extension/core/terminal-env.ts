@@ -1,8 +1,10 @@
+import { sharedAgentEnvironment } from '../../agents/agents';
 import { registeredAdapters } from '../../providers/registry';
 
-// The environment the editor's terminals and debug sessions get so SDKs talk to the local proxy:
-// each provider style's base URL pointing at it and the developer's session token where its SDKs
-// read an API key. The variables are the styles' own (src/providers/<style>/adapter.ts).
+// The environment the editor's terminals and debug sessions get so SDKs and coding agents talk to
+// the local proxy: each provider style's base URL pointing at it and the developer's session token
+// where its SDKs read an API key (the styles' own variables, src/providers/<style>/adapter.ts), and
+// what each coding agent needs beside, with the header naming the agent (src/agents/agents.ts).
 
 /** Variable name to value; TOLLGATE_PROXY_URL is the proxy itself. */
 export type ProxyEnvironment = Readonly<Record<string, string>>;
@@ -16,6 +18,8 @@ export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyE
     env[baseUrl.name] = baseUrl.value;
     env[apiKey.name] = apiKey.value;
   }
+  const styles = new Set(registeredAdapters().map((a) => a.style));
+  Object.assign(env, sharedAgentEnvironment(base, sessionToken, (style) => styles.has(style)));
   env.TOLLGATE_PROXY_URL = base;
   return env;
 }
@@ -23,7 +27,7 @@ export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyE
 function describeEnvironment(): string {
   const vars = registeredAdapters().map((a) => a.sdkEnvironment('', ''));
   const titles = registeredAdapters().map((a) => a.title).join(' and ');
-  return `Tollgate points ${titles} SDKs at its local proxy (${vars.map((v) => v.baseUrl.name).join(', ')}) and sets ${vars.map((v) => v.apiKey.name).join(' / ')} to your Tollgate session token; the real keys stay in the proxy.`;
+  return `Tollgate points ${titles} SDKs and coding agents at its local proxy (${vars.map((v) => v.baseUrl.name).join(', ')}) and sets ${vars.map((v) => v.apiKey.name).join(' / ')} to your Tollgate session token; the real keys stay in the proxy. Each agent's calls name it (x-tollgate-agent).`;
 }
 
 export const environmentDescription = describeEnvironment();

@@ -4,6 +4,7 @@ import type { AgentProxy } from '../../helpers/agent-proxy';
 import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runClaudeCode } from '../../helpers/agents';
+import { proxyEnvironment } from '../../../src/extension/core/terminal-env';
 import { UPSTREAM_KEY } from '../../helpers/proxy';
 
 // Needs `npm run build` first: the proxy and the command line run from dist/cli.js.
@@ -56,5 +57,37 @@ describe('Claude Code through tollgate serve on the reference bundle', function 
       assert.ok(settle.usd > 0, 'priced');
     }
     await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
+  });
+});
+
+describe('Claude Code in an editor terminal: the developer\'s token, named by the header the terminal sets', function () {
+  this.timeout(AGENT_TIMEOUT_MS + 30_000);
+  let proxy: AgentProxy;
+  let sandbox: AgentSandbox;
+  before(async () => {
+    proxy = await startAgentProxy();
+    sandbox = agentSandbox();
+  });
+  after(async () => {
+    await proxy?.close();
+    sandbox?.remove();
+  });
+
+  it('is attributed to claude-code though its token names no agent', async () => {
+    const token = (await proxy.tollgate(['token', '--user', 'dev@acme.dev', '--data-dir', proxy.dataDir])).trim();
+    const env = proxyEnvironment(proxy.serve.url, token);
+    const run = await runClaudeCode({ sandbox, prompt: 'Say hello.', model: 'claude-haiku-4-5', env: { ...env, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } });
+    assert.equal(run.code, 0, describeRun(run));
+    const calls = proxy.upstream.modelCalls();
+    assert.ok(calls.length >= 1, 'the mock answered Claude Code');
+    for (const call of calls) assert.equal(call.headers['x-tollgate-agent'], 'claude-code');
+
+    assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
+    const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === 'anthropic' && c.decision.outcome === 'allow');
+    assert.equal(settled.length, calls.length);
+    for (const { decision, settle } of settled) {
+      assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'claude-code' });
+      assert.ok(settle && settle.usd > 0, 'settled and priced');
+    }
   });
 });
