@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { codexBaseUrl } from './agents';
 import type { CodexProviderOptions, CodexProviderState } from './codex-config';
 import { codexProviderState, removeCodexProvider, setUpCodexProvider } from './codex-config';
 
@@ -70,6 +71,11 @@ export function setUpCodexFile(home: string, o: CodexProviderOptions): CodexFile
   const after = setUpCodexProvider(before ?? '', o);
   if (after !== before) writeAtomically(file, after);
   return { file, changed: after !== before, state: codexProviderState(after) };
+}
+
+/** `tollgate agents setup codex` and the editor's offer: the provider pointed at the proxy at `proxyUrl`. */
+export function setUpCodexForProxy(home: string, proxyUrl: string): CodexFileChange {
+  return setUpCodexFile(home, { baseUrl: codexBaseUrl(proxyUrl) });
 }
 
 /** Removes the tollgate provider from the config.toml under `home`; a missing file is left missing. */

@@ -3,7 +3,7 @@ import type { AgentName, AgentSetup } from '../agents/agents';
 import { AGENT_NAMES, agentSetup, codexBaseUrl, DEFAULT_PROXY_URL, isAgentChoice, proxyBase, shellQuote } from '../agents/agents';
 import { CodexConfigError } from '../agents/codex-config';
 import type { CodexFileChange } from '../agents/codex-home';
-import { codexHome, readCodexProvider, removeCodexFile, setUpCodexFile } from '../agents/codex-home';
+import { codexHome, readCodexProvider, removeCodexFile, setUpCodexForProxy } from '../agents/codex-home';
 import { mintSessionToken } from '../engine/identity/tokens';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { loadSessionKeys } from '../store/session-key';
@@ -105,7 +105,7 @@ export const run: CommandRunner = async (argv, io) => {
     if (agent === 'codex') {
       let change: CodexFileChange | ReturnType<typeof readCodexProvider>;
       try {
-        change = action === 'setup' ? setUpCodexFile(home, { baseUrl: codexBaseUrl(base) }) : action === 'remove' ? removeCodexFile(home) : readCodexProvider(home);
+        change = action === 'setup' ? setUpCodexForProxy(home, base) : action === 'remove' ? removeCodexFile(home) : readCodexProvider(home);
       } catch (err) {
         // A file it may not read or write is as unusable as one it cannot follow: exit 1, not a usage error.
         if (!CodexConfigError.is(err) && typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;

@@ -4,6 +4,7 @@
 import { loadStarted } from './load-clock';
 import * as vscode from 'vscode';
 import type { ProxyStatus } from '../protocol';
+import { CodexSetupOffer } from './codex-setup-offer';
 import { hookCommand, registerCommands } from './commands';
 import { refreshPreCommitHook } from '../scan/hook';
 import { readConfiguration } from './config';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
     policy,
     new StatusBar(proxyHost, () => config().statusBar.warnAt),
     new TerminalEnvironment(context.environmentVariableCollection, proxyHost, () => config().terminal.injectEnvironment),
+    new CodexSetupOffer(context, proxyHost, log, () => config().terminal.injectEnvironment),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new KeyCodeActions(keys), { providedCodeActionKinds: KeyCodeActions.kinds }),
     ...registerCommands({ context, host: proxyHost, secrets, log, dashboard, keys }),
     vscode.workspace.onDidChangeConfiguration((e) => {
