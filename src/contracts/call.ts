@@ -30,7 +30,7 @@ export interface ModelCall {
   readonly requestedOutputTokens?: number;
   /** Number of choices generated (OpenAI `n`): output is held for each. */
   readonly choices: number;
-  /** The prompt's text, for classification detectors. */
+  /** What the call sends as data (messages, system prompt, tool calls and results), for classification detectors; never tool definitions. */
   readonly texts: readonly string[];
 }
 
