@@ -1,5 +1,5 @@
 import type { ModelCall, StyleName } from '../contracts/call';
-import type { ErrorKind } from '../contracts/refusal';
+import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { RouteTable } from './routes';
 import type { UsageReading } from './usage';
 
@@ -80,8 +80,12 @@ export interface ProviderAdapter {
   readonly rewriteFields: readonly string[];
   /** The headers that carry the real upstream key. */
   authHeaders(key: string): Record<string, string>;
-  /** The body of a refusal of this kind, in the style's own error shape (what its SDKs raise). */
-  errorBody(kind: ErrorKind, message: string): unknown;
+  /**
+   * The body of a refusal of this kind, in the style's own error shape (what its SDKs raise).
+   * `message` is what a person reads; `details` holds the numbers the provider's own wording
+   * states (a context overflow: the prompt's size and the limit), worded as the provider words them.
+   */
+  errorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown;
   usageFromBody(json: unknown): UsageReading;
   streamTap(stripUsage: boolean): StreamTap;
   /** Tokens of output text, counted as this style's model counts them (for a stream cut short). */

@@ -243,7 +243,8 @@ describe('provider conformance: every registered style, through the proxy', () =
       it('refuses a prompt over the context cap in its own error shape', async () => {
         const r = await send({ user: 'context@conformance.test', body: request({ say: 'word '.repeat(400) }) });
         const id = r.headers.get('x-tollgate-decision');
-        await assertRefusal(r, 403, 'context');
+        await assertRefusal(r, 400, 'context');
+        assert.equal(r.headers.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
         const rec = (await records()).find((x): x is DecisionRecord => x.id === id && x.kind === 'decision');
         assert.equal(rec?.outcome, 'refuse');
       });

@@ -118,10 +118,11 @@ describe('decide() with the reference bundle', () => {
     assert.match(d.reason, /route \/v1\/audio\/speech/);
   });
 
-  it('refuses a prompt over max_input_tokens (403) and clamps max_tokens to max_output_tokens', async () => {
+  it('refuses a prompt over max_input_tokens (400, with its size and the cap) and clamps max_tokens to max_output_tokens', async () => {
     const { engine, policy } = engineFor();
     const big = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'word '.repeat(101000)) }, NOW);
-    assert.equal(big.status, 403);
+    assert.equal(big.status, 400);
+    assert.deepEqual(big.errorDetails, { inputTokens: big.call.inputTokens, maxInputTokens: 100000 });
     assert.equal(big.refusal, 'context');
     assert.equal(big.rule, 'entitlements.max_input_tokens');
     const clamped = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'x', { max_tokens: 10000 }) }, NOW);
