@@ -165,7 +165,8 @@ export class Engine {
     let { planned, result } = await attempt(model, new Set());
     if (!result.ok) {
       const downgrade = downgradeFor(planned, result.failures, model);
-      if (downgrade && this.entitlements.of(id).modelAllowed(downgrade.to)) {
+      const servable = downgrade !== undefined && (call.servedAs === undefined || Object.hasOwn(call.servedAs, downgrade.to));
+      if (downgrade && servable && this.entitlements.of(id).modelAllowed(downgrade.to)) {
         if (downgrade.to !== model) outcome = 'downgrade';
         model = downgrade.to;
         ({ planned, result } = await attempt(model, downgrade.budgets));

@@ -144,7 +144,8 @@ export class CallPipeline {
       const raw = await c.transport.readBody();
       // A large body is parsed, counted and classified on a describe thread, off this one. A
       // passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
-      const where = { style: c.provider.style, provider: c.route.provider, route: c.route.path, method: c.transport.method, passthrough: c.passthrough };
+      const settings = c.provider.deployments ? { deployments: c.provider.deployments } : undefined;
+      const where = { style: c.provider.style, provider: c.route.provider, route: c.route.path, method: c.transport.method, passthrough: c.passthrough, settings };
       const { body, call, detected } = await this.p.describe(raw, where, c.rules.policy);
       return { ...c, body, call, detected };
     } catch (err) {

@@ -13,6 +13,12 @@ export interface RequestChanges {
   readonly pseudonym?: string;
 }
 
+/** What a provider's entry in the bundle says about reading its calls. */
+export interface DescribeSettings {
+  /** Azure OpenAI: deployment name -> the model it serves. */
+  readonly deployments?: Readonly<Record<string, string>>;
+}
+
 /** Reads a stream's events as they pass and may rewrite them; null drops an event. */
 export interface StreamTap {
   readonly reading: UsageReading;
@@ -59,6 +65,8 @@ export interface SdkCall {
 export interface SdkEnvironment {
   readonly baseUrl: { readonly name: string; readonly value: string };
   readonly apiKey: { readonly name: string; readonly value: string };
+  /** Anything else the SDKs need set to start (Azure's API version). */
+  readonly others?: readonly { readonly name: string; readonly value: string }[];
 }
 
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
@@ -74,7 +82,7 @@ export interface ProviderAdapter {
   readonly clientKeys: readonly KeyPlace[];
   /** Client headers the style's SDKs need upstream (API version, beta flags); no others pass unless the bundle says so. */
   readonly clientHeaders: readonly string[];
-  describe(provider: string, route: string, method: string, body: unknown): ModelCall;
+  describe(provider: string, route: string, method: string, body: unknown, settings?: DescribeSettings): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
   /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
   readonly rewriteFields: readonly string[];

@@ -9,6 +9,9 @@ describe('terminal environment for the proxy', () => {
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:4100/anthropic',
       OPENAI_API_KEY: 'session-token',
       ANTHROPIC_API_KEY: 'session-token',
+      AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:4100/azure-openai',
+      AZURE_OPENAI_API_KEY: 'session-token',
+      OPENAI_API_VERSION: '2024-10-21',
       TOLLGATE_PROXY_URL: 'http://127.0.0.1:4100',
     });
   });
