@@ -216,6 +216,22 @@ describe('decide() with the reference bundle', () => {
     assert.equal(next.outcome, 'allow', 'the downgrade target itself is not refused by its own budget');
   });
 
+  it('offers a downgrade only to a model the call can be served (an Azure deployment in the path cannot change)', async () => {
+    const { engine, policy } = engineFor();
+    const bob = person('bob@acme.dev', policy);
+    for (let i = 0; i < 4; i++) {
+      const d = await engine.decide({ identity: bob, call: chat('gpt-4o', 'x', { max_tokens: 10 }) }, NOW + i * (HOUR + MIN));
+      await engine.settle(d, { input_tokens: 100_000, output_tokens: 100_000 }, NOW + i * (HOUR + MIN) + 1);
+    }
+    const t = NOW + 4 * (HOUR + MIN);
+    const fixed = await engine.decide({ identity: bob, call: { ...chat('gpt-4o', 'x', { max_tokens: 10 }), servedAs: { 'gpt-4o': 'my-gpt4o' } } }, t);
+    assert.equal(fixed.outcome, 'refuse');
+    assert.equal(fixed.rule, 'user-daily');
+    const servable = await engine.decide({ identity: bob, call: { ...chat('gpt-4o', 'x', { max_tokens: 10 }), servedAs: { 'gpt-4o': 'my-gpt4o', 'gpt-4o-mini': 'my-mini' } } }, t);
+    assert.equal(servable.outcome, 'downgrade');
+    assert.equal(servable.modelServed, 'gpt-4o-mini');
+  });
+
   it('refuses with insufficient budget and retry-after at the period end for a refusing budget', async () => {
     const text = referenceText.replace('limit_usd: 500', 'limit_usd: 0.01');
     const { engine, policy } = engineFor(policyFrom(text));
