@@ -32,6 +32,12 @@ export interface ModelCall {
   readonly choices: number;
   /** What the call sends as data (messages, system prompt, tool calls and results), for classification detectors; never tool definitions. */
   readonly texts: readonly string[];
+  /**
+   * Where the request names what serves it rather than the model (an Azure deployment): each model
+   * it may be served, and the name the request writes for it. A downgrade is offered only to a
+   * model listed here. Absent: any model, written as named.
+   */
+  readonly servedAs?: Readonly<Record<string, string>>;
 }
 
 /** A body the provider adapter could not accept: answered 400 with this message. */

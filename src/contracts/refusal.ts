@@ -15,6 +15,17 @@ export type ErrorKind =
   | 'timeout'
   | 'unavailable';
 
+/**
+ * Numbers a provider's own error shape states, where a kind of error has them: a context overflow
+ * names the prompt's size and the limit it went over. Absent fields are not stated.
+ */
+export interface ErrorDetails {
+  /** The prompt's input tokens, as counted. */
+  readonly inputTokens?: number;
+  /** The most input tokens allowed (the team's context cap). */
+  readonly maxInputTokens?: number;
+}
+
 /** Why the policy refused a call: the engine's refusals, and the proxy's refusal of an unverified caller. */
 export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity';
 
@@ -32,7 +43,9 @@ const answers: Record<RefusalKind, RefusalAnswer> = {
   trace: { status: 429, error: 'trace' },
   // No waiting helps: the caller is not allowed this at all.
   entitlement: { status: 403, error: 'entitlement' },
-  context: { status: 403, error: 'context' },
+  // Answered as the provider answers a prompt over the model's context window, so clients compact or
+  // trim the prompt instead of treating the refusal as an authentication or permission failure.
+  context: { status: 400, error: 'context' },
   identity: { status: 401, error: 'identity' },
 };
 

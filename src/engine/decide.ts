@@ -135,7 +135,7 @@ export class Engine {
     // Every decision is built by this one function with every field in one order: one object
     // shape for the hot path (spreads would make each decision a slow dictionary object).
     const make = (f: Pick<Decision, 'outcome' | 'status' | 'rule' | 'reason' | 'reserved' | 'limits' | 'remaining'> & Partial<Decision>): Decision => ({
-      outcome: f.outcome, shadow: req.shadow === true, status: f.status, refusal: f.refusal, rule: f.rule, reason: f.reason, retryAfterS: f.retryAfterS,
+      outcome: f.outcome, shadow: req.shadow === true, status: f.status, refusal: f.refusal, rule: f.rule, reason: f.reason, errorDetails: f.errorDetails, retryAfterS: f.retryAfterS,
       identity: id, call, classification: labels, weight, model: call.model, modelServed: f.modelServed, outputCap: f.outputCap, trace: req.trace,
       reserved: f.reserved, limits: f.limits, exception: f.exception, remaining: f.remaining, policy: policyRef, hold: f.hold, units: f.units,
     });
@@ -147,7 +147,7 @@ export class Engine {
     const checked = this.check(id, call, labels);
     if (checked) {
       return make({
-        outcome: 'refuse', status: refusalAnswer(checked.refusal).status, refusal: checked.refusal, rule: checked.rule, reason: checked.reason,
+        outcome: 'refuse', status: refusalAnswer(checked.refusal).status, refusal: checked.refusal, rule: checked.rule, reason: checked.reason, errorDetails: checked.details,
         modelServed: req.shadow ? call.model : undefined, reserved: noReserve, limits: [], remaining: {},
       });
     }
@@ -165,7 +165,8 @@ export class Engine {
     let { planned, result } = await attempt(model, new Set());
     if (!result.ok) {
       const downgrade = downgradeFor(planned, result.failures, model);
-      if (downgrade && this.entitlements.of(id).modelAllowed(downgrade.to)) {
+      const servable = downgrade !== undefined && (call.servedAs === undefined || Object.hasOwn(call.servedAs, downgrade.to));
+      if (downgrade && servable && this.entitlements.of(id).modelAllowed(downgrade.to)) {
         if (downgrade.to !== model) outcome = 'downgrade';
         model = downgrade.to;
         ({ planned, result } = await attempt(model, downgrade.budgets));

@@ -1,5 +1,5 @@
 import type { ModelCall } from '../contracts/call';
-import type { RefusalKind } from '../contracts/refusal';
+import type { ErrorDetails, RefusalKind } from '../contracts/refusal';
 import type { Identity } from './identity/identity';
 import type { CostUnit } from './policy/model';
 import type { Hold } from './limiters/spec';
@@ -35,6 +35,8 @@ export interface Decision {
   readonly refusal?: RefusalKind;
   readonly rule: string | null;
   readonly reason: string;
+  /** The numbers a refusal's error body states in the provider's own words (a context overflow's size and limit). */
+  readonly errorDetails?: ErrorDetails;
   /** Whole seconds until the refusing accumulator admits this request; absent when waiting cannot help. */
   readonly retryAfterS?: number;
   readonly identity: Identity;

@@ -1,6 +1,7 @@
 import type { ModelCall } from '../contracts/call';
 import type { DetectorName } from '../engine/classify';
 import type { Policy, ProviderConfig } from '../engine/policy/model';
+import type { DescribeSettings } from '../providers/adapter';
 import type { RequestBody } from './request-body';
 
 // How the pipeline has a body described: the proxy fills this port (a large body goes to a thread
@@ -14,6 +15,8 @@ export interface BodyWhere {
   readonly method: string;
   /** The route invokes no model (GET): the body is read and dropped, never parsed. */
   readonly passthrough: boolean;
+  /** What the provider's bundle entry says about reading its calls (an Azure deployment map). */
+  readonly settings?: DescribeSettings;
 }
 
 export interface Described {

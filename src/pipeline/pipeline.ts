@@ -1,6 +1,6 @@
 import { MalformedRequestError } from '../contracts/call';
 import { refusalAnswer } from '../contracts/refusal';
-import type { ErrorKind } from '../contracts/refusal';
+import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError, withAgent } from '../engine/identity/identity';
@@ -144,7 +144,8 @@ export class CallPipeline {
       const raw = await c.transport.readBody();
       // A large body is parsed, counted and classified on a describe thread, off this one. A
       // passthrough (GET) carries nothing upstream: whatever body came with it is read and dropped.
-      const where = { style: c.provider.style, provider: c.route.provider, route: c.route.path, method: c.transport.method, passthrough: c.passthrough };
+      const settings = c.provider.deployments ? { deployments: c.provider.deployments } : undefined;
+      const where = { style: c.provider.style, provider: c.route.provider, route: c.route.path, method: c.transport.method, passthrough: c.passthrough, settings };
       const { body, call, detected } = await this.p.describe(raw, where, c.rules.policy);
       return { ...c, body, call, detected };
     } catch (err) {
@@ -186,7 +187,7 @@ export class CallPipeline {
       const headers: Record<string, string> = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
       if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
       const recording = this.recorded((recordedAs) => this.p.events.emit('refused', { call: c, recordedAs }));
-      return this.answerRecorded(t, adapter, recording, decision.status, refusalAnswer(decision.refusal ?? 'rate-limit').error, `Tollgate refused this request: ${decision.reason}.`, headers);
+      return this.answerRecorded(t, adapter, recording, decision.status, refusalAnswer(decision.refusal ?? 'rate-limit').error, `Tollgate refused this request: ${decision.reason}.`, headers, decision.errorDetails);
     }
 
     const key = provider.keyEnv ? this.p.env[provider.keyEnv] : undefined;
@@ -300,17 +301,17 @@ export class CallPipeline {
   }
 
   /** Waits until the record is durable, then answers with its id. */
-  private async answerRecorded(t: CallTransport, adapter: ProviderAdapter, recording: Recording, status: number, kind: ErrorKind, message: string, headers: Record<string, string>): Promise<void> {
+  private async answerRecorded(t: CallTransport, adapter: ProviderAdapter, recording: Recording, status: number, kind: ErrorKind, message: string, headers: Record<string, string>, details?: ErrorDetails): Promise<void> {
     if (!recording.ok) return this.answer(t, adapter, new ProxyError('ledger-unavailable', `tollgate cannot record decisions: ${recording.problem}`));
     if (!(await recording.durable)) return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate could not record this decision'));
-    this.send(t, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': recording.id });
+    this.send(t, adapter, status, kind, message, { ...headers, 'x-tollgate-decision': recording.id }, details);
   }
 
   private answer(t: CallTransport, adapter: ProviderAdapter, err: ProxyError, headers: Record<string, string> = {}): void {
     this.send(t, adapter, err.status, err.kind, err.message, headers);
   }
 
-  private send(t: CallTransport, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: Record<string, string>): void {
-    t.answer(status, headers, JSON.stringify(adapter.errorBody(kind, message)));
+  private send(t: CallTransport, adapter: ProviderAdapter, status: number, kind: ErrorKind, message: string, headers: Record<string, string>, details?: ErrorDetails): void {
+    t.answer(status, headers, JSON.stringify(adapter.errorBody(kind, message, details)));
   }
 }

@@ -1,5 +1,5 @@
 import type { ModelCall, StyleName } from '../contracts/call';
-import type { ErrorKind } from '../contracts/refusal';
+import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { RouteTable } from './routes';
 import type { UsageReading } from './usage';
 
@@ -11,6 +11,12 @@ export interface RequestChanges {
   readonly outputCap?: number;
   /** The provider's end-user field: a keyed pseudonym, never the address. */
   readonly pseudonym?: string;
+}
+
+/** What a provider's entry in the bundle says about reading its calls. */
+export interface DescribeSettings {
+  /** Azure OpenAI: deployment name -> the model it serves. */
+  readonly deployments?: Readonly<Record<string, string>>;
 }
 
 /** Reads a stream's events as they pass and may rewrite them; null drops an event. */
@@ -59,6 +65,8 @@ export interface SdkCall {
 export interface SdkEnvironment {
   readonly baseUrl: { readonly name: string; readonly value: string };
   readonly apiKey: { readonly name: string; readonly value: string };
+  /** Anything else the SDKs need set to start (Azure's API version). */
+  readonly others?: readonly { readonly name: string; readonly value: string }[];
 }
 
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
@@ -74,14 +82,18 @@ export interface ProviderAdapter {
   readonly clientKeys: readonly KeyPlace[];
   /** Client headers the style's SDKs need upstream (API version, beta flags); no others pass unless the bundle says so. */
   readonly clientHeaders: readonly string[];
-  describe(provider: string, route: string, method: string, body: unknown): ModelCall;
+  describe(provider: string, route: string, method: string, body: unknown, settings?: DescribeSettings): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
   /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
   readonly rewriteFields: readonly string[];
   /** The headers that carry the real upstream key. */
   authHeaders(key: string): Record<string, string>;
-  /** The body of a refusal of this kind, in the style's own error shape (what its SDKs raise). */
-  errorBody(kind: ErrorKind, message: string): unknown;
+  /**
+   * The body of a refusal of this kind, in the style's own error shape (what its SDKs raise).
+   * `message` is what a person reads; `details` holds the numbers the provider's own wording
+   * states (a context overflow: the prompt's size and the limit), worded as the provider words them.
+   */
+  errorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown;
   usageFromBody(json: unknown): UsageReading;
   streamTap(stripUsage: boolean): StreamTap;
   /** Tokens of output text, counted as this style's model counts them (for a stream cut short). */

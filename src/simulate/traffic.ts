@@ -147,15 +147,17 @@ export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall
     // A line without max_tokens is held at the policy's reserve where the style requires one.
     const body = adapter.requestFor(route, { model: t.model, messages: t.messages, maxTokens: t.maxTokens, reserveOutputTokens: policy.guards.reserveOutputTokens });
     try {
-      return adapter.describe(t.provider, route, 'POST', body);
+      return adapter.describe(t.provider, route, 'POST', body, provider.deployments ? { deployments: provider.deployments } : undefined);
     } catch (err) {
       if (MalformedRequestError.is(err)) throw new TrafficError('request', line, err.message);
       throw err;
     }
   }
   const embed = match.ok && match.spec.kind === 'embed';
+  // A line for an Azure provider may name a deployment: the engine decides on the model it serves.
+  const model = provider.deployments && Object.hasOwn(provider.deployments, t.model) ? provider.deployments[t.model] : t.model;
   return {
-    provider: t.provider, style: provider.style, route, kind: embed ? 'embed' : 'generate', model: t.model, stream: false,
+    provider: t.provider, style: provider.style, route, kind: embed ? 'embed' : 'generate', model, stream: false,
     inputTokens: t.inputTokens ?? 0, requestedOutputTokens: embed ? 0 : t.maxTokens, choices: 1, texts: [],
   };
 }

@@ -12,6 +12,8 @@ export interface MockStyle {
   readonly style: string;
   /** Whether a path is this style's own (not one styles share, such as /v1/models). */
   serves(url: string): boolean;
+  /** Fields the style's provider needs in a bundle besides upstream and style, as YAML flow-mapping items. */
+  readonly providerFields?: string;
   /** A whole reply's JSON. */
   reply(url: string, body: Record<string, unknown> | undefined, usage: MockUsage): unknown;
   /** A streamed reply with `chunks` content events, each event without its closing blank line. */

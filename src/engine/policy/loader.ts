@@ -31,6 +31,9 @@ export function formatIssue(file: string, issue: PolicyIssue): string {
 
 const calendarPeriods = new Set(['day', 'week', 'month']);
 
+/** The style whose providers name deployments rather than models (src/providers/azure-openai). */
+const AZURE_STYLE = 'azure-openai';
+
 /** Headers only the proxy sets upstream: credentials, message framing, hop-by-hop and attribution. */
 const RESERVED_HEADERS = new Set([
   'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization', 'cookie', 'host', 'content-length', 'content-type',
@@ -180,6 +183,9 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     (p.forward_headers ?? []).forEach((h, i) => {
       if (RESERVED_HEADERS.has(h.toLowerCase())) error(['providers', name, 'forward_headers', i], `header '${h}' never passes from a client to the provider (credentials, framing and attribution are the proxy's)`);
     });
+    // Azure names its deployments, not its models: the map is how a call's model is known.
+    if (p.deployments !== undefined && p.style !== AZURE_STYLE) error(['providers', name, 'deployments'], `deployments map Azure OpenAI deployments to models: only a provider of style ${AZURE_STYLE} has them`, true);
+    if (p.deployments === undefined && p.style === AZURE_STYLE) warn(['providers', name], `provider '${name}' (style ${AZURE_STYLE}) lists no deployments, so every call to it is refused: add deployments: { <deployment>: <model> }`);
   }
 
   const limits: Limit[] = [];
@@ -300,6 +306,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
           name, upstream: p.upstream.replace(/\/+$/, ''), style: p.style, keyEnv: p.key_env,
           headers: Object.fromEntries(Object.entries(p.headers ?? {}).map(([h, v]) => [h.toLowerCase(), v])),
           forwardHeaders: (p.forward_headers ?? []).map((h) => h.toLowerCase()),
+          ...(p.deployments ? { deployments: { ...p.deployments } } : {}),
         },
       ]),
     ),

@@ -77,6 +77,8 @@ export interface ProviderConfig {
   readonly headers: Readonly<Record<string, string>>;
   /** Client headers (lower-cased) passed upstream beyond the style's own. */
   readonly forwardHeaders: readonly string[];
+  /** Azure OpenAI: deployment name -> the model it serves. */
+  readonly deployments?: Readonly<Record<string, string>>;
 }
 
 /** A public key of an identity provider, imported when the bundle loads, and what it may verify. */

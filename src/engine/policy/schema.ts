@@ -102,6 +102,11 @@ const Provider = Type.Object(
         description: 'Headers sent upstream on every call, whatever the client sent (openai-organization, openai-project: which account is billed is the bundle\'s choice).',
       }),
     ),
+    deployments: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), Type.String({ minLength: 1 }), {
+        description: 'Azure OpenAI (style azure-openai): each deployment name and the model it serves, so entitlements and prices see the model. A deployment not listed is refused.',
+      }),
+    ),
     forward_headers: Type.Optional(
       Type.Array(HeaderName, {
         description: 'Client headers passed upstream beyond the style\'s own (anthropic-version, anthropic-beta) and trace context; a header the bundle sets in headers always wins.',

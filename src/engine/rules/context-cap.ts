@@ -11,6 +11,7 @@ export function checkContextCap(id: Identity, call: ModelCall, ent: EffectiveEnt
   return {
     refusal: 'context',
     rule: 'entitlements.max_input_tokens',
-    reason: `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user}`,
+    reason: `the prompt is about ${call.inputTokens} tokens, over the context cap of ${ent.maxInputTokens} for ${id.user} (the team's cap, not the model's context window)`,
+    details: { inputTokens: call.inputTokens, maxInputTokens: ent.maxInputTokens },
   };
 }

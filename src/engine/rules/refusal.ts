@@ -1,4 +1,4 @@
-import type { RefusalKind } from '../../contracts/refusal';
+import type { ErrorDetails, RefusalKind } from '../../contracts/refusal';
 
 /** A rule's refusal of a call before anything is held: no waiting helps, so nothing is charged. */
 export interface CheckRefusal {
@@ -6,4 +6,6 @@ export interface CheckRefusal {
   /** The rule (or bundle section) that refused, as the record and the x-tollgate-rule header name it. */
   readonly rule: string;
   readonly reason: string;
+  /** The numbers the provider's error shape states (a context overflow's size and limit). */
+  readonly details?: ErrorDetails;
 }

@@ -25,12 +25,20 @@ function officialHostsOf(name: string): readonly string[] | undefined {
   return registeredAdapters().find((a) => a.style === name)?.officialHosts ?? (Object.hasOwn(unstyledHosts, name) ? unstyledHosts[name] : undefined);
 }
 
+/** One DNS label: what `*` in a host pattern stands for. */
+const dnsLabel = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /**
- * Azure OpenAI has no single host: each resource is `<name>.openai.azure.com`. A key sent to a
- * resource that is not the person's is checked by Azure's own front end and refused there, never
- * shown to that resource's owner, so any resource host is as safe as the provider's own.
+ * Whether a host is one an official host names: the same host, or for `*.suffix` one label before
+ * the suffix. Azure OpenAI has no single host (each resource is `<name>.openai.azure.com`); a key
+ * sent to a resource that is not the person's is checked by Azure's own front end and refused
+ * there, never shown to that resource's owner, so any resource host is as safe as the provider's own.
  */
-const azureResourceHost = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.openai\.azure\.com$/;
+function hostMatches(pattern: string, host: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === host;
+  const suffix = pattern.slice(1);
+  return host.endsWith(suffix) && dnsLabel.test(host.slice(0, -suffix.length));
+}
 
 /** Whether `url` is the provider's own API: https, the default port, no credentials, an official host. */
 export function isOfficialUpstream(provider: string, style: string, url: string): boolean {
@@ -41,9 +49,8 @@ export function isOfficialUpstream(provider: string, style: string, url: string)
     return false;
   }
   if (u.protocol !== 'https:' || u.port !== '' || u.username !== '' || u.password !== '') return false;
-  const kind = officialHostsOf(provider) !== undefined || provider === 'azure-openai' ? provider : style;
-  if (kind === 'azure-openai') return azureResourceHost.test(u.hostname);
-  return officialHostsOf(kind)?.includes(u.hostname) ?? false;
+  const kind = officialHostsOf(provider) !== undefined ? provider : style;
+  return officialHostsOf(kind)?.some((pattern) => hostMatches(pattern, u.hostname)) ?? false;
 }
 
 /** The origin an approval names (scheme, host, port): approving https://gw.example does not approve http://gw.example. */

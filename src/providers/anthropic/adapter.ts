@@ -1,7 +1,7 @@
 import type { ModelCall } from '../../contracts/call';
 import { countAnthropicText } from './count';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
-import type { ErrorKind } from '../../contracts/refusal';
+import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
 import { anthropicRoutes, describeAnthropicCall } from './request';
@@ -13,7 +13,7 @@ const errorTypes: Record<ErrorKind, string> = {
   budget: 'rate_limit_error',
   entitlement: 'permission_error',
   forbidden: 'permission_error',
-  context: 'permission_error',
+  context: 'invalid_request_error',
   identity: 'authentication_error',
   'bad-request': 'invalid_request_error',
   'too-large': 'request_too_large',
@@ -94,7 +94,12 @@ export const anthropicAdapter: ProviderAdapter = {
     return { 'x-api-key': key };
   },
 
-  errorBody(kind: ErrorKind, message: string): unknown {
+  errorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown {
+    // A context overflow is worded as Anthropic words a prompt over the model's window ("prompt is
+    // too long"), the text Claude Code and frameworks match to compact the conversation.
+    const max = details?.maxInputTokens;
+    const n = details?.inputTokens;
+    if (kind === 'context' && max !== undefined && n !== undefined) message = `prompt is too long: ${n} tokens > ${max} maximum. ${message}`;
     return { type: 'error', error: { type: errorTypes[kind], message } };
   },
 

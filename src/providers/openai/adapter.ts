@@ -1,7 +1,7 @@
 import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
-import type { ErrorKind } from '../../contracts/refusal';
+import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
 import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';
@@ -22,6 +22,24 @@ const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
   timeout: { type: 'api_error', code: 'upstream_timeout' },
   unavailable: { type: 'server_error', code: 'service_unavailable' },
 };
+
+/**
+ * An error in OpenAI's shape. A context overflow is worded as OpenAI words a prompt over the
+ * model's window (frameworks and agents match that text to trim or compact the prompt), followed
+ * by the message a person reads.
+ */
+export function openaiErrorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown {
+  const t = errorTypes[kind];
+  if (kind === 'context') {
+    const max = details?.maxInputTokens;
+    const n = details?.inputTokens;
+    const overflow = max !== undefined && n !== undefined
+      ? `This model's maximum context length is ${max} tokens. However, your messages resulted in ${n} tokens. Please reduce the length of the messages. `
+      : '';
+    return { error: { message: `${overflow}${message}`, type: t.type, param: 'messages', code: t.code } };
+  }
+  return { error: { message, type: t.type, param: null, code: t.code } };
+}
 
 function readUsage(u: OpenAIUsage | null | undefined, r: UsageReading): void {
   if (!u || typeof u !== 'object') return;
@@ -141,9 +159,8 @@ export const openaiAdapter: ProviderAdapter = {
     return { authorization: `Bearer ${key}` };
   },
 
-  errorBody(kind: ErrorKind, message: string): unknown {
-    const t = errorTypes[kind];
-    return { error: { message, type: t.type, param: null, code: t.code } };
+  errorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown {
+    return openaiErrorBody(kind, message, details);
   },
 
   usageFromBody(json: unknown): UsageReading {

@@ -21,7 +21,7 @@ export function describeBody(bytes: Buffer, r: BodyWhere, detectors?: readonly D
   const json = r.passthrough ? undefined : parseJsonBody(bytes);
   if ((r.method === 'POST' || r.method === 'PUT') && json === undefined) throw new ProxyError('malformed-request', 'the request body is empty; a JSON object is required');
   const adapter = adapterFor(r.style);
-  const call = adapter.describe(r.provider, r.route, r.method, json);
+  const call = adapter.describe(r.provider, r.route, r.method, json, r.settings);
   const isObject = json !== null && typeof json === 'object' && !Array.isArray(json);
   if (!detectors) return { body: isObject ? { kind: 'parsed', json: json as Record<string, unknown> } : { kind: 'none' }, call };
   const body: RequestBody = isObject ? rawBody(bytes, json as Record<string, unknown>, adapter.rewriteFields) : { kind: 'none' };

@@ -47,11 +47,11 @@ function assertShape(actual: unknown, expected: unknown, at = 'body'): void {
   assert.deepEqual(actual, expected, at);
 }
 
-function policyFor(style: string, upstream: string): string {
+function policyFor(style: string, upstream: string, fields?: string): string {
   return `version: 1
 name: conformance-${style}
 providers:
-  ${style}: { upstream: "${upstream}", style: ${style}, key_env: CONFORMANCE_KEY }
+  ${style}: { upstream: "${upstream}", style: ${style}, key_env: CONFORMANCE_KEY${fields ? `, ${fields}` : ''} }
 identity:
   required: true
 prices:
@@ -115,7 +115,7 @@ describe('provider conformance: every registered style, through the proxy', () =
         // Decisions are made at one instant, so no bucket refills however slowly the machine runs;
         // a little ahead of now, so that every token the tests mint is already valid then.
         const at = Date.now() + 60_000;
-        p = await startTestProxy(upstream, { policyText: policyFor(style, upstream), clock: () => at, env: { CONFORMANCE_KEY: UPSTREAM_KEY } });
+        p = await startTestProxy(upstream, { policyText: policyFor(style, upstream, part.providerFields), clock: () => at, env: { CONFORMANCE_KEY: UPSTREAM_KEY } });
       });
       after(async () => {
         await p?.stop();
@@ -243,7 +243,8 @@ describe('provider conformance: every registered style, through the proxy', () =
       it('refuses a prompt over the context cap in its own error shape', async () => {
         const r = await send({ user: 'context@conformance.test', body: request({ say: 'word '.repeat(400) }) });
         const id = r.headers.get('x-tollgate-decision');
-        await assertRefusal(r, 403, 'context');
+        await assertRefusal(r, 400, 'context');
+        assert.equal(r.headers.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
         const rec = (await records()).find((x): x is DecisionRecord => x.id === id && x.kind === 'decision');
         assert.equal(rec?.outcome, 'refuse');
       });

@@ -70,16 +70,42 @@ describe('proxy refusals, as the SDKs see them', () => {
       assert.equal(err.headers?.get('retry-after'), null, 'this request alone exceeds the budget: waiting cannot help');
     }));
 
-  it('raises PermissionDeniedError (403) for a model outside the entitlement, and for a prompt over the context cap', () =>
+  it('raises PermissionDeniedError (403) for a model outside the entitlement', () =>
     withProxy(undefined, async (p) => {
       const client = new OpenAI({ apiKey: await p.token('alice@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
       const model = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
       assert.ok(model instanceof OpenAI.PermissionDeniedError);
       assert.equal(model.headers?.get('retry-after'), null);
       assert.match(model.message, /alice@acme\.dev is not entitled to model 'gpt-4o'/);
-      const big = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(101_000) }] }).catch((e: unknown) => e);
-      assert.ok(big instanceof OpenAI.PermissionDeniedError);
-      assert.equal(big.headers?.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
+    }));
+
+  it("raises BadRequestError with OpenAI's context_length_exceeded for a prompt over the context cap (chat and responses)", () =>
+    withProxy(undefined, async (p) => {
+      const client = new OpenAI({ apiKey: await p.token('alice@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
+      const long = 'word '.repeat(101_000);
+      const chat = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: long }] }).catch((e: unknown) => e);
+      const responses = await client.responses.create({ model: 'gpt-4o-mini', input: long }).catch((e: unknown) => e);
+      for (const err of [chat, responses]) {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.equal(err.status, 400);
+        assert.equal(err.code, 'context_length_exceeded');
+        assert.equal(err.param, 'messages');
+        assert.match(err.message, /This model's maximum context length is \d+ tokens\. However, your messages resulted in \d+ tokens\./);
+        assert.match(err.message, /team's cap, not the model's/);
+        assert.equal(err.headers?.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
+        assert.equal(err.headers?.get('retry-after'), null);
+      }
+    }));
+
+  it("raises Anthropic BadRequestError with 'prompt is too long' for a prompt over the context cap", () =>
+    withProxy(undefined, async (p) => {
+      const client = new Anthropic({ apiKey: await p.token('alice@acme.dev'), baseURL: `${p.url}/anthropic`, maxRetries: 0 });
+      const err = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(101_000) }] }).catch((e: unknown) => e);
+      assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+      assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
+      assert.match(err.message, /prompt is too long: \d+ tokens > \d+ maximum/);
+      assert.match(err.message, /team's cap, not the model's/);
+      assert.equal(err.headers?.get('x-tollgate-rule'), 'entitlements.max_input_tokens');
     }));
 
   it('raises AuthenticationError (401) for a missing, forged or expired token', () =>

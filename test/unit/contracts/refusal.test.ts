@@ -10,7 +10,7 @@ describe('refusal answers', () => {
     ['budget', 429, 'budget'],
     ['trace', 429, 'trace'],
     ['entitlement', 403, 'entitlement'],
-    ['context', 403, 'context'],
+    ['context', 400, 'context'],
     ['identity', 401, 'identity'],
   ];
   for (const [kind, status, error] of refusals) {

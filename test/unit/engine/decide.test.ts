@@ -118,10 +118,11 @@ describe('decide() with the reference bundle', () => {
     assert.match(d.reason, /route \/v1\/audio\/speech/);
   });
 
-  it('refuses a prompt over max_input_tokens (403) and clamps max_tokens to max_output_tokens', async () => {
+  it('refuses a prompt over max_input_tokens (400, with its size and the cap) and clamps max_tokens to max_output_tokens', async () => {
     const { engine, policy } = engineFor();
     const big = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'word '.repeat(101000)) }, NOW);
-    assert.equal(big.status, 403);
+    assert.equal(big.status, 400);
+    assert.deepEqual(big.errorDetails, { inputTokens: big.call.inputTokens, maxInputTokens: 100000 });
     assert.equal(big.refusal, 'context');
     assert.equal(big.rule, 'entitlements.max_input_tokens');
     const clamped = await engine.decide({ identity: person('alice@acme.dev', policy), call: chat('gpt-4o-mini', 'x', { max_tokens: 10000 }) }, NOW);
@@ -213,6 +214,22 @@ describe('decide() with the reference bundle', () => {
     assert.ok(limitOf(d, 'user-daily').after > 5, 'the downgraded call still spends against the budget');
     const next = await engine.decide({ identity: bob, call: chat('gpt-4o-mini', 'x', { max_tokens: 10 }) }, t + 1);
     assert.equal(next.outcome, 'allow', 'the downgrade target itself is not refused by its own budget');
+  });
+
+  it('offers a downgrade only to a model the call can be served (an Azure deployment in the path cannot change)', async () => {
+    const { engine, policy } = engineFor();
+    const bob = person('bob@acme.dev', policy);
+    for (let i = 0; i < 4; i++) {
+      const d = await engine.decide({ identity: bob, call: chat('gpt-4o', 'x', { max_tokens: 10 }) }, NOW + i * (HOUR + MIN));
+      await engine.settle(d, { input_tokens: 100_000, output_tokens: 100_000 }, NOW + i * (HOUR + MIN) + 1);
+    }
+    const t = NOW + 4 * (HOUR + MIN);
+    const fixed = await engine.decide({ identity: bob, call: { ...chat('gpt-4o', 'x', { max_tokens: 10 }), servedAs: { 'gpt-4o': 'my-gpt4o' } } }, t);
+    assert.equal(fixed.outcome, 'refuse');
+    assert.equal(fixed.rule, 'user-daily');
+    const servable = await engine.decide({ identity: bob, call: { ...chat('gpt-4o', 'x', { max_tokens: 10 }), servedAs: { 'gpt-4o': 'my-gpt4o', 'gpt-4o-mini': 'my-mini' } } }, t);
+    assert.equal(servable.outcome, 'downgrade');
+    assert.equal(servable.modelServed, 'gpt-4o-mini');
   });
 
   it('refuses with insufficient budget and retry-after at the period end for a refusing budget', async () => {

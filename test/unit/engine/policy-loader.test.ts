@@ -279,6 +279,22 @@ describe('policy bundle loading', () => {
     assert.match(r.warnings[0]!.message, /expired/);
   });
 
+  it('reads an Azure provider\'s deployment map, and refuses one on any other style', () => {
+    const azure = (fields: string): string => referenceText.replace('providers:\n', `providers:\n  azure: { upstream: https://acme.openai.azure.com, style: azure-openai, key_env: AZURE_OPENAI_API_KEY${fields} }\n`);
+    const r = loadPolicy(azure(', deployments: { my-gpt4o: gpt-4o, mini: gpt-4o-mini }'), NOW);
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+    if (r.ok) {
+      assert.deepEqual(r.policy.providers.get('azure')?.deployments, { 'my-gpt4o': 'gpt-4o', mini: 'gpt-4o-mini' });
+      assert.deepEqual(r.warnings, []);
+    }
+    const bare = loadPolicy(azure(''), NOW);
+    assert.ok(bare.ok);
+    if (bare.ok) assert.match(bare.warnings.map((w) => w.message).join('\n'), /provider 'azure' \(style azure-openai\) lists no deployments/);
+    const errors = errorsOf(referenceText.replace('style: openai,    key_env: OPENAI_API_KEY', 'style: openai, key_env: OPENAI_API_KEY, deployments: { a: gpt-4o }'));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /only a provider of style azure-openai has them/);
+  });
+
   it('formats errors as FILE:LINE:COL: message', () => {
     const r = loadPolicy(referenceText.replace('rate: 60/min', 'rate: sixty'), NOW);
     assert.ok(!r.ok);

@@ -27,6 +27,7 @@ describe('key quick fixes (text edits)', () => {
     assert.equal(envVarFor('groq-api-key'), 'GROQ_API_KEY');
     assert.equal(providerFor('openai-project-key'), 'openai');
     assert.equal(providerFor('anthropic-api-key'), 'anthropic');
+    assert.equal(providerFor('azure-openai-key'), 'azure-openai', 'the proxy holds an Azure OpenAI key for the azure-openai style');
     assert.equal(providerFor('openai-admin-key'), undefined, 'an admin key is not a key to proxy with');
     assert.equal(providerFor('github-token'), undefined);
   });

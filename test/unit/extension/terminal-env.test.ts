@@ -10,6 +10,9 @@ describe('terminal environment for the proxy', () => {
     assert.equal(env.ANTHROPIC_BASE_URL, 'http://127.0.0.1:4100/anthropic');
     assert.equal(env.OPENAI_API_KEY, 'session-token');
     assert.equal(env.ANTHROPIC_API_KEY, 'session-token');
+    assert.equal(env.AZURE_OPENAI_ENDPOINT, 'http://127.0.0.1:4100/azure-openai');
+    assert.equal(env.AZURE_OPENAI_API_KEY, 'session-token');
+    assert.equal(env.OPENAI_API_VERSION, '2024-10-21');
     assert.equal(env.TOLLGATE_PROXY_URL, 'http://127.0.0.1:4100');
   });
 

@@ -35,6 +35,14 @@ describe('traffic lines as calls', () => {
     assert.equal(call.requestedOutputTokens, 0);
   });
 
+  it('reads a line for an Azure provider through its deployment map', () => {
+    const azure = policyFrom(referenceText.replace('providers:\n', 'providers:\n  azure: { upstream: https://acme.openai.azure.com, style: azure-openai, deployments: { my-mini: gpt-4o-mini } }\n'));
+    const described = callFor(azure, line({ provider: 'azure', model: 'my-mini', messages: [{ role: 'user', content: 'hi' }] }), 1);
+    assert.deepEqual({ route: described.route, model: described.model }, { route: '/openai/v1/chat/completions', model: 'gpt-4o-mini' });
+    assert.equal(callFor(azure, line({ provider: 'azure', model: 'my-mini', input_tokens: 10 }), 1).model, 'gpt-4o-mini');
+    assert.throws(() => callFor(azure, line({ provider: 'azure', model: 'other', messages: [{ role: 'user', content: 'hi' }] }), 2), (err: unknown) => TrafficError.is(err, 'request') && /deployment 'other'/.test(err.message));
+  });
+
   it('names a provider that is not in the policy', () => {
     assert.throws(() => callFor(policy, line({ provider: 'gemini', model: 'm', input_tokens: 1 }), 3), (err: unknown) => TrafficError.is(err, 'provider') && err.line === 3);
   });

@@ -22,7 +22,8 @@ describe('rules: context cap', () => {
       assert.equal(r !== undefined, c.refused);
       if (r) {
         assert.deepEqual({ refusal: r.refusal, rule: r.rule }, { refusal: 'context', rule: 'entitlements.max_input_tokens' });
-        assert.match(r.reason, new RegExp(`about ${c.call.inputTokens} tokens, over the context cap of ${c.cap} for bob@acme.dev`));
+        assert.match(r.reason, new RegExp(`about ${c.call.inputTokens} tokens, over the context cap of ${c.cap} for bob@acme.dev \\(the team's cap, not the model's`));
+        assert.deepEqual(r.details, { inputTokens: c.call.inputTokens, maxInputTokens: c.cap });
       }
     });
   }

@@ -71,7 +71,7 @@ describe('anthropic adapter', () => {
     const cases: [ErrorKind, string][] = [
       ['rate-limit', 'rate_limit_error'],
       ['budget', 'rate_limit_error'],
-      ['context', 'permission_error'],
+      ['context', 'invalid_request_error'],
       ['identity', 'authentication_error'],
       ['bad-request', 'invalid_request_error'],
       ['not-found', 'not_found_error'],
@@ -82,6 +82,13 @@ describe('anthropic adapter', () => {
         assert.deepEqual(adapter.errorBody(kind, 'why'), { type: 'error', error: { type, message: 'why' } });
       });
     }
+
+    it('context: worded as Anthropic words a prompt over the context window, with the reason after it', () => {
+      assert.deepEqual(adapter.errorBody('context', 'why', { inputTokens: 35012, maxInputTokens: 32000 }), {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: 'prompt is too long: 35012 tokens > 32000 maximum. why' },
+      });
+    });
   });
 
   it('builds a messages request with system apart and an output maximum always given', () => {

@@ -87,7 +87,6 @@ describe('openai adapter', () => {
     const cases: [ErrorKind, string, string | null][] = [
       ['rate-limit', 'rate_limit_exceeded', 'rate_limit_exceeded'],
       ['budget', 'insufficient_quota', 'insufficient_quota'],
-      ['context', 'invalid_request_error', 'context_length_exceeded'],
       ['identity', 'invalid_request_error', 'invalid_api_key'],
       ['entitlement', 'permission_error', 'model_not_entitled'],
       ['bad-request', 'invalid_request_error', null],
@@ -98,6 +97,18 @@ describe('openai adapter', () => {
         assert.deepEqual(adapter.errorBody(kind, 'why'), { error: { message: 'why', type, param: null, code } });
       });
     }
+
+    it('context: worded as OpenAI words a prompt over the context window, with the reason after it', () => {
+      assert.deepEqual(adapter.errorBody('context', 'why', { inputTokens: 35012, maxInputTokens: 32000 }), {
+        error: {
+          message: "This model's maximum context length is 32000 tokens. However, your messages resulted in 35012 tokens. Please reduce the length of the messages. why",
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      });
+      assert.deepEqual(adapter.errorBody('context', 'why'), { error: { message: 'why', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    });
   });
 
   describe('requests built from a plain description', () => {
