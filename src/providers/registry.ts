@@ -1,6 +1,7 @@
 import type { StyleName } from '../contracts/call';
 import type { ProviderAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
+import { geminiAdapter } from './gemini/adapter';
 import { openaiAdapter } from './openai/adapter';
 
 // The one list of wire styles: a provider is a folder under src/providers and a line below.
@@ -73,3 +74,4 @@ export function styleOfModel(model: string): StyleName | undefined {
 
 registerProvider(openaiAdapter);
 registerProvider(anthropicAdapter);
+registerProvider(geminiAdapter);

@@ -12,9 +12,10 @@ export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyE
   const base = proxyUrl.replace(/\/+$/, '');
   const env: Record<string, string> = {};
   for (const adapter of registeredAdapters()) {
-    const { baseUrl, apiKey } = adapter.sdkEnvironment(`${base}/${adapter.style}`, sessionToken);
+    const { baseUrl, apiKey, otherKeyNames } = adapter.sdkEnvironment(`${base}/${adapter.style}`, sessionToken);
     env[baseUrl.name] = baseUrl.value;
     env[apiKey.name] = apiKey.value;
+    for (const name of otherKeyNames ?? []) env[name] = apiKey.value;
   }
   env.TOLLGATE_PROXY_URL = base;
   return env;
