@@ -3,8 +3,8 @@ import type { CallKind } from '../contracts/call';
 /** One route a provider style serves: its path, the methods it takes and what a call to it does. */
 export interface RouteSpec {
   /**
-   * Literal segments, with `{id}` standing for any one segment (`/v1/models/{id}`), and
-   * `{model}:method` for a segment that is a name without a colon, a colon, and exactly that
+   * Literal segments, with `{id}` standing for any one segment (`/v1/models/{id}`), `{model}` for
+   * a model name without a colon, and `{model}:method` for such a name, a colon and exactly that
    * method (`/v1beta/models/{model}:generateContent`, as Google names its calls).
    */
   readonly pattern: string;
@@ -61,20 +61,22 @@ export class RouteTable {
   }
 }
 
-/** A pattern segment `{name}` or `{name}:method`. */
-const PLACEHOLDER = /^\{[a-z]+\}(?::([A-Za-z]+))?$/;
+/** A pattern segment `{id}`, `{model}` or `{model}:method`. */
+const PLACEHOLDER = /^\{(id|model)\}(?::([A-Za-z]+))?$/;
 
 /**
- * Whether a path segment is what a pattern segment stands for: itself, any non-empty segment for
- * `{id}`, and for `{model}:method` a non-empty name without a colon followed by `:method` exactly.
+ * Whether a path segment is what a pattern segment stands for: itself; for `{id}` any non-empty
+ * segment (OpenAI's fine-tuned model ids hold colons); for `{model}` a name without a colon, as
+ * Google names models; for `{model}:method` such a name, a colon and exactly that method.
  */
 function segmentMatches(pattern: string, segment: string): boolean {
   if (pattern === segment) return true;
   const m = PLACEHOLDER.exec(pattern);
   if (!m || segment === '') return false;
-  if (m[1] === undefined) return true;
+  if (m[1] === 'id') return m[2] === undefined;
   const colon = segment.indexOf(':');
-  return colon > 0 && segment.slice(colon + 1) === m[1];
+  if (m[2] === undefined) return colon < 0;
+  return colon > 0 && segment.slice(colon + 1) === m[2];
 }
 
 /** The name a `{model}:method` segment holds: `gemini-2.5-flash:generateContent` -> `gemini-2.5-flash`. */

@@ -12,6 +12,8 @@ export interface MockStyle {
   readonly style: string;
   /** Whether a path is this style's own (not one styles share, such as /v1/models). */
   serves(url: string): boolean;
+  /** Whether a path streams whatever its body says (Gemini streams by path); else a body's `stream` does. */
+  streams?(url: string): boolean;
   /** A whole reply's JSON. */
   reply(url: string, body: Record<string, unknown> | undefined, usage: MockUsage): unknown;
   /** A streamed reply with `chunks` content events, each event without its closing blank line. */
