@@ -7,6 +7,8 @@ import { clientKeyOf, upstreamQuery } from '../../../../src/providers/client-key
 import { geminiAdapter as adapter } from '../../../../src/providers/gemini/adapter';
 import { styleOfModel } from '../../../../src/providers/registry';
 import { RouteTable } from '../../../../src/providers/routes';
+import { callFor, parseTrafficLine } from '../../../../src/simulate/traffic';
+import { policyFrom, referenceText } from '../../../helpers/policy';
 
 const GENERATE = '/v1beta/models/gemini-2.5-flash:generateContent';
 const STREAM = '/v1beta/models/gemini-2.5-flash:streamGenerateContent';
@@ -255,5 +257,24 @@ describe('gemini adapter', () => {
       const c = call(GENERATE, adapter.requestFor(adapter.defaultRoute, plain));
       assert.equal(c.requestedOutputTokens, 50);
     });
+  });
+});
+
+describe('gemini traffic lines (simulate)', () => {
+  const policy = policyFrom(referenceText);
+  const line = (o: object): ReturnType<typeof parseTrafficLine> & object => parseTrafficLine(JSON.stringify({ time: '2026-11-23T12:00:00Z', user: 'dev@acme.dev', provider: 'gemini', ...o }), 1)!;
+
+  it('replays a line without a route on generateContent, the model in the path', () => {
+    const call = callFor(policy, line({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Say hi' }], max_tokens: 5 }), 1);
+    assert.equal(call.route, GENERATE);
+    assert.equal(call.model, 'gemini-2.5-flash');
+    assert.equal(call.requestedOutputTokens, 5);
+    assert.ok(call.inputTokens > 0);
+  });
+
+  it('replays a line given as counted tokens on the route that names its model', () => {
+    const call = callFor(policy, line({ model: 'gemini-2.5-flash', input_tokens: 40 }), 1);
+    assert.equal(call.route, GENERATE);
+    assert.equal(call.inputTokens, 40);
   });
 });
