@@ -198,7 +198,8 @@ export class CallPipeline {
       return this.answerRecorded(t, adapter, recording, err.status, err.kind, err.message, {});
     }
 
-    const { parts, strippedUsage } = renderBody(c.body, adapter, c.call, { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.p.pseudonymOf(identity.user) });
+    const changes = { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.p.pseudonymOf(identity.user) };
+    const { parts, strippedUsage } = renderBody(c.body, adapter, c.call, changes);
     const note = decision.hold && this.p.isLocalHold(decision.hold) ? FAIL_OPEN_NOTE : undefined;
     const recording = this.recorded((recordedAs) => this.p.events.emit('forwarded', { call: c, note, recordedAs }));
     if (!recording.ok) {
@@ -206,7 +207,8 @@ export class CallPipeline {
       return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
     const base = (this.p.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '');
-    const request = { url: new URL(`${base}${c.route.path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key), body: parts };
+    const path = adapter.upstreamPath?.(c.route.path, c.call, changes) ?? c.route.path;
+    const request = { url: new URL(`${base}${path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key), body: parts };
     const ended = await new Promise<UpstreamEnd | undefined>((resolve) => {
       t.sendUpstream(request, {
         onError: (err, sent) => void recording.durable.then((durableOk) => resolve({ failed: err, sent, durableOk })),

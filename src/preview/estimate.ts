@@ -84,8 +84,10 @@ export function modelCallFor(call: FoundCall, model: string, ctx: PreviewContext
   const system = call.prompt.filter((p) => p.role === 'system').map((p) => p.text).join('\n');
   const turns = call.prompt.filter((p) => p.role !== 'system').map((p) => ({ role: p.role === 'input' ? 'user' : p.role, content: p.text }));
   const messages = [...(system ? [{ role: 'system', content: system }] : []), ...turns];
-  const body = adapter.requestFor(call.route, { model, messages, maxTokens: call.maxTokens, reserveOutputTokens: ctx.policy.guards.reserveOutputTokens });
-  const described = adapter.describe(provider, call.route, 'POST', body);
+  const plain = { model, messages, maxTokens: call.maxTokens, reserveOutputTokens: ctx.policy.guards.reserveOutputTokens, stream: call.stream };
+  // A style that names the model in the path (Gemini) fills it in.
+  const route = adapter.routeFor?.(call.route, plain) ?? call.route;
+  const described = adapter.describe(provider, route, 'POST', adapter.requestFor(route, plain));
   const assumed = call.dynamicParts * (ctx.assumedTokensPerDynamicPart ?? ASSUMED_TOKENS_PER_DYNAMIC_PART);
   return { ...described, inputTokens: described.inputTokens + assumed };
 }

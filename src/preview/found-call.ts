@@ -61,8 +61,9 @@ export function providerPaths(): { readonly path: string; readonly api: ApiKind;
   return sdkCalls().filter((c) => !seen.has(c.route) && seen.add(c.route)).map((c) => ({ path: c.route, api: c.api, provider: c.provider }));
 }
 
-export function routeOf(api: ApiKind): string {
-  const call = sdkCalls().find((c) => c.api === api);
+/** The route a call of `api` goes to: the provider style's own where it makes such calls (Gemini's chat is generateContent). */
+export function routeOf(api: ApiKind, provider?: StyleName): string {
+  const call = sdkCalls().find((c) => c.api === api && c.provider === provider) ?? sdkCalls().find((c) => c.api === api);
   if (!call) throw new Error(`no registered provider style makes '${api}' calls`);
   return call.route;
 }

@@ -194,7 +194,7 @@ class JsFinder {
       };
       if (body.has('system')) addText('system', body.get('system'));
       if (body.has('instructions')) addText('system', body.get('instructions'));
-      const list = body.get('messages') ?? body.get('input') ?? body.get('prompt');
+      const list = body.get('messages') ?? body.get('input') ?? body.get('prompt') ?? body.get('contents');
       const resolved = this.resolve(list);
       if (resolved && ts.isArrayLiteralExpression(resolved)) {
         for (const el of resolved.elements) {
@@ -215,7 +215,7 @@ class JsFinder {
       } else if (list) addText(api === 'embeddings' || api === 'completions' ? 'input' : 'user', list);
     }
     this.calls.push({
-      api, provider, route: routeOf(api), via, stream, range: this.range(call), model, modelRange, prompt, dynamicParts, maxTokens, fanOut: this.fanOut(call),
+      api, provider, route: routeOf(api, provider), via, stream, range: this.range(call), model, modelRange, prompt, dynamicParts, maxTokens, fanOut: this.fanOut(call),
     });
   }
 

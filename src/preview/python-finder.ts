@@ -313,7 +313,7 @@ class PyFinder {
     };
     if (body.has('system')) addText('system', body.get('system'));
     if (body.has('instructions')) addText('system', body.get('instructions'));
-    const list = body.get('messages') ?? body.get('input') ?? body.get('prompt');
+    const list = body.get('messages') ?? body.get('input') ?? body.get('prompt') ?? body.get('contents');
     if (list?.kind === 'list') {
       for (const item of list.items) {
         if (item.kind === 'dict' && item.entries.has('content')) {
@@ -340,7 +340,7 @@ class PyFinder {
       if (b.kind === 'loop') fanOut.push({ kind: 'loop', range: r, label: this.at(b.start).text === 'async' ? 'async for' : this.at(b.start).text });
       else if (b.kind === 'function' && b.name && this.callsItself(b)) fanOut.push({ kind: 'recursion', range: r, label: `${b.name}()` });
     }
-    this.calls.push({ api, provider, route: routeOf(api), via, stream, range, model, modelRange, prompt, dynamicParts, maxTokens: mt?.kind === 'num' ? mt.value : undefined, fanOut });
+    this.calls.push({ api, provider, route: routeOf(api, provider), via, stream, range, model, modelRange, prompt, dynamicParts, maxTokens: mt?.kind === 'num' ? mt.value : undefined, fanOut });
   }
 
   private callsItself(b: Block): boolean {

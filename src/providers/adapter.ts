@@ -67,6 +67,8 @@ export interface SdkEnvironment {
   readonly apiKey: { readonly name: string; readonly value: string };
   /** Anything else the SDKs need set to start (Azure's API version). */
   readonly others?: readonly { readonly name: string; readonly value: string }[];
+  /** Other variables the SDKs take a key from, some before `apiKey`: set to the same token, so no real key left in them wins. */
+  readonly otherKeyNames?: readonly string[];
 }
 
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
@@ -84,6 +86,8 @@ export interface ProviderAdapter {
   readonly clientHeaders: readonly string[];
   describe(provider: string, route: string, method: string, body: unknown, settings?: DescribeSettings): ModelCall;
   rewrite(body: Record<string, unknown>, call: ModelCall, changes: RequestChanges): { body: Record<string, unknown>; strippedUsage: boolean };
+  /** The path to send upstream, for a style that names the model in it (a downgrade changes it there); without it, the route as it came. */
+  upstreamPath?(route: string, call: ModelCall, changes: RequestChanges): string;
   /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
   readonly rewriteFields: readonly string[];
   /** The headers that carry the real upstream key. */
@@ -100,6 +104,11 @@ export interface ProviderAdapter {
   countOutput(text: string): number;
   /** A request body for one of the style's routes, from a plain description. */
   requestFor(route: string, request: PlainRequest): Record<string, unknown>;
+  /**
+   * The path a plain request goes to, for a style whose routes name the model or say whether it
+   * streams (`/v1beta/models/{model}:generateContent`); without it, the route as given.
+   */
+  routeFor?(route: string, request: PlainRequest): string;
   /** What the style's SDKs and agents read to talk to the proxy, at the provider's proxy URL. */
   sdkEnvironment(providerUrl: string, sessionToken: string): SdkEnvironment;
   /** The hosts the provider serves its own API from: its key goes there without asking. */

@@ -2,6 +2,7 @@ import type { StyleName } from '../contracts/call';
 import type { ProviderAdapter } from './adapter';
 import { anthropicAdapter } from './anthropic/adapter';
 import { azureOpenAIAdapter } from './azure-openai/adapter';
+import { geminiAdapter } from './gemini/adapter';
 import { openaiAdapter } from './openai/adapter';
 
 // The one list of wire styles: a provider is a folder under src/providers and a line below.
@@ -75,3 +76,4 @@ export function styleOfModel(model: string): StyleName | undefined {
 registerProvider(openaiAdapter);
 registerProvider(anthropicAdapter);
 registerProvider(azureOpenAIAdapter);
+registerProvider(geminiAdapter);

@@ -141,11 +141,14 @@ export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall
     if (ProviderRegistryError.is(err)) throw new TrafficError('provider', line, err.message);
     throw err;
   }
-  const route = t.route ?? adapter.defaultRoute;
+  // A line without max_tokens is held at the policy's reserve where the style requires one.
+  const plain = { model: t.model, messages: t.messages ?? [], maxTokens: t.maxTokens, reserveOutputTokens: policy.guards.reserveOutputTokens };
+  const asked = t.route ?? adapter.defaultRoute;
+  // A style that names the model in the path (Gemini) fills it in from the line.
+  const route = adapter.routeFor?.(asked, plain) ?? asked;
   const match = adapter.routes.match('POST', route);
   if (t.messages) {
-    // A line without max_tokens is held at the policy's reserve where the style requires one.
-    const body = adapter.requestFor(route, { model: t.model, messages: t.messages, maxTokens: t.maxTokens, reserveOutputTokens: policy.guards.reserveOutputTokens });
+    const body = adapter.requestFor(route, plain);
     try {
       return adapter.describe(t.provider, route, 'POST', body, provider.deployments ? { deployments: provider.deployments } : undefined);
     } catch (err) {

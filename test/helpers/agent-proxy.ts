@@ -32,7 +32,7 @@ export async function startAgentProxy(o: { policyText?: string } = {}): Promise<
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-agents-serve-'));
   const policyPath = path.join(dataDir, 'tollgate.yaml');
   fs.writeFileSync(policyPath, o.policyText ?? referenceText);
-  const serve = await startServe(['--policy', policyPath, '--data-dir', dataDir, '--upstream', `openai=${url}`, '--upstream', `anthropic=${url}`]);
+  const serve = await startServe(['--policy', policyPath, '--data-dir', dataDir, '--upstream', `openai=${url}`, '--upstream', `anthropic=${url}`, '--upstream', `gemini=${url}`]);
   let stopped: Promise<number | null> | undefined;
   const tollgate = async (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> =>
     (await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, maxBuffer: 64 * 1024 * 1024 })).stdout;

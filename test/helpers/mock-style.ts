@@ -14,6 +14,8 @@ export interface MockStyle {
   serves(url: string): boolean;
   /** Fields the style's provider needs in a bundle besides upstream and style, as YAML flow-mapping items. */
   readonly providerFields?: string;
+  /** Whether a path streams whatever its body says (Gemini streams by path); else a body's `stream` does. */
+  streams?(url: string): boolean;
   /** A whole reply's JSON. */
   reply(url: string, body: Record<string, unknown> | undefined, usage: MockUsage): unknown;
   /** A streamed reply with `chunks` content events, each event without its closing blank line. */

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicMock } from '../providers/anthropic/mock';
+import { geminiMock } from '../providers/gemini/mock';
 import { openaiMock } from '../providers/openai/mock';
 import type { MockStyle } from './mock-style';
 
@@ -28,7 +29,7 @@ type StreamBehaviour = { chunks: number; intervalMs: number; dieAfter?: number; 
 
 /**
  * A provider on 127.0.0.1 that speaks enough of each style's wire format for the official SDKs
- * (the styles' parts are in test/providers/<style>/mock.ts; by default OpenAI's and Anthropic's):
+ * (the styles' parts are in test/providers/<style>/mock.ts; by default Gemini's, OpenAI's and Anthropic's):
  * chat completions, responses, embeddings, completions, models and messages, each streamed or
  * not, with usage. It records what reached it and whether each call was cut off.
  */
@@ -43,7 +44,7 @@ export class MockUpstream {
   readonly outputTokens = 7;
 
   /** The first style that claims a path answers it; the last answers the paths styles share. */
-  constructor(private readonly styles: readonly MockStyle[] = [anthropicMock, openaiMock]) {}
+  constructor(private readonly styles: readonly MockStyle[] = [geminiMock, anthropicMock, openaiMock]) {}
 
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -93,7 +94,7 @@ export class MockUpstream {
       // A path no style claims as its own (models, the root) is the last style's.
       const style = this.styles.find((s) => s.serves(url)) ?? this.styles[this.styles.length - 1]!;
       const usage = { input: this.inputTokens, output: this.outputTokens };
-      if (body?.stream || behaviour.kind === 'stream') {
+      if (body?.stream || style.streams?.(url) || behaviour.kind === 'stream') {
         const b = behaviour.kind === 'stream' ? behaviour : { kind: 'stream' as const, chunks: 3, intervalMs: 0 };
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return this.drip(res, style.streamEvents(url, body ?? {}, b.chunks, usage), b);

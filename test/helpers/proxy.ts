@@ -45,9 +45,9 @@ export async function startTestProxy(
   out.on('data', (c: Buffer) => (logText += c.toString()));
   const running = await launchProxy({
     dataDir, policyPath, policyText: text, policy: loaded.policy, host: '127.0.0.1', port: 0,
-    upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream], ['local', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
+    upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream], ['gemini', upstream], ['local', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
     bodyTimeoutMs: o.bodyTimeoutMs ?? 5_000, upstreamHeaderTimeoutMs: o.headerTimeoutMs ?? 5_000, upstreamIdleTimeoutMs: 5_000,
-    env: o.env ?? { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store, ledgerOptions: o.ledgerOptions, clock: o.clock,
+    env: o.env ?? { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store, ledgerOptions: o.ledgerOptions, clock: o.clock,
   });
   const keys = loadSessionKeys(dataDir);
   const url = running.server.url;

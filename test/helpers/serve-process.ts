@@ -16,7 +16,7 @@ export interface ServeProcess {
 /** Starts `tollgate serve` from the built bundle and waits for its listening line. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, ...env },
+    env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -46,7 +46,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 /** Runs `tollgate serve` expecting it not to start; resolves with its exit code and what it said, rejects if it listens. */
 export function serveRefusal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, ...env },
+    env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -14,9 +14,10 @@ export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyE
   const base = proxyUrl.replace(/\/+$/, '');
   const env: Record<string, string> = {};
   for (const adapter of registeredAdapters()) {
-    const { baseUrl, apiKey, others } = adapter.sdkEnvironment(`${base}/${adapter.style}`, sessionToken);
+    const { baseUrl, apiKey, others, otherKeyNames } = adapter.sdkEnvironment(`${base}/${adapter.style}`, sessionToken);
     env[baseUrl.name] = baseUrl.value;
     env[apiKey.name] = apiKey.value;
+    for (const name of otherKeyNames ?? []) env[name] = apiKey.value;
     for (const v of others ?? []) env[v.name] = v.value;
   }
   const styles = new Set(registeredAdapters().map((a) => a.style));

@@ -11,18 +11,13 @@ import { registeredAdapters } from '../../providers/registry';
 import { WITHHELD_KEYS_ENV } from '../../pipeline/missing-key';
 import { choosePolicyFile, writeFileAtomic } from './policy-keeper';
 
-/** Hosts of providers whose wire style is not (yet) one of the registry's. */
-const unstyledHosts: Readonly<Record<string, readonly string[]>> = {
-  gemini: ['generativelanguage.googleapis.com'],
-};
-
 /**
  * The hosts each provider serves its API from, by the provider's name when it is one of these
  * (so a provider named `openai` gets no other provider's host), else by its wire style: each
- * style's own (src/providers/<style>/adapter.ts), and those above.
+ * style's own (src/providers/<style>/adapter.ts).
  */
 function officialHostsOf(name: string): readonly string[] | undefined {
-  return registeredAdapters().find((a) => a.style === name)?.officialHosts ?? (Object.hasOwn(unstyledHosts, name) ? unstyledHosts[name] : undefined);
+  return registeredAdapters().find((a) => a.style === name)?.officialHosts;
 }
 
 /** One DNS label: what `*` in a host pattern stands for. */

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { AGENT_REPLY, AgentUpstream } from '../../helpers/agent-upstream';
+import type { AgentProxy } from '../../helpers/agent-proxy';
+import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
+import { referenceText } from '../../helpers/policy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runGeminiCli } from '../../helpers/agents';
 import { runTollgate } from '../../helpers/cli';
+import { UPSTREAM_KEY } from '../../helpers/proxy';
 
-// Gemini CLI speaks Google's native API, which the proxy serves once a `gemini` provider style
-// exists. Until then this proves the harness and the mock against Gemini CLI directly (no proxy),
-// with the settings `tollgate agents show gemini-cli` prints; the proxy test is the pending one below.
+// Gemini CLI speaks Google's native API (the `gemini` provider style). The first test proves the
+// harness and the mock against Gemini CLI directly (no proxy); the second runs it through
+// `tollgate serve` with what `tollgate agents show gemini-cli` prints. Needs `npm run build` first.
 describe('Gemini CLI as a test client', function () {
   this.timeout(AGENT_TIMEOUT_MS + 15_000);
   let upstream: AgentUpstream;
@@ -37,9 +41,64 @@ describe('Gemini CLI as a test client', function () {
     }
   });
 
-  // Add when the `gemini` provider style exists: start the proxy with `startAgentProxy()` and a
-  // `--upstream gemini=` for the mock, run Gemini CLI with what `tollgate agents show gemini-cli`
-  // prints, and assert as the Claude Code and Codex tests do (attributed to gemini-cli, settled,
-  // the mock seeing the real key in x-goog-api-key and never the token).
-  it('through tollgate serve: attributed to gemini-cli and settled (waits for the gemini provider style)');
+});
+
+/**
+ * The agents' bundle with prices for the flash models Gemini CLI calls: the shipped catalogue
+ * prices them, and until the bundle reads it a USD budget refuses an unpriced model.
+ */
+function geminiPolicyText(): string {
+  const text = referenceText;
+  if (!text.includes('\nprices:\n')) throw new Error("the reference bundle has no 'prices:' section: revisit geminiPolicyText");
+  return text.replace('\nprices:\n', '\nprices:\n  gemini-2.5-flash: { input: 0.30, output: 2.50 }\n  gemini-2.5-flash-lite: { input: 0.10, output: 0.40 }\n');
+}
+
+describe('Gemini CLI through tollgate serve on the reference bundle', function () {
+  this.timeout(AGENT_TIMEOUT_MS + 30_000);
+  let proxy: AgentProxy;
+  let sandbox: AgentSandbox;
+  before(async () => {
+    proxy = await startAgentProxy({ policyText: geminiPolicyText() });
+    sandbox = agentSandbox();
+  });
+  after(async () => {
+    await proxy?.close();
+    sandbox?.remove();
+  });
+
+  it('completes a prompt set up by `tollgate agents show`, attributed to gemini-cli and settled, the upstream seeing only the real key', async () => {
+    const shown = JSON.parse(await proxy.tollgate(['agents', 'show', 'gemini-cli', '--user', 'dev@acme.dev', '--url', proxy.serve.url, '--data-dir', proxy.dataDir, '--format', 'json'])) as {
+      agents: { agent: string; env: Record<string, string> }[];
+    };
+    const env = shown.agents[0]!.env;
+    assert.equal(env.GOOGLE_GEMINI_BASE_URL, `${proxy.serve.url}/gemini`);
+    const token = env.GEMINI_API_KEY!;
+
+    const run = await runGeminiCli({ sandbox, prompt: 'Say hello.', model: 'gemini-2.5-flash', env });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.ok(run.stdout.includes(AGENT_REPLY), describeRun(run));
+
+    const calls = proxy.upstream.modelCalls();
+    assert.ok(calls.length >= 1, 'the mock answered Gemini CLI');
+    for (const call of calls) {
+      assert.match(call.url, /^\/v1beta\/models\/gemini-[a-z0-9.-]+:(streamGenerateContent|generateContent)(\?alt=sse)?$/);
+      assert.equal(call.headers['x-goog-api-key'], UPSTREAM_KEY, 'the real key, in the provider header');
+      assert.equal(call.headers['x-tollgate-agent'], 'gemini-cli');
+    }
+    for (const seen of proxy.upstream.seen) assert.ok(!JSON.stringify(seen).includes(token), `the session token never reached the upstream (${seen.method} ${seen.url})`);
+
+    assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
+    const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === 'gemini' && c.decision.outcome === 'allow' && /:(streamGenerateContent|generateContent)$/.test(String(c.decision.route)));
+    assert.equal(settled.length, calls.length, 'one allowed decision per call the upstream saw');
+    for (const { decision, settle } of settled) {
+      assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'gemini-cli' });
+      assert.match(decision.model, /^gemini-/);
+      assert.ok(settle, `decision ${decision.id} was settled`);
+      assert.equal(settle.status, 200);
+      assert.equal(settle.usage.input_tokens, 1234);
+      assert.equal(settle.usage.output_tokens, 9);
+      assert.ok(settle.usd > 0, 'priced');
+    }
+    await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErrorKind } from '../../../src/contracts/refusal';
-import type { ProviderAdapter } from '../../../src/providers/adapter';
+import type { PlainRequest, ProviderAdapter } from '../../../src/providers/adapter';
 import { adapterFor } from '../../../src/providers/registry';
 import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/contracts/audit-records';
 import { MockUpstream } from '../../helpers/mock-upstream';
@@ -76,9 +76,9 @@ entitlements:
 `;
 }
 
-/** A route of the table with `{id}` filled in. */
+/** A route of the table with its placeholders (`{id}`, `{model}`) filled in. */
 function concrete(pattern: string): string {
-  return pattern.replace(/\{id\}/g, 'some-id');
+  return pattern.replace(/\{[a-z]+\}/g, 'some-id');
 }
 
 describe('provider conformance: every registered style, through the proxy', () => {
@@ -97,7 +97,7 @@ describe('provider conformance: every registered style, through the proxy', () =
   });
 
   it('finds a test-only style beside the built-in ones', () => {
-    assert.ok(styles.includes('openai') && styles.includes('anthropic') && styles.includes('echo'), styles.join(', '));
+    assert.ok(styles.includes('openai') && styles.includes('anthropic') && styles.includes('gemini') && styles.includes('echo'), styles.join(', '));
   });
 
   for (const style of styles) {
@@ -123,10 +123,10 @@ describe('provider conformance: every registered style, through the proxy', () =
       });
 
       /** A request the way this style's clients send it: the key where they put it, an extra query parameter beside it. */
-      async function send(o: { user?: string; route?: string; method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response> {
-        const route = o.route ?? adapter.defaultRoute;
+      async function send(o: { user?: string; route?: string; method?: string; body?: unknown; headers?: Record<string, string>; query?: Record<string, string> }): Promise<Response> {
+        const route = o.route ?? generateRoute(false);
         const headers: Record<string, string> = { 'content-type': 'application/json', ...(o.headers ?? {}) };
-        const query = new URLSearchParams({ conformance: '1' });
+        const query = new URLSearchParams({ conformance: '1', ...(o.query ?? {}) });
         if (o.user) {
           const token = await p.token(o.user);
           const place = adapter.clientKeys[0]!;
@@ -137,8 +137,17 @@ describe('provider conformance: every registered style, through the proxy', () =
         return fetch(`${p.url}/${style}${route}?${query.toString()}`, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify(o.body ?? {}) });
       }
 
+      function plain(o: { stream?: boolean; maxTokens?: number; say?: string } = {}): PlainRequest {
+        return { model: 'conformance-model', messages: [{ role: 'user', content: o.say ?? 'hello' }], maxTokens: o.maxTokens ?? 16, reserveOutputTokens: 64, stream: o.stream };
+      }
+
       function request(o: { stream?: boolean; maxTokens?: number; say?: string } = {}): Record<string, unknown> {
-        return adapter.requestFor(adapter.defaultRoute, { model: 'conformance-model', messages: [{ role: 'user', content: o.say ?? 'hello' }], maxTokens: o.maxTokens ?? 16, reserveOutputTokens: 64, stream: o.stream });
+        return adapter.requestFor(adapter.defaultRoute, plain(o));
+      }
+
+      /** The generating route, where a style names the model or streaming in the path (Gemini) as it names them. */
+      function generateRoute(stream: boolean): string {
+        return adapter.routeFor?.(adapter.defaultRoute, plain({ stream })) ?? adapter.defaultRoute;
       }
 
       async function records(): Promise<AuditRecord[]> {
@@ -195,7 +204,7 @@ describe('provider conformance: every registered style, through the proxy', () =
         await r.text();
         const seen = mock.last();
         for (const [name, value] of Object.entries(adapter.authHeaders(UPSTREAM_KEY))) assert.equal(seen.headers[name.toLowerCase()], value, name);
-        assert.equal(seen.url, `${adapter.defaultRoute}?conformance=1`, 'the query goes upstream as sent, less the client key');
+        assert.equal(seen.url, `${generateRoute(false)}?conformance=1`, 'the query goes upstream as sent, less the client key');
         assert.equal(seen.headers['x-not-for-upstream'], undefined, 'a header the style does not pass stays behind');
         if (passes) assert.equal(seen.headers[passes], 'kept');
         // The session token is not a value the proxy sends anywhere, in any header or the target.
@@ -212,7 +221,8 @@ describe('provider conformance: every registered style, through the proxy', () =
       });
 
       it('asks a stream for its usage and settles what the stream reports', async () => {
-        const r = await send({ user: 'stream@conformance.test', body: request({ stream: true }) });
+        // alt=sse is how Google's clients ask for server-sent events; other styles' upstreams ignore it.
+        const r = await send({ user: 'stream@conformance.test', route: generateRoute(true), query: { alt: 'sse' }, body: request({ stream: true }) });
         assert.equal(r.status, 200);
         assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
         await r.text();

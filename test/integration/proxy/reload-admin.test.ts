@@ -22,7 +22,7 @@ describe('proxy policy hot reload, admin API and concurrency', () => {
       const refused = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
       assert.ok(refused instanceof OpenAI.PermissionDeniedError);
 
-      fs.writeFileSync(p.policyPath, referenceText.replace('models: [gpt-4o-mini, "claude-haiku-*"]', 'models: [gpt-4o-mini, gpt-4o, "claude-haiku-*"]'));
+      fs.writeFileSync(p.policyPath, referenceText.replace('models: [gpt-4o-mini, "claude-haiku-*"', 'models: [gpt-4o-mini, gpt-4o, "claude-haiku-*"'));
       await eventually(async () => (await p.state()).health.policy.hash !== (await p.records()).find((r) => r.kind === 'policy')!.policy.hash, 'the edit to load');
       const ok = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
       assert.equal(ok.choices.length, 1, 'the valid edit is in force for the next request');

@@ -17,7 +17,7 @@ describe('proxy with the official SDKs', () => {
     mock = new MockUpstream();
     // The reference bundle plus the count_tokens route, which it does not list.
     const policyText = referenceText
-      .replace('/v1/messages, /v1/embeddings]', '/v1/messages, /v1/messages/count_tokens, /v1/embeddings]')
+      .replace('/v1/messages, /v1/embeddings', '/v1/messages, /v1/messages/count_tokens, /v1/embeddings')
       .replace('  gpt-4o-mini:       { input: 0.15, output: 0.60 }\n', '  gpt-4o-mini:       { input: 0.15, output: 0.60 }\n  text-embedding-3-small: { input: 0.02, output: 0 }\n');
     proxy = await startTestProxy(await mock.start(), { policyText });
     const token = await proxy.token('Bob@acme.dev', { agent: 'notebook' });

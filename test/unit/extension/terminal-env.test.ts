@@ -4,7 +4,7 @@ import { environmentDescription, proxyEnvironment } from '../../../src/extension
 import { registeredAdapters } from '../../../src/providers/registry';
 
 describe('terminal environment for the proxy', () => {
-  it('points OpenAI (with /v1) and Anthropic (without) at the proxy and puts the session token where SDKs read keys', () => {
+  it('points OpenAI (with /v1), Anthropic and Gemini (without) at the proxy and puts the session token where SDKs read keys', () => {
     const env = proxyEnvironment('http://127.0.0.1:4100/', 'session-token');
     assert.equal(env.OPENAI_BASE_URL, 'http://127.0.0.1:4100/openai/v1');
     assert.equal(env.ANTHROPIC_BASE_URL, 'http://127.0.0.1:4100/anthropic');
@@ -13,6 +13,10 @@ describe('terminal environment for the proxy', () => {
     assert.equal(env.AZURE_OPENAI_ENDPOINT, 'http://127.0.0.1:4100/azure-openai');
     assert.equal(env.AZURE_OPENAI_API_KEY, 'session-token');
     assert.equal(env.OPENAI_API_VERSION, '2024-10-21');
+    assert.equal(env.GOOGLE_GEMINI_BASE_URL, 'http://127.0.0.1:4100/gemini');
+    assert.equal(env.GEMINI_API_KEY, 'session-token');
+    // The SDK reads GOOGLE_API_KEY before GEMINI_API_KEY: a real key left there must not win.
+    assert.equal(env.GOOGLE_API_KEY, 'session-token');
     assert.equal(env.TOLLGATE_PROXY_URL, 'http://127.0.0.1:4100');
   });
 

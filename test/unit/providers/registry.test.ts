@@ -8,12 +8,12 @@ import { NOW, positionOf, referenceText } from '../../helpers/policy';
 
 describe('provider registry', () => {
   it('holds the shipped styles', () => {
-    assert.deepEqual(registeredStyles().filter((s) => s === 'openai' || s === 'anthropic').sort(), ['anthropic', 'openai']);
+    assert.deepEqual(registeredStyles().filter((s) => s === 'openai' || s === 'anthropic' || s === 'gemini').sort(), ['anthropic', 'gemini', 'openai']);
     assert.equal(adapterFor('anthropic').style, 'anthropic');
   });
 
   it('fails loudly on a style it does not hold, naming those it does', () => {
-    assert.throws(() => adapterFor('gemini'), (err: unknown) => ProviderRegistryError.is(err, 'unknown-style') && /gemini.*registered: .*openai/.test(err.message));
+    assert.throws(() => adapterFor('mistral'), (err: unknown) => ProviderRegistryError.is(err, 'unknown-style') && /mistral.*registered: .*openai/.test(err.message));
   });
 
   it('refuses a second adapter for a style, and a name a bundle could not write', () => {
@@ -41,16 +41,17 @@ describe('provider registry', () => {
   it('names the style a path belongs to', () => {
     assert.equal(styleOfPath('/v1/messages'), 'anthropic');
     assert.equal(styleOfPath('/v1/chat/completions'), 'openai');
+    assert.equal(styleOfPath('/v1beta/models/gemini-2.5-flash:generateContent'), 'gemini');
     assert.equal(styleOfPath('/v1/nothing'), undefined);
   });
 
   it("is where a bundle's styles come from: a style no adapter serves is refused at its position", () => {
-    const text = referenceText.replace('style: anthropic,', 'style: gemini,');
+    const text = referenceText.replace('style: anthropic,', 'style: mistral,');
     const r = loadPolicy(text, NOW, registeredStyles());
     assert.ok(!r.ok);
-    const e = r.errors.find((x) => /unknown provider style 'gemini': one of .*openai.*anthropic/.test(x.message));
+    const e = r.errors.find((x) => /unknown provider style 'mistral': one of .*openai.*anthropic.*gemini/.test(x.message));
     assert.ok(e, r.errors.map((x) => x.message).join('; '));
-    assert.equal(e.position.line, positionOf(text, 'gemini').line);
+    assert.equal(e.position.line, positionOf(text, 'mistral').line);
     assert.ok(loadPolicy(referenceText, NOW, registeredStyles()).ok);
   });
 });

@@ -134,7 +134,7 @@ describe('simulate: baseline diff', () => {
   it('names who is newly refused, by which rule, from when, and who no longer is', async () => {
     const proposedText = referenceText
       .replace('rate: 60/min\n    burst: 20', 'rate: 60/min\n    burst: 10')
-      .replace('models: [gpt-4o-mini, "claude-haiku-*"]', 'models: [gpt-4o-mini, gpt-4o, "claude-haiku-*"]');
+      .replace('models: [gpt-4o-mini, "claude-haiku-*"', 'models: [gpt-4o-mini, gpt-4o, "claude-haiku-*"');
     assert.notEqual(proposedText, referenceText);
     const call = (user: string, ms: number, model = 'gpt-4o-mini'): object => ({ time: at(ms), user, provider: 'openai', model, input_tokens: 100, max_tokens: 100, output_tokens: 50 });
     const lines = [

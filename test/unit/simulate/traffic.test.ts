@@ -44,6 +44,6 @@ describe('traffic lines as calls', () => {
   });
 
   it('names a provider that is not in the policy', () => {
-    assert.throws(() => callFor(policy, line({ provider: 'gemini', model: 'm', input_tokens: 1 }), 3), (err: unknown) => TrafficError.is(err, 'provider') && err.line === 3);
+    assert.throws(() => callFor(policy, line({ provider: 'mistral', model: 'm', input_tokens: 1 }), 3), (err: unknown) => TrafficError.is(err, 'provider') && err.line === 3);
   });
 });
