@@ -31,6 +31,7 @@ export const CSV_COLUMNS = [
   'pruned.before', 'pruned.last_seq', 'pruned.last_hash', 'pruned.last_time', 'pruned.count',
   'prev', 'hash', 'sig',
   'window.from', 'window.to', 'counts',
+  'usage.cache_read_input_tokens', 'usage.cache_write_input_tokens', 'usage.reasoning_output_tokens',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {
