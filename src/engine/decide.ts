@@ -222,7 +222,9 @@ export class Engine {
     const price = decision.modelServed ? priceOf(this.policy, decision.modelServed, decision.call.provider) : undefined;
     const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? usdFor(price, used) * decision.weight : 0;
     if (!decision.hold) return { usd, usage: used, usageKnown: known, limits: [], alerts: [] };
-    const held = decision.hold.charges.map((c, i) => ({ unit: decision.units?.[i] ?? 'requests', amount: c.amount }));
+    const held = decision.hold.charges.map((c, i) => ({
+      unit: decision.units?.[i] ?? 'requests', amount: c.amount, skipsCacheReads: this.ruleById.get(decision.limits[i]?.rule ?? '')?.skipsCacheReads,
+    }));
     const actual = settledAmounts(held, usage, decision.weight, usd, decision.call.kind !== 'count');
     const result = await this.store.settle(decision.hold, actual, now);
     const limits = decision.limits.map((l, i) => ({ ...l, before: result.results[i]?.before ?? l.before, after: result.results[i]?.after ?? l.after }));

@@ -56,6 +56,11 @@ export const LimitSchema = Type.Object(
     window: Type.Optional(Duration),
     limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Sliding window: most cost admitted in any window.' })),
     cost: Cost,
+    cache_reads: Type.Optional(
+      Type.Union([Type.Literal('count'), Type.Literal('skip')], {
+        description: 'A token limit counts all input, cache reads included (count, the default); skip leaves cache reads out, as the provider\'s own input-token limits do.',
+      }),
+    ),
     when: Type.Optional(When),
     match: Type.Optional(Match),
   },
