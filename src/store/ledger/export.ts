@@ -85,6 +85,9 @@ export interface TrafficRecordLine {
   input_tokens: number;
   max_tokens?: number;
   output_tokens?: number;
+  /** Of the input, cache reads and cache writes, when the settle reports them: they are priced apart. */
+  cache_read_input_tokens?: number;
+  cache_write_input_tokens?: number;
   trace?: string;
   classification?: string[];
 }
@@ -135,6 +138,8 @@ export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncG
       if (p) {
         if (r.usage.input_tokens !== null) p.line.input_tokens = r.usage.input_tokens;
         if (r.usage.output_tokens !== null) p.line.output_tokens = r.usage.output_tokens;
+        if (r.usage.cache_read_input_tokens !== undefined) p.line.cache_read_input_tokens = r.usage.cache_read_input_tokens;
+        if (r.usage.cache_write_input_tokens !== undefined) p.line.cache_write_input_tokens = r.usage.cache_write_input_tokens;
         p.settled = true;
       }
     }
