@@ -9,7 +9,7 @@ import { AGENT_NAME_GUARD, GuardIdTakenError, isGuardId, TRACE_GUARD } from './g
 import type { Identity } from './identity/identity';
 import type { ChargeOp, OpResult, ReserveResult } from './limiters/spec';
 import type { Policy, Rule, RuleException } from './policy/model';
-import { priceOf, usdFor } from './pricing';
+import { priceOf, roundUsd, usdFor } from './pricing';
 import { AgentNameGuard } from './rules/agent-name-guard';
 import { BudgetRule, downgradeFor, downgradeRule } from './rules/budget';
 import type { Cost, PlanFacts, PlannedCharge, RestoredAccumulator } from './rules/charge';
@@ -220,7 +220,7 @@ export class Engine {
     const known = usage !== undefined;
     const used: Usage = usage ?? { input_tokens: decision.reserved.input_tokens, output_tokens: decision.reserved.output_tokens };
     const price = decision.modelServed ? priceOf(this.policy, decision.modelServed, decision.call.provider) : undefined;
-    const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? usdFor(price, used) * decision.weight : 0;
+    const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? roundUsd(usdFor(price, used) * decision.weight) : 0;
     if (!decision.hold) return { usd, usage: used, usageKnown: known, limits: [], alerts: [] };
     const held = decision.hold.charges.map((c, i) => ({
       unit: decision.units?.[i] ?? 'requests', amount: c.amount, skipsCacheReads: this.ruleById.get(decision.limits[i]?.rule ?? '')?.skipsCacheReads,

@@ -68,6 +68,11 @@ export function priceOf(policy: Policy, model: string, provider?: string, source
   return fallback ? bundlePrice(fallback) : undefined;
 }
 
+/** USD to 1e-9 (a nano-dollar): records and views carry the amount, not float noise. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}
+
 /** The rate a call with this much input pays: the highest tier its total input is over. */
 function rateAt(rate: Rate, totalInput: number): number {
   let price = rate.base;
@@ -95,5 +100,5 @@ export function usdFor(price: ModelPrice | undefined, usage: Usage): number {
     + (written - written1h) * cacheWrite
     + written1h * (price.cacheWrite1h ? rateAt(price.cacheWrite1h, total) : cacheWrite)
     + usage.output_tokens * rateAt(price.output, total);
-  return perMillion / 1_000_000;
+  return roundUsd(perMillion / 1_000_000);
 }

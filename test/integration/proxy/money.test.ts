@@ -92,6 +92,7 @@ describe('money as billed (cache reads, cache writes, reasoning)', () => {
       const settle = await waitFor(async () => (await proxy.records()).find((r): r is Extract<AuditRecord, { kind: 'settle' }> => r.kind === 'settle' && r.decision === decision.id));
       assert.deepEqual(settle.usage, c.settled);
       close(settle.usd, c.usd, 'settle record');
+      assert.equal(settle.usd, Math.round(c.usd * 1e9) / 1e9, 'to the nano-dollar, without float noise');
       close(decision.reserved.usd, reservedWorstCase(c, decision.reserved.input_tokens, decision.reserved.output_tokens), 'the reservation assumes no cache hit');
 
       const row = csvRow(settle).trim().split(',');

@@ -49,6 +49,12 @@ describe('pricing', () => {
     }
   });
 
+  it('gives USD to the nano-dollar, without float noise', () => {
+    const usd = usdFor(priceOf(withPrices({ 'gpt-4o-mini': { input: 0.15, output: 0.6, cache_read: 0.075 } }), 'gpt-4o-mini', 'openai'), { input_tokens: 2_000, cache_read_input_tokens: 1_536, output_tokens: 7 });
+    assert.equal(usd, 0.000189);
+    assert.notEqual((464 * 0.15 + 1_536 * 0.075 + 7 * 0.6) / 1e6, 0.000189, 'the plain sum is noisy');
+  });
+
   describe('the bundle over the catalogue', () => {
     it("an entry overrides the catalogue's price, its own cache_read included", () => {
       const policy = withPrices({ 'gpt-4o-mini': { input: 0.15, output: 0.6, cache_read: 0.05 } });
