@@ -94,10 +94,16 @@ function identityOf(ctx: PreviewContext): Identity {
   return { user: ctx.identity.user, agent: ctx.identity.agent, session: 'preview', roles: ctx.identity.roles, issuer: 'preview' };
 }
 
-/** Models the policy prices (and names as downgrade targets) of the same provider style as the call. */
+/**
+ * Models the policy names (in its prices, as downgrade targets or in an entitlement, by a plain
+ * name) of the same provider style as the call. Most prices now come from the catalogue, so the
+ * bundle's own entries no longer list every model it means.
+ */
 function candidates(policy: Policy, style: StyleName, api: FoundCall['api']): string[] {
   const names = new Set<string>([...policy.prices.keys()].filter((n) => !n.includes('*')));
   for (const b of policy.budgets) if (b.downgradeTo) names.add(b.downgradeTo);
+  const entitlements = [policy.entitlements.default, ...policy.entitlements.roles.values(), ...policy.entitlements.users.values()];
+  for (const e of entitlements) for (const m of [e?.models ?? []].flat()) if (!m.includes('*')) names.add(m);
   const embedding = (m: string): boolean => m.includes('embed');
   return [...names].filter((m) => styleOfModel(m) === style && embedding(m) === (api === 'embeddings'));
 }
