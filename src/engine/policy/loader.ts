@@ -3,6 +3,7 @@ import type { StyleName } from '../../contracts/call';
 import { isGuardId } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
 import { SESSION_ISSUER } from '../identity/tokens';
+import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
@@ -224,7 +225,9 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     });
     if (b.on_exceed === 'downgrade') {
       if (!b.downgrade_to) error([...path, 'on_exceed'], `on_exceed: downgrade needs downgrade_to (the model to rewrite to)`);
-      else if (!prices.has(b.downgrade_to) && !prices.has(DEFAULT_PRICE)) error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price in prices, so its cost cannot be held`);
+      else if (!prices.has(b.downgrade_to) && !prices.has(DEFAULT_PRICE) && !catalogue.priceOf(b.downgrade_to)) {
+        error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price (neither the price catalogue nor prices name it), so its cost cannot be held`);
+      }
     } else if (b.downgrade_to !== undefined) {
       error([...path, 'downgrade_to'], `downgrade_to is used only with on_exceed: downgrade`, true);
     }
