@@ -62,8 +62,12 @@ export interface SettleBody {
   kind: 'settle';
   /** The decision record's id. */
   decision: string;
-  /** Real usage; a count the upstream never reported is null (unknown is not zero). */
-  usage: { input_tokens: number | null; output_tokens: number | null };
+  /**
+   * Real usage; a count the upstream never reported is null (unknown is not zero). `input_tokens`
+   * is all input, cached included, `output_tokens` all output, reasoning included; the parts
+   * billed at their own prices are present where the provider reports them.
+   */
+  usage: { input_tokens: number | null; output_tokens: number | null; cache_read_input_tokens?: number; cache_write_input_tokens?: number; reasoning_output_tokens?: number };
   usd: number;
   status: number;
   /** True when the client went away or the upstream broke off before the end. */

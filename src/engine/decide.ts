@@ -9,7 +9,7 @@ import { AGENT_NAME_GUARD, GuardIdTakenError, isGuardId, TRACE_GUARD } from './g
 import type { Identity } from './identity/identity';
 import type { ChargeOp, OpResult, ReserveResult } from './limiters/spec';
 import type { Policy, Rule, RuleException } from './policy/model';
-import { priceOf, usdFor } from './pricing';
+import { priceOf, roundUsd, usdFor } from './pricing';
 import { AgentNameGuard } from './rules/agent-name-guard';
 import { BudgetRule, downgradeFor, downgradeRule } from './rules/budget';
 import type { Cost, PlanFacts, PlannedCharge, RestoredAccumulator } from './rules/charge';
@@ -42,7 +42,8 @@ export interface DecisionRequest {
 
 function costOf(policy: Policy, call: ModelCall, model: string | undefined, outputTokens: number, weight: number): Cost {
   if (call.kind === 'count' || call.kind === 'passthrough') return { requests: 1, tokens: 0, usd: 0 };
-  const usd = usdFor(model ? priceOf(policy, model) : undefined, call.inputTokens, outputTokens) * weight;
+  // The worst case: no cache hit, every input token at the uncached price.
+  const usd = usdFor(model ? priceOf(policy, model, call.provider) : undefined, { input_tokens: call.inputTokens, output_tokens: outputTokens }) * weight;
   return { requests: 1, tokens: (call.inputTokens + outputTokens) * weight, usd };
 }
 
@@ -173,7 +174,7 @@ export class Engine {
       }
     }
 
-    const reservedUsd = usdFor(model ? priceOf(this.policy, model) : undefined, call.inputTokens, outputTokens) * weight;
+    const reservedUsd = usdFor(model ? priceOf(this.policy, model, call.provider) : undefined, { input_tokens: call.inputTokens, output_tokens: outputTokens }) * weight;
     const reserved: Reserved = { input_tokens: call.inputTokens, output_tokens: outputTokens, usd: call.kind === 'generate' || call.kind === 'embed' ? reservedUsd : 0 };
     const limits = planned.map((p, i) => limitState(p, result.results[i]!));
     const exception = planned.find((p) => p.exception)?.exception;
@@ -219,10 +220,12 @@ export class Engine {
   async settle(decision: Decision, usage: Usage | undefined, now: number): Promise<Settlement> {
     const known = usage !== undefined;
     const used: Usage = usage ?? { input_tokens: decision.reserved.input_tokens, output_tokens: decision.reserved.output_tokens };
-    const price = decision.modelServed ? priceOf(this.policy, decision.modelServed) : undefined;
-    const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? usdFor(price, used.input_tokens, used.output_tokens) * decision.weight : 0;
+    const price = decision.modelServed ? priceOf(this.policy, decision.modelServed, decision.call.provider) : undefined;
+    const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? roundUsd(usdFor(price, used) * decision.weight) : 0;
     if (!decision.hold) return { usd, usage: used, usageKnown: known, limits: [], alerts: [] };
-    const held = decision.hold.charges.map((c, i) => ({ unit: decision.units?.[i] ?? 'requests', amount: c.amount }));
+    const held = decision.hold.charges.map((c, i) => ({
+      unit: decision.units?.[i] ?? 'requests', amount: c.amount, skipsCacheReads: this.ruleById.get(decision.limits[i]?.rule ?? '')?.skipsCacheReads,
+    }));
     const actual = settledAmounts(held, usage, decision.weight, usd, decision.call.kind !== 'count');
     const result = await this.store.settle(decision.hold, actual, now);
     const limits = decision.limits.map((l, i) => ({ ...l, before: result.results[i]?.before ?? l.before, after: result.results[i]?.after ?? l.after }));

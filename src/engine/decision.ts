@@ -60,9 +60,22 @@ export interface Decision {
   readonly units?: readonly CostUnit[];
 }
 
+/**
+ * What a call used. `input_tokens` is all input, cached included, and `output_tokens` all output,
+ * reasoning included (the OpenTelemetry GenAI convention); the parts a provider bills at their
+ * own prices are named where it reports them.
+ */
 export interface Usage {
   readonly input_tokens: number;
   readonly output_tokens: number;
+  /** Of the input, tokens read from the prompt cache. */
+  readonly cache_read_input_tokens?: number;
+  /** Of the input, tokens written to the prompt cache, both durations. */
+  readonly cache_write_input_tokens?: number;
+  /** Of the cache writes, those to Anthropic's 1-hour cache (priced apart from the 5-minute ones). */
+  readonly cache_write_1h_input_tokens?: number;
+  /** Of the output, reasoning (thinking) tokens. */
+  readonly reasoning_output_tokens?: number;
 }
 
 export interface Alert {

@@ -22,7 +22,7 @@ export interface RecordedDecision {
 /** What replaying a settlement reads of its record; a usage count the upstream never reported is null. */
 export interface RecordedSettle {
   readonly decision: string;
-  readonly usage: { readonly input_tokens: number | null; readonly output_tokens: number | null };
+  readonly usage: { readonly input_tokens: number | null; readonly output_tokens: number | null; readonly cache_read_input_tokens?: number };
   readonly usd: number;
 }
 
@@ -54,7 +54,7 @@ export class Replay {
       const acc = this.engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent);
       if (!acc) continue;
       ops.push({ key: accumulatorKey(l.rule, l.key), spec: acc.spec, amount: l.after - l.before, force: true });
-      held.push({ unit: acc.unit, amount: l.after - l.before });
+      held.push({ unit: acc.unit, amount: l.after - l.before, skipsCacheReads: acc.skipsCacheReads });
     }
     if (ops.length === 0) return;
     const result = await this.store.reserve(ops, at);
@@ -69,7 +69,8 @@ export class Replay {
     if (!open) return;
     this.open.delete(r.decision);
     const { input_tokens: input, output_tokens: output } = r.usage;
-    const usage: Usage | undefined = input !== null && output !== null ? { input_tokens: input, output_tokens: output } : undefined;
+    const cached = r.usage.cache_read_input_tokens;
+    const usage: Usage | undefined = input !== null && output !== null ? { input_tokens: input, output_tokens: output, ...(cached !== undefined ? { cache_read_input_tokens: cached } : {}) } : undefined;
     await this.store.settle(open.hold, settledAmounts(open.held, usage, open.weight, r.usd), at);
   }
 }

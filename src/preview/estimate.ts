@@ -96,10 +96,16 @@ function identityOf(ctx: PreviewContext): Identity {
   return { user: ctx.identity.user, agent: ctx.identity.agent, session: 'preview', roles: ctx.identity.roles, issuer: 'preview' };
 }
 
-/** Models the policy prices (and names as downgrade targets) of the same provider style as the call. */
+/**
+ * Models the policy names (in its prices, as downgrade targets or in an entitlement, by a plain
+ * name) of the same provider style as the call. Most prices now come from the catalogue, so the
+ * bundle's own entries no longer list every model it means.
+ */
 function candidates(policy: Policy, style: StyleName, api: FoundCall['api']): string[] {
   const names = new Set<string>([...policy.prices.keys()].filter((n) => !n.includes('*')));
   for (const b of policy.budgets) if (b.downgradeTo) names.add(b.downgradeTo);
+  const entitlements = [policy.entitlements.default, ...policy.entitlements.roles.values(), ...policy.entitlements.users.values()];
+  for (const e of entitlements) for (const m of [e?.models ?? []].flat()) if (!m.includes('*')) names.add(m);
   const embedding = (m: string): boolean => m.includes('embed');
   return [...names].filter((m) => styleOfModel(m) === style && embedding(m) === (api === 'embeddings'));
 }
@@ -170,7 +176,7 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
   const req = { identity, call: mc };
   const first = await new Engine(ctx.policy, new MemoryStore()).decide(req, ctx.now);
   const style = call.provider;
-  const price = priceOf(ctx.policy, model);
+  const price = priceOf(ctx.policy, model, mc.provider);
   if (!price) assumptions.push(`the policy has no price for ${model}: its USD cost counts as $0`);
   if (call.api !== 'embeddings') {
     if (call.maxTokens === undefined) assumptions.push(`no max_tokens: the policy's reserve of ${ctx.policy.guards.reserveOutputTokens} output tokens is held`);
@@ -185,8 +191,8 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
         if (m === model) continue;
         const alt = await new Engine(ctx.policy, new MemoryStore()).decide({ identity, call: { ...mc, model: m } }, ctx.now);
         if (alt.refusal === 'entitlement') continue;
-        const p = priceOf(ctx.policy, m);
-        const weight = p ? p.input + p.output : 0;
+        const p = priceOf(ctx.policy, m, mc.provider);
+        const weight = p ? p.input.base + p.output.base : 0;
         // The most capable (by price) model the person may use is the closest replacement.
         if (!best || weight > best.price) best = { model: m, price: weight };
       }
@@ -195,7 +201,7 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
     const fix = alternative && call.modelRange ? { title: `Use ${alternative} (entitled for ${ctx.identity.user})`, range: call.modelRange, replacement: quoteLike(alternative) } : undefined;
     const message = first.refusal === 'context' ? `Tollgate: ${first.reason}` : `Tollgate: ${ctx.identity.user} is not entitled to ${model}${alternative ? `; ${alternative} is` : ''}`;
     diagnostics.push({ severity: 'error', message, range: first.refusal === 'entitlement' && call.modelRange ? call.modelRange : call.range, fix });
-    const usd = usdFor(price, mc.inputTokens, (mc.requestedOutputTokens ?? ctx.policy.guards.reserveOutputTokens) * mc.choices);
+    const usd = usdFor(price, { input_tokens: mc.inputTokens, output_tokens: (mc.requestedOutputTokens ?? ctx.policy.guards.reserveOutputTokens) * mc.choices });
     const lens = [first.refusal === 'context'
       ? `Tollgate: ${model} · refused: prompt ≈${int(mc.inputTokens)} tokens is over the context cap`
       : `Tollgate: ${model} · not entitled for ${ctx.identity.user}${alternative ? ` (use ${alternative})` : ''}`];

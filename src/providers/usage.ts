@@ -27,9 +27,19 @@ export function newReading(): UsageReading {
 
 /** The usage to settle: reported if complete; after an abort, what was produced so far. */
 export function settleUsage(r: UsageReading, countedInput: number, countOutput: (text: string) => number, aborted: boolean): Usage | undefined {
-  if (r.input !== undefined && r.output !== undefined) return { input_tokens: r.input, output_tokens: r.output };
+  if (r.input !== undefined && r.output !== undefined) return { input_tokens: r.input, output_tokens: r.output, ...billedParts(r) };
   if (!aborted) return undefined;
-  return { input_tokens: r.input ?? countedInput, output_tokens: r.output ?? countOutput(r.outputText) };
+  return { input_tokens: r.input ?? countedInput, output_tokens: r.output ?? countOutput(r.outputText), ...billedParts(r) };
+}
+
+/** The parts of the usage the provider reported, each only when it did (absent is not zero). */
+function billedParts(r: UsageReading): Partial<Usage> {
+  const parts: { -readonly [K in keyof Usage]?: Usage[K] } = {};
+  if (r.cacheRead !== undefined) parts.cache_read_input_tokens = r.cacheRead;
+  if (r.cacheWrite !== undefined || r.cacheWrite1h !== undefined) parts.cache_write_input_tokens = (r.cacheWrite ?? 0) + (r.cacheWrite1h ?? 0);
+  if (r.cacheWrite1h !== undefined) parts.cache_write_1h_input_tokens = r.cacheWrite1h;
+  if (r.reasoning !== undefined) parts.reasoning_output_tokens = r.reasoning;
+  return parts;
 }
 
 export function num(v: unknown): number | undefined {

@@ -1,5 +1,5 @@
 import { Engine } from '../engine/decide';
-import type { Outcome } from '../engine/decision';
+import type { Outcome, Usage } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { normalizeUser } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
@@ -107,7 +107,11 @@ export class Replay {
     }
     // The call ran: charge its real output when the line knows it, else the reserved worst case,
     // as the proxy does for a call whose usage never arrived.
-    const usage = t.outputTokens === undefined ? undefined : { input_tokens: call.inputTokens, output_tokens: t.outputTokens };
+    const usage: Usage | undefined = t.outputTokens === undefined ? undefined : {
+      input_tokens: call.inputTokens, output_tokens: t.outputTokens,
+      ...(t.cacheReadTokens !== undefined ? { cache_read_input_tokens: t.cacheReadTokens } : {}),
+      ...(t.cacheWriteTokens !== undefined ? { cache_write_input_tokens: t.cacheWriteTokens } : {}),
+    };
     const s = await this.engine.settle(d, usage, t.time);
     if (d.outcome === 'downgrade') {
       row.downgraded++;

@@ -25,6 +25,9 @@ export interface TrafficLine {
   readonly messages?: readonly TrafficMessage[];
   readonly maxTokens?: number;
   readonly outputTokens?: number;
+  /** Of the input, cache reads and (5-minute) cache writes the call really made: priced apart. */
+  readonly cacheReadTokens?: number;
+  readonly cacheWriteTokens?: number;
   readonly trace?: string;
   /** Labels the request carried (what the ledger recorded), so weights and `when` filters replay. */
   readonly classification?: readonly string[];
@@ -47,7 +50,7 @@ export class TrafficError extends Error {
   }
 }
 
-const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'trace', 'classification']);
+const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_write_input_tokens', 'trace', 'classification']);
 
 function count(o: Record<string, unknown>, name: string, line: number): number | undefined {
   const v = o[name];
@@ -116,6 +119,8 @@ export function parseTrafficLine(source: string, line: number): TrafficLine | un
     messages,
     maxTokens: count(o, 'max_tokens', line),
     outputTokens: count(o, 'output_tokens', line),
+    cacheReadTokens: count(o, 'cache_read_input_tokens', line),
+    cacheWriteTokens: count(o, 'cache_write_input_tokens', line),
     trace: text(o, 'trace', line, false),
     classification: strings(o, 'classification', line),
   };

@@ -1,7 +1,13 @@
 /** Usage a mock upstream reports for a call. */
 export interface MockUsage {
+  /** All input, cached included. */
   readonly input: number;
   readonly output: number;
+  /** Of the input: cache reads, 5-minute and 1-hour cache writes; of the output, reasoning. Reported when given. */
+  readonly cacheRead?: number;
+  readonly cacheWrite?: number;
+  readonly cacheWrite1h?: number;
+  readonly reasoning?: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { anthropicMock } from '../providers/anthropic/mock';
 import { geminiMock } from '../providers/gemini/mock';
 import { openaiMock } from '../providers/openai/mock';
-import type { MockStyle } from './mock-style';
+import type { MockStyle, MockUsage } from './mock-style';
 
 export interface SeenRequest {
   readonly method: string;
@@ -42,6 +42,10 @@ export class MockUpstream {
   private server!: http.Server;
   readonly inputTokens = 11;
   readonly outputTokens = 7;
+  /** The billed parts of the usage every reply reports (cache reads and writes, reasoning); none by default. */
+  billed: Omit<MockUsage, 'input' | 'output'> = {};
+  /** Total input every reply reports, when a test sets one (cache parts are within it). */
+  input?: number;
 
   /** The first style that claims a path answers it; the last answers the paths styles share. */
   constructor(private readonly styles: readonly MockStyle[] = [geminiMock, anthropicMock, openaiMock]) {}
@@ -93,7 +97,7 @@ export class MockUpstream {
       const url = req.url ?? '';
       // A path no style claims as its own (models, the root) is the last style's.
       const style = this.styles.find((s) => s.serves(url)) ?? this.styles[this.styles.length - 1]!;
-      const usage = { input: this.inputTokens, output: this.outputTokens };
+      const usage: MockUsage = { input: this.input ?? this.inputTokens, output: this.outputTokens, ...this.billed };
       if (body?.stream || style.streams?.(url) || behaviour.kind === 'stream') {
         const b = behaviour.kind === 'stream' ? behaviour : { kind: 'stream' as const, chunks: 3, intervalMs: 0 };
         res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -3,6 +3,7 @@ import type { StyleName } from '../../contracts/call';
 import { isGuardId } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
 import { SESSION_ISSUER } from '../identity/tokens';
+import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
@@ -193,20 +194,22 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     const path = ['limits', i];
     if (!sound(path)) return void checkLooseId(l, [...path, 'id']);
     const { per, when, match } = checkRule(l, path);
+    if (l.cache_reads !== undefined && l.cost !== 'tokens') error([...path, 'cache_reads'], `'cache_reads' applies to limits with cost: tokens`, true);
+    const skip = l.cache_reads === 'skip' && l.cost === 'tokens' ? { skipCacheReads: true } : {};
     if (l.algorithm === 'token-bucket') {
       if (l.rate === undefined) error(path, `token-bucket limit '${l.id}' needs a rate`);
       if (l.burst === undefined) error(path, `token-bucket limit '${l.id}' needs a burst`);
       if (l.window !== undefined) error([...path, 'window'], `'window' applies to sliding-window limits, not token-bucket`, true);
       if (l.limit !== undefined) error([...path, 'limit'], `'limit' applies to sliding-window limits; a token bucket uses burst`, true);
       const r = l.rate !== undefined ? rate(l.rate, [...path, 'rate']) : undefined;
-      if (r && l.burst !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'token-bucket', rate: r, burst: l.burst, cost: l.cost });
+      if (r && l.burst !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'token-bucket', rate: r, burst: l.burst, cost: l.cost, ...skip });
     } else {
       if (l.window === undefined) error(path, `sliding-window limit '${l.id}' needs a window`);
       if (l.limit === undefined) error(path, `sliding-window limit '${l.id}' needs a limit`);
       if (l.rate !== undefined) error([...path, 'rate'], `'rate' applies to token-bucket limits, not sliding-window`, true);
       if (l.burst !== undefined) error([...path, 'burst'], `'burst' applies to token-bucket limits, not sliding-window`, true);
       const w = l.window !== undefined ? duration(l.window, [...path, 'window']) : undefined;
-      if (w !== undefined && l.limit !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'sliding-window', windowMs: w, limit: l.limit, cost: l.cost });
+      if (w !== undefined && l.limit !== undefined) limits.push({ kind: 'limit', id: l.id, per, when, match, algorithm: 'sliding-window', windowMs: w, limit: l.limit, cost: l.cost, ...skip });
     }
   });
 
@@ -228,7 +231,9 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     });
     if (b.on_exceed === 'downgrade') {
       if (!b.downgrade_to) error([...path, 'on_exceed'], `on_exceed: downgrade needs downgrade_to (the model to rewrite to)`);
-      else if (!prices.has(b.downgrade_to) && !prices.has(DEFAULT_PRICE)) error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price in prices, so its cost cannot be held`);
+      else if (!prices.has(b.downgrade_to) && !prices.has(DEFAULT_PRICE) && !catalogue.priceOf(b.downgrade_to)) {
+        error([...path, 'downgrade_to'], `downgrade_to '${b.downgrade_to}' has no price (neither the price catalogue nor prices name it), so its cost cannot be held`);
+      }
     } else if (b.downgrade_to !== undefined) {
       error([...path, 'downgrade_to'], `downgrade_to is used only with on_exceed: downgrade`, true);
     }

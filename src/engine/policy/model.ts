@@ -28,6 +28,8 @@ export interface TokenBucketLimit extends RuleCommon {
   readonly rate: Rate;
   readonly burst: number;
   readonly cost: CostUnit;
+  /** A token limit that leaves cache reads out of what a call used (`cache_reads: skip`). */
+  readonly skipCacheReads?: boolean;
 }
 
 export interface SlidingWindowLimit extends RuleCommon {
@@ -36,6 +38,8 @@ export interface SlidingWindowLimit extends RuleCommon {
   readonly windowMs: number;
   readonly limit: number;
   readonly cost: CostUnit;
+  /** A token limit that leaves cache reads out of what a call used (`cache_reads: skip`). */
+  readonly skipCacheReads?: boolean;
 }
 
 export type Limit = TokenBucketLimit | SlidingWindowLimit;

@@ -56,6 +56,11 @@ export const LimitSchema = Type.Object(
     window: Type.Optional(Duration),
     limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Sliding window: most cost admitted in any window.' })),
     cost: Cost,
+    cache_reads: Type.Optional(
+      Type.Union([Type.Literal('count'), Type.Literal('skip')], {
+        description: 'A token limit counts all input, cache reads included (count, the default); skip leaves cache reads out, as the provider\'s own input-token limits do.',
+      }),
+    ),
     when: Type.Optional(When),
     match: Type.Optional(Match),
   },
@@ -151,8 +156,14 @@ const Identity = Type.Object(
 );
 
 const Price = Type.Object(
-  { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
-  { additionalProperties: false, description: 'USD per 1M tokens.' },
+  {
+    input: Type.Number({ minimum: 0, description: 'Uncached input.' }),
+    output: Type.Number({ minimum: 0, description: 'Output, reasoning included.' }),
+    cache_read: Type.Optional(Type.Number({ minimum: 0, description: 'Input read from the prompt cache; billed as input when absent.' })),
+    cache_write: Type.Optional(Type.Number({ minimum: 0, description: 'Input written to the prompt cache (5-minute); billed as input when absent.' })),
+    cache_write_1h: Type.Optional(Type.Number({ minimum: 0, description: 'Input written to Anthropic\'s 1-hour cache; billed as cache_write when absent.' })),
+  },
+  { additionalProperties: false, description: 'USD per 1M tokens; overrides the catalogue\'s price for the model.' },
 );
 
 const ClassificationLabel = Type.Object(
@@ -228,7 +239,7 @@ export const PolicySchema = Type.Object(
     identity: Identity,
     prices: Type.Optional(
       Type.Record(Type.String(), Price, {
-        description: 'USD per 1M tokens per model (a name, or a glob); a dated snapshot takes its model\'s price. `default` prices every model named nowhere else; without it, a model priced nowhere is refused wherever a USD budget or limit would count it.',
+        description: 'USD per 1M tokens per model (a name, or a glob), over the price catalogue shipped with the product; a dated snapshot takes its model\'s price. `default` prices every model named neither here nor in the catalogue; without it, a model priced nowhere is refused wherever a USD budget or limit would count it.',
       }),
     ),
     classification: Type.Optional(Type.Record(Type.String(), ClassificationLabel)),

@@ -60,4 +60,6 @@ export interface PlannedCharge {
 export interface RestoredAccumulator {
   readonly spec: AccumulatorSpec;
   readonly unit: CostUnit;
+  /** A token accumulator that leaves cache reads out of what a call used. */
+  readonly skipsCacheReads?: boolean;
 }

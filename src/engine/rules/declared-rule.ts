@@ -76,6 +76,8 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
   abstract readonly kind: 'limit' | 'budget';
   abstract readonly refusal: RefusalKind;
   abstract readonly unit: CostUnit;
+  /** Whether a call's cache reads are left out of the tokens it is settled at (`cache_reads: skip`). */
+  readonly skipsCacheReads: boolean = false;
   /** The rule's accumulator without an exception: built once, not per request. */
   private base?: AccumulatorSpec;
   /** Identity keys depend only on the identity (which repeats across requests) unless the rule is per classification. */
@@ -133,7 +135,7 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
   /** The accumulator a recorded charge of this rule belongs to, with the exception the record names while it exists. */
   restored(exceptionId: string | null | undefined): RestoredAccumulator {
     const exception = exceptionId ? this.exceptions.find((x) => x.id === exceptionId) : undefined;
-    return { spec: this.spec(exception), unit: this.unit };
+    return { spec: this.spec(exception), unit: this.unit, ...(this.skipsCacheReads ? { skipsCacheReads: true } : {}) };
   }
 
   explain(p: PlannedCharge, r: OpResult, id: Identity, retryMs: number | null): string {

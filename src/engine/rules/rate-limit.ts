@@ -11,10 +11,12 @@ export class RateLimitRule extends DeclaredRule<Limit> {
   readonly refusal = 'rate-limit' as const;
 
   readonly unit: CostUnit;
+  override readonly skipsCacheReads: boolean;
 
   constructor(def: Limit, exceptions: readonly RuleException[]) {
     super(def, exceptions);
     this.unit = def.cost;
+    this.skipsCacheReads = def.skipCacheReads === true;
   }
 
   protected specFor(x: RuleException | undefined): AccumulatorSpec {

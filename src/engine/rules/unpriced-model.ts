@@ -10,12 +10,12 @@ import type { Rule } from '../policy/model';
 // than let through at $0.
 
 export function checkUnpricedModel(policy: Policy, rules: readonly DeclaredRule<Rule>[], id: Identity, call: ModelCall, labels: readonly string[]): CheckRefusal | undefined {
-  if ((call.kind !== 'generate' && call.kind !== 'embed') || !call.model || priceOf(policy, call.model)) return undefined;
+  if ((call.kind !== 'generate' && call.kind !== 'embed') || !call.model || priceOf(policy, call.model, call.provider)) return undefined;
   const counting = rules.find((r) => r.unit === 'usd' && r.counts(id, call, call.model, labels));
   if (!counting) return undefined;
   return {
     refusal: 'entitlement',
     rule: 'prices',
-    reason: `model '${call.model}' has no price (no entry in the bundle's prices and no prices.default), so ${counting.kind === 'budget' ? 'budget' : 'limit'} '${counting.id}' cannot count what it costs`,
+    reason: `model '${call.model}' has no price (neither the price catalogue nor the bundle's prices name it, and there is no prices.default), so ${counting.kind === 'budget' ? 'budget' : 'limit'} '${counting.id}' cannot count what it costs`,
   };
 }

@@ -23,11 +23,27 @@ const errorTypes: Record<ErrorKind, string> = {
   unavailable: 'overloaded_error',
 };
 
-/** Cached and cache-creating input tokens are input the call paid for. */
+/**
+ * Anthropic's `input_tokens` is only the uncached input: cache reads and cache writes are input
+ * too, billed at their own prices, so the reading keeps the total and names each part. A count the
+ * event does not give leaves what an earlier event said (message_delta repeats only some).
+ */
 function readUsage(u: AnthropicUsage | undefined, r: UsageReading): void {
   if (!u || typeof u !== 'object') return;
-  const input = num(u.input_tokens);
-  if (input !== undefined) r.input = input + (num(u.cache_creation_input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0);
+  const uncached = num(u.input_tokens);
+  const read = num(u.cache_read_input_tokens);
+  const split = u.cache_creation && typeof u.cache_creation === 'object' ? u.cache_creation : undefined;
+  const written5m = num(split?.ephemeral_5m_input_tokens);
+  const written1h = num(split?.ephemeral_1h_input_tokens);
+  const splitTotal = written5m === undefined && written1h === undefined ? undefined : (written5m ?? 0) + (written1h ?? 0);
+  const written = num(u.cache_creation_input_tokens) ?? splitTotal;
+  if (read !== undefined) r.cacheRead = read;
+  // cacheWrite is the 5-minute writes, cacheWrite1h the 1-hour ones: they are priced apart.
+  if (written !== undefined) {
+    if (written1h !== undefined) r.cacheWrite1h = Math.min(written, written1h);
+    r.cacheWrite = written - (r.cacheWrite1h ?? 0);
+  }
+  if (uncached !== undefined) r.input = uncached + (r.cacheRead ?? 0) + (r.cacheWrite ?? 0) + (r.cacheWrite1h ?? 0);
   const output = num(u.output_tokens);
   if (output !== undefined) r.output = output;
 }

@@ -41,12 +41,17 @@ export function openaiErrorBody(kind: ErrorKind, message: string, details?: Erro
   return { error: { message, type: t.type, param: null, code: t.code } };
 }
 
+/** Chat and completions name usage one way, the Responses API another; cached input and reasoning are parts of the totals. */
 function readUsage(u: OpenAIUsage | null | undefined, r: UsageReading): void {
   if (!u || typeof u !== 'object') return;
   const input = num(u.prompt_tokens) ?? num(u.input_tokens);
   const output = num(u.completion_tokens) ?? num(u.output_tokens);
   if (input !== undefined) r.input = input;
   if (output !== undefined) r.output = output;
+  const cached = num(u.prompt_tokens_details?.cached_tokens) ?? num(u.input_tokens_details?.cached_tokens);
+  const reasoning = num(u.completion_tokens_details?.reasoning_tokens) ?? num(u.output_tokens_details?.reasoning_tokens);
+  if (cached !== undefined) r.cacheRead = cached;
+  if (reasoning !== undefined) r.reasoning = reasoning;
 }
 
 /** Collects what a streamed delta says the model produced, for an estimate if usage never comes. */

@@ -73,4 +73,8 @@ export interface OpenAIUsage {
   /** The Responses API's names. */
   input_tokens?: number;
   output_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+  input_tokens_details?: { cached_tokens?: number };
+  output_tokens_details?: { reasoning_tokens?: number };
 }

@@ -71,11 +71,23 @@ export function errorBody(o: {
   };
 }
 
+/** The settle record's usage: the totals, and each billed part the provider reported. */
+function settledUsage(s: Settlement): SettleBody['usage'] {
+  const u = s.usage;
+  if (!s.usageKnown) return { input_tokens: null, output_tokens: null };
+  return {
+    input_tokens: u.input_tokens, output_tokens: u.output_tokens,
+    ...(u.cache_read_input_tokens !== undefined ? { cache_read_input_tokens: u.cache_read_input_tokens } : {}),
+    ...(u.cache_write_input_tokens !== undefined ? { cache_write_input_tokens: u.cache_write_input_tokens } : {}),
+    ...(u.reasoning_output_tokens !== undefined ? { reasoning_output_tokens: u.reasoning_output_tokens } : {}),
+  };
+}
+
 export function settleBody(decisionId: string, s: Settlement | undefined, status: number, aborted: boolean): SettleBody {
   return {
     kind: 'settle',
     decision: decisionId,
-    usage: s ? { input_tokens: s.usageKnown ? s.usage.input_tokens : null, output_tokens: s.usageKnown ? s.usage.output_tokens : null } : { input_tokens: 0, output_tokens: 0 },
+    usage: s ? settledUsage(s) : { input_tokens: 0, output_tokens: 0 },
     usd: s ? s.usd : 0,
     status,
     aborted,

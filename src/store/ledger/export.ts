@@ -31,6 +31,7 @@ export const CSV_COLUMNS = [
   'pruned.before', 'pruned.last_seq', 'pruned.last_hash', 'pruned.last_time', 'pruned.count',
   'prev', 'hash', 'sig',
   'window.from', 'window.to', 'counts',
+  'usage.cache_read_input_tokens', 'usage.cache_write_input_tokens', 'usage.reasoning_output_tokens',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {
@@ -84,6 +85,9 @@ export interface TrafficRecordLine {
   input_tokens: number;
   max_tokens?: number;
   output_tokens?: number;
+  /** Of the input, cache reads and cache writes, when the settle reports them: they are priced apart. */
+  cache_read_input_tokens?: number;
+  cache_write_input_tokens?: number;
   trace?: string;
   classification?: string[];
 }
@@ -134,6 +138,8 @@ export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncG
       if (p) {
         if (r.usage.input_tokens !== null) p.line.input_tokens = r.usage.input_tokens;
         if (r.usage.output_tokens !== null) p.line.output_tokens = r.usage.output_tokens;
+        if (r.usage.cache_read_input_tokens !== undefined) p.line.cache_read_input_tokens = r.usage.cache_read_input_tokens;
+        if (r.usage.cache_write_input_tokens !== undefined) p.line.cache_write_input_tokens = r.usage.cache_write_input_tokens;
         p.settled = true;
       }
     }

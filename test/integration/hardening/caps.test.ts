@@ -36,12 +36,13 @@ describe('caps and limits hold however a request is written', () => {
     assert.equal(rec.reserved.output_tokens, 3 * 8192, 'what is held covers what the upstream may generate');
   });
 
+  // A model neither the price catalogue nor the bundle names.
   it('refuses a model priced nowhere wherever a USD budget counts it, naming the missing price', async () => {
     const client = new OpenAI({ apiKey: await p.token('bob@acme.dev'), baseURL: `${p.url}/openai/v1`, maxRetries: 0 });
     const seen = mock.seen.length;
-    const err = await client.chat.completions.create({ model: 'o3', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }).catch((e: unknown) => e);
+    const err = await client.chat.completions.create({ model: 'acme-internal-7', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }).catch((e: unknown) => e);
     assert.ok(err instanceof OpenAI.PermissionDeniedError, String(err));
-    assert.match(err.message, /model 'o3' has no price/);
+    assert.match(err.message, /model 'acme-internal-7' has no price/);
     assert.equal(err.headers?.get('x-tollgate-rule'), 'prices');
     assert.equal(mock.seen.length, seen, 'it never reached the provider at $0');
   });
@@ -50,7 +51,7 @@ describe('caps and limits hold however a request is written', () => {
     const withDefault = await startTestProxy(mock.url, { policyText: referenceText.replace('prices:\n', 'prices:\n  default: { input: 20, output: 80 }\n') });
     try {
       const client = new OpenAI({ apiKey: await withDefault.token('bob@acme.dev'), baseURL: `${withDefault.url}/openai/v1`, maxRetries: 0 });
-      const { response } = await client.chat.completions.create({ model: 'o3', messages: [{ role: 'user', content: 'x' }], max_tokens: 100 }).withResponse();
+      const { response } = await client.chat.completions.create({ model: 'acme-internal-7', messages: [{ role: 'user', content: 'x' }], max_tokens: 100 }).withResponse();
       const rec = (await withDefault.records()).find((r) => r.id === response.headers.get('x-tollgate-decision')) as DecisionRecord;
       assert.ok(rec.reserved.usd > 100 * 80 / 1e6 - 1e-12, 'held at the default price');
     } finally {

@@ -88,7 +88,11 @@ describe('policy bundle loading', () => {
   });
 
   it('rejects downgrade_to a model without a price', () => {
-    expectErrorAt('downgrade_to: gpt-4o-mini', 'downgrade_to: gpt-5-nano', /'gpt-5-nano' has no price/, 'downgrade_to: '.length);
+    expectErrorAt('downgrade_to: gpt-4o-mini', 'downgrade_to: acme-nano-0', /'acme-nano-0' has no price/, 'downgrade_to: '.length);
+  });
+
+  it('accepts downgrade_to a model only the price catalogue prices', () => {
+    assert.equal(loadPolicy(referenceText.replace('downgrade_to: gpt-4o-mini', 'downgrade_to: claude-haiku-4-5'), NOW).ok, true);
   });
 
   it('rejects an impossible date', () => {

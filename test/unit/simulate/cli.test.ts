@@ -112,7 +112,7 @@ describe('tollgate audit export --format traffic', () => {
     const a = ledger.append(decision(1, { identity: { user: 'bob@acme.dev', agent: 'nb', session: 's', roles: ['ml-engineers'] }, model: 'gpt-4o', model_served: 'gpt-4o', reserved: { input_tokens: 120, output_tokens: 400, usd: 0.0043 }, trace: 'abc' }));
     const refused = ledger.append(decision(2, { outcome: 'refuse', status: 429, rule: 'agent-burst', identity: { user: 'bob@acme.dev', agent: 'nb', session: 's', roles: ['ml-engineers'] }, reserved: { input_tokens: 0, output_tokens: 0, usd: 0 } }));
     const unsettled = ledger.append(decision(3, { identity: { user: 'carol@acme.dev', agent: 'default', session: 's2', roles: [] }, classification: ['pii'], reserved: { input_tokens: 50, output_tokens: 1024, usd: 0.001 } }));
-    const s = ledger.append({ ...settle(a.record.id), usage: { input_tokens: 118, output_tokens: 77 } });
+    const s = ledger.append({ ...settle(a.record.id), usage: { input_tokens: 118, output_tokens: 77, cache_read_input_tokens: 100, cache_write_input_tokens: 10, reasoning_output_tokens: 20 } });
     await Promise.all([a.durable, refused.durable, unsettled.durable, s.durable]);
     await ledger.close();
 
@@ -120,7 +120,7 @@ describe('tollgate audit export --format traffic', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(lines, [
-      { time: '2026-11-23T09:00:00.000Z', user: 'bob@acme.dev', agent: 'nb', roles: ['ml-engineers'], provider: 'openai', route: '/v1/chat/completions', model: 'gpt-4o', input_tokens: 118, max_tokens: 400, output_tokens: 77, trace: 'abc' },
+      { time: '2026-11-23T09:00:00.000Z', user: 'bob@acme.dev', agent: 'nb', roles: ['ml-engineers'], provider: 'openai', route: '/v1/chat/completions', model: 'gpt-4o', input_tokens: 118, max_tokens: 400, output_tokens: 77, cache_read_input_tokens: 100, cache_write_input_tokens: 10, trace: 'abc' },
       { time: '2026-11-23T09:00:01.000Z', user: 'bob@acme.dev', agent: 'nb', roles: ['ml-engineers'], provider: 'openai', route: '/v1/chat/completions', model: 'gpt-4o-mini', input_tokens: 0 },
       // No settle: the decision counts at its reserved worst case.
       { time: '2026-11-23T09:00:02.000Z', user: 'carol@acme.dev', agent: 'default', roles: [], provider: 'openai', route: '/v1/chat/completions', model: 'gpt-4o-mini', input_tokens: 50, max_tokens: 1024, output_tokens: 1024, classification: ['pii'] },

@@ -85,6 +85,13 @@ describe('simulate: replay through the engine', () => {
     assert.ok(Math.abs(r.policy.totals.usd - 0.13) < 1e-9);
   });
 
+  it('prices cache reads and writes a line reports as the proxy bills them (catalogue prices, by hand)', async () => {
+    // claude-haiku-4-5: input $1, cache read $0.10, cache write $1.25, output $5 per 1M.
+    const line = { time: at(0), user: 'dana@acme.dev', provider: 'anthropic', model: 'claude-haiku-4-5', input_tokens: 21_050, max_tokens: 100, output_tokens: 50, cache_read_input_tokens: 20_000, cache_write_input_tokens: 1_000 };
+    const r = await simulate(traffic([line]), { policy: referencePolicy() });
+    assert.ok(Math.abs(r.policy.totals.usd - 0.00355) < 1e-12, `${r.policy.totals.usd}`);
+  });
+
   it('counts literal messages with the provider adapter and takes roles from the policy', async () => {
     const line = { time: at(0), user: 'Alice@Acme.dev', provider: 'openai', model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 5, output_tokens: 5 };
     const r = await simulate(traffic([line]), { policy: referencePolicy() });

@@ -35,9 +35,24 @@ describe('anthropic adapter', () => {
     const start = (usage: object): string => JSON.stringify({ type: 'message_start', message: { usage } });
     const delta = (text: string): string => JSON.stringify({ type: 'content_block_delta', delta: { type: 'text_delta', text } });
     const end = (usage: object): string => JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage });
-    const cases: { name: string; events: string[]; reading: { input?: number; output?: number; outputText: string } }[] = [
+    const cases: { name: string; events: string[]; reading: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number; cacheWrite1h?: number; outputText: string } }[] = [
       { name: "takes input from message_start and output from message_delta", events: [start({ input_tokens: 11, output_tokens: 1 }), delta('Hel'), delta('lo'), end({ output_tokens: 3 })], reading: { input: 11, output: 3, outputText: 'Hello' } },
-      { name: 'counts cached and cache-creating input as input', events: [start({ input_tokens: 2, cache_creation_input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 1 }), end({ output_tokens: 1 })], reading: { input: 11, output: 1, outputText: '' } },
+      { name: 'counts cached and cache-creating input as input, and names each part', events: [start({ input_tokens: 2, cache_creation_input_tokens: 5, cache_read_input_tokens: 4, output_tokens: 1 }), end({ output_tokens: 1 })], reading: { input: 11, output: 1, cacheRead: 4, cacheWrite: 5, outputText: '' } },
+      {
+        name: 'splits cache writes into 5-minute and 1-hour ones',
+        events: [start({ input_tokens: 50, cache_read_input_tokens: 20_000, cache_creation_input_tokens: 1_500, cache_creation: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 500 }, output_tokens: 1 }), end({ output_tokens: 50 })],
+        reading: { input: 21_550, output: 50, cacheRead: 20_000, cacheWrite: 1_000, cacheWrite1h: 500, outputText: '' },
+      },
+      {
+        name: "keeps message_start's cache counts when message_delta repeats only the uncached input",
+        events: [start({ input_tokens: 3, cache_read_input_tokens: 100, output_tokens: 1 }), end({ input_tokens: 3, output_tokens: 9 })],
+        reading: { input: 103, output: 9, cacheRead: 100, outputText: '' },
+      },
+      {
+        name: "takes message_delta's cumulative cache counts",
+        events: [start({ input_tokens: 3, output_tokens: 1 }), end({ input_tokens: 3, cache_read_input_tokens: 7, cache_creation_input_tokens: 2, output_tokens: 9 })],
+        reading: { input: 12, output: 9, cacheRead: 7, cacheWrite: 2, outputText: '' },
+      },
       { name: "never takes message_start's output so far for the total", events: [start({ input_tokens: 11, output_tokens: 1 }), delta('x')], reading: { input: 11, output: undefined, outputText: 'x' } },
       { name: "takes a message_delta's own input when it gives one", events: [start({ input_tokens: 11, output_tokens: 1 }), end({ input_tokens: 12, output_tokens: 3 })], reading: { input: 12, output: 3, outputText: '' } },
       { name: 'collects tool input and thinking as output text', events: [JSON.stringify({ type: 'content_block_delta', delta: { partial_json: '{"a"' } }), JSON.stringify({ type: 'content_block_delta', delta: { thinking: 'hm' } })], reading: { output: undefined, outputText: '{"a"hm' } },
@@ -52,9 +67,16 @@ describe('anthropic adapter', () => {
   });
 
   describe('usage from a body', () => {
-    const cases: { name: string; body: unknown; input?: number; output?: number }[] = [
+    const cases: { name: string; body: unknown; input?: number; output?: number; cacheRead?: number; cacheWrite?: number; cacheWrite1h?: number }[] = [
       { name: 'a message', body: { usage: { input_tokens: 11, output_tokens: 7 } }, input: 11, output: 7 },
-      { name: 'cached input is input', body: { usage: { input_tokens: 1, cache_read_input_tokens: 10, output_tokens: 7 } }, input: 11, output: 7 },
+      { name: 'cached input is input', body: { usage: { input_tokens: 1, cache_read_input_tokens: 10, output_tokens: 7 } }, input: 11, output: 7, cacheRead: 10 },
+      { name: 'cache writes are input, 5-minute by default', body: { usage: { input_tokens: 1, cache_creation_input_tokens: 30, output_tokens: 7 } }, input: 31, output: 7, cacheWrite: 30 },
+      {
+        name: 'cache writes split by duration',
+        body: { usage: { input_tokens: 50, cache_read_input_tokens: 20_000, cache_creation_input_tokens: 1_200, cache_creation: { ephemeral_5m_input_tokens: 200, ephemeral_1h_input_tokens: 1_000 }, output_tokens: 50 } },
+        input: 21_250, output: 50, cacheRead: 20_000, cacheWrite: 200, cacheWrite1h: 1_000,
+      },
+      { name: 'the split alone gives the writes', body: { usage: { input_tokens: 0, cache_creation: { ephemeral_1h_input_tokens: 40 }, output_tokens: 1 } }, input: 40, output: 1, cacheWrite: 0, cacheWrite1h: 40 },
       { name: 'no usage: unknown, not zero', body: { type: 'message' } },
       { name: 'not an object', body: null },
     ];
@@ -63,6 +85,9 @@ describe('anthropic adapter', () => {
         const r = adapter.usageFromBody(c.body);
         assert.equal(r.input, c.input);
         assert.equal(r.output, c.output);
+        assert.equal(r.cacheRead, c.cacheRead);
+        assert.equal(r.cacheWrite, c.cacheWrite);
+        assert.equal(r.cacheWrite1h, c.cacheWrite1h);
       });
     }
   });

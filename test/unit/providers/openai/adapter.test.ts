@@ -39,7 +39,17 @@ describe('openai adapter', () => {
   describe('stream tap', () => {
     const content = JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'Hel' } }], usage: null });
     const usageOnly = JSON.stringify({ id: 'c', choices: [], usage: { prompt_tokens: 11, completion_tokens: 3 } });
-    const cases: { name: string; strip: boolean; events: string[]; out: (string | null)[]; reading: { input?: number; output?: number; outputText: string } }[] = [
+    const chatUsage = { prompt_tokens: 2_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1_536 }, completion_tokens_details: { reasoning_tokens: 256 } };
+    const responsesUsage = { input_tokens: 2_000, output_tokens: 300, input_tokens_details: { cached_tokens: 1_024 }, output_tokens_details: { reasoning_tokens: 128 } };
+    const cases: { name: string; strip: boolean; events: string[]; out: (string | null)[]; reading: { input?: number; output?: number; cacheRead?: number; reasoning?: number; outputText: string } }[] = [
+      {
+        name: "reads a chat stream's cached input and reasoning", strip: false, events: [JSON.stringify({ id: 'c', choices: [], usage: chatUsage })],
+        out: [JSON.stringify({ id: 'c', choices: [], usage: chatUsage })], reading: { input: 2_000, output: 300, cacheRead: 1_536, reasoning: 256, outputText: '' },
+      },
+      {
+        name: "reads a responses stream's cached input and reasoning", strip: false, events: [JSON.stringify({ type: 'response.completed', response: { usage: responsesUsage } })],
+        out: [JSON.stringify({ type: 'response.completed', response: { usage: responsesUsage } })], reading: { input: 2_000, output: 300, cacheRead: 1_024, reasoning: 128, outputText: '' },
+      },
       { name: 'reads chat usage and passes every event as it came', strip: false, events: [content, usageOnly, '[DONE]'], out: [content, usageOnly, '[DONE]'], reading: { input: 11, output: 3, outputText: 'Hel' } },
       {
         name: 'drops the usage the proxy asked for, so the client gets the stream it asked for', strip: true, events: [content, usageOnly, '[DONE]'],
@@ -66,8 +76,19 @@ describe('openai adapter', () => {
   });
 
   describe('usage from a body', () => {
-    const cases: { name: string; body: unknown; input?: number; output?: number }[] = [
+    const cases: { name: string; body: unknown; input?: number; output?: number; cacheRead?: number; reasoning?: number }[] = [
       { name: 'chat and completions', body: { usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }, input: 11, output: 7 },
+      {
+        name: 'chat: cached input and reasoning are parts of the totals',
+        body: { usage: { prompt_tokens: 2_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1_536, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 256 } } },
+        input: 2_000, output: 300, cacheRead: 1_536, reasoning: 256,
+      },
+      {
+        name: 'responses: input_tokens_details and output_tokens_details',
+        body: { usage: { input_tokens: 2_000, output_tokens: 300, input_tokens_details: { cached_tokens: 1_024 }, output_tokens_details: { reasoning_tokens: 128 } } },
+        input: 2_000, output: 300, cacheRead: 1_024, reasoning: 128,
+      },
+      { name: 'null details: nothing cached said', body: { usage: { prompt_tokens: 5, completion_tokens: 1, prompt_tokens_details: null, completion_tokens_details: null } }, input: 5, output: 1 },
       { name: 'responses', body: { usage: { input_tokens: 4, output_tokens: 2 } }, input: 4, output: 2 },
       { name: 'embeddings (input only)', body: { usage: { prompt_tokens: 9, total_tokens: 9 } }, input: 9 },
       { name: 'no usage: unknown, not zero', body: { id: 'x' } },
@@ -79,6 +100,8 @@ describe('openai adapter', () => {
         const r = adapter.usageFromBody(c.body);
         assert.equal(r.input, c.input);
         assert.equal(r.output, c.output);
+        assert.equal(r.cacheRead, c.cacheRead);
+        assert.equal(r.reasoning, c.reasoning);
       });
     }
   });
