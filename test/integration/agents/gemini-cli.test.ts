@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { AGENT_REPLY, AgentUpstream } from '../../helpers/agent-upstream';
 import type { AgentProxy } from '../../helpers/agent-proxy';
 import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
-import { referenceText } from '../../helpers/policy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runGeminiCli } from '../../helpers/agents';
 import { runTollgate } from '../../helpers/cli';
@@ -43,22 +42,13 @@ describe('Gemini CLI as a test client', function () {
 
 });
 
-/**
- * The agents' bundle with prices for the flash models Gemini CLI calls: the shipped catalogue
- * prices them, and until the bundle reads it a USD budget refuses an unpriced model.
- */
-function geminiPolicyText(): string {
-  const text = referenceText;
-  if (!text.includes('\nprices:\n')) throw new Error("the reference bundle has no 'prices:' section: revisit geminiPolicyText");
-  return text.replace('\nprices:\n', '\nprices:\n  gemini-2.5-flash: { input: 0.30, output: 2.50 }\n  gemini-2.5-flash-lite: { input: 0.10, output: 0.40 }\n');
-}
-
 describe('Gemini CLI through tollgate serve on the reference bundle', function () {
   this.timeout(AGENT_TIMEOUT_MS + 30_000);
   let proxy: AgentProxy;
   let sandbox: AgentSandbox;
   before(async () => {
-    proxy = await startAgentProxy({ policyText: geminiPolicyText() });
+    // The shipped bundle as it is: the catalogue prices the flash models Gemini CLI calls.
+    proxy = await startAgentProxy();
     sandbox = agentSandbox();
   });
   after(async () => {
