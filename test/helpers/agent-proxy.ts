@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -65,4 +66,41 @@ export function settledCalls(records: readonly Record<string, unknown>[]): Settl
   return records
     .filter((r) => r.kind === 'decision')
     .map((d) => ({ decision: d as SettledCall['decision'], settle: settles.get(d.id as string) as SettledCall['settle'] }));
+}
+
+/** What an agent's run through the proxy must have left: which provider, agent and model. */
+export interface AgentRunExpectation {
+  readonly provider: string;
+  readonly agent: string;
+  readonly model: string | RegExp;
+  /** The session token the agent held, which must never reach the upstream. */
+  readonly token: string;
+  /** Which allowed decisions were model calls (Gemini CLI also lists models). */
+  readonly modelCall?: (decision: SettledCall['decision']) => boolean;
+}
+
+/**
+ * Stops the proxy and proves the run: the token never reached the upstream, and every model call
+ * the upstream answered is one allowed decision attributed to the agent, settled with the mock's
+ * usage and priced, in a ledger that verifies.
+ */
+export async function assertAgentRunSettled(proxy: AgentProxy, e: AgentRunExpectation): Promise<void> {
+  const calls = proxy.upstream.modelCalls();
+  assert.ok(calls.length >= 1, `the mock answered ${e.agent}`);
+  for (const seen of proxy.upstream.seen) assert.ok(!JSON.stringify(seen).includes(e.token), `the session token never reached the upstream (${seen.method} ${seen.url})`);
+  assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
+  const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === e.provider && c.decision.outcome === 'allow' && (e.modelCall?.(c.decision) ?? true));
+  assert.equal(settled.length, calls.length, 'one allowed decision per call the upstream saw');
+  for (const { decision, settle } of settled) {
+    assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: e.agent });
+    if (typeof e.model === 'string') assert.equal(decision.model, e.model);
+    else assert.match(decision.model, e.model);
+    assert.deepEqual(decision.classification, [], 'the agent\'s own tool definitions are not the user\'s data');
+    assert.ok(settle, `decision ${decision.id} was settled`);
+    assert.equal(settle.status, 200);
+    assert.equal(settle.usage.input_tokens, 1234);
+    assert.equal(settle.usage.output_tokens, 9);
+    assert.ok(settle.usd > 0, 'priced');
+  }
+  await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AGENT_REPLY } from '../../helpers/agent-upstream';
 import type { AgentProxy } from '../../helpers/agent-proxy';
-import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
+import { assertAgentRunSettled, settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runClaudeCode } from '../../helpers/agents';
 import { proxyEnvironment } from '../../../src/extension/core/terminal-env';
@@ -41,22 +41,7 @@ describe('Claude Code through tollgate serve on the reference bundle', function 
       assert.equal(call.headers['x-tollgate-agent'], 'claude-code');
       assert.ok(Array.isArray(call.body?.tools) && call.body.tools.length > 10, 'an agent-sized request, with its tools');
     }
-    for (const seen of proxy.upstream.seen) assert.ok(!JSON.stringify(seen).includes(token), `the session token never reached the upstream (${seen.method} ${seen.url})`);
-
-    assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
-    const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === 'anthropic' && c.decision.outcome === 'allow');
-    assert.equal(settled.length, calls.length, 'one allowed decision per call the upstream saw');
-    for (const { decision, settle } of settled) {
-      assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'claude-code' });
-      assert.equal(decision.model, 'claude-haiku-4-5');
-      assert.deepEqual(decision.classification, [], 'the agent\'s own tool definitions are not the user\'s data');
-      assert.ok(settle, `decision ${decision.id} was settled`);
-      assert.equal(settle.status, 200);
-      assert.equal(settle.usage.input_tokens, 1234);
-      assert.equal(settle.usage.output_tokens, 9);
-      assert.ok(settle.usd > 0, 'priced');
-    }
-    await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
+    await assertAgentRunSettled(proxy, { provider: 'anthropic', agent: 'claude-code', model: 'claude-haiku-4-5', token });
   });
 });
 

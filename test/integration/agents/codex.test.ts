@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AGENT_REPLY } from '../../helpers/agent-upstream';
 import type { AgentProxy } from '../../helpers/agent-proxy';
-import { settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
+import { assertAgentRunSettled, startAgentProxy } from '../../helpers/agent-proxy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runCodex } from '../../helpers/agents';
 import { UPSTREAM_KEY } from '../../helpers/proxy';
@@ -48,22 +48,7 @@ describe('Codex through tollgate serve on the reference bundle', function () {
       assert.equal(call.headers['x-tollgate-agent'], 'codex');
       assert.equal(call.body?.stream, true);
     }
-    for (const seen of proxy.upstream.seen) assert.ok(!JSON.stringify(seen).includes(token), `the session token never reached the upstream (${seen.method} ${seen.url})`);
-
-    assert.equal(await proxy.stop(), 0, proxy.serve.stderr());
-    const settled = settledCalls(await proxy.records()).filter((c) => c.decision.provider === 'openai' && c.decision.outcome === 'allow');
-    assert.equal(settled.length, calls.length, 'one allowed decision per call the upstream saw');
-    for (const { decision, settle } of settled) {
-      assert.deepEqual({ user: decision.identity.user, agent: decision.identity.agent }, { user: 'dev@acme.dev', agent: 'codex' });
-      assert.equal(decision.model, 'gpt-4o-mini');
-      assert.deepEqual(decision.classification, [], 'the agent\'s own tool definitions are not the user\'s data');
-      assert.ok(settle, `decision ${decision.id} was settled`);
-      assert.equal(settle.status, 200);
-      assert.equal(settle.usage.input_tokens, 1234);
-      assert.equal(settle.usage.output_tokens, 9);
-      assert.ok(settle.usd > 0, 'priced');
-    }
-    await proxy.tollgate(['audit', 'verify', '--data-dir', proxy.dataDir]);
+    await assertAgentRunSettled(proxy, { provider: 'openai', agent: 'codex', model: 'gpt-4o-mini', token });
 
     await proxy.tollgate(['agents', 'remove', 'codex'], { CODEX_HOME: sandbox.codexHome });
     assert.equal(fs.readFileSync(config, 'utf8'), own, 'removing the provider gives the file back as it was');
