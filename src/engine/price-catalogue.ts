@@ -1,4 +1,5 @@
 import { calcPrice } from '@pydantic/genai-prices';
+import { LRUCache } from 'lru-cache';
 import type { ModelPrice as CatalogueModelPrice } from '@pydantic/genai-prices';
 import type { ModelPrice, PriceSource, Rate } from './pricing';
 
@@ -38,17 +39,16 @@ function lookup(model: string, providerId: string | undefined): ModelPrice | und
 const MEMO_LIMIT = 4096;
 
 class CataloguePrices implements PriceSource {
-  private readonly memo = new Map<string, ModelPrice | null>();
+  // Model names come from clients: the memo is bounded, and the name looked up longest ago goes.
+  private readonly memo = new LRUCache<string, { readonly price: ModelPrice | undefined }>({ max: MEMO_LIMIT });
 
   priceOf(model: string, style?: string): ModelPrice | undefined {
     const key = `${style ?? ''}\u0000${model}`;
     const known = this.memo.get(key);
-    if (known !== undefined) return known ?? undefined;
+    if (known) return known.price;
     const providerId = style === undefined ? undefined : catalogueProviders[style];
     const price = (providerId ? lookup(model, providerId) : undefined) ?? lookup(model, undefined);
-    // Model names come from clients: the memo is bounded, and starts over rather than grow.
-    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-    this.memo.set(key, price ?? null);
+    this.memo.set(key, { price });
     return price;
   }
 }
