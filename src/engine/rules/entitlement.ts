@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ModelCall } from '../../contracts/call';
 import { entitlementFor } from '../entitlements';
 import type { EffectiveEntitlement } from '../entitlements';
@@ -18,7 +19,7 @@ export interface OutputPlan {
 
 export class EntitlementRule {
   /** Entitlements depend only on the person and their roles, which repeat across requests. */
-  private readonly byPerson = new Map<string, EffectiveEntitlement>();
+  private readonly byPerson = new LRUCache<string, EffectiveEntitlement>({ max: 10_000 });
   private readonly byIdentity = new WeakMap<Identity, EffectiveEntitlement>();
 
   constructor(private readonly policy: Policy) {}
@@ -29,7 +30,6 @@ export class EntitlementRule {
     const key = `${id.user}\n${id.roles.join('\n')}`;
     e = this.byPerson.get(key);
     if (!e) {
-      if (this.byPerson.size >= 10_000) this.byPerson.clear();
       e = entitlementFor(this.policy, id);
       this.byPerson.set(key, e);
     }
