@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { LoopbackServer } from './loopback-server';
 
 export interface AgentRequest {
   readonly method: string;
@@ -31,31 +31,15 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
  * API streamed the way Codex reads it, and Gemini's generateContent / streamGenerateContent
  * (`alt=sse`). Each model call answers one short text, with usage; every request is recorded.
  */
-export class AgentUpstream {
+export class AgentUpstream extends LoopbackServer {
   readonly seen: AgentRequest[] = [];
-  private server!: http.Server;
-
-  async start(): Promise<string> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return this.url;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
 
   /** The model calls it answered (not probes or listings). */
   modelCalls(): AgentRequest[] {
     return this.seen.filter((r) => r.method === 'POST' && /\/v1\/messages(\?|$)|\/v1\/responses(\?|$)|:(stream)?generateContent/i.test(r.url));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

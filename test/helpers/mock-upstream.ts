@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { LoopbackServer } from './loopback-server';
 import { anthropicMock } from '../providers/anthropic/mock';
 import { geminiMock } from '../providers/gemini/mock';
 import { openaiMock } from '../providers/openai/mock';
@@ -33,13 +33,12 @@ type StreamBehaviour = { chunks: number; intervalMs: number; dieAfter?: number; 
  * chat completions, responses, embeddings, completions, models and messages, each streamed or
  * not, with usage. It records what reached it and whether each call was cut off.
  */
-export class MockUpstream {
+export class MockUpstream extends LoopbackServer {
   readonly seen: SeenRequest[] = [];
   /** Calls whose connection closed before the mock finished its reply. */
   closedEarly = 0;
   finished = 0;
   next: Behaviour[] = [];
-  private server!: http.Server;
   readonly inputTokens = 11;
   readonly outputTokens = 7;
   /** The billed parts of the usage every reply reports (cache reads and writes, reasoning); none by default. */
@@ -48,21 +47,8 @@ export class MockUpstream {
   input?: number;
 
   /** The first style that claims a path answers it; the last answers the paths styles share. */
-  constructor(private readonly styles: readonly MockStyle[] = [geminiMock, anthropicMock, openaiMock]) {}
-
-  async start(): Promise<string> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return this.url;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+  constructor(private readonly styles: readonly MockStyle[] = [geminiMock, anthropicMock, openaiMock]) {
+    super();
   }
 
   last(): SeenRequest {
@@ -71,7 +57,7 @@ export class MockUpstream {
     return r;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
