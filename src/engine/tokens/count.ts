@@ -1,4 +1,5 @@
 import { countTokens, setMergeCacheSize } from 'gpt-tokenizer/encoding/o200k_base';
+import { LRUCache } from 'lru-cache';
 import { mayHoldLongPiece, segments } from './pieces';
 
 // Token counting before the call: the generic tokenizer every provider style counts with. Text is
@@ -23,12 +24,33 @@ function byteBound(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+// A coding agent sends the same system prompt, tool definitions and conversation so far on every
+// call of a session, each call adding a turn: about 40,000 tokens, of which only the last turn is
+// new. Counting them again cost 6-8 ms a call (bench/README.md, Agent-sized prompts), so the count
+// of each long text is remembered, bounded by the characters the cache holds. Short texts are
+// cheaper to count than to look up.
+export const REMEMBERED_TEXT_MIN_CHARS = 512;
+const rememberedCounts = new LRUCache<string, number>({
+  maxSize: 4_000_000,
+  maxEntrySize: 1_000_000,
+  sizeCalculation: (_count, text) => text.length,
+});
+
 /**
  * Exact o200k count, except that a piece the tokenizer cannot split further (a run of letters,
  * punctuation or whitespace) longer than PIECE_LIMIT counts as its UTF-8 length: merging one
  * piece takes time quadratic in its length, and the bound keeps counting linear.
  */
 export function countText(text: string): number {
+  if (text.length < REMEMBERED_TEXT_MIN_CHARS) return countUncached(text);
+  const known = rememberedCounts.get(text);
+  if (known !== undefined) return known;
+  const tokens = countUncached(text);
+  rememberedCounts.set(text, tokens);
+  return tokens;
+}
+
+function countUncached(text: string): number {
   if (text.length === 0) return 0;
   if (text.length > exactCountLimit) return byteBound(text);
   if (!mayHoldLongPiece(text)) return countTokens(text, noSpecial);
@@ -38,4 +60,9 @@ export function countText(text: string): number {
     tokens += s.long ? byteBound(part) : countTokens(part, noSpecial);
   }
   return tokens;
+}
+
+/** How many texts' counts are remembered (for tests and diagnostics). */
+export function rememberedTextCounts(): number {
+  return rememberedCounts.size;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { clearMergeCache, countTokens, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { MalformedRequestError } from '../../../src/contracts/call';
-import { countText } from '../../../src/engine/tokens/count';
+import { countText, REMEMBERED_TEXT_MIN_CHARS, rememberedTextCounts } from '../../../src/engine/tokens/count';
 import { ANTHROPIC_FACTOR } from '../../../src/providers/anthropic/count';
 import { imageSizeFromBase64 } from '../../../src/engine/tokens/image-size';
 import { anthropicImageTokens } from '../../../src/providers/anthropic/images';
@@ -24,6 +24,27 @@ function pngBase64(width: number, height: number): string {
 }
 
 describe('token counting before the call', () => {
+  it('remembers the count of a long text, so an agent\'s repeated prompt is counted once, and never mixes up texts', () => {
+    const base = prose(4_000, 41);
+    const before = rememberedTextCounts();
+    assert.equal(countText(base), countTokens(base));
+    assert.equal(rememberedTextCounts(), before + 1);
+    assert.equal(countText(base), countTokens(base));
+    assert.equal(rememberedTextCounts(), before + 1, 'the same text is looked up, not stored again');
+    // Texts of the same length that differ in one place (at the start, the middle, the end) each count as themselves.
+    fc.assert(
+      fc.property(fc.nat({ max: base.length - 1 }), fc.constantFrom('.', ' 42 ', 'Zq', '\n\n'), (at, insert) => {
+        const edited = base.slice(0, at) + insert + base.slice(at + insert.length);
+        assert.equal(countText(edited), countTokens(edited));
+      }),
+      { numRuns: 60 },
+    );
+    const short = 'x'.repeat(REMEMBERED_TEXT_MIN_CHARS - 1);
+    const size = rememberedTextCounts();
+    countText(short);
+    assert.equal(rememberedTextCounts(), size, 'short texts are counted, not remembered');
+  });
+
   it('counts text with the o200k encoding, special-token text included', () => {
     const text = 'Hello, world! <|endoftext|> is only text here.';
     assert.equal(countText(text), encode(text, { disallowedSpecial: new Set() }).length);
