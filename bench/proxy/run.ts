@@ -89,17 +89,20 @@ function start(name: string, args: string[], options: { env?: NodeJS.ProcessEnv;
   });
 }
 
+async function stop(p: Proc): Promise<void> {
+  const i = started.indexOf(p);
+  if (i >= 0) started.splice(i, 1);
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}
+
 async function stopAll(): Promise<void> {
   // Proxies first, so none logs its upstream going away while it drains.
   const order = [...started].sort((a, b) => Number(a.name.startsWith('upstream')) - Number(b.name.startsWith('upstream')));
-  for (const p of order) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
-    const exited = new Promise((r) => p.child.once('exit', r));
-    p.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  }
-  started.length = 0;
+  for (const p of order) await stop(p);
 }
 
 function get(url: string): Promise<string> {
@@ -284,12 +287,28 @@ async function tollgate(name: string, upstream: Proc, people: number): Promise<{
   return { proc, auth: tokens.map((t) => ({ authorization: `Bearer ${t}` })) };
 }
 
-// ---- throughput ----------------------------------------------------------------------------
+/** The upstream that answers at once, a bare proxy and Tollgate in front of it: started once, shared by the throughput and agent modes. */
+interface FastStack {
+  readonly up: Proc;
+  readonly bare: Proc;
+  readonly tg: { proc: Proc; auth: Record<string, string>[] };
+}
 
-async function throughputMode(seconds: number): Promise<void> {
+let fast: FastStack | null = null;
+
+async function fastStack(): Promise<FastStack> {
+  if (fast) return fast;
   const up = await start('upstream', [serversJs, 'upstream']);
   const bare = await start('bare http-proxy', [serversJs, 'bare', up.url], { probe: true });
   const tg = await tollgate('tollgate', up, 2000);
+  fast = { up, bare, tg };
+  return fast;
+}
+
+// ---- throughput ----------------------------------------------------------------------------
+
+async function throughputMode(seconds: number): Promise<void> {
+  const { up, bare, tg } = await fastStack();
   let portkey: Proc | null = null;
   let portkeyWhy = '';
   try {
@@ -314,7 +333,7 @@ async function throughputMode(seconds: number): Promise<void> {
     { name: 'tollgate serve', proc: tg.proc, url: `${tg.proc.url}/openai/v1/chat/completions`, headers: (n: number) => tg.auth[n % tg.auth.length]! },
   ];
   // Warm every path (JIT, connections, Tollgate's threads) before anything is measured.
-  for (const t of targets) if (t.proc) await loadFor(2, t.url, t.headers, smallChat, [t.proc], null);
+  for (const t of targets) if (t.proc) await loadFor(1, t.url, t.headers, smallChat, [t.proc], null);
 
   const results = new Map<string, Throughput>();
   const reached = new Map<string, number>();
@@ -380,7 +399,7 @@ async function throughputMode(seconds: number): Promise<void> {
   }
   console.log('\nRatios in this run:\n');
   console.log(table(['body', 'CPU/call tollgate ÷ bare (≤ 2.5)', 'calls/s tollgate ÷ bare (≥ 0.5)', 'calls/s tollgate ÷ portkey (≥ 4)', 'tollgate allocated/call (≤ 20 KB)', 'bare allocated/call'], ratioRows));
-  await stopAll();
+  if (portkey) await stop(portkey);
 }
 
 // ---- latency with a 50 ms upstream ---------------------------------------------------------
@@ -390,6 +409,9 @@ function latencyRow(name: string, r: LatencyResult): string[] {
 }
 
 async function latencyMode(seconds: number): Promise<void> {
+  // Nothing of the other modes stays up beside this one's processes.
+  await stopAll();
+  fast = null;
   const up = await start(`upstream (${UPSTREAM_DELAY_MS} ms)`, [serversJs, 'upstream', String(UPSTREAM_DELAY_MS)]);
   const bare = await start('bare http-proxy', [serversJs, 'bare', up.url]);
   const tg = await tollgate('tollgate', up, 2000);
@@ -423,9 +445,7 @@ async function latencyMode(seconds: number): Promise<void> {
 
 async function agentMode(seconds: number): Promise<void> {
   const body: BodyTemplate = agentTemplate();
-  const up = await start('upstream', [serversJs, 'upstream']);
-  const bare = await start('bare http-proxy', [serversJs, 'bare', up.url], { probe: true });
-  const tg = await tollgate('tollgate', up, 1000);
+  const { up, bare, tg } = await fastStack();
   const headers = { 'anthropic-version': '2023-06-01' };
   const targets: [string, Proc | null, string, (n: number) => CallSpec][] = [
     ['upstream direct', null, `${up.url}/v1/messages`, (n) => ({ body: `${body.before}${n}${body.after}`, headers })],
@@ -455,7 +475,6 @@ async function agentMode(seconds: number): Promise<void> {
   const addP50 = q('tollgate serve', 0.5) - q('bare http-proxy', 0.5);
   console.log(`**tollgate minus bare: ${signed(addP50)} ms p50, ${signed(q('tollgate serve', 0.99) - q('bare http-proxy', 0.99))} ms p99** (minus direct: ${signed(q('tollgate serve', 0.5) - q('upstream direct', 0.5))} ms p50)`);
   verdict('agent-sized request, one at a time: adds at most 5 ms at the median (against bare)', res.get('tollgate serve')!.r.failed === 0 ? addP50 <= 5 : false, `${signed(addP50)} ms (${ms2(q('tollgate serve', 0.5))} against ${ms2(q('bare http-proxy', 0.5))})`);
-  await stopAll();
 }
 
 // ---- main ----------------------------------------------------------------------------------
@@ -467,7 +486,7 @@ async function main(): Promise<void> {
   const load = os.loadavg().map((n) => n.toFixed(2)).join(', ');
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; load average at start ${load}; ${seconds} s per row; modes: ${[...modes].join(', ')}`);
   try {
-    for (const [mode, run] of [['throughput', throughputMode], ['latency', latencyMode], ['agent', agentMode]] as const) {
+    for (const [mode, run] of [['throughput', throughputMode], ['agent', agentMode], ['latency', latencyMode]] as const) {
       if (!modes.has(mode)) continue;
       const t0 = Date.now();
       await run(seconds);
