@@ -3,12 +3,14 @@
 // checked as ratios of figures measured side by side:
 // - throughput: small bodies, non-streaming and streaming, at 32 connections: calls/s, p50/p99,
 //   CPU per call in each process (and, per thread, in each proxy: which thread of Tollgate spends
-//   what), bytes allocated per call on each proxy's main thread;
+//   what), bytes allocated per call on each proxy's main thread; then the bare proxy and Tollgate
+//   at one offered rate, since CPU per call depends on the rate;
+// - agent: an agent-sized request (Anthropic Messages, 24 tools, about 40,000 tokens) one at a time;
 // - latency: an upstream that answers after 50 ms, as a model takes at least; one call at a time
-//   and 64 concurrent callers, to 0.01 ms (a keep-alive client timing each call with hrtime);
-// - agent: an agent-sized request (Anthropic Messages, 24 tools, about 40,000 tokens) one at a time.
+//   and 64 concurrent callers, to 0.01 ms (a keep-alive client timing each call with hrtime).
+// Each proxy runs with bench/proxy/probe.ts preloaded, which names its threads and counts allocation.
 // Run from the repository root after `npm run build`:
-//   node bench/run.js bench/proxy/run.ts [seconds per row, default 10] [--only throughput,latency,agent]
+//   node bench/run.js bench/proxy/run.ts [seconds per row, default 10] [--only throughput,agent,latency]
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,7 +36,7 @@ const outDir = path.join(root, 'bench', '.out');
 const cli = path.join(root, 'dist', 'cli.js');
 const serversJs = path.join(outDir, 'proxy-servers.js');
 const probeJs = path.join(outDir, 'proxy-probe.js');
-const connections = 32;
+const CONNECTIONS = 32;
 const CALLERS = 64;
 const UPSTREAM_DELAY_MS = 50;
 
@@ -244,7 +246,7 @@ async function loadFor(seconds: number, url: string, headers: (n: number) => Rec
   let result: autocannon.Result | null = null;
   const { calls, cost } = await costed(procs, proxy, async () => {
     result = await autocannon({
-      url, connections, duration: seconds, method: 'POST', body, ...(rate ? { overallRate: rate } : {}),
+      url, connections: CONNECTIONS, duration: seconds, method: 'POST', body, ...(rate ? { overallRate: rate } : {}),
       requests: [{ setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', ...headers(i++) } }) }],
     });
     return result.requests.total;
@@ -358,7 +360,7 @@ async function throughputMode(seconds: number): Promise<void> {
     atRate.set(t.name, await loadFor(Math.max(2, seconds / 2), t.url, t.headers, smallChat, [t.proc, up], t.proc, equalRate));
   }
 
-  console.log(`\n### Throughput: ${connections} connections, ${seconds} s per row, small bodies\n`);
+  console.log(`\n### Throughput: ${CONNECTIONS} connections, ${seconds} s per row, small bodies\n`);
   console.log('CPU µs per call from /proc: in the proxy process, the mock upstream, the load generator (autocannon, this process) and all of them. Allocated: bytes per call on the proxy\'s main thread (V8 heap, from its GC profile).\n');
   const rows: string[][] = [];
   for (const [label] of [['non-streaming'], ['streaming']] as const) {
