@@ -11,6 +11,7 @@
 // Each proxy runs with bench/proxy/probe.ts preloaded, which names its threads and counts allocation.
 // Run from the repository root after `npm run build`:
 //   node bench/run.js bench/proxy/run.ts [seconds per row, default 10] [--only throughput,agent,latency]
+//     [--cli other-build/dist/cli.js]   (Tollgate from another build, to alternate before and after)
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,7 +34,8 @@ const MODES: readonly Mode[] = ['throughput', 'latency', 'agent'];
 
 const root = process.cwd();
 const outDir = path.join(root, 'bench', '.out');
-const cli = path.join(root, 'dist', 'cli.js');
+/** The Tollgate build under test: this checkout's, or another's with --cli (to alternate a before and an after). */
+let cli = path.join(root, 'dist', 'cli.js');
 const serversJs = path.join(outDir, 'proxy-servers.js');
 const probeJs = path.join(outDir, 'proxy-probe.js');
 const CONNECTIONS = 32;
@@ -49,10 +51,13 @@ function parseArgs(argv: string[]): { seconds: number; modes: Set<Mode> } {
       const wanted = (argv[++i] ?? '').split(',');
       for (const m of wanted) if (!MODES.includes(m as Mode)) throw new Error(`--only takes ${MODES.join(', ')} (comma-separated), not '${m}'`);
       modes = new Set(wanted as Mode[]);
+    } else if (a === '--cli') {
+      cli = path.resolve(argv[++i] ?? '');
+      if (!fs.existsSync(cli)) throw new Error(`--cli: no file at ${cli}`);
     } else if (/^\d+(\.\d+)?$/.test(a)) {
       seconds = Number(a);
     } else {
-      throw new Error(`usage: node bench/run.js bench/proxy/run.ts [seconds] [--only ${MODES.join('|')}]`);
+      throw new Error(`usage: node bench/run.js bench/proxy/run.ts [seconds] [--only ${MODES.join('|')}] [--cli other-build/dist/cli.js]`);
     }
   }
   return { seconds, modes };
@@ -510,7 +515,7 @@ async function main(): Promise<void> {
   // Bundle the helper servers and the probe the same way the product is bundled.
   for (const entry of ['bench/proxy/servers.ts', 'bench/proxy/probe.ts']) execFileSync(process.execPath, [path.join(root, 'bench', 'run.js'), '--build-only', entry], { stdio: 'inherit' });
   const load = os.loadavg().map((n) => n.toFixed(2)).join(', ');
-  console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; load average at start ${load}; ${seconds} s per row; modes: ${[...modes].join(', ')}`);
+  console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}; load average at start ${load}; ${seconds} s per row; modes: ${[...modes].join(', ')}; tollgate: ${path.relative(root, cli) || cli}`);
   try {
     for (const [mode, run] of [['throughput', throughputMode], ['agent', agentMode], ['latency', latencyMode]] as const) {
       if (!modes.has(mode)) continue;
