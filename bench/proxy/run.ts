@@ -30,7 +30,7 @@ import type { CallSpec, LatencyResult } from './latency-client';
 import { installPortkey, PORTKEY_VERSION, portkeyHeaders, startPortkey } from './portkey';
 
 type Mode = 'throughput' | 'latency' | 'agent';
-const MODES: readonly Mode[] = ['throughput', 'latency', 'agent'];
+const MODES: readonly Mode[] = ['throughput', 'agent', 'latency'];
 
 const root = process.cwd();
 const outDir = path.join(root, 'bench', '.out');
