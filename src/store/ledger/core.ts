@@ -126,7 +126,6 @@ export class LedgerCore {
   private indexTimer: NodeJS.Timeout | null = null;
 
   private constructor(
-    private readonly signer: Signer,
     private readonly writer: JournalWriter,
     private readonly index: QueryIndex | null,
     private readonly events: CoreEvents,
@@ -199,7 +198,7 @@ export class LedgerCore {
         : options.index === 'thread'
           ? new ThreadIndex({ paths, snapshotEvery: options.snapshotEvery }, () => writer.acknowledged, spawnIndex)
           : await openIndexHere({ paths, tip: tail.tip, snapshotEvery: options.snapshotEvery });
-    core = new LedgerCore(signer, writer, index, events, tail.tip);
+    core = new LedgerCore(writer, index, events, tail.tip);
     const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered, checkedFrom: tail.checkedFrom };
     return { core, opened };
   }
@@ -223,7 +222,8 @@ export class LedgerCore {
         this.reject(r.ticket, LedgerError.is(err) ? err : new LedgerError('invalid', String(err)));
         continue;
       }
-      const record = { ...unsigned, hash: sha256Hex(bytes), sig: this.signer.sign(bytes) } as AuditRecord;
+      // Unsigned: the journal signs the last record of each commit as it writes it (journal.ts).
+      const record = { ...unsigned, hash: sha256Hex(bytes), sig: null } as AuditRecord;
       this.tip = { seq, hash: record.hash };
       const ticket = r.ticket;
       this.writer.enqueue({

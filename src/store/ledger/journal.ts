@@ -31,6 +31,9 @@ import { segmentName } from './segments';
  * batch grows the journal and once per interval while idle, and retried until space is back.
  */
 
+/** How a line seal built ends: `sig` is the record's last property (core.ts). */
+const UNSIGNED_END = ',"sig":null}\n';
+
 export interface Pending {
   record: AuditRecord;
   line: string;
@@ -72,6 +75,8 @@ export class JournalWriter {
   private pending: Pending[] = [];
   private awaitingHead: Pending[] = [];
   private written: ChainPoint;
+  /** The signature of the record at `written` (null until this process commits). */
+  private writtenSig: string | null = null;
   private acked: ChainPoint;
   private flushScheduled = false;
   private flushing = false;
@@ -144,6 +149,7 @@ export class JournalWriter {
           this.roll();
         }
         const batch = this.pending.splice(0, this.options.maxBatch);
+        const sig = this.signCommit(batch[batch.length - 1]);
         const buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
         try {
           this.reserve.ensure(buf.length);
@@ -164,6 +170,7 @@ export class JournalWriter {
         }
         const last = batch[batch.length - 1].record;
         this.written = { seq: last.seq, hash: last.hash, time: last.time, next: { segment: this.segment.firstSeq, offset: this.writeOffset } };
+        this.writtenSig = sig;
         this.awaitingHead.push(...batch);
         this.kickHead();
       }
@@ -174,6 +181,20 @@ export class JournalWriter {
       this.notifyIdle();
     }
     if (this.pending.length && !this.failure) this.scheduleFlush();
+  }
+
+  /**
+   * Signs the last record of a commit (see head.ts: the head after this commit reuses the
+   * signature) and puts the signature into its line, which seal left ending in `"sig":null`.
+   */
+  private signCommit(p: Pending): string {
+    const r = p.record;
+    if (typeof r.sig === 'string') return r.sig; // signed already: a batch put back after a failure
+    const sig = this.head.sign({ seq: r.seq, hash: r.hash, time: r.time });
+    if (!p.line.endsWith(UNSIGNED_END)) throw new LedgerError('invalid', `record seq ${r.seq}: its line does not end in its null signature`);
+    r.sig = sig;
+    p.line = `${p.line.slice(0, -UNSIGNED_END.length)},"sig":"${sig}"}\n`;
+    return sig;
   }
 
   /** Starts a new segment once the current one is fully acknowledged. */
@@ -208,7 +229,7 @@ export class JournalWriter {
         const target = this.written;
         const state: HeadState = { seq: target.seq, hash: target.hash, time: target.time };
         try {
-          await this.head.write(state, this.options.io);
+          await this.head.write(state, this.options.io, this.writtenSig ?? undefined);
           this.stats.fsyncs++;
         } catch (err) {
           this.fail(err);
