@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { LedgerError } from '../../../src/store/ledger/errors';
+import { dataDirRecords } from '../../../src/store/ledger/export';
 import { Ledger } from '../../../src/store/ledger/ledger';
 import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { ledgerPaths, listSegments } from '../../../src/store/ledger/segments';
@@ -66,6 +67,9 @@ describe('ledger start: only what the signed head covers is trusted', () => {
     const lagging = await verifyLedger(dir, dataDirPublicKey(dir));
     assert.equal(lagging.ok, true, lagging.problem?.message);
     assert.equal(lagging.records, 7, 'verify counts the commits after a lagging head');
+    const exported = await collect(dataDirRecords(dir, {}, dataDirPublicKey(dir)));
+    assert.deepEqual(exported.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7], 'export reads the acknowledged commits past the head');
+    assert.deepEqual(exported.map((r) => typeof r.sig === 'string'), [false, true, false, true, false, false, true], 'each commit signed on its last record');
     const reopened = await Ledger.open(dir);
     assert.equal(reopened.head.seq, 7);
     assert.equal(reopened.recovered, null, 'nothing was cut');
@@ -93,6 +97,7 @@ describe('ledger start: only what the signed head covers is trusted', () => {
     const before = await verifyLedger(dir, dataDirPublicKey(dir));
     assert.equal(before.ok, false);
     assert.match(before.problem?.message ?? '', /record seq 6 .*not covered by any signature/);
+    assert.deepEqual((await collect(dataDirRecords(dir, {}, null))).map((r) => r.seq), [1, 2, 3, 4, 5], 'export leaves out what no signature covers');
     const reopened = await Ledger.open(dir);
     assert.equal(reopened.head.seq, 5);
     assert.match(reopened.recovered?.problem ?? '', /cut off 1 line\(s\) after the last signed commit \(seq 5; the signed head named seq 4\).*record seq 6/);
