@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditRecord } from '../../contracts/audit-records';
 import { GENESIS_HASH } from '../../contracts/audit-records';
 import { headBytes } from './head';
-import { recordBytes, sha256Hex, verifySignature } from './signer';
+import { canonicalRecordJson } from './canonical';
+import { sha256HexOfText, verifySignature } from './signer';
 
 /*
  * The rules a run of records obeys, in one place, so `audit verify`, the proxy's start and the
@@ -62,9 +63,9 @@ export class ChainChecker {
    */
   check(r: AuditRecord, known = false): string | null {
     if (!known) {
-      const bytes = recordBytes(r);
-      if (sha256Hex(bytes) !== r.hash) return `${recordLabel(r)} was edited: its content does not match its hash`;
-      if (this.signatures && r.sig !== null && r.sig !== undefined && !this.signatureHolds(r, bytes, this.signatures)) {
+      const text = canonicalRecordJson(r);
+      if (sha256HexOfText(text) !== r.hash) return `${recordLabel(r)} was edited: its content does not match its hash`;
+      if (this.signatures && r.sig !== null && r.sig !== undefined && !this.signatureHolds(r, text, this.signatures)) {
         return `${recordLabel(r)} has an invalid signature (forged or signed by another key)`;
       }
     }
@@ -94,11 +95,11 @@ export class ChainChecker {
     return null;
   }
 
-  private signatureHolds(r: AuditRecord, bytes: Buffer, s: SignatureCheck): boolean {
+  private signatureHolds(r: AuditRecord, text: string, s: SignatureCheck): boolean {
     if (typeof r.sig !== 'string') return false;
     const sig = r.sig;
     const commit = (): boolean => commitSignatureHolds(s.publicKey, r, s.ledger);
-    const record = (): boolean => s.recordSignatures && verifySignature(s.publicKey, bytes, sig);
+    const record = (): boolean => s.recordSignatures && verifySignature(s.publicKey, Buffer.from(text, 'utf8'), sig);
     // Try the form that held last first, so a ledger of either kind costs one check per signature.
     const [first, second] = this.lastForm === 'commit' ? [commit, record] : [record, commit];
     if (first()) return true;

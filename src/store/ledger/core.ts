@@ -20,7 +20,7 @@ import type { AuditRecord, LedgerEntry } from '../../contracts/audit-records';
 import { GENESIS_HASH } from '../../contracts/audit-records';
 import type { LedgerPaths, RawLine, Segment } from './segments';
 import { ledgerPaths, listSegments, readLines, parseLine, segmentName } from './segments';
-import { recordBytes, sha256Hex, Signer } from './signer';
+import { recordHash, Signer } from './signer';
 import { describeProblem } from './verify';
 
 /*
@@ -216,16 +216,16 @@ export class LedgerCore {
         continue;
       }
       const seq = this.tip.seq + 1;
-      const unsigned = { id: r.id, seq, time: r.time, ...r.entry, prev: this.tip.hash };
-      let bytes: Buffer;
+      // One object per record, in the line's key order; hash and sig are filled in place (the
+      // hash skips both, canonical.ts), and the journal signs the last record of each commit as
+      // it writes it (journal.ts).
+      const record = { id: r.id, seq, time: r.time, ...r.entry, prev: this.tip.hash, hash: '', sig: null } as AuditRecord;
       try {
-        bytes = recordBytes(unsigned);
+        record.hash = recordHash(record);
       } catch (err) {
         this.reject(r.ticket, LedgerError.is(err) ? err : new LedgerError('invalid', String(err)));
         continue;
       }
-      // Unsigned: the journal signs the last record of each commit as it writes it (journal.ts).
-      const record = { ...unsigned, hash: sha256Hex(bytes), sig: null } as AuditRecord;
       this.tip = { seq, hash: record.hash };
       const ticket = r.ticket;
       this.writer.enqueue({
