@@ -173,9 +173,11 @@ export class JournalWriter {
           this.roll();
         }
         const batch = this.pending.splice(0, this.options.maxBatch);
-        const sig = this.signCommit(batch[batch.length - 1]);
-        const buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
+        let sig: string;
+        let buf: Buffer;
         try {
+          sig = this.signCommit(batch[batch.length - 1]);
+          buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
           this.reserve.ensure(buf.length);
           await this.options.io.write(this.segment.fd, buf, this.writeOffset);
           await this.options.io.fsync(this.segment.fd);
