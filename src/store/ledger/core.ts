@@ -25,11 +25,12 @@ import { describeProblem } from './verify';
 
 /*
  * The ledger's write side and its query index: seals each record into the hash chain (seq, prev,
- * hash, sig), writes it with group commit under the signed head, and feeds the sql.js query index
- * (index-service.ts), which the proxy keeps on a thread of its own (index-thread.ts).
+ * hash), writes it with group commit (the journal signs the last record of each commit, and the
+ * signed head follows, journal.ts), and feeds the sql.js query index (index-service.ts), which the
+ * proxy keeps on a thread of its own (index-thread.ts).
  *
  * Why it is separate from Ledger (ledger.ts): sealing (canonical JSON, sha256, an Ed25519
- * signature of about 40 µs), the fdatasync and the index cost more than the rest of a proxied call
+ * signature of about 40 µs per commit), the fdatasync and the index cost more than the rest of a proxied call
  * (bench/README.md, Proxy). The proxy runs this core on a worker thread (worker.ts), so its request
  * thread only assigns each record's id and time; the command line and tests run it on their own
  * thread. Both talk to it the same way: records go in tagged with a ticket, and acknowledgements,
@@ -52,7 +53,7 @@ export interface Sealed {
 
 /** The events the core reports; each batch of them comes out in the order it happened. */
 export interface CoreEvents {
-  /** These tickets are on disk under a signed head; `sealed[i]` is where `tickets[i]` landed. */
+  /** These tickets are on disk, covered by their commit's signature; `sealed[i]` is where `tickets[i]` landed. */
   acked(tickets: number[], sealed: Sealed[], head: Sealed, stats: JournalStats): void;
   /** These tickets never joined the chain. */
   rejected(tickets: number[], error: LedgerError): void;
