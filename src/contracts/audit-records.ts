@@ -146,8 +146,14 @@ export interface RecordEnvelope {
   prev: string;
   /** sha256 (hex) of the canonical record without `hash` and `sig`. */
   hash: string;
-  /** Ed25519 signature (base64) over the same canonical bytes. */
-  sig: string;
+  /**
+   * Ed25519 signature (base64), or null on a record that a later signed record covers. The last
+   * record of each group commit carries it, over the signed head's bytes for this record (its
+   * seq, hash and time and the ledger's identity), and its hash commits to every record before
+   * it. Ledgers written before signing per commit carry one on every record, over the same
+   * canonical bytes as `hash`.
+   */
+  sig: string | null;
 }
 
 export type AuditRecord<E extends LedgerEntry = LedgerEntry> = RecordEnvelope & E;

@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import { LedgerError } from './errors';
 
 /**
@@ -31,32 +30,47 @@ export function canonicalJson(value: unknown): string {
         }
         return `${out}]`;
       }
-      const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
-      let out = '{';
-      let first = true;
-      for (const key of keys) {
-        const v = obj[key];
-        if (v === undefined) continue;
-        if (!first) out += ',';
-        first = false;
-        out += `${quotedKey(key)}:${canonicalJson(v)}`;
-      }
-      return `${out}}`;
+      return objectJson(value as Record<string, unknown>, false);
     }
     default:
       throw new LedgerError('invalid', `cannot record a value of type ${typeof value}`);
   }
 }
 
-// Records use a few dozen key names over and over; a bounded cache keeps odd ones from growing it.
-const keyCache = new LRUCache<string, string>({ max: 4096 });
+/**
+ * The canonical JSON of a record without its `hash` and `sig`: what its hash covers. Leaving the
+ * two keys out here, instead of copying the record without them, spares an object per record
+ * (and `delete`, which turns an object into a slow dictionary).
+ */
+export function canonicalRecordJson(record: object): string {
+  return objectJson(record as Record<string, unknown>, true);
+}
+
+function objectJson(obj: Record<string, unknown>, skipSeal: boolean): string {
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const v = obj[key];
+    if (v === undefined || (skipSeal && (key === 'hash' || key === 'sig'))) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${quotedKey(key)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
+}
+
+// Records use a few dozen key names over and over. A plain map, filled up to a bound and then
+// left as it is, costs less per lookup than an LRU; a key past the bound is quoted each time.
+const keyCache = new Map<string, string>();
+const KEY_CACHE_MAX = 4096;
 
 function quotedKey(key: string): string {
   let quoted = keyCache.get(key);
   if (quoted === undefined) {
     quoted = JSON.stringify(key);
-    keyCache.set(key, quoted);
+    if (keyCache.size < KEY_CACHE_MAX) keyCache.set(key, quoted);
   }
   return quoted;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChainChecker, recordLabel } from './chain';
+import type { KeyObject } from 'node:crypto';
+import { ChainChecker, commitSignatureHolds, recordLabel } from './chain';
 import { LedgerError, verifyHint } from './errors';
 import { HeadWriter, newLedgerId, readHead } from './head';
 import type { SignedHead } from './head';
@@ -19,16 +20,17 @@ import type { AuditRecord, LedgerEntry } from '../../contracts/audit-records';
 import { GENESIS_HASH } from '../../contracts/audit-records';
 import type { LedgerPaths, RawLine, Segment } from './segments';
 import { ledgerPaths, listSegments, readLines, parseLine, segmentName } from './segments';
-import { recordBytes, sha256Hex, Signer } from './signer';
+import { recordHash, Signer } from './signer';
 import { describeProblem } from './verify';
 
 /*
  * The ledger's write side and its query index: seals each record into the hash chain (seq, prev,
- * hash, sig), writes it with group commit under the signed head, and feeds the sql.js query index
- * (index-service.ts), which the proxy keeps on a thread of its own (index-thread.ts).
+ * hash), writes it with group commit (the journal signs the last record of each commit, and the
+ * signed head follows, journal.ts), and feeds the sql.js query index (index-service.ts), which the
+ * proxy keeps on a thread of its own (index-thread.ts).
  *
  * Why it is separate from Ledger (ledger.ts): sealing (canonical JSON, sha256, an Ed25519
- * signature of about 40 µs), the fdatasync and the index cost more than the rest of a proxied call
+ * signature of about 40 µs per commit), the fdatasync and the index cost more than the rest of a proxied call
  * (bench/README.md, Proxy). The proxy runs this core on a worker thread (worker.ts), so its request
  * thread only assigns each record's id and time; the command line and tests run it on their own
  * thread. Both talk to it the same way: records go in tagged with a ticket, and acknowledgements,
@@ -51,7 +53,7 @@ export interface Sealed {
 
 /** The events the core reports; each batch of them comes out in the order it happened. */
 export interface CoreEvents {
-  /** These tickets are on disk under a signed head; `sealed[i]` is where `tickets[i]` landed. */
+  /** These tickets are on disk, covered by their commit's signature; `sealed[i]` is where `tickets[i]` landed. */
   acked(tickets: number[], sealed: Sealed[], head: Sealed, stats: JournalStats): void;
   /** These tickets never joined the chain. */
   rejected(tickets: number[], error: LedgerError): void;
@@ -73,7 +75,7 @@ export interface CoreOptions {
   index: 'none' | 'here' | 'thread';
 }
 
-/** What open() had to repair: a torn tail after a crash, cut off because it was never acknowledged. */
+/** What open() had to repair: a tail no signature covers after a crash, cut off because it was never acknowledged. */
 export interface RecoveryNote {
   segment: string;
   offset: number;
@@ -126,7 +128,6 @@ export class LedgerCore {
   private indexTimer: NodeJS.Timeout | null = null;
 
   private constructor(
-    private readonly signer: Signer,
     private readonly writer: JournalWriter,
     private readonly index: QueryIndex | null,
     private readonly events: CoreEvents,
@@ -161,10 +162,11 @@ export class LedgerCore {
       await headWriter.writeBoth({ seq: 0, hash: GENESIS_HASH, time: null }, io);
       tail = { tip: { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: 1, offset: 0 } }, lastId: undefined, recovered: null, checkedFrom: 1 };
     } else {
-      tail = await recoverTail(segments, head, paths, dataDir);
+      tail = await recoverTail(segments, head, paths, dataDir, signer.publicKey);
       headWriter = HeadWriter.open(paths.head, signer, head, head?.ledger ?? newLedgerId());
-      // A ledger from before identities (or one whose genesis head a crash cut short) is given one now.
-      if (!head?.ledger) await headWriter.writeBoth({ seq: tail.tip.seq, hash: tail.tip.hash, time: tail.tip.time }, io);
+      // A ledger from before identities (or one whose genesis head a crash cut short) is given one
+      // now; a head that lagged the commits adopted after it is brought up to them.
+      if (!head?.ledger || tail.tip.seq !== head.seq) await headWriter.writeBoth({ seq: tail.tip.seq, hash: tail.tip.hash, time: tail.tip.time }, io);
     }
     let last = segments[segments.length - 1];
     // The journal goes on in the last segment, even when recovery emptied it (it held only lines after the head).
@@ -199,7 +201,7 @@ export class LedgerCore {
         : options.index === 'thread'
           ? new ThreadIndex({ paths, snapshotEvery: options.snapshotEvery }, () => writer.acknowledged, spawnIndex)
           : await openIndexHere({ paths, tip: tail.tip, snapshotEvery: options.snapshotEvery });
-    core = new LedgerCore(signer, writer, index, events, tail.tip);
+    core = new LedgerCore(writer, index, events, tail.tip);
     const opened: OpenedChain = { head: { seq: tail.tip.seq, hash: tail.tip.hash }, tipTime: tail.tip.time, lastId: tail.lastId, recovered: tail.recovered, checkedFrom: tail.checkedFrom };
     return { core, opened };
   }
@@ -215,15 +217,16 @@ export class LedgerCore {
         continue;
       }
       const seq = this.tip.seq + 1;
-      const unsigned = { id: r.id, seq, time: r.time, ...r.entry, prev: this.tip.hash };
-      let bytes: Buffer;
+      // One object per record, in the line's key order; hash and sig are filled in place (the
+      // hash skips both, canonical.ts), and the journal signs the last record of each commit as
+      // it writes it (journal.ts).
+      const record = { id: r.id, seq, time: r.time, ...r.entry, prev: this.tip.hash, hash: '', sig: null } as AuditRecord;
       try {
-        bytes = recordBytes(unsigned);
+        record.hash = recordHash(record);
       } catch (err) {
         this.reject(r.ticket, LedgerError.is(err) ? err : new LedgerError('invalid', String(err)));
         continue;
       }
-      const record = { ...unsigned, hash: sha256Hex(bytes), sig: this.signer.sign(bytes) } as AuditRecord;
       this.tip = { seq, hash: record.hash };
       const ticket = r.ticket;
       this.writer.enqueue({
@@ -345,16 +348,23 @@ interface Tail {
 }
 
 /**
- * Finds the chain tip: the record the signed head names. Everything after it was never
- * acknowledged (a crash between the journal's write and the head's, a torn line, or lines someone
- * appended) and is cut off, never adopted: no client was given those ids, and only the head says
- * which lines this process wrote. The segment holding the head's record is the one the proxy
- * extends, so each of its records up to the head is checked (hash and link, see chain.ts) and the
- * last must be the one the head names; damage there is not a crash, and open refuses, naming
- * the first bad record.
+ * Finds the chain tip. The segment holding the head's record is the one the proxy extends, so each
+ * of its records up to the head is checked (hash and link, see chain.ts) and the one at the head's
+ * seq must be the one the head names; damage there is not a crash, and open refuses, naming the
+ * first bad record.
+ *
+ * After the head come the commits the head had not caught up with when the process stopped
+ * (journal.ts: a commit is acknowledged once its lines, ending in its signed record, are synced;
+ * the head follows). Each record there is checked the same way, and each signature against the
+ * key; the tip is the last record whose commit signature holds with every record before it
+ * sound. What follows it no signature covers (a torn line, a commit a crash cut short, lines
+ * someone appended) was never acknowledged: it is cut off, never adopted. Were any valid commit
+ * signature found past a break in the chain, an acknowledged record would lie behind damage:
+ * that is not a crash either, and open refuses.
  */
-async function recoverTail(segments: Segment[], head: SignedHead | null, paths: LedgerPaths, dataDir: string): Promise<Tail> {
+async function recoverTail(segments: Segment[], head: SignedHead | null, paths: LedgerPaths, dataDir: string, publicKey: KeyObject): Promise<Tail> {
   const headSeq = head?.seq ?? 0;
+  const ledgerId = head?.ledger ?? null;
   const hint = verifyHint(dataDir);
   // The head's record lies in the last segment whose name (a lower bound of its seqs) is <= the head's seq.
   let at = -1;
@@ -362,29 +372,20 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
   if (!head && segments.some((seg) => fs.statSync(seg.file).size > 0)) {
     throw new LedgerError('corrupt', `${paths.head} (the signed head) is missing but the journal holds records; ${hint}`);
   }
-  const cut = { segment: '', offset: 0, bytes: 0, lines: 0, first: '' };
-  const noteCut = (file: string, offset: number, bytes: number, lines: number, first: string): void => {
-    if (cut.bytes === 0) Object.assign(cut, { segment: file, offset, first });
-    cut.bytes += bytes;
-    cut.lines += lines;
-  };
 
   let tip: ChainPoint = { seq: 0, hash: GENESIS_HASH, time: null, next: { segment: segments[0]?.firstSeq ?? 1, offset: 0 } };
   let lastId: string | undefined;
   let checkedFrom = headSeq + 1;
+  const chain = new ChainChecker(null);
+  // Where the lines after the head's record begin.
+  let tailFrom = { index: 0, offset: 0 };
   if (at >= 0) {
     const seg = segments[at];
-    const chain = new ChainChecker(null);
     let lineNo = 0;
     let end = 0;
-    let after = { offset: -1, lines: 0, first: '' };
     for await (const raw of readLines(seg.file)) {
+      if (chain.last?.seq === headSeq) break;
       lineNo++;
-      if (chain.last?.seq === headSeq) {
-        if (after.offset < 0) after = { offset: raw.offset, lines: 0, first: cutLineProblem(raw, seg) };
-        after.lines++;
-        continue;
-      }
       const line = parseLine(raw, seg);
       const r = line.record;
       if (!r) {
@@ -400,31 +401,69 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
       throw new LedgerError('corrupt', `the journal ends at seq ${last?.seq ?? seg.firstSeq - 1} but the signed head names seq ${headSeq}: acknowledged records are missing. ${hint}`);
     }
     if (last.hash !== head?.hash) throw new LedgerError('corrupt', `record seq ${headSeq} does not match the signed head. ${hint}`);
-    if (after.offset >= 0) {
-      const size = fs.statSync(seg.file).size;
-      truncateFile(seg.file, after.offset);
-      noteCut(seg.file, after.offset, size - after.offset, after.lines, after.first);
-    }
     tip = { seq: last.seq, hash: last.hash, time: last.time, next: { segment: seg.firstSeq, offset: end } };
     lastId = last.id;
+    tailFrom = { index: at, offset: end };
   } else if (headSeq > 0) {
     throw new LedgerError('corrupt', `the signed head names seq ${headSeq} but no journal segment in ${paths.journal} can hold it: acknowledged records are missing. ${hint}`);
   }
-  // Later segments hold only records after the head: a roll happens once everything before it is
-  // acknowledged, so these can only be lines the head never covered.
-  for (let i = at + 1; i < segments.length; i++) {
+
+  // The commits after the head: adopted up to the last one whose signed record holds.
+  const tail = new ChainChecker({ publicKey, ledger: ledgerId, recordSignatures: false });
+  if (chain.last) tail.follow(chain.last);
+  let cutFrom = tailFrom;
+  let cut = { lines: 0, first: '' };
+  let broken: string | null = null;
+  for (let i = tailFrom.index; i < segments.length; i++) {
     const seg = segments[i];
-    const size = fs.statSync(seg.file).size;
-    if (size === 0) continue;
-    let lines = 0;
-    let first = '';
-    for await (const raw of readLines(seg.file)) if (lines++ === 0) first = cutLineProblem(raw, seg);
-    truncateFile(seg.file, 0);
-    noteCut(seg.file, 0, size, lines, first);
+    for await (const raw of readLines(seg.file, i === tailFrom.index ? tailFrom.offset : 0)) {
+      if (cut.lines++ === 0) cut.first = cutLineProblem(raw, seg);
+      const line = parseLine(raw, seg);
+      const r = line.record;
+      if (broken) {
+        if (r && commitSignatureHolds(publicKey, r, ledgerId)) {
+          throw new LedgerError('corrupt', `${recordLabel(r)} in ${seg.file} is a signed, acknowledged commit, but the chain before it is damaged after the signed head (seq ${headSeq}): ${broken}. ${hint}`);
+        }
+        continue;
+      }
+      const problem = !r
+        ? `${seg.file} at byte ${raw.offset}: ${line.problem ?? 'unreadable line'}`
+        : (tail.last === null && r.seq !== 1 ? `${recordLabel(r)} should be seq 1` : tail.check(r));
+      if (problem || !r) {
+        broken = problem ?? 'unreadable line';
+        continue;
+      }
+      checkedFrom = Math.min(checkedFrom, r.seq);
+      if (tail.firstUncovered === null) {
+        // A commit's signed record: it and every record before it were acknowledged.
+        tip = { seq: r.seq, hash: r.hash, time: r.time, next: { segment: seg.firstSeq, offset: raw.end } };
+        lastId = r.id;
+        cutFrom = { index: i, offset: raw.end };
+        cut = { lines: 0, first: '' };
+      }
+    }
   }
+
+  let bytes = 0;
+  let cutFile = '';
+  for (let i = cutFrom.index; i < segments.length; i++) {
+    const seg = segments[i];
+    const from = i === cutFrom.index ? cutFrom.offset : 0;
+    const size = fs.statSync(seg.file).size;
+    if (size <= from) continue;
+    truncateFile(seg.file, from);
+    cutFile ||= seg.file;
+    bytes += size - from;
+  }
+  const after = tip.seq > headSeq ? `the last signed commit (seq ${tip.seq}; the signed head named seq ${headSeq})` : `the signed head (seq ${headSeq})`;
   const recovered: RecoveryNote | null =
-    cut.bytes > 0
-      ? { segment: cut.segment, offset: cut.offset, bytes: cut.bytes, problem: `cut off ${cut.lines} line(s) after the signed head (seq ${headSeq}), never acknowledged; the first: ${cut.first}` }
+    bytes > 0
+      ? {
+          segment: cutFile,
+          offset: cutFile === segments[cutFrom.index]?.file ? cutFrom.offset : 0,
+          bytes,
+          problem: `cut off ${cut.lines} line(s) after ${after}, never acknowledged; the first: ${cut.first}`,
+        }
       : null;
   return { tip, lastId, recovered, checkedFrom };
 }

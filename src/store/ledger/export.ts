@@ -219,12 +219,15 @@ export async function* mergeByTime(sources: readonly AsyncIterable<AuditRecord>[
 }
 
 /**
- * The records of a data dir another process may be writing, up to the signed head (what was
- * acknowledged). Without a key the head's signature is not checked here: export only needs to
- * know where the acknowledged records end; `audit verify` is the check.
+ * The records of a data dir another process may be writing, up to the signed head and the signed
+ * commits after it that the head has not caught up with yet (what was acknowledged, journal.ts).
+ * Without a key no signature is checked here: export only needs to know where the acknowledged
+ * records end; `audit verify` is the check. Records with `sig: null` are exported with it: a
+ * later signed record covers them (docs/product.md, "Signatures").
  */
 export function dataDirRecords(dataDir: string, range: RecordRange, publicKey: KeyObject | null): AsyncIterable<AuditRecord> {
   const paths = ledgerPaths(dataDir);
   const { head } = readHead(paths.head, publicKey);
-  return readRecords(paths.journal, range, head ? head.seq : Number.MAX_SAFE_INTEGER);
+  if (!head) return readRecords(paths.journal, range, Number.MAX_SAFE_INTEGER);
+  return readRecords(paths.journal, range, head.seq, { publicKey, ledger: head.ledger });
 }

@@ -8,11 +8,15 @@ import type { Signer } from './signer';
 import { verifySignature } from './signer';
 
 /**
- * The signed head names the last acknowledged record (seq and hash). Without it, cutting records
+ * The signed head names the last committed record (seq and hash). Without it, cutting records
  * off the end of the journal leaves a perfectly valid shorter chain; with it, verify sees the cut.
- * The ledger resolves `durable` only once a head covering the record is on disk, so every record a
- * client was told about is at or before the head, and anything after the head was never
- * acknowledged and may be cut off after a crash.
+ *
+ * Its signature is the one the record it names carries: the last record of each group commit is
+ * signed over headBytes (seq, hash, time, the ledger's identity), and the head written after that
+ * commit reuses that signature, so a commit costs one Ed25519 signature, not one per record plus
+ * one for the head. The journal's commit is acknowledged once it is on disk with its signed record
+ * (journal.ts); the head is written after, off the acknowledgement path, and may lag the journal
+ * by the commits since (see journal.ts for what a lagging head can and cannot catch).
  *
  * Two fixed 512-byte slots, written alternately in place with one data sync each: a write torn by
  * a crash spoils at most one slot and the other still holds the previous head, so no rename and
@@ -38,7 +42,10 @@ export interface SignedHead extends HeadState {
 const SLOT = 512;
 const DOMAIN = 'tollgate-ledger-head/1';
 
-/** What a head's signature covers. A head without an identity signs the same bytes as before identities existed. */
+/**
+ * What a head's signature covers, and a commit's signed record's too. A head without an identity
+ * signs the same bytes as before identities existed.
+ */
 export function headBytes(h: HeadState, ledger: string | null): Buffer {
   return Buffer.from(canonicalJson({ domain: DOMAIN, seq: h.seq, hash: h.hash, time: h.time, ledger: ledger ?? undefined }), 'utf8');
 }
@@ -107,8 +114,13 @@ export class HeadWriter {
     return writer;
   }
 
-  private encode(state: HeadState): Buffer {
-    const signed: SignedHead = { seq: state.seq, hash: state.hash, time: state.time, ledger: this.ledger, sig: this.signer.sign(headBytes(state, this.ledger)) };
+  /** The signature a head naming `state` carries, and the record at `state` when it ends a commit. */
+  sign(state: HeadState): string {
+    return this.signer.sign(headBytes(state, this.ledger));
+  }
+
+  private encode(state: HeadState, sig: string): Buffer {
+    const signed: SignedHead = { seq: state.seq, hash: state.hash, time: state.time, ledger: this.ledger, sig };
     const buf = Buffer.alloc(SLOT, 0x20);
     const text = JSON.stringify(signed);
     if (text.length >= SLOT) throw new LedgerError('invalid', 'head record too large');
@@ -117,17 +129,25 @@ export class HeadWriter {
     return buf;
   }
 
-  async write(state: HeadState, io: LedgerIo): Promise<void> {
+  /**
+   * Writes a head naming `state` into the older slot. `sig`: the signature of the record at
+   * `state` (sign()), reused. `sync` false leaves the data sync to a later sync() call.
+   */
+  async write(state: HeadState, io: LedgerIo, sig: string = this.sign(state), sync = true): Promise<void> {
     const slot = this.nextSlot;
-    await io.write(this.fd, this.encode(state), slot * SLOT);
-    await io.fsync(this.fd);
+    await io.write(this.fd, this.encode(state, sig), slot * SLOT);
+    if (sync) await io.fsync(this.fd);
     this.nextSlot = 1 - slot;
+  }
+
+  async sync(io: LedgerIo): Promise<void> {
+    await io.fsync(this.fd);
   }
 
   /** After a failed write the slot's content is unknown: make both slots name `state`. */
   async writeBoth(state: HeadState, io: LedgerIo): Promise<void> {
-    const buf = this.encode(state);
-    await io.write(this.fd, Buffer.concat([buf, this.encode(state)]), 0);
+    const buf = this.encode(state, this.sign(state));
+    await io.write(this.fd, Buffer.concat([buf, buf]), 0);
     await io.fsync(this.fd);
     this.nextSlot = 0;
   }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeWriteError, LedgerError } from './errors';
-import type { HeadState, HeadWriter } from './head';
+import type { HeadWriter } from './head';
 import type { LedgerIo } from './io';
 import { DiskReserve } from './disk-reserve';
 import { fsyncDir, statfsFreeBytes } from './io';
@@ -13,11 +13,35 @@ import { segmentName } from './segments';
  * The write side of the journal: append-only JSONL segments, group commit, and the signed head.
  *
  * Why this form: an fsynced append of a few hundred bytes per record is the cheapest durable
- * write there is, recovery after a crash only has to look at the end of the last segment, and a
- * line is human-readable evidence. Group commit: records appended while one write+fsync is in
- * flight wait and go out together in the next one, so N concurrent callers share one fsync.
- * The head write (see head.ts) for batch k runs while batch k+1 is written, so it costs little
- * throughput; a record is acknowledged (`durable` resolves) once both are on disk.
+ * write there is, recovery after a crash only has to look at the end of the journal, and a line
+ * is human-readable evidence. Group commit: records appended while one write+fsync is in flight
+ * wait and go out together in the next one, so N concurrent callers share one fsync.
+ *
+ * One signature and one data sync per commit. The last record of each commit is signed as it is
+ * written (over the bytes the signed head signs, head.ts), and its hash commits to every record
+ * before it; the commit is acknowledged (`durable` resolves) as soon as its lines, ending in that
+ * signed record, are written and fdatasync'ed. The signed head is written after, off the
+ * acknowledgement path, reusing the record's signature; its data sync is lazy (at most
+ * HEAD_SYNC_MS later, and at drain, close and roll).
+ *
+ * What that keeps, crash by crash (core.ts, recoverTail, does the reading):
+ * - kill -9 after the journal's sync, before the head's write: the commit is on disk with its
+ *   signed record; the next open verifies that signature and adopts the commit, then rewrites
+ *   the head to name it. No acknowledged record is lost.
+ * - Power loss with a head that lags (its sync not done): the same, for every complete commit
+ *   after the head whose signed record verifies. A commit whose write a crash cut short has no
+ *   valid signed record at its end: it was never acknowledged, and open cuts it (a torn line,
+ *   or whole lines no signature covers). A commit that reached the disk but whose sync had not
+ *   returned is adopted though no client was told of it: a decision without its settle counts at
+ *   its reserved worst case, so that errs on the safe side.
+ * - Someone cutting the tail: records up to the head's seq are named by the head's signature, so
+ *   cutting any of them is caught (open refuses; verify names them), as is any edit before a
+ *   signed record. What a lagging head cannot catch is a cut of whole commits after it: the
+ *   journal then ends at an earlier signed commit and looks complete. The head is written right
+ *   after each commit, so in normal running that window is the commit being written; after a
+ *   power loss it is what the head's lazy sync had not yet saved (HEAD_SYNC_MS). Witnesses
+ *   (witness.ts) catch a cut of anything a head they copied named, and also catch a head rolled
+ *   back with the tail, which no head in the data dir can.
  *
  * When a write fails (disk full, read-only, I/O error) the chain must stay verifiable and no
  * client may hold an id that is not on disk. So: every record not yet acknowledged is rejected
@@ -25,11 +49,17 @@ import { segmentName } from './segments';
  * the last acknowledged record, the segment is truncated back to that record's end and the head
  * rewritten to name it, and new appends are refused until a retry finds the disk writable again.
  * The rejected records' seqs are reused by the next records, so the journal never has a gap. If
- * even the truncation cannot be done before a crash, the unacknowledged lines left behind sit
- * after the signed head and are cut at the next open. Free space below the disk reserve
- * (disk-reserve.ts) counts as such a failure before anything is written: checked before each
- * batch grows the journal and once per interval while idle, and retried until space is back.
+ * even the truncation cannot be done before a crash, the unacknowledged lines left behind carry
+ * no valid commit signature at their end and are cut at the next open. Free space below the disk
+ * reserve (disk-reserve.ts) counts as such a failure before anything is written: checked before
+ * each batch grows the journal and once per interval while idle, and retried until space is back.
  */
+
+/** How long the signed head may stay written but not synced (see above: what a lagging head can catch). */
+export const HEAD_SYNC_MS = 1000;
+
+/** How a line seal built ends: `sig` is the record's last property (core.ts). */
+const UNSIGNED_END = ',"sig":null}\n';
 
 export interface Pending {
   record: AuditRecord;
@@ -70,12 +100,12 @@ export interface JournalStats {
 
 export class JournalWriter {
   private pending: Pending[] = [];
-  private awaitingHead: Pending[] = [];
-  private written: ChainPoint;
   private acked: ChainPoint;
   private flushScheduled = false;
   private flushing = false;
-  private headRunning = false;
+  /** The head file holds a head its data sync has not covered yet. */
+  private headUnsynced = false;
+  private headSyncTimer: NodeJS.Timeout | null = null;
   private failure: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private recovering = false;
@@ -94,7 +124,6 @@ export class JournalWriter {
     private readonly probeFile: string,
     private readonly options: JournalWriterOptions,
   ) {
-    this.written = tip;
     this.acked = tip;
     const io = options.io;
     this.reserve = new DiskReserve(journalDir, options.diskReserveBytes, options.diskCheckMs, (dir) => (io.freeBytes ? io.freeBytes(dir) : statfsFreeBytes(dir)));
@@ -139,13 +168,16 @@ export class JournalWriter {
     try {
       while (this.pending.length && !this.failure) {
         if (this.writeOffset >= this.options.segmentBytes) {
-          await this.waitHeadIdle();
+          await this.syncHead();
           if (this.failure) break;
           this.roll();
         }
         const batch = this.pending.splice(0, this.options.maxBatch);
-        const buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
+        let sig: string;
+        let buf: Buffer;
         try {
+          sig = this.signCommit(batch[batch.length - 1]);
+          buf = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
           this.reserve.ensure(buf.length);
           await this.options.io.write(this.segment.fd, buf, this.writeOffset);
           await this.options.io.fsync(this.segment.fd);
@@ -158,14 +190,25 @@ export class JournalWriter {
         this.writeOffset += buf.length;
         this.stats.batches++;
         this.stats.fsyncs++;
-        if (this.failure) {
-          this.pending.unshift(...batch); // the head side failed meanwhile: this batch is rolled back too
+        // On disk, ending in its signed record: acknowledged, before the head is written.
+        const last = batch[batch.length - 1].record;
+        const at: ChainPoint = { seq: last.seq, hash: last.hash, time: last.time, next: { segment: this.segment.firstSeq, offset: this.writeOffset } };
+        this.acked = at;
+        this.stats.records += batch.length;
+        try {
+          this.options.onDurable(batch.map((p) => p.record), at);
+        } finally {
+          for (const p of batch) p.resolve();
+        }
+        try {
+          await this.head.write({ seq: at.seq, hash: at.hash, time: at.time }, this.options.io, sig, false);
+        } catch (err) {
+          this.fail(err); // the commit stays acknowledged: repair() writes a head naming it
           break;
         }
-        const last = batch[batch.length - 1].record;
-        this.written = { seq: last.seq, hash: last.hash, time: last.time, next: { segment: this.segment.firstSeq, offset: this.writeOffset } };
-        this.awaitingHead.push(...batch);
-        this.kickHead();
+        this.headUnsynced = true;
+        this.headSyncTimer ??= setTimeout(() => void this.syncHead(), HEAD_SYNC_MS);
+        this.headSyncTimer.unref();
       }
     } catch (err) {
       this.fail(err);
@@ -176,90 +219,71 @@ export class JournalWriter {
     if (this.pending.length && !this.failure) this.scheduleFlush();
   }
 
-  /** Starts a new segment once the current one is fully acknowledged. */
+  /** The lazy data sync of the head (see the top of this file). */
+  private async syncHead(): Promise<void> {
+    if (this.headSyncTimer) clearTimeout(this.headSyncTimer);
+    this.headSyncTimer = null;
+    if (!this.headUnsynced || this.failure) return;
+    this.headUnsynced = false;
+    try {
+      await this.head.sync(this.options.io);
+      this.stats.fsyncs++;
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Signs the last record of a commit (see head.ts: the head after this commit reuses the
+   * signature) and puts the signature into its line, which seal left ending in `"sig":null`.
+   */
+  private signCommit(p: Pending): string {
+    const r = p.record;
+    if (typeof r.sig === 'string') return r.sig; // signed already: a batch put back after a failure
+    const sig = this.head.sign({ seq: r.seq, hash: r.hash, time: r.time });
+    if (!p.line.endsWith(UNSIGNED_END)) throw new LedgerError('invalid', `record seq ${r.seq}: its line does not end in its null signature`);
+    r.sig = sig;
+    p.line = `${p.line.slice(0, -UNSIGNED_END.length)},"sig":"${sig}"}\n`;
+    return sig;
+  }
+
+  /** Starts a new segment (everything written so far is acknowledged: flush runs one commit at a time). */
   private roll(): void {
-    const firstSeq = this.written.seq + 1;
+    const firstSeq = this.acked.seq + 1;
     const file = path.join(this.journalDir, segmentName(firstSeq));
     const fd = fs.openSync(file, 'wx', 0o600);
     fsyncDir(this.journalDir); // the new file's entry must survive a power loss with its records
     fs.closeSync(this.segment.fd);
     this.segment = { firstSeq, fd };
     this.writeOffset = 0;
-    this.written = { ...this.written, next: { segment: firstSeq, offset: 0 } };
     this.acked = { ...this.acked, next: { segment: firstSeq, offset: 0 } };
   }
 
   /** Begins a fresh segment now (prune does, so no pruned record shares the active segment). */
   async rollNow(): Promise<void> {
-    await this.drain();
+    await this.drain(); // the head, synced, names the last record of the segment left behind
     if (this.failure) throw new LedgerError('unavailable', `the ledger cannot write: ${this.failure}`);
     if (this.writeOffset > 0) this.roll();
   }
 
-  private kickHead(): void {
-    if (this.headRunning) return;
-    this.headRunning = true;
-    void this.headLoop();
-  }
-
-  private async headLoop(): Promise<void> {
-    try {
-      while (this.acked.seq < this.written.seq && !this.failure) {
-        const target = this.written;
-        const state: HeadState = { seq: target.seq, hash: target.hash, time: target.time };
-        try {
-          await this.head.write(state, this.options.io);
-          this.stats.fsyncs++;
-        } catch (err) {
-          this.fail(err);
-          break;
-        }
-        // Even if a journal write failed meanwhile, these records are on disk under a signed head.
-        this.acked = target;
-        let n = 0;
-        while (n < this.awaitingHead.length && this.awaitingHead[n].record.seq <= target.seq) n++;
-        const done = this.awaitingHead.splice(0, n);
-        this.stats.records += done.length;
-        try {
-          this.options.onDurable(done.map((p) => p.record), target);
-        } finally {
-          for (const p of done) p.resolve();
-        }
-      }
-    } finally {
-      this.headRunning = false;
-      this.notifyIdle();
-    }
-  }
-
   private notifyIdle(): void {
-    if (this.flushing || this.headRunning) return;
+    if (this.flushing) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
 
-  private waitHeadIdle(): Promise<void> {
-    if (!this.headRunning) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.headRunning) setImmediate(check);
-        else resolve();
-      };
-      check();
-    });
-  }
-
   private waitIdle(): Promise<void> {
-    if (!this.flushing && !this.headRunning) return Promise.resolve();
+    if (!this.flushing) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Waits until everything appended so far is acknowledged or rejected. */
+  /** Waits until everything appended so far is acknowledged or rejected, and the head is synced. */
   async drain(): Promise<void> {
-    while (!this.failure && (this.pending.length || this.awaitingHead.length || this.flushing || this.headRunning || this.flushScheduled)) {
-      await (this.flushing || this.headRunning ? this.waitIdle() : new Promise<void>((r) => setImmediate(r)));
+    while (!this.failure && (this.pending.length || this.flushing || this.flushScheduled)) {
+      await (this.flushing ? this.waitIdle() : new Promise<void>((r) => setImmediate(r)));
     }
+    await this.syncHead();
   }
 
   private fail(err: unknown): void {
@@ -275,10 +299,8 @@ export class JournalWriter {
     await this.waitIdle();
     // Everything past the last acknowledged record is rejected; its seqs will be reused.
     const error = new LedgerError('unavailable', `the record was not written: ${this.failure ?? 'write failed'}`);
-    const rejected = [...this.awaitingHead, ...this.pending];
-    this.awaitingHead = [];
+    const rejected = this.pending;
     this.pending = [];
-    this.written = this.acked;
     this.options.onRollback(this.acked);
     for (const p of rejected) p.reject(error);
     this.recovering = false;
@@ -294,6 +316,7 @@ export class JournalWriter {
       await io.truncate(this.segment.fd, length);
       await io.fsync(this.segment.fd);
       await this.head.writeBoth({ seq: this.acked.seq, hash: this.acked.hash, time: this.acked.time }, io);
+      this.headUnsynced = false;
       this.reserve.ensure(0, true);
       await this.probe();
       this.writeOffset = length;
@@ -325,9 +348,9 @@ export class JournalWriter {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.spaceTimer) clearInterval(this.spaceTimer);
+    if (this.headSyncTimer) clearTimeout(this.headSyncTimer);
     const error = new LedgerError('closed', 'the ledger was closed before the record was written');
-    for (const p of [...this.awaitingHead, ...this.pending]) p.reject(error);
-    this.awaitingHead = [];
+    for (const p of this.pending) p.reject(error);
     this.pending = [];
     fs.closeSync(this.segment.fd);
   }

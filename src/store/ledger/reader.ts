@@ -1,4 +1,5 @@
-import { ChainChecker } from './chain';
+import type { KeyObject } from 'node:crypto';
+import { ChainChecker, commitSignatureHolds } from './chain';
 import { LedgerError, verifyHint } from './errors';
 import type { AuditRecord } from '../../contracts/audit-records';
 import type { Segment } from './segments';
@@ -26,25 +27,57 @@ function before(r: AuditRecord, bound: string | number): boolean {
 }
 
 /**
- * Streams records oldest first, in bounded memory, stopping at `throughSeq` (the signed head:
- * anything after it was never acknowledged). A line that does not parse is an error here;
- * `tollgate audit verify` is where damage gets diagnosed.
+ * Past a signed head read from disk, the commits it had not caught up with (journal.ts): a
+ * record there counts once a signed record after it does, checked against the key when one is
+ * given (without one, as export is run, `audit verify` is the check).
  */
-export async function* readRecords(journalDir: string, range: RecordRange, throughSeq: number): AsyncGenerator<AuditRecord> {
+export interface PastHead {
+  publicKey: KeyObject | null;
+  ledger: string | null;
+}
+
+/**
+ * Streams records oldest first, in bounded memory, stopping at `throughSeq` (the last
+ * acknowledged record) or, with `pastHead`, at the last signed commit after it. A line that does
+ * not parse is an error here; `tollgate audit verify` is where damage gets diagnosed.
+ */
+export async function* readRecords(journalDir: string, range: RecordRange, throughSeq: number, pastHead?: PastHead): AsyncGenerator<AuditRecord> {
   const since = typeof range.since === 'string' ? normaliseTime(range.since) : range.since;
   const until = typeof range.until === 'string' ? normaliseTime(range.until) : range.until;
   const start = since === undefined ? undefined : { seq: typeof since === 'number' ? since : await seqAtOrBefore(listSegments(journalDir), since) };
+  // Records past the head wait here until a signed record covers them (at most a commit's worth).
+  let uncovered: AuditRecord[] = [];
+  let lastSeq = 0;
   for await (const line of scanJournal(journalDir, start)) {
     if (!line.record) {
-      if (!line.complete) return; // a write in progress (live ledger) or a torn tail past the head
+      // A write in progress (live ledger), or past the head a tail no signature covers.
+      if (!line.complete || (pastHead && lastSeq >= throughSeq)) return;
       throw new LedgerError('corrupt', `${line.segment.file} at byte ${line.offset}: ${line.problem ?? 'unreadable line'} (run tollgate audit verify)`);
     }
     const r = line.record;
-    if (r.seq > throughSeq) return;
+    lastSeq = r.seq;
+    if (r.seq > throughSeq) {
+      if (!pastHead) return;
+      uncovered.push(r);
+      if (!signedPastHead(r, pastHead)) continue;
+      const covered = uncovered;
+      uncovered = [];
+      for (const c of covered) {
+        if (since !== undefined && before(c, since)) continue;
+        if (until !== undefined && !before(c, until)) return;
+        yield c;
+      }
+      continue;
+    }
     if (since !== undefined && before(r, since)) continue;
     if (until !== undefined && !before(r, until)) return; // seq and time both only grow along the chain
     yield r;
   }
+}
+
+function signedPastHead(r: AuditRecord, pastHead: PastHead): boolean {
+  if (typeof r.sig !== 'string') return false;
+  return pastHead.publicKey === null || commitSignatureHolds(pastHead.publicKey, r, pastHead.ledger);
 }
 
 /**

@@ -141,7 +141,7 @@ export async function checkExtends(dataDir: string, w: Witness, publicKey: KeyOb
   const early = judgeWitness(w, { ...facts, hashAt: () => w.hash });
   if (!early.ok || w.seq === 0) return early;
 
-  const chain = new ChainChecker(publicKey);
+  const chain = new ChainChecker({ publicKey, ledger: head.ledger, recordSignatures: true });
   let first: AuditRecord | null = null;
   let witnessed: string | undefined;
   let file = '';

@@ -24,6 +24,8 @@ class FaultyIo implements LedgerIo {
   failNthWrite = 0;
   writes = 0;
   fsyncs = 0;
+  /** The inode of each file synced, in order. */
+  synced: number[] = [];
   private error(): NodeJS.ErrnoException {
     const err: NodeJS.ErrnoException = new Error(`${this.failing ?? 'EIO'}: injected`);
     err.code = this.failing ?? 'EIO';
@@ -41,6 +43,7 @@ class FaultyIo implements LedgerIo {
   }
   async fsync(fd: number): Promise<void> {
     this.fsyncs++;
+    this.synced.push(fs.fstatSync(fd).ino);
     if (this.failing) throw this.error();
     await nodeIo.fsync(fd);
   }
@@ -178,22 +181,38 @@ describe('ledger durability', () => {
     });
   }
 
-  it('rolls back when the head write fails after the journal write succeeded', async () => {
+  it('keeps a commit acknowledged when the head write after it fails, and writes the head again once it can', async () => {
     const dir = tempDir();
     const io = new FaultyIo();
-    const ledger = await Ledger.open(dir, { io, retryMs: 10 });
+    const healths: LedgerHealth[] = [];
+    const ledger = await Ledger.open(dir, { io, retryMs: 10, onHealthChange: (h) => healths.push(h) });
     await ledger.append(decision(1)).durable;
     io.failNthWrite = 2; // the journal write succeeds, the head write after it fails
-    const { durable } = ledger.append(decision(2));
-    await assert.rejects(durable, (e: unknown) => LedgerError.is(e, 'unavailable'));
-    await eventually(() => ledger.health.ok, 'the ledger to be healthy again', 5000, 5);
-    assert.equal(readJournalLines(dir).length, 1, 'the unacknowledged line was truncated');
-    await ledger.append(decision(3)).durable;
+    const sealed = await ledger.append(decision(2)).durable;
+    assert.equal(sealed.seq, 2, 'acknowledged once the journal held it, signed and synced');
+    await eventually(() => healths.some((h) => !h.ok) && ledger.health.ok, 'the ledger to turn unhealthy and back', 5000, 5);
+    assert.equal(readJournalLines(dir).length, 2, 'the acknowledged record stays');
+    assert.equal((await ledger.append(decision(3)).durable).seq, 3);
     await ledger.close();
     const reopened = await Ledger.open(dir);
-    assert.equal(reopened.head.seq, 2);
+    assert.equal(reopened.head.seq, 3);
+    assert.equal(reopened.recovered, null);
     await reopened.close();
     assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).ok, true);
+  });
+
+  it('syncs the journal once per commit on the way to the acknowledgement; the head follows with a lazy sync', async () => {
+    const dir = tempDir();
+    const io = new FaultyIo();
+    const ledger = await Ledger.open(dir, { io });
+    const journal = fs.statSync(journalFile(dir)).ino;
+    const head = fs.statSync(ledgerPaths(dir).head).ino;
+    for (let i = 0; i < 5; i++) await ledger.append(decision(i)).durable;
+    assert.equal(io.synced.filter((ino) => ino === journal).length, 5, 'one data sync per commit');
+    await ledger.close();
+    assert.ok(io.synced.includes(head), 'close syncs the head');
+    assert.equal(io.synced.filter((ino) => ino === journal).length, 5);
+    assert.equal((JSON.parse(fs.readFileSync(ledgerPaths(dir).head, 'utf8').slice(0, 512)) as { seq: number }).seq, 5);
   });
 
   it('rolls to a new segment past the size limit and reads across segments', async () => {

@@ -1,5 +1,8 @@
 import * as fs from 'node:fs';
+import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { ledgerPaths, listSegments } from '../../../src/store/ledger/segments';
+import type { Signer } from '../../../src/store/ledger/signer';
+import { recordBytes } from '../../../src/store/ledger/signer';
 
 /** Reads and rewrites the journal's lines (single segment) to stage tampering. */
 export function journalFile(dataDir: string): string {
@@ -20,4 +23,14 @@ export function rewriteAllSegments(dataDir: string, edit: (lines: string[]) => s
     const lines = fs.readFileSync(seg.file, 'utf8').split('\n').filter((l) => l.length > 0);
     fs.writeFileSync(seg.file, edit(lines).map((l) => `${l}\n`).join(''));
   }
+}
+
+/** Signs every record as ledgers did before signing per commit: each over its own canonical bytes. */
+export function signEveryRecord(dataDir: string, signer: Signer): void {
+  rewriteAllSegments(dataDir, (lines) =>
+    lines.map((l) => {
+      const r = JSON.parse(l) as AuditRecord;
+      return JSON.stringify({ ...r, sig: signer.sign(recordBytes(r)) });
+    }),
+  );
 }

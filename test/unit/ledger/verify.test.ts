@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { Ledger } from '../../../src/store/ledger/ledger';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
-import { dataDirPublicKey, recordBytes, sha256Hex } from '../../../src/store/ledger/signer';
+import { dataDirPublicKey, recordBytes, sha256Hex, Signer } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
 import type { VerifyResult } from '../../../src/store/ledger/verify';
 import { decision, settle, steppingClock, tempDir } from './fixtures';
-import { readJournalLines, writeJournalLines } from './tamper';
+import { readJournalLines, signEveryRecord, writeJournalLines } from './tamper';
 
 async function ledgerWith(n: number): Promise<string> {
   const dir = tempDir();
@@ -47,16 +48,28 @@ describe('ledger verify', () => {
     assert.match(r.problem?.message ?? '', /edited/);
   });
 
-  it('names an edited record whose hash was recomputed (the signature no longer holds)', async () => {
-    const lines = readJournalLines(dir);
-    const rec = JSON.parse(lines[4]) as Record<string, unknown>;
-    rec.model = 'gpt-4o';
-    rec.hash = sha256Hex(recordBytes(rec));
-    lines[4] = JSON.stringify(rec);
-    writeJournalLines(dir, lines);
-    const r = await check(dir);
-    assert.equal(r.problem?.seq, 5);
+  it('names an edited record whose hash was recomputed (the signature no longer holds, or the next record no longer links)', async () => {
+    const edit = (at: number): void => {
+      const lines = readJournalLines(dir);
+      const rec = JSON.parse(lines[at]) as Record<string, unknown>;
+      rec.model = 'gpt-4o';
+      rec.hash = sha256Hex(recordBytes(rec));
+      lines[at] = JSON.stringify(rec);
+      writeJournalLines(dir, lines);
+    };
+    // The ten records went out in one commit: only the last, seq 10, carries a signature.
+    const signedAt = readJournalLines(dir).findIndex((l) => (JSON.parse(l) as AuditRecord).sig !== null);
+    assert.equal(signedAt, 9);
+    const original = readJournalLines(dir);
+    edit(signedAt);
+    let r = await check(dir);
+    assert.equal(r.problem?.seq, 10);
     assert.match(r.problem?.message ?? '', /signature/);
+    writeJournalLines(dir, original);
+    edit(4);
+    r = await check(dir);
+    assert.equal(r.problem?.seq, 6);
+    assert.match(r.problem?.message ?? '', /does not link/);
   });
 
   it('names the record after a deleted one', async () => {
@@ -113,6 +126,46 @@ describe('ledger verify', () => {
     const other = generateKeyPairSync('ed25519').publicKey;
     const r = await verifyLedger(dir, other);
     assert.equal(r.ok, false);
+  });
+
+  it('signs once per group commit: only the last record of each commit carries sig, the same the head carries', async () => {
+    const records = readJournalLines(dir).map((l) => JSON.parse(l) as AuditRecord);
+    assert.deepEqual(records.map((r) => typeof r.sig), [...Array<string>(9).fill('object'), 'string']);
+    const head = JSON.parse(fs.readFileSync(ledgerPaths(dir).head, 'utf8').slice(0, 512)) as { seq: number; sig: string };
+    assert.equal(head.seq, 10);
+    assert.equal(head.sig, records[9]!.sig);
+  });
+
+  it('verifies a ledger written when every record was signed, and the same ledger carried on signing per commit', async () => {
+    signEveryRecord(dir, Signer.loadOrCreate(dir));
+    let r = await check(dir);
+    assert.equal(r.ok, true, r.problem?.message);
+    const ledger = await Ledger.open(dir, { clock: steppingClock(Date.parse('2026-02-01T00:00:00Z')) });
+    ledger.append(decision(20));
+    await ledger.append(decision(21)).durable;
+    await ledger.close();
+    r = await check(dir);
+    assert.equal(r.ok, true, r.problem?.message);
+    assert.equal(r.records, 12);
+  });
+
+  it('names the first record no signature covers: records appended after the last signed one', async () => {
+    const lines = readJournalLines(dir);
+    const last = JSON.parse(lines[lines.length - 1]!) as AuditRecord;
+    const appended: Record<string, unknown> = { id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', seq: 11, time: last.time, ...settle(last.id, 0), prev: last.hash };
+    appended.hash = sha256Hex(recordBytes(appended));
+    appended.sig = null;
+    writeJournalLines(dir, [...lines, JSON.stringify(appended)]);
+    let r = await check(dir);
+    assert.equal(r.ok, false);
+    assert.equal(r.problem?.seq, 11);
+    assert.match(r.problem?.message ?? '', /record seq 11 .*not covered by any signature/);
+    // Signed with another record's signature: forged.
+    appended.sig = last.sig;
+    writeJournalLines(dir, [...lines, JSON.stringify(appended)]);
+    r = await check(dir);
+    assert.equal(r.problem?.seq, 11);
+    assert.match(r.problem?.message ?? '', /invalid signature/);
   });
 
   it('names an unreadable line', async () => {

@@ -9,6 +9,7 @@ import { verifyLedger } from '../../../src/store/ledger/verify';
 import type { Witness } from '../../../src/store/ledger/witness';
 import { checkExtends, parseWitness, readCheckpoint } from '../../../src/store/ledger/witness';
 import { decision, settle, steppingClock, tempDir } from './fixtures';
+import { signEveryRecord } from './tamper';
 
 async function grow(dir: string, calls: number, clock = steppingClock()): Promise<void> {
   const ledger = await Ledger.open(dir, { clock });
@@ -44,8 +45,10 @@ describe('ledger witnesses', () => {
   it('gives a ledger from before identities one when it opens, and verify still holds', async () => {
     const dir = tempDir();
     await grow(dir, 2);
-    // A head as ledgers wrote it before identities: the same fields, signed without one.
+    // A ledger as written before identities: every record signed on its own, and a head with
+    // the same fields, signed without an identity.
     const signer = Signer.loadOrCreate(dir);
+    signEveryRecord(dir, signer);
     const head = readHead(ledgerPaths(dir).head, signer.publicKey).head!;
     const state = { seq: head.seq, hash: head.hash, time: head.time };
     const slot = Buffer.alloc(512, 0x20);
