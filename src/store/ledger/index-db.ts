@@ -29,6 +29,17 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
   return sqlJs;
 }
 
+/*
+ * The index holds in full only the newest decisions (the detail window, as many as the index
+ * service keeps). Older ones are rolled up: per hour, person, agent and model, the calls, tokens and
+ * cost they count, which is all a spend question needs and grows with hours, not calls. A question
+ * about an older decision itself (an old range's edge, a long list of recent decisions, whether an
+ * old call settled) is answered from the journal (see rolled-history.ts).
+ *
+ * `rolled` names, for each hour with rolled-up decisions, how far the index covered when it last
+ * rolled one of them: a settle up to there was applied before its decision was rolled up, so it is
+ * in the journal up to there; one after it is in `late_settles`.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -39,10 +50,19 @@ CREATE TABLE IF NOT EXISTS decisions (
   settled INTEGER NOT NULL DEFAULT 0, usd REAL, input_tokens INTEGER, output_tokens INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
+CREATE INDEX IF NOT EXISTS decisions_seq ON decisions (seq);
 CREATE INDEX IF NOT EXISTS decisions_unsettled ON decisions (settled, time);
+CREATE TABLE IF NOT EXISTS rollup (
+  hour TEXT NOT NULL, user TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
+  requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, usd REAL NOT NULL,
+  PRIMARY KEY (hour, user, agent, model)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rolled (hour TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS late_settles (id TEXT PRIMARY KEY, usd REAL, input_tokens INTEGER, output_tokens INTEGER) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS older AS SELECT * FROM decisions WHERE 0;
 `;
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 
 /** What a snapshot covers: the last record indexed and where the journal continues after it. */
 export interface IndexCoverage {
@@ -61,6 +81,13 @@ const GROUP: Record<SpendDimension, string> = {
   agent: `user || '/' || agent`,
   model: 'COALESCE(model_served, model)',
   day: 'day',
+};
+// The same keys from the rollup, which keeps the model served (else asked) as `model`.
+const ROLLUP_GROUP: Record<SpendDimension, string> = {
+  user: 'user',
+  agent: `user || '/' || agent`,
+  model: 'model',
+  day: 'substr(hour, 1, 10)',
 };
 
 /**
@@ -83,13 +110,63 @@ export function indexRowOf(r: AuditRecord): IndexRow | null {
   return null;
 }
 
+/**
+ * A decision as the index holds it in detail, in the `decisions` table's column order: its
+ * decision row's values, then whether it settled and what the settle said.
+ */
+export type DetailRow = [
+  id: string, seq: number, time: string, day: string, user: string, agent: string, model: string, model_served: string | null,
+  provider: string, route: string, outcome: string, status: number, rule: string | null, shadow: number,
+  reserved_usd: number, reserved_input: number, reserved_output: number,
+  settled: number, usd: number | null, input_tokens: number | null, output_tokens: number | null,
+];
+
+/** A settle's values, as the index keeps them for its decision. */
+export type SettleValues = readonly [usd: number, input_tokens: number | null, output_tokens: number | null];
+
+/** The detail of a decision row that has not settled. */
+export function detailOf(row: Extract<IndexRow, readonly ['decision', ...unknown[]]>): DetailRow {
+  return [...row.slice(1), 0, null, null, null] as DetailRow;
+}
+
+/** What a decision counts in spend (as COST, INPUT and OUTPUT say), from its detail. */
+export function countsOf(d: DetailRow): [usd: number, input: number, output: number] {
+  if (d[17] === 1) return [d[18] ?? 0, d[19] ?? d[15], d[20] ?? d[16]];
+  if (d[10] === 'refuse' && d[13] === 0) return [0, 0, 0];
+  return [d[14], d[15], d[16]];
+}
+
+/** A span of time [from, to) whose rolled-up decisions must be read in detail; to null: no end. */
+export interface OlderSpan {
+  from: string;
+  to: string | null;
+}
+
+const HOUR_MS = 3600_000;
+
+/** The hour a time falls in, as the rollup names it. */
+export function hourOf(time: string): string {
+  return time.slice(0, 13);
+}
+
+export function hourStart(hour: string): string {
+  return `${hour}:00:00.000Z`;
+}
+
+function hourAfter(hour: string): string {
+  return new Date(Date.parse(hourStart(hour)) + HOUR_MS).toISOString();
+}
+
 export class LedgerIndex {
   private insertDecision: Statement;
   private settleDecision: Statement;
+  /** Every decision up to this seq is rolled up; after it, each is held in detail. */
+  private rolledSeq: number;
 
   private constructor(private readonly db: Database) {
     this.insertDecision = this.prepareInsert();
     this.settleDecision = this.prepareSettle();
+    this.rolledSeq = Number(this.meta('rolled_seq') ?? 0);
   }
 
   /** Opens the snapshot at `file`, or an empty index when it is missing, unreadable or of another schema. */
@@ -138,13 +215,26 @@ export class LedgerIndex {
     return raw ? (JSON.parse(raw) as IndexCoverage) : null;
   }
 
-  /** Adds durable records' rows, in one transaction, and notes how far the index now covers. */
-  addBatch(rows: readonly IndexRow[], coverage: IndexCoverage): void {
+  /** The last decision seq rolled up (0: none). */
+  get rolledThrough(): number {
+    return this.rolledSeq;
+  }
+
+  /**
+   * Adds durable records' rows, in one transaction, and notes how far the index now covers.
+   * Returns the settles whose decision is not held in detail: rolled up, or not in the index at all.
+   */
+  addBatch(rows: readonly IndexRow[], coverage: IndexCoverage): Extract<IndexRow, readonly ['settle', ...unknown[]]>[] {
+    const missed: Extract<IndexRow, readonly ['settle', ...unknown[]]>[] = [];
     this.db.run('BEGIN');
     try {
       for (const row of rows) {
-        if (row[0] === 'decision') this.insertDecision.run(row.slice(1) as SqlValue[]);
-        else this.settleDecision.run(row.slice(1) as SqlValue[]);
+        if (row[0] === 'decision') {
+          this.insertDecision.run(row.slice(1) as SqlValue[]);
+        } else {
+          this.settleDecision.run(row.slice(1) as SqlValue[]);
+          if (this.db.getRowsModified() === 0) missed.push(row);
+        }
       }
       this.setMeta('coverage', JSON.stringify(coverage));
       this.db.run('COMMIT');
@@ -152,21 +242,142 @@ export class LedgerIndex {
       this.db.run('ROLLBACK');
       throw err;
     }
+    return missed;
   }
 
-  /** Forgets pruned decisions. */
-  removeThrough(seq: number): void {
-    this.db.run('DELETE FROM decisions WHERE seq <= ?', [seq]);
+  /** How many decisions are held in detail. */
+  detailCount(): number {
+    return Number(this.db.exec('SELECT COUNT(*) FROM decisions')[0].values[0][0]);
   }
 
-  isSettled(decisionId: string): boolean {
+  /**
+   * Rolls up every detailed decision but the newest `keep`, as they count now, into the hourly
+   * rollup; `covered` is the seq the index covers (every settle up to it is applied).
+   */
+  rollUp(keep: number, covered: number): void {
+    const cut = this.db.exec('SELECT seq FROM decisions ORDER BY seq DESC LIMIT 1 OFFSET ?', [keep]);
+    if (!cut.length) return;
+    const through = Number(cut[0].values[0][0]);
+    this.db.run('BEGIN');
+    try {
+      this.db.run(
+        `INSERT INTO rollup (hour, user, agent, model, requests, input_tokens, output_tokens, usd)
+         SELECT substr(time, 1, 13), user, agent, COALESCE(model_served, model), COUNT(*), SUM(${INPUT}), SUM(${OUTPUT}), SUM(${COST})
+         FROM decisions WHERE seq <= ? GROUP BY 1, 2, 3, 4
+         ON CONFLICT (hour, user, agent, model) DO UPDATE SET requests = requests + excluded.requests,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, usd = usd + excluded.usd`,
+        [through],
+      );
+      this.db.run(
+        `INSERT INTO rolled (hour, through) SELECT DISTINCT substr(time, 1, 13), ? FROM decisions WHERE seq <= ?
+         ON CONFLICT (hour) DO UPDATE SET through = excluded.through`,
+        [covered, through],
+      );
+      this.db.run('DELETE FROM decisions WHERE seq <= ?', [through]);
+      this.rolledSeq = Math.max(this.rolledSeq, through);
+      this.setMeta('rolled_seq', String(this.rolledSeq));
+      this.db.run('COMMIT');
+    } catch (err) {
+      this.db.run('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * A settle for a rolled-up decision (`was`: its detail as the rollup counts it): the rollup
+   * counts the settle instead, and the settle is kept for questions about the decision.
+   */
+  settleRolled(was: DetailRow, settle: SettleValues): void {
+    const now: DetailRow = [...was.slice(0, 17), 1, ...settle] as DetailRow;
+    const [u0, i0, o0] = countsOf(was);
+    const [u1, i1, o1] = countsOf(now);
+    this.db.run('BEGIN');
+    try {
+      this.db.run(
+        `UPDATE rollup SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, usd = usd - ? + ?
+         WHERE hour = ? AND user = ? AND agent = ? AND model = ?`,
+        [i1 - i0, o1 - o0, u0, u1, hourOf(was[2]), was[4], was[5], was[7] ?? was[6]],
+      );
+      this.db.run('INSERT OR REPLACE INTO late_settles (id, usd, input_tokens, output_tokens) VALUES (?, ?, ?, ?)', [was[0], ...settle]);
+      this.db.run('COMMIT');
+    } catch (err) {
+      this.db.run('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** The settle a rolled-up decision received after it was rolled up, if any. */
+  lateSettle(id: string): SettleValues | null {
+    const rows = this.db.exec('SELECT usd, input_tokens, output_tokens FROM late_settles WHERE id = ?', [id]);
+    if (!rows.length) return null;
+    const v = rows[0].values[0];
+    return [Number(v[0]), v[1] === null ? null : Number(v[1]), v[2] === null ? null : Number(v[2])];
+  }
+
+  /** How far to read the journal for the settles of decisions rolled up in [fromHour, toHour]; 0: none rolled there. */
+  rolledThroughFor(fromHour: string, toHour: string | null): number {
+    const rows = this.db.exec(
+      toHour === null ? 'SELECT MAX(through) FROM rolled WHERE hour >= ?' : 'SELECT MAX(through) FROM rolled WHERE hour >= ? AND hour <= ?',
+      toHour === null ? [fromHour] : [fromHour, toHour],
+    );
+    return Number(rows[0]?.values[0][0] ?? 0);
+  }
+
+  /** The first hour from which the rolled-up decisions number at least `count` (null: fewer in all). */
+  hourHoldingLast(count: number): string | null {
+    const stmt = this.db.prepare('SELECT hour, SUM(requests) FROM rollup GROUP BY hour ORDER BY hour DESC');
+    try {
+      let n = 0;
+      let hour: string | null = null;
+      while (stmt.step()) {
+        const v = stmt.get();
+        hour = String(v[0]);
+        n += Number(v[1]);
+        if (n >= count) return hour;
+      }
+      return hour;
+    } finally {
+      stmt.free();
+    }
+  }
+
+  /**
+   * The spans of a spend range that the rollup cannot answer: the part of an hour at each end of
+   * the range that the range only partly covers, where that hour has rolled-up decisions.
+   */
+  partialHours(range: TimeRange): OlderSpan[] {
+    const spans: OlderSpan[] = [];
+    const since = range.since;
+    const until = range.until;
+    if (since !== undefined && until !== undefined && since >= until) return spans;
+    const sinceHour = since !== undefined && since !== hourStart(hourOf(since)) ? hourOf(since) : null;
+    const untilHour = until !== undefined && until !== hourStart(hourOf(until)) ? hourOf(until) : null;
+    const rolled = (hour: string): boolean => this.db.exec('SELECT 1 FROM rolled WHERE hour = ?', [hour]).length > 0;
+    if (sinceHour !== null && sinceHour === untilHour) {
+      if (rolled(sinceHour)) spans.push({ from: since as string, to: until as string });
+      return spans;
+    }
+    if (sinceHour !== null && rolled(sinceHour)) spans.push({ from: since as string, to: until !== undefined && until < hourAfter(sinceHour) ? until : hourAfter(sinceHour) });
+    if (untilHour !== null && rolled(untilHour)) spans.push({ from: since !== undefined && since > hourStart(untilHour) ? since : hourStart(untilHour), to: until as string });
+    return spans;
+  }
+
+  /** Forgets every decision and rollup (the index is then rebuilt from the pruned journal). */
+  clear(): void {
+    this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM rolled; DELETE FROM late_settles;');
+    this.rolledSeq = 0;
+    this.setMeta('rolled_seq', '0');
+    this.db.run(`DELETE FROM meta WHERE key = 'coverage'`);
+  }
+
+  /** Held in detail: whether it settled; null when the decision is not held in detail. */
+  isSettled(decisionId: string): boolean | null {
     const rows = this.db.exec('SELECT settled FROM decisions WHERE id = ?', [decisionId]);
-    return rows.length > 0 && rows[0].values[0][0] === 1;
+    return rows.length > 0 ? rows[0].values[0][0] === 1 : null;
   }
 
-  /** Decisions at or after `since` that have no settle record (the crash came mid-call). */
-  unsettledSince(since: string): Set<string> {
-    const out = new Set<string>();
+  /** Decisions held in detail, at or after `since`, that have no settle record (the crash came mid-call). */
+  unsettledSince(since: string, out = new Set<string>()): Set<string> {
     const stmt = this.db.prepare('SELECT id FROM decisions WHERE settled = 0 AND time >= ?');
     try {
       stmt.bind([since]);
@@ -177,11 +388,14 @@ export class LedgerIndex {
     return out;
   }
 
-  recentDecisions(limit: number): DecisionSummary[] {
-    const rows = this.db.exec(
-      `SELECT id, seq, time, user, agent, model, model_served, provider, route, outcome, status, rule, shadow, settled, ${COST}
-       FROM decisions ORDER BY seq DESC LIMIT ?`,
-      [limit],
+  /** The newest decisions; `older` are rolled-up decisions read from the journal, to fill the list past the detail window. */
+  recentDecisions(limit: number, older: readonly DetailRow[] = []): DecisionSummary[] {
+    const rows = this.withOlder(older, () =>
+      this.db.exec(
+        `SELECT id, seq, time, user, agent, model, model_served, provider, route, outcome, status, rule, shadow, settled, ${COST}
+         FROM (SELECT * FROM decisions${older.length ? ' UNION ALL SELECT * FROM temp.older' : ''}) ORDER BY seq DESC LIMIT ?`,
+        [limit],
+      ),
     );
     if (!rows.length) return [];
     return rows[0].values.map((v) => ({
@@ -191,26 +405,57 @@ export class LedgerIndex {
     }));
   }
 
-  spendBy(dimension: SpendDimension, range: TimeRange = {}): SpendRow[] {
+  /**
+   * Spend in `range`: detailed decisions, the rollup's hours that lie wholly in the range, and
+   * `older`, the rolled-up decisions of the range's partly covered hours (see partialHours).
+   */
+  spendBy(dimension: SpendDimension, range: TimeRange = {}, older: readonly DetailRow[] = []): SpendRow[] {
     const where: string[] = [];
     const params: SqlValue[] = [];
+    const hours: string[] = [];
+    const hourParams: SqlValue[] = [];
     if (range.since !== undefined) {
       where.push('time >= ?');
       params.push(range.since);
+      const h = hourOf(range.since);
+      hours.push(range.since === hourStart(h) ? 'hour >= ?' : 'hour > ?');
+      hourParams.push(h);
     }
     if (range.until !== undefined) {
       where.push('time < ?');
       params.push(range.until);
+      hours.push('hour < ?');
+      hourParams.push(hourOf(range.until));
     }
-    const rows = this.db.exec(
-      `SELECT ${GROUP[dimension]} AS k, COUNT(*), SUM(${INPUT}), SUM(${OUTPUT}), SUM(${COST}) FROM decisions
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY k ORDER BY k`,
-      params,
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const detail = `SELECT ${GROUP[dimension]} AS k, 1 AS n, ${INPUT} AS i, ${OUTPUT} AS o, ${COST} AS u FROM`;
+    const rows = this.withOlder(older, () =>
+      this.db.exec(
+        `SELECT k, SUM(n), SUM(i), SUM(o), SUM(u) FROM (
+           ${detail} decisions ${filter}
+           ${older.length ? `UNION ALL ${detail} temp.older` : ''}
+           ${this.rolledSeq > 0 ? `UNION ALL SELECT ${ROLLUP_GROUP[dimension]}, requests, input_tokens, output_tokens, usd FROM rollup ${hours.length ? `WHERE ${hours.join(' AND ')}` : ''}` : ''}
+         ) GROUP BY k ORDER BY k`,
+        [...params, ...(this.rolledSeq > 0 ? hourParams : [])],
+      ),
     );
     if (!rows.length) return [];
     return rows[0].values.map((v) => ({
       key: String(v[0]), requests: Number(v[1]), input_tokens: Number(v[2] ?? 0), output_tokens: Number(v[3] ?? 0), usd: Number(v[4] ?? 0),
     }));
+  }
+
+  /** Runs `query` with `older` loaded in the temporary table it may read, which is emptied after. */
+  private withOlder<T>(older: readonly DetailRow[], query: () => T): T {
+    if (!older.length) return query();
+    const insert = this.db.prepare(`INSERT INTO temp.older VALUES (${new Array(21).fill('?').join(',')})`);
+    try {
+      for (const row of older) insert.run(row as SqlValue[]);
+      return query();
+    } finally {
+      insert.free();
+      this.db.run('DELETE FROM temp.older');
+    }
   }
 
   /** Writes a snapshot atomically (temp file, fsync, rename). */
