@@ -1,6 +1,8 @@
 // Memory and acknowledgement latency as the ledger grows: 1,000, 100,000 and 1,000,000 decisions,
 // each with its settle record, shaped like a team's traffic through the proxy.
-// Run from the repository root: node bench/run.js bench/ledger/scale.ts [1000,100000,1000000] [--dir D]
+// Run from the repository root: node bench/run.js bench/ledger/scale.ts [1000,100000,1000000] [--dir D] [--keep]
+// --keep leaves a copy of the ledger at each size in D.<size>; `node bench/run.js bench/ledger/scale.ts again D.<size>`
+// measures such a copy again (with whichever build runs it), so two builds can be compared on the same files.
 //
 // The records are written through the ledger itself (sealed, signed, group commit, no index), so the
 // files are the ones the proxy writes; only the pace differs. At each point a fresh process opens the
@@ -190,9 +192,30 @@ async function measure(dir: string, from: number): Promise<void> {
   console.log(JSON.stringify(out));
 }
 
+/**
+ * Measures a ledger written before (by `--keep`), to compare builds on the same files: first from no
+ * index snapshot (the index is built from the journal), then again in a new process from the
+ * snapshot that run saved, as every restart of `tollgate serve` after the first.
+ */
+function measureAgain(dir: string): void {
+  fs.rmSync(ledgerPaths(dir).index, { force: true });
+  measureOnce(dir, 'no snapshot');
+  measureOnce(dir, 'from snapshot');
+}
+
+function measureOnce(dir: string, label: string): void {
+  const until = fs.readFileSync(path.join(dir, 'bench-until'), 'utf8').trim();
+  const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], 'measure', dir, until], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = r.stdout.trim();
+  console.log(`${dir}, ${label}: ${out}`);
+  const next = (JSON.parse(out.split('\n').pop() ?? '{}') as { until?: number }).until;
+  if (next) fs.writeFileSync(path.join(dir, 'bench-until'), String(next + 1000));
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'measure') return measure(args[1], Number(args[2]));
+  if (args[0] === 'again') return measureAgain(args[1]);
   const points = (args.find((a) => /^[\d,]+$/.test(a)) ?? '1000,100000,1000000').split(',').map(Number);
   const dirAt = args.indexOf('--dir');
   const dir = dirAt >= 0 ? args[dirAt + 1] : fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-scale-'));
@@ -205,6 +228,11 @@ async function main(): Promise<void> {
     // No snapshot yet at this size: the index is built from the journal, as after an upgrade or a lost snapshot.
     fs.rmSync(ledgerPaths(dir).index, { force: true });
     console.log(`${target} decisions written (${(ms(t) / 1000).toFixed(1)} s), journal ${mb(journal)} MB`);
+    if (args.includes('--keep')) {
+      // A copy of the ledger at this size, for `again` to measure with another build.
+      fs.cpSync(dir, `${dir}.${target}`, { recursive: true });
+      fs.writeFileSync(path.join(`${dir}.${target}`, 'bench-until'), String(traffic.now));
+    }
     const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], 'measure', dir, String(traffic.now)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     console.log(`  at ${target}: ${r.stdout.trim()}`);
     const until = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { until?: number }).until;

@@ -36,7 +36,7 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
  * about an older decision itself (an old range's edge, a long list of recent decisions, whether an
  * old call settled) is answered from the journal (see rolled-history.ts).
  *
- * `rolled` names, for each hour with rolled-up decisions, how far the index covered when it last
+ * `rolled` names, for each hour (or day kept whole) with rolled-up decisions, how far the index covered when it last
  * rolled one of them: a settle up to there was applied before its decision was rolled up, so it is
  * in the journal up to there; one after it is in `late_settles`.
  */
@@ -143,18 +143,27 @@ export interface OlderSpan {
 }
 
 const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Hours stay hours this many days behind the newest rolled-up hour; older ones are kept per day. */
+const HOURLY_DAYS = 2;
 
 /** The hour a time falls in, as the rollup names it. */
 export function hourOf(time: string): string {
   return time.slice(0, 13);
 }
 
-export function hourStart(hour: string): string {
-  return `${hour}:00:00.000Z`;
+/** The UTC day a time falls in, as the rollup names a day kept whole. */
+function dayOf(time: string): string {
+  return time.slice(0, 10);
 }
 
-function hourAfter(hour: string): string {
-  return new Date(Date.parse(hourStart(hour)) + HOUR_MS).toISOString();
+/** Where a rollup bucket (an hour, or a day kept whole) begins. */
+export function bucketStart(bucket: string): string {
+  return bucket.length === 10 ? `${bucket}T00:00:00.000Z` : `${bucket}:00:00.000Z`;
+}
+
+function bucketEnd(bucket: string): string {
+  return new Date(Date.parse(bucketStart(bucket)) + (bucket.length === 10 ? DAY_MS : HOUR_MS)).toISOString();
 }
 
 export class LedgerIndex {
@@ -274,6 +283,7 @@ export class LedgerIndex {
         [covered, through],
       );
       this.db.run('DELETE FROM decisions WHERE seq <= ?', [through]);
+      this.keepOldDaysWhole();
       this.rolledSeq = Math.max(this.rolledSeq, through);
       this.setMeta('rolled_seq', String(this.rolledSeq));
       this.db.run('COMMIT');
@@ -281,6 +291,32 @@ export class LedgerIndex {
       this.db.run('ROLLBACK');
       throw err;
     }
+  }
+
+  /**
+   * Days more than HOURLY_DAYS behind the newest rolled-up hour are kept as one bucket per day, so
+   * the rollup grows by a day's people, agents and models per day, not by each hour's.
+   */
+  private keepOldDaysWhole(): void {
+    const newest = this.db.exec('SELECT MAX(hour) FROM rolled WHERE length(hour) = 13')[0]?.values[0][0];
+    if (typeof newest !== 'string') return;
+    const before = new Date(Date.parse(bucketStart(dayOf(newest))) - HOURLY_DAYS * DAY_MS).toISOString().slice(0, 10);
+    if (!this.db.exec('SELECT 1 FROM rolled WHERE length(hour) = 13 AND hour < ? LIMIT 1', [before]).length) return;
+    this.db.run(
+      `INSERT INTO rollup (hour, user, agent, model, requests, input_tokens, output_tokens, usd)
+       SELECT substr(hour, 1, 10), user, agent, model, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(usd)
+       FROM rollup WHERE length(hour) = 13 AND hour < ? GROUP BY 1, 2, 3, 4
+       ON CONFLICT (hour, user, agent, model) DO UPDATE SET requests = requests + excluded.requests,
+         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, usd = usd + excluded.usd`,
+      [before],
+    );
+    this.db.run('DELETE FROM rollup WHERE length(hour) = 13 AND hour < ?', [before]);
+    this.db.run(
+      `INSERT INTO rolled (hour, through) SELECT substr(hour, 1, 10), MAX(through) FROM rolled WHERE length(hour) = 13 AND hour < ? GROUP BY 1
+       ON CONFLICT (hour) DO UPDATE SET through = MAX(through, excluded.through)`,
+      [before],
+    );
+    this.db.run('DELETE FROM rolled WHERE length(hour) = 13 AND hour < ?', [before]);
   }
 
   /**
@@ -295,8 +331,8 @@ export class LedgerIndex {
     try {
       this.db.run(
         `UPDATE rollup SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, usd = usd - ? + ?
-         WHERE hour = ? AND user = ? AND agent = ? AND model = ?`,
-        [i1 - i0, o1 - o0, u0, u1, hourOf(was[2]), was[4], was[5], was[7] ?? was[6]],
+         WHERE hour IN (?, ?) AND user = ? AND agent = ? AND model = ?`,
+        [i1 - i0, o1 - o0, u0, u1, hourOf(was[2]), dayOf(was[2]), was[4], was[5], was[7] ?? was[6]],
       );
       this.db.run('INSERT OR REPLACE INTO late_settles (id, usd, input_tokens, output_tokens) VALUES (?, ?, ?, ?)', [was[0], ...settle]);
       this.db.run('COMMIT');
@@ -314,17 +350,21 @@ export class LedgerIndex {
     return [Number(v[0]), v[1] === null ? null : Number(v[1]), v[2] === null ? null : Number(v[2])];
   }
 
-  /** How far to read the journal for the settles of decisions rolled up in [fromHour, toHour]; 0: none rolled there. */
-  rolledThroughFor(fromHour: string, toHour: string | null): number {
+  /**
+   * How far to read the journal for the settles of decisions rolled up from `from` to `to` (times;
+   * null: on to the newest); 0: none rolled up there. Counted from the start of `from`'s day, so a
+   * day kept whole counts too.
+   */
+  rolledThroughFor(from: string, to: string | null): number {
     const rows = this.db.exec(
-      toHour === null ? 'SELECT MAX(through) FROM rolled WHERE hour >= ?' : 'SELECT MAX(through) FROM rolled WHERE hour >= ? AND hour <= ?',
-      toHour === null ? [fromHour] : [fromHour, toHour],
+      to === null ? 'SELECT MAX(through) FROM rolled WHERE hour >= ?' : 'SELECT MAX(through) FROM rolled WHERE hour >= ? AND hour <= ?',
+      to === null ? [dayOf(from)] : [dayOf(from), hourOf(to)],
     );
     return Number(rows[0]?.values[0][0] ?? 0);
   }
 
-  /** The first hour from which the rolled-up decisions number at least `count` (null: fewer in all). */
-  hourHoldingLast(count: number): string | null {
+  /** The newest bucket from which on the rolled-up decisions number at least `count` (null: none rolled up). */
+  bucketHoldingLast(count: number): string | null {
     const stmt = this.db.prepare('SELECT hour, SUM(requests) FROM rollup GROUP BY hour ORDER BY hour DESC');
     try {
       let n = 0;
@@ -342,23 +382,26 @@ export class LedgerIndex {
   }
 
   /**
-   * The spans of a spend range that the rollup cannot answer: the part of an hour at each end of
-   * the range that the range only partly covers, where that hour has rolled-up decisions.
+   * The spans of a spend range that the rollup cannot answer: the part of a bucket (an hour, or a
+   * day kept whole) at each end of the range that the range only partly covers, where that bucket
+   * has rolled-up decisions.
    */
-  partialHours(range: TimeRange): OlderSpan[] {
+  partialBuckets(range: TimeRange): OlderSpan[] {
     const spans: OlderSpan[] = [];
-    const since = range.since;
-    const until = range.until;
+    const { since, until } = range;
     if (since !== undefined && until !== undefined && since >= until) return spans;
-    const sinceHour = since !== undefined && since !== hourStart(hourOf(since)) ? hourOf(since) : null;
-    const untilHour = until !== undefined && until !== hourStart(hourOf(until)) ? hourOf(until) : null;
-    const rolled = (hour: string): boolean => this.db.exec('SELECT 1 FROM rolled WHERE hour = ?', [hour]).length > 0;
-    if (sinceHour !== null && sinceHour === untilHour) {
-      if (rolled(sinceHour)) spans.push({ from: since as string, to: until as string });
-      return spans;
-    }
-    if (sinceHour !== null && rolled(sinceHour)) spans.push({ from: since as string, to: until !== undefined && until < hourAfter(sinceHour) ? until : hourAfter(sinceHour) });
-    if (untilHour !== null && rolled(untilHour)) spans.push({ from: since !== undefined && since > hourStart(untilHour) ? since : hourStart(untilHour), to: until as string });
+    const rolled = (bucket: string): boolean => this.db.exec('SELECT 1 FROM rolled WHERE hour = ?', [bucket]).length > 0;
+    /** The rolled-up bucket `time` falls inside of (not at its start), if any. */
+    const inside = (time: string | undefined): string | null => {
+      if (time === undefined) return null;
+      for (const bucket of [dayOf(time), hourOf(time)]) if (rolled(bucket)) return time === bucketStart(bucket) ? null : bucket;
+      return null;
+    };
+    const first = inside(since);
+    const last = inside(until);
+    if (first !== null && first === last) return [{ from: since as string, to: until as string }];
+    if (first !== null) spans.push({ from: since as string, to: until !== undefined && until < bucketEnd(first) ? until : bucketEnd(first) });
+    if (last !== null) spans.push({ from: since !== undefined && since > bucketStart(last) ? since : bucketStart(last), to: until as string });
     return spans;
   }
 
@@ -407,26 +450,35 @@ export class LedgerIndex {
 
   /**
    * Spend in `range`: detailed decisions, the rollup's hours that lie wholly in the range, and
-   * `older`, the rolled-up decisions of the range's partly covered hours (see partialHours).
+   * `older`, the rolled-up decisions of the range's partly covered buckets (see partialBuckets).
    */
   spendBy(dimension: SpendDimension, range: TimeRange = {}, older: readonly DetailRow[] = []): SpendRow[] {
     const where: string[] = [];
     const params: SqlValue[] = [];
+    // Rollup buckets (hours, and days kept whole) that lie wholly inside the range.
     const hours: string[] = [];
+    const days: string[] = [];
     const hourParams: SqlValue[] = [];
+    const dayParams: SqlValue[] = [];
     if (range.since !== undefined) {
       where.push('time >= ?');
       params.push(range.since);
       const h = hourOf(range.since);
-      hours.push(range.since === hourStart(h) ? 'hour >= ?' : 'hour > ?');
+      hours.push(range.since === bucketStart(h) ? 'hour >= ?' : 'hour > ?');
       hourParams.push(h);
+      const d = dayOf(range.since);
+      days.push(range.since === bucketStart(d) ? 'hour >= ?' : 'hour > ?');
+      dayParams.push(d);
     }
     if (range.until !== undefined) {
       where.push('time < ?');
       params.push(range.until);
       hours.push('hour < ?');
       hourParams.push(hourOf(range.until));
+      days.push('hour < ?');
+      dayParams.push(dayOf(range.until));
     }
+    const inRange = `(length(hour) = 13${hours.map((c) => ` AND ${c}`).join('')}) OR (length(hour) = 10${days.map((c) => ` AND ${c}`).join('')})`;
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const detail = `SELECT ${GROUP[dimension]} AS k, 1 AS n, ${INPUT} AS i, ${OUTPUT} AS o, ${COST} AS u FROM`;
     const rows = this.withOlder(older, () =>
@@ -434,9 +486,9 @@ export class LedgerIndex {
         `SELECT k, SUM(n), SUM(i), SUM(o), SUM(u) FROM (
            ${detail} decisions ${filter}
            ${older.length ? `UNION ALL ${detail} temp.older` : ''}
-           ${this.rolledSeq > 0 ? `UNION ALL SELECT ${ROLLUP_GROUP[dimension]}, requests, input_tokens, output_tokens, usd FROM rollup ${hours.length ? `WHERE ${hours.join(' AND ')}` : ''}` : ''}
+           ${this.rolledSeq > 0 ? `UNION ALL SELECT ${ROLLUP_GROUP[dimension]}, requests, input_tokens, output_tokens, usd FROM rollup WHERE ${inRange}` : ''}
          ) GROUP BY k ORDER BY k`,
-        [...params, ...(this.rolledSeq > 0 ? hourParams : [])],
+        [...params, ...(this.rolledSeq > 0 ? [...hourParams, ...dayParams] : [])],
       ),
     );
     if (!rows.length) return [];

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { LedgerError } from './errors';
-import { hourOf, hourStart, indexRowOf, LedgerIndex } from './index-db';
+import { bucketStart, indexRowOf, LedgerIndex } from './index-db';
 import type { DetailRow, IndexCoverage, IndexRow } from './index-db';
 import { idTime } from './ids';
 import { readRolledDecisions } from './rolled-history';
@@ -151,18 +151,18 @@ export class IndexService {
 
   private async recent(limit: number): Promise<DecisionSummary[]> {
     const held = this.index.detailCount();
-    const hour = held < limit && this.index.rolledThrough > 0 ? this.index.hourHoldingLast(limit - held) : null;
-    if (hour === null) return this.index.recentDecisions(limit);
-    const older = await this.readRolled({ from: hourStart(hour), to: null, through: this.index.rolledThroughFor(hour, null) });
+    const bucket = held < limit && this.index.rolledThrough > 0 ? this.index.bucketHoldingLast(limit - held) : null;
+    if (bucket === null) return this.index.recentDecisions(limit);
+    const from = bucketStart(bucket);
+    const older = await this.readRolled({ from, to: null, through: this.index.rolledThroughFor(from, null) });
     return this.index.recentDecisions(limit, older);
   }
 
   private async spend(dimension: SpendDimension, range: TimeRange): Promise<SpendRow[]> {
     const older: DetailRow[] = [];
     if (this.index.rolledThrough > 0) {
-      for (const span of this.index.partialHours(range)) {
-        const hour = hourOf(span.from);
-        older.push(...(await this.readRolled({ from: span.from, to: span.to, through: this.index.rolledThroughFor(hour, hour) })));
+      for (const span of this.index.partialBuckets(range)) {
+        older.push(...(await this.readRolled({ from: span.from, to: span.to, through: this.index.rolledThroughFor(span.from, span.to) })));
       }
     }
     return this.index.spendBy(dimension, range, older);
@@ -177,7 +177,7 @@ export class IndexService {
 
   private async unsettledSince(since: string): Promise<Set<string>> {
     const out = this.index.unsettledSince(since);
-    const through = this.index.rolledThrough > 0 ? this.index.rolledThroughFor(hourOf(since), null) : 0;
+    const through = this.index.rolledThrough > 0 ? this.index.rolledThroughFor(since, null) : 0;
     if (through > 0) for (const d of await this.readRolled({ from: since, to: null, through, unsettledOnly: true })) out.add(d[0]);
     return out;
   }
@@ -190,7 +190,7 @@ export class IndexService {
     if (t > 0 && t < MAX_TIME_MS) {
       const from = new Date(t).toISOString();
       const to = new Date(t + 1000).toISOString();
-      const through = this.index.rolledThroughFor(hourOf(from), hourOf(to));
+      const through = this.index.rolledThroughFor(from, to);
       const found = through > 0 ? await this.readRolled({ from, to, through, id }) : [];
       if (found.length) return found[0];
     }

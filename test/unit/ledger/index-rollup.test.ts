@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditRecord } from '../../../src/contracts/audit-records';
 import type { DecisionSummary, SpendDimension, TimeRange } from '../../../src/contracts/ledger-queries';
-import { indexRowOf } from '../../../src/store/ledger/index-db';
+import { indexRowOf, loadSqlJs } from '../../../src/store/ledger/index-db';
 import type { IndexCoverage, IndexRow } from '../../../src/store/ledger/index-db';
 import { IndexService } from '../../../src/store/ledger/index-service';
 import type { IndexQuery } from '../../../src/store/ledger/index-service';
@@ -80,6 +81,7 @@ function ranges(decisions: Written['decisions']): TimeRange[] {
   const mid = decisions[Math.floor(decisions.length / 2)].time;
   const late = decisions[decisions.length - 3].time;
   const hour = (t: string): string => `${t.slice(0, 13)}:00:00.000Z`;
+  const day = (t: string): string => `${t.slice(0, 10)}T00:00:00.000Z`;
   const plus = (t: string, ms: number): string => new Date(Date.parse(t) + ms).toISOString();
   return [
     {},
@@ -92,6 +94,12 @@ function ranges(decisions: Written['decisions']): TimeRange[] {
     { since: plus(mid, 60_000), until: plus(mid, 30 * 60_000) },
     { since: hour(first), until: hour(late) },
     { since: plus(hour(mid), -1), until: plus(hour(mid), 3_600_000) },
+    { since: day(mid) },
+    { until: day(mid) },
+    { since: day(first), until: day(late) },
+    { since: plus(day(mid), 3_600_000), until: plus(day(mid), 5 * 3_600_000) },
+    { since: plus(day(mid), -1), until: plus(day(mid), 86_400_000 + 1) },
+    { since: plus(first, 3_600_000), until: plus(late, -3_600_000) },
     { since: mid, until: mid },
     { since: late, until: mid },
     { since: '2025-01-01T00:00:00.000Z', until: '2025-02-01T00:00:00.000Z' },
@@ -136,18 +144,29 @@ async function addInBatches(s: IndexService, rows: { row: IndexRow; at: IndexCov
 }
 
 describe('ledger query index rolled up past its detail window', () => {
-  it('answers every question as an index holding every decision in detail', async () => {
-    const w = await writeJournal(120);
+  for (const [label, count, step] of [['a few hours', 120, STEP], ['days, the older kept per day', 170, 47 * 60_000]] as const) {
+    it(`answers every question as an index holding every decision in detail (${label})`, async () => {
+      await sameAnswersOver(count, step);
+    });
+  }
+
+  async function sameAnswersOver(count: number, step: number): Promise<void> {
+    const w = await writeJournal(count, undefined, steppingClock(T0, step));
     await w.ledger.close();
     const tip = w.ledger.head.seq;
     const rolled = await openService(w.dir, 'rolled.sqlite', 5, tip);
     const full = await openService(w.dir, 'full.sqlite', 1_000_000, tip);
     const recent = (await rolled.answer({ op: 'recent', limit: 200 })) as DecisionSummary[];
-    assert.equal(recent.length, 121, 'every decision, most of them read back from the journal');
+    assert.equal(recent.length, Math.min(count + 1, 200), 'every decision, most of them read back from the journal');
     await assertSameAnswers(rolled, full, w);
     await rolled.close();
     await full.close();
-  });
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(fs.readFileSync(path.join(w.dir, 'rolled.sqlite')));
+    const buckets = db.exec('SELECT length(hour), COUNT(*) FROM rollup GROUP BY 1 ORDER BY 1')[0].values.map((v) => Number(v[0]));
+    db.close();
+    assert.deepEqual(buckets, step === STEP ? [13] : [10, 13], 'rolled up per hour, and days past the last two kept whole');
+  }
 
   it('counts a settle that arrives after its decision was rolled up, live and after a restart from the snapshot', async () => {
     const clock = steppingClock(T0, STEP);
