@@ -36,6 +36,9 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
  * about an older decision itself (an old range's edge, a long list of recent decisions, whether an
  * old call settled) is answered from the journal (see rolled-history.ts).
  *
+ * `totals` and `day_totals` hold the same sums over every rolled-up decision, per person, agent and
+ * model and per day: what the dashboard asks (spend over the whole ledger) reads them, not the rollup.
+ *
  * `rolled` names, for each hour (or day kept whole) with rolled-up decisions, how far the index covered when it last
  * rolled one of them: a settle up to there was applied before its decision was rolled up, so it is
  * in the journal up to there; one after it is in `late_settles`.
@@ -58,11 +61,19 @@ CREATE TABLE IF NOT EXISTS rollup (
   PRIMARY KEY (hour, user, agent, model)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rolled (hour TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS totals (
+  user TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
+  requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, usd REAL NOT NULL,
+  PRIMARY KEY (user, agent, model)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_totals (
+  day TEXT PRIMARY KEY, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, usd REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS late_settles (id TEXT PRIMARY KEY, usd REAL, input_tokens INTEGER, output_tokens INTEGER) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS older AS SELECT * FROM decisions WHERE 0;
 `;
 
-const SCHEMA_VERSION = '2';
+const SCHEMA_VERSION = '3';
 
 /** What a snapshot covers: the last record indexed and where the journal continues after it. */
 export interface IndexCoverage {
@@ -88,6 +99,13 @@ const ROLLUP_GROUP: Record<SpendDimension, string> = {
   agent: `user || '/' || agent`,
   model: 'model',
   day: 'substr(hour, 1, 10)',
+};
+// Every rolled-up decision's sums by each key, for spend over the whole ledger.
+const TOTALS: Record<SpendDimension, string> = {
+  user: 'SELECT user, requests, input_tokens, output_tokens, usd FROM totals',
+  agent: `SELECT user || '/' || agent, requests, input_tokens, output_tokens, usd FROM totals`,
+  model: 'SELECT model, requests, input_tokens, output_tokens, usd FROM totals',
+  day: 'SELECT day, requests, input_tokens, output_tokens, usd FROM day_totals',
 };
 
 /**
@@ -278,6 +296,21 @@ export class LedgerIndex {
         [through],
       );
       this.db.run(
+        `INSERT INTO totals (user, agent, model, requests, input_tokens, output_tokens, usd)
+         SELECT user, agent, COALESCE(model_served, model), COUNT(*), SUM(${INPUT}), SUM(${OUTPUT}), SUM(${COST})
+         FROM decisions WHERE seq <= ? GROUP BY 1, 2, 3
+         ON CONFLICT (user, agent, model) DO UPDATE SET requests = requests + excluded.requests,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, usd = usd + excluded.usd`,
+        [through],
+      );
+      this.db.run(
+        `INSERT INTO day_totals (day, requests, input_tokens, output_tokens, usd)
+         SELECT day, COUNT(*), SUM(${INPUT}), SUM(${OUTPUT}), SUM(${COST}) FROM decisions WHERE seq <= ? GROUP BY 1
+         ON CONFLICT (day) DO UPDATE SET requests = requests + excluded.requests,
+           input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, usd = usd + excluded.usd`,
+        [through],
+      );
+      this.db.run(
         `INSERT INTO rolled (hour, through) SELECT DISTINCT substr(time, 1, 13), ? FROM decisions WHERE seq <= ?
          ON CONFLICT (hour) DO UPDATE SET through = excluded.through`,
         [covered, through],
@@ -333,6 +366,15 @@ export class LedgerIndex {
         `UPDATE rollup SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, usd = usd - ? + ?
          WHERE hour IN (?, ?) AND user = ? AND agent = ? AND model = ?`,
         [i1 - i0, o1 - o0, u0, u1, hourOf(was[2]), dayOf(was[2]), was[4], was[5], was[7] ?? was[6]],
+      );
+      this.db.run(
+        `UPDATE totals SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, usd = usd - ? + ?
+         WHERE user = ? AND agent = ? AND model = ?`,
+        [i1 - i0, o1 - o0, u0, u1, was[4], was[5], was[7] ?? was[6]],
+      );
+      this.db.run(
+        'UPDATE day_totals SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, usd = usd - ? + ? WHERE day = ?',
+        [i1 - i0, o1 - o0, u0, u1, was[3]],
       );
       this.db.run('INSERT OR REPLACE INTO late_settles (id, usd, input_tokens, output_tokens) VALUES (?, ?, ?, ?)', [was[0], ...settle]);
       this.db.run('COMMIT');
@@ -407,7 +449,7 @@ export class LedgerIndex {
 
   /** Forgets every decision and rollup (the index is then rebuilt from the pruned journal). */
   clear(): void {
-    this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM rolled; DELETE FROM late_settles;');
+    this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM totals; DELETE FROM day_totals; DELETE FROM rolled; DELETE FROM late_settles;');
     this.rolledSeq = 0;
     this.setMeta('rolled_seq', '0');
     this.db.run(`DELETE FROM meta WHERE key = 'coverage'`);
@@ -486,9 +528,9 @@ export class LedgerIndex {
         `SELECT k, SUM(n), SUM(i), SUM(o), SUM(u) FROM (
            ${detail} decisions ${filter}
            ${older.length ? `UNION ALL ${detail} temp.older` : ''}
-           ${this.rolledSeq > 0 ? `UNION ALL SELECT ${ROLLUP_GROUP[dimension]}, requests, input_tokens, output_tokens, usd FROM rollup WHERE ${inRange}` : ''}
+           ${this.rolledSeq > 0 ? `UNION ALL ${where.length ? `SELECT ${ROLLUP_GROUP[dimension]}, requests, input_tokens, output_tokens, usd FROM rollup WHERE ${inRange}` : TOTALS[dimension]}` : ''}
          ) GROUP BY k ORDER BY k`,
-        [...params, ...(this.rolledSeq > 0 ? [...hourParams, ...dayParams] : [])],
+        [...params, ...(this.rolledSeq > 0 && where.length ? [...hourParams, ...dayParams] : [])],
       ),
     );
     if (!rows.length) return [];

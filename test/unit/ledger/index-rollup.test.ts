@@ -61,7 +61,7 @@ async function writeJournal(count: number, ledger?: Ledger, clock = steppingCloc
       l.append(s);
     }
   }
-  await l.append(decision(count)).durable;
+  await l.append(decision(count, { reserved: { input_tokens: 1, output_tokens: 1, usd: usd(count) } })).durable;
   return { dir, decisions, late, ledger: l };
 }
 
@@ -177,7 +177,7 @@ describe('ledger query index rolled up past its detail window', () => {
     // More traffic, then the settles of calls rolled up long ago, arriving live.
     const more = await writeJournal(50, first.ledger, clock);
     for (const id of [...first.late, ...more.late]) first.ledger.append(settle(id, 3 / 8));
-    await first.ledger.append(decision(1)).durable;
+    await first.ledger.append(decision(1, { reserved: { input_tokens: 1, output_tokens: 1, usd: 1 / 4 } })).durable;
     const rows = await rowsAfter(first.dir, tip);
     await addInBatches(rolled, rows, 9);
     await addInBatches(full, rows, 9);
