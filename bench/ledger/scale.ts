@@ -2,7 +2,8 @@
 // each with its settle record, shaped like a team's traffic through the proxy.
 // Run from the repository root: node bench/run.js bench/ledger/scale.ts [1000,100000,1000000] [--dir D] [--keep]
 // --keep leaves a copy of the ledger at each size in D.<size>; `node bench/run.js bench/ledger/scale.ts again D.<size>`
-// measures such a copy again (with whichever build runs it), so two builds can be compared on the same files.
+// measures such a copy again (with whichever build runs it), so two builds can be compared on the same files;
+// `... scale.ts ack D.<size>` measures only acknowledgement latency there, from the index snapshot.
 //
 // The records are written through the ledger itself (sealed, signed, group commit, no index), so the
 // files are the ones the proxy writes; only the pace differs. At each point a fresh process opens the
@@ -212,8 +213,34 @@ function measureOnce(dir: string, label: string): void {
   if (next) fs.writeFileSync(path.join(dir, 'bench-until'), String(next + 1000));
 }
 
+/** Acknowledgement latency alone on a kept copy, opened from its index snapshot: runs of two sizes can alternate. */
+async function ackOnly(dir: string): Promise<void> {
+  const from = Number(fs.readFileSync(path.join(dir, 'bench-until'), 'utf8').trim());
+  const t0 = Date.now();
+  const clock = (): number => from + (Date.now() - t0);
+  const ledger = await Ledger.open(dir, { worker: true, clock });
+  await ledger.recentDecisions(50);
+  const rand = prng(11);
+  const lat: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const body = decisionOf(i, rand);
+    const s = process.hrtime.bigint();
+    const { record, durable } = ledger.append(body);
+    await durable;
+    lat.push(ms(s));
+    void ledger.append(settleOf(record.id, body, rand)).durable;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await ledger.close();
+  fs.writeFileSync(path.join(dir, 'bench-until'), String(clock() + 1000));
+  lat.sort((a, b) => a - b);
+  const q = (p: number): string => lat[Math.floor(lat.length * p)].toFixed(2);
+  console.log(`${dir}: ack p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} ms`);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args[0] === 'ack') return ackOnly(args[1]);
   if (args[0] === 'measure') return measure(args[1], Number(args[2]));
   if (args[0] === 'again') return measureAgain(args[1]);
   const points = (args.find((a) => /^[\d,]+$/.test(a)) ?? '1000,100000,1000000').split(',').map(Number);
