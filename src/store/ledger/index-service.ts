@@ -15,7 +15,14 @@ import { listSegments, scanJournal } from './segments';
  * rows in chain order and asks questions; a question is answered after every row added before
  * it, so an answer covers every record acknowledged before it was asked. The proxy keeps the
  * database on a thread of its own (index-thread.ts): inserting rows and writing a snapshot of the
- * whole database then never hold up a decision waiting to become durable.
+ * database then never hold up a decision waiting to become durable.
+ *
+ * What each question needs, and so what the index holds (index-db.ts): `recent` (the dashboard's
+ * last 50) only the newest decisions, held in detail; `spend` only sums (the dashboard asks over the
+ * whole ledger, the admin API may give a range), from the detail and the rollup; `settled` and
+ * `unsettledSince` (a replay) one call's state, held in detail for recent calls and read from the
+ * journal for older ones; `removeThrough` (a prune) rebuilds from what the journal keeps. The
+ * export and verify read the journal itself, never the index.
  */
 
 export type IndexQuery =
