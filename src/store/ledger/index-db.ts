@@ -189,11 +189,18 @@ export class LedgerIndex {
   private settleDecision: Statement;
   /** Every decision up to this seq is rolled up; after it, each is held in detail. */
   private rolledSeq: number;
+  /** How many decisions are held in detail, at most: counted as they come, since COUNT(*) takes about 2 ms at the window's size. */
+  private held: number;
 
   private constructor(private readonly db: Database) {
     this.insertDecision = this.prepareInsert();
     this.settleDecision = this.prepareSettle();
     this.rolledSeq = Number(this.meta('rolled_seq') ?? 0);
+    this.held = this.countHeld();
+  }
+
+  private countHeld(): number {
+    return Number(this.db.exec('SELECT COUNT(*) FROM decisions')[0].values[0][0]);
   }
 
   /** Opens the snapshot at `file`, or an empty index when it is missing, unreadable or of another schema. */
@@ -258,6 +265,7 @@ export class LedgerIndex {
       for (const row of rows) {
         if (row[0] === 'decision') {
           this.insertDecision.run(row.slice(1) as SqlValue[]);
+          this.held++; // a replaced id counts twice until the next roll-up counts again
         } else {
           this.settleDecision.run(row.slice(1) as SqlValue[]);
           if (this.db.getRowsModified() === 0) missed.push(row);
@@ -274,7 +282,12 @@ export class LedgerIndex {
 
   /** How many decisions are held in detail. */
   detailCount(): number {
-    return Number(this.db.exec('SELECT COUNT(*) FROM decisions')[0].values[0][0]);
+    return this.countHeld();
+  }
+
+  /** How many decisions are held in detail at most, without counting them (see held): whether to roll up. */
+  heldAtMost(): number {
+    return this.held;
   }
 
   /**
@@ -283,7 +296,10 @@ export class LedgerIndex {
    */
   rollUp(keep: number, covered: number): void {
     const cut = this.db.exec('SELECT seq FROM decisions ORDER BY seq DESC LIMIT 1 OFFSET ?', [keep]);
-    if (!cut.length) return;
+    if (!cut.length) {
+      this.held = this.countHeld();
+      return;
+    }
     const through = Number(cut[0].values[0][0]);
     this.db.run('BEGIN');
     try {
@@ -317,6 +333,7 @@ export class LedgerIndex {
       );
       this.db.run('DELETE FROM decisions WHERE seq <= ?', [through]);
       this.keepOldDaysWhole();
+      this.held = this.countHeld();
       this.rolledSeq = Math.max(this.rolledSeq, through);
       this.setMeta('rolled_seq', String(this.rolledSeq));
       this.db.run('COMMIT');
@@ -451,6 +468,7 @@ export class LedgerIndex {
   clear(): void {
     this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM totals; DELETE FROM day_totals; DELETE FROM rolled; DELETE FROM late_settles;');
     this.rolledSeq = 0;
+    this.held = 0;
     this.setMeta('rolled_seq', '0');
     this.db.run(`DELETE FROM meta WHERE key = 'coverage'`);
   }

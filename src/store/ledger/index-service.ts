@@ -153,7 +153,7 @@ export class IndexService {
       const was = await this.rolledDecision(s[4]);
       if (was) this.index.settleRolled(was, [s[1], s[2], s[3]]);
     }
-    if (this.index.detailCount() > this.window + Math.ceil(this.window / 4)) this.index.rollUp(this.window, at.seq);
+    if (this.index.heldAtMost() > this.window + Math.ceil(this.window / 4)) this.index.rollUp(this.window, at.seq);
   }
 
   private async recent(limit: number): Promise<DecisionSummary[]> {
