@@ -32,16 +32,18 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 /*
  * The index holds in full only the newest decisions (the detail window, as many as the index
  * service keeps). Older ones are rolled up: per hour, person, agent and model, the calls, tokens and
- * cost they count, which is all a spend question needs and grows with hours, not calls. A question
- * about an older decision itself (an old range's edge, a long list of recent decisions, whether an
- * old call settled) is answered from the journal (see rolled-history.ts).
+ * cost they count, which is all a spend question needs; hours more than two days behind the newest
+ * are merged into one bucket per day, so the rollup grows with the days and the people, agents and
+ * models active in them, not with the calls. A question about an older decision itself (an old
+ * range's edge, a long list of recent decisions, whether an old call settled) is answered from the
+ * journal (see rolled-history.ts).
  *
  * `totals` and `day_totals` hold the same sums over every rolled-up decision, per person, agent and
  * model and per day: what the dashboard asks (spend over the whole ledger) reads them, not the rollup.
  *
- * `rolled` names, for each hour (or day kept whole) with rolled-up decisions, how far the index covered when it last
- * rolled one of them: a settle up to there was applied before its decision was rolled up, so it is
- * in the journal up to there; one after it is in `late_settles`.
+ * `rolled` names, for each hour (or day kept whole) with rolled-up decisions, how far the index
+ * covered when it last rolled one of them: a settle up to there was applied before its decision was
+ * rolled up, so it is in the journal up to there; one after it is in `late_settles`.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -166,7 +168,7 @@ const DAY_MS = 24 * HOUR_MS;
 const HOURLY_DAYS = 2;
 
 /** The hour a time falls in, as the rollup names it. */
-export function hourOf(time: string): string {
+function hourOf(time: string): string {
   return time.slice(0, 13);
 }
 
