@@ -11,9 +11,8 @@ import { ledgerIndexMarker } from './worker-role';
 
 /*
  * The query index on a thread of its own, started by the ledger's worker. Rows cross as plain
- * values every indexEveryMs; a snapshot of the whole database (hundreds of milliseconds once it
- * holds a few hundred thousand decisions) then stalls only questions, never the group commits
- * that decisions wait on. If the thread is lost, questions waiting on it fail, and the next row or
+ * values every indexEveryMs; a snapshot of the database, or a question read from the journal
+ * (index-service.ts), then stalls only questions, never the group commits that decisions wait on. If the thread is lost, questions waiting on it fail, and the next row or
  * question starts a new one that replays the journal up to the acknowledged tip.
  */
 
@@ -106,7 +105,8 @@ export async function serveIndexThread(): Promise<void> {
   const send = (m: FromIndexThread): void => port.postMessage(m);
   port.on('message', (m: ToIndexThread) => {
     if (m.type === 'add') {
-      service?.add(m.rows, m.at);
+      // A failure to add rows ends the thread (an unhandled rejection), as a throw here did: the next one replays the journal.
+      void service?.add(m.rows, m.at);
       return;
     }
     if (!service) {
@@ -115,12 +115,13 @@ export async function serveIndexThread(): Promise<void> {
       port.close();
       return;
     }
-    try {
-      send({ type: 'answer', n: m.n, value: m.type === 'close' ? service.close() : service.answer(m.query) });
-    } catch (err) {
-      send({ type: 'answer', n: m.n, error: toWire(err) });
-    }
-    if (m.type === 'close') port.close();
+    // The service answers in the order it was asked, after every row that came before the question.
+    (m.type === 'close' ? service.close() : service.answer(m.query)).then(
+      (value) => send({ type: 'answer', n: m.n, value }),
+      (err: unknown) => send({ type: 'answer', n: m.n, error: toWire(err) }),
+    ).finally(() => {
+      if (m.type === 'close') port.close();
+    });
   });
 }
 
