@@ -136,6 +136,19 @@ describe('ledger replay and queries', () => {
     await ledger.close();
   });
 
+  it('sums spend to the nano-dollar, without float noise', async () => {
+    const ledger = await Ledger.open(tempDir());
+    // 0.1 + 0.2 is 0.30000000000000004 in binary floating point; amounts are kept to 1e-9.
+    for (const [n, usd] of [[1, 0.1], [2, 0.2], [4, 0.0015486]] as const) {
+      const d = ledger.append(decision(n, { identity: { user: 'ana@acme.dev', agent: 'default', session: 's', roles: [] } })).record;
+      ledger.append(settle(d.id, usd));
+    }
+    await ledger.append(decision(5)).durable;
+    const row = (await ledger.spendBy('user')).find((r) => r.key === 'ana@acme.dev');
+    assert.equal(row?.usd, 0.3015486);
+    await ledger.close();
+  });
+
   it('answers spend by user, agent, model and day from the index, across restarts', async () => {
     const { dir, ledger } = await dailyLedger(4);
     await ledger.close();

@@ -209,4 +209,26 @@ describe('ledger query index rolled up past its detail window', () => {
     await rolled.close();
     await full.close();
   });
+
+  it('sums rolled-up spend to the nano-dollar, without float noise', async () => {
+    const dir = tempDir('tollgate-rollup-');
+    const l = await Ledger.open(dir, { index: false, clock: steppingClock(T0, STEP) });
+    // 0.1 + 0.2 + ... in binary floating point leaves noise in the last bits; amounts are kept to 1e-9.
+    const amounts = [0.1, 0.2, 0.7, 0.0015486, 0.3, 0.1];
+    for (const [n, amount] of amounts.entries()) {
+      const d = l.append(decision(n, { identity: { user: 'ana@acme.dev', agent: 'default', session: null, roles: [] } })).record;
+      l.append(settle(d.id, amount));
+    }
+    const tip = (await l.append(decision(99)).durable).seq;
+    await l.close();
+    const rolled = await openService(dir, 'rolled.sqlite', 1, tip);
+    for (const dimension of ['user', 'agent', 'model', 'day'] as const) {
+      for (const r of (await rolled.answer({ op: 'spend', dimension, range: {} })) as { key: string; usd: number }[]) {
+        assert.equal(r.usd, Number(r.usd.toFixed(9)), `spend by ${dimension}, ${r.key}: ${r.usd}`);
+      }
+    }
+    const byUser = (await rolled.answer({ op: 'spend', dimension: 'user', range: {} })) as { key: string; usd: number }[];
+    assert.equal(byUser.find((r) => r.key === 'ana@acme.dev')?.usd, 1.4015486);
+    await rolled.close();
+  });
 });
