@@ -71,6 +71,8 @@ export function clientKeyOf(places: readonly KeyPlace[], headers: RequestHeaders
  * is read from (the client's credential never reaches the provider).
  */
 export function upstreamQuery(places: readonly KeyPlace[], query: string): string {
+  // Most calls have no query: nothing to read a key from or keep.
+  if (query.length === 0) return query;
   const names = new Set(places.flatMap((p) => ('query' in p ? [p.query] : [])));
   if (names.size === 0) return query;
   const kept = parameters(query).filter((p) => !names.has(p.name));
