@@ -15,7 +15,8 @@ const traceparent = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** The caller's identity token, read where the provider's clients put their key (headers or query). */
 export function tokenOf(c: RoutedCall): string | undefined {
   const t = c.transport;
-  const headers = Object.fromEntries(c.adapter.clientKeys.flatMap((p) => ('header' in p ? [[p.header, t.header(p.header)]] : [])));
+  const headers: Record<string, string | undefined> = {};
+  for (const p of c.adapter.clientKeys) if ('header' in p) headers[p.header] = t.header(p.header);
   return clientKeyOf(c.adapter.clientKeys, headers, c.route.query);
 }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { MalformedRequestError } from '../contracts/call';
 import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
@@ -66,6 +67,8 @@ interface Unverified {
  * No HTTP here: the transport is the CallTransport each call brings.
  */
 export class CallPipeline {
+  private readonly urls = new LRUCache<string, URL>({ max: 1000 });
+
   constructor(private readonly p: PipelineParts) {}
 
   async run(transport: CallTransport, route: CallRoute, rules: CallPolicy): Promise<void> {
@@ -206,9 +209,9 @@ export class CallPipeline {
       await rules.engine.release(decision, this.p.clock());
       return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
-    const base = (this.p.upstreamOverrides.get(provider.name) ?? provider.upstream).replace(/\/+$/, '');
+    const base = this.p.upstreamOverrides.get(provider.name) ?? provider.upstream;
     const path = adapter.upstreamPath?.(c.route.path, c.call, changes) ?? c.route.path;
-    const request = { url: new URL(`${base}${path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key), body: parts };
+    const request = { url: this.upstreamUrl(base, `${path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key), body: parts };
     const ended = await new Promise<UpstreamEnd | undefined>((resolve) => {
       t.sendUpstream(request, {
         onError: (err, sent) => void recording.durable.then((durableOk) => resolve({ failed: err, sent, durableOk })),
@@ -231,6 +234,20 @@ export class CallPipeline {
       });
     });
     if (ended) await this.settle(c, recording.id, ended).catch((err: Error) => this.p.log.error(`settle: ${err.message}`));
+  }
+
+  /**
+   * The upstream URL for a base and a path with its query. Calls repeat a handful of them, so each
+   * is parsed once; nothing changes a URL once made.
+   */
+  private upstreamUrl(base: string, pathAndQuery: string): URL {
+    const text = `${base.replace(/\/+$/, '')}${pathAndQuery}`;
+    let url = this.urls.get(text);
+    if (!url) {
+      url = new URL(text);
+      this.urls.set(text, url);
+    }
+    return url;
   }
 
   /** Charges what the call used, now that it has ended, and answers a call the upstream failed. */

@@ -37,6 +37,18 @@ function queryValue(query: string, name: string): string | undefined {
   }
 }
 
+/** `Scheme <key>` patterns by scheme: a provider has one or two, and every call reads one. */
+const schemePatterns = new Map<string, RegExp>();
+
+function schemePattern(scheme: string): RegExp {
+  let pattern = schemePatterns.get(scheme);
+  if (!pattern) {
+    pattern = new RegExp(`^${scheme}\\s+(\\S+)\\s*$`, 'i');
+    schemePatterns.set(scheme, pattern);
+  }
+  return pattern;
+}
+
 /** The key in the first place the client filled, or undefined when it sent none. */
 export function clientKeyOf(places: readonly KeyPlace[], headers: RequestHeaders, query: string): string | undefined {
   for (const place of places) {
@@ -48,7 +60,7 @@ export function clientKeyOf(places: readonly KeyPlace[], headers: RequestHeaders
     const v = first(headers[place.header]);
     if (v === undefined) continue;
     if (place.scheme === undefined) return v.trim();
-    const m = new RegExp(`^${place.scheme}\\s+(\\S+)\\s*$`, 'i').exec(v);
+    const m = schemePattern(place.scheme).exec(v);
     if (m) return m[1];
   }
   return undefined;
@@ -59,6 +71,8 @@ export function clientKeyOf(places: readonly KeyPlace[], headers: RequestHeaders
  * is read from (the client's credential never reaches the provider).
  */
 export function upstreamQuery(places: readonly KeyPlace[], query: string): string {
+  // Most calls have no query: nothing to read a key from or keep.
+  if (query.length === 0) return query;
   const names = new Set(places.flatMap((p) => ('query' in p ? [p.query] : [])));
   if (names.size === 0) return query;
   const kept = parameters(query).filter((p) => !names.has(p.name));

@@ -46,7 +46,7 @@ export class HttpCall implements CallTransport {
     const { req, res, upstream } = this;
     upstream.send(req, res, {
       url: request.url,
-      headers: { ...request.headers },
+      headers: request.headers,
       body: request.body,
       headerTimeoutMs: this.limits.upstreamHeaderTimeoutMs,
       idleTimeoutMs: this.limits.upstreamIdleTimeoutMs,
@@ -55,7 +55,7 @@ export class HttpCall implements CallTransport {
         handlers.onResponse({
           relay: (o) =>
             new Promise((resolve) =>
-              relayResponse(upstreamRes, res, o.adapter, { ...o.headers }, o.stripUsage, (r) => {
+              relayResponse(upstreamRes, res, o.adapter, o.headers, o.stripUsage, (r) => {
                 upstream.finished(req);
                 resolve(r);
               }, o.secrets),

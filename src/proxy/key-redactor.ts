@@ -62,12 +62,19 @@ export class KeyPattern {
 
   /** The pattern for these keys (`foldCase` for header names, which arrive lower-cased), or undefined when none is long enough to be a key. */
   static of(secrets: readonly string[], foldCase = false): KeyPattern | undefined {
+    // Every relayed response asks for its call's one key: looked up without building a set of one.
+    if (secrets.length === 1) return Buffer.byteLength(secrets[0]!) >= MIN_KEY_BYTES ? KeyPattern.cached(secrets, foldCase) : undefined;
     const keys = [...new Set(secrets.filter((s) => Buffer.byteLength(s) >= MIN_KEY_BYTES))].sort();
     if (keys.length === 0) return undefined;
+    return KeyPattern.cached(keys, foldCase);
+  }
+
+  /** The pattern for keys already checked, deduplicated and sorted. */
+  private static cached(keys: readonly string[], foldCase: boolean): KeyPattern {
     const id = `${foldCase ? 'i' : 's'}\0${keys.join('\0')}`;
     let pattern = KeyPattern.cache.get(id);
     if (!pattern) {
-      pattern = new KeyPattern(keys, foldCase);
+      pattern = new KeyPattern([...keys], foldCase);
       KeyPattern.cache.set(id, pattern);
     }
     return pattern;

@@ -119,14 +119,16 @@ export class TokenVerifier {
 
   async verify(token: string | undefined, now: number): Promise<Identity> {
     if (!token) throw new IdentityError('missing');
+    // Only a token that passed every check below is cached, under its exact text, so a client
+    // sending it again skips them all, the spelling checks included, until it expires.
+    const cached = this.cache.get(token);
+    if (cached && cached.exp > now) return cached.identity;
     const segments = token.split('.');
     if (segments.length !== 3) throw new IdentityError('malformed');
     const encodings = segments.map(segmentEncoding);
     if (encodings.includes('malformed')) throw new IdentityError('malformed');
-    if (encodings.includes('non-canonical')) throw new IdentityError('non-canonical', `the ${segmentNames[encodings.indexOf('non-canonical')]}`);
     // Canonical from here: one signature has one spelling, so it has one cache entry.
-    const cached = this.cache.get(token);
-    if (cached && cached.exp > now) return cached.identity;
+    if (encodings.includes('non-canonical')) throw new IdentityError('non-canonical', `the ${segmentNames[encodings.indexOf('non-canonical')]}`);
 
     let alg: string | undefined;
     let kid: unknown;
