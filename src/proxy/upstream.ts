@@ -1,5 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { Stream } from 'node:stream';
+import httpProxy from 'http-proxy';
 import { ProxyError } from '../pipeline/errors';
 
 export interface UpstreamRequest {
@@ -32,19 +34,61 @@ interface InFlight {
 }
 
 /**
- * Sends requests upstream with node:http and keep-alive agents, exactly as the pipeline built
- * them: its headers only (never the client's own, its identity token among them), its body parts
- * written one after another. Every call is destroyed upstream the moment its client response
- * closes unfinished, so a provider does not keep generating and billing for a client that left.
- * A proxy library did this before; per call it copied the incoming headers, merged options and
- * ran passes the pipeline has no use for (bench/README.md, "Request thread").
+ * The rewritten body, as http-proxy's `buffer` option: http-proxy only ever pipes it into the
+ * upstream request, so its parts are written there directly. A stream over them (Readable.from)
+ * cost an async iterator and several turns per call for the same bytes; joining a large body's
+ * parts into one buffer first would copy it all on the request thread.
+ */
+class BodySource extends Stream {
+  constructor(private readonly parts: readonly Buffer[]) {
+    super();
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    for (const part of this.parts) destination.write(part);
+    destination.end();
+    return destination;
+  }
+}
+
+/**
+ * Sends requests upstream through http-proxy, with keep-alive agents. http-proxy alone leaves the
+ * upstream request open when a client cancels a streamed reply, so the provider keeps generating
+ * and billing: every call here is destroyed upstream the moment its client response closes unfinished.
  */
 export class Upstream {
+  private readonly proxy = httpProxy.createProxyServer({});
   private readonly inflight = new WeakMap<http.IncomingMessage, InFlight>();
   /** Calls not yet finished, for shutdown. */
   private readonly open = new Set<http.IncomingMessage>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+
+  constructor() {
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      const f = this.inflight.get(req);
+      if (!f) return;
+      f.proxyReq = proxyReq;
+      proxyReq.once('finish', () => (f.sent = true));
+      f.timer = setTimeout(() => {
+        f.timedOut = true;
+        proxyReq.destroy();
+      }, f.call.headerTimeoutMs);
+    });
+    this.proxy.on('proxyRes', (proxyRes, req) => {
+      const f = this.inflight.get(req);
+      if (!f || f.done) {
+        proxyRes.destroy();
+        return;
+      }
+      clearTimeout(f.timer);
+      f.proxyRes = proxyRes;
+      proxyRes.setTimeout(f.call.idleTimeoutMs, () => proxyRes.destroy(new Error(`the upstream sent nothing for ${Math.round(f.call.idleTimeoutMs / 1000)}s`)));
+      f.call.onResponse(proxyRes);
+    });
+    // http-proxy reports a reset on a socket the client already closed here, not to the callback.
+    this.proxy.on('econnreset', () => undefined);
+  }
 
   send(req: http.IncomingMessage, res: http.ServerResponse, call: UpstreamRequest): void {
     const f: InFlight = { call, timedOut: false, sent: false, done: false };
@@ -60,49 +104,30 @@ export class Upstream {
     res.once('close', () => {
       if (!res.writableFinished) this.abort(req);
     });
-    let length = 0;
-    for (const part of call.body) length += part.length;
-    const secure = call.url.protocol === 'https:';
-    const options: http.RequestOptions = {
-      method: req.method ?? 'POST',
-      headers: { ...call.headers, 'content-length': String(length) },
-      agent: secure ? this.httpsAgent : this.httpAgent,
-    };
-    const proxyReq = (secure ? https : http).request(call.url, options);
-    f.proxyReq = proxyReq;
-    f.timer = setTimeout(() => {
-      f.timedOut = true;
-      proxyReq.destroy();
-    }, call.headerTimeoutMs);
-    proxyReq.once('finish', () => (f.sent = true));
-    proxyReq.once('response', (proxyRes: http.IncomingMessage) => this.answered(f, proxyRes));
-    proxyReq.on('error', (err: NodeJS.ErrnoException) => this.failed(req, f, err));
-    // Written before the request has a socket, the head and the parts go out together when it gets one.
-    const last = call.body.length - 1;
-    for (let i = 0; i < last; i++) proxyReq.write(call.body[i]);
-    if (last >= 0) proxyReq.end(call.body[last]);
-    else proxyReq.end();
-  }
-
-  private answered(f: InFlight, proxyRes: http.IncomingMessage): void {
-    if (f.done) {
-      proxyRes.destroy();
-      return;
-    }
-    clearTimeout(f.timer);
-    f.proxyRes = proxyRes;
-    proxyRes.setTimeout(f.call.idleTimeoutMs, () => proxyRes.destroy(new Error(`the upstream sent nothing for ${Math.round(f.call.idleTimeoutMs / 1000)}s`)));
-    f.call.onResponse(proxyRes);
-  }
-
-  private failed(req: http.IncomingMessage, f: InFlight, err: NodeJS.ErrnoException): void {
-    clearTimeout(f.timer);
-    if (f.done || f.proxyRes) return;
-    f.done = true;
-    this.open.delete(req);
-    const call = f.call;
-    if (f.timedOut) call.onError(new ProxyError('upstream-timeout', `the upstream did not answer within ${Math.round(call.headerTimeoutMs / 1000)}s`), f.sent);
-    else call.onError(new ProxyError('upstream-unreachable', `the upstream ${call.url.origin} is unreachable (${err.code ?? err.message})`), f.sent);
+    // http-proxy copies the incoming headers; the client's own (its identity token among them)
+    // must never reach the provider, so the outgoing set is exactly the one given here.
+    req.headers = {};
+    this.proxy.web(
+      req,
+      res,
+      {
+        target: call.url.toString(),
+        ignorePath: true,
+        changeOrigin: true,
+        selfHandleResponse: true,
+        buffer: new BodySource(call.body),
+        headers: { ...call.headers, 'content-length': String(call.body.reduce((n, b) => n + b.length, 0)) },
+        agent: call.url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+      },
+      (err: NodeJS.ErrnoException) => {
+        clearTimeout(f.timer);
+        if (f.done || f.proxyRes) return;
+        f.done = true;
+        this.open.delete(req);
+        if (f.timedOut) call.onError(new ProxyError('upstream-timeout', `the upstream did not answer within ${Math.round(call.headerTimeoutMs / 1000)}s`), f.sent);
+        else call.onError(new ProxyError('upstream-unreachable', `the upstream ${call.url.origin} is unreachable (${err.code ?? err.message})`), f.sent);
+      },
+    );
   }
 
   /**
@@ -138,6 +163,7 @@ export class Upstream {
   }
 
   close(): void {
+    this.proxy.close();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
