@@ -62,7 +62,7 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
     checked.push({ dir, result: r, keyId: keyFingerprint(key) });
     if (r.ok) {
       const range = r.records ? `seq ${r.firstSeq}..${r.lastSeq}` : 'empty';
-      const extra = r.unacknowledged ? `; ${r.unacknowledged} unacknowledged line(s) after the head (a crash; cut off at the next start)` : '';
+      const extra = r.unacknowledged ? `; ${r.unacknowledged} torn line(s) after the last signed commit, never acknowledged (a crash; cut off at the next start)` : '';
       io.stdout.write(`ok ${dir}: ${r.records} records (${range}), chain, signatures and signed head hold${extra}\n`);
     } else if (r.problem) {
       failed = true;

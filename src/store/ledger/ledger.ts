@@ -35,8 +35,8 @@ export type { RecoveryNote, Sealed } from './core';
  *   await ledger.close();                                  // flush, fsync, snapshot index, unlock
  *
  * append() throws LedgerError('unavailable') while health is not ok and LedgerError('closed')
- * after close(). `durable` resolves with the record's seq and hash once it is on disk under the
- * signed head, and rejects with LedgerError('unavailable') when the write fails (the record is
+ * after close(). `durable` resolves with the record's seq and hash once it is on disk with a
+ * signature covering it (its commit's signed record), and rejects with LedgerError('unavailable') when the write fails (the record is
  * then not part of the chain and its seq is reused) or LedgerError('invalid') for an entry that
  * has no canonical form. The chain itself (seq, prev, hash, sig) is sealed by LedgerCore, on a
  * worker thread when `worker` is set.
@@ -165,7 +165,7 @@ export class Ledger {
     return this.healthState;
   }
 
-  /** The last acknowledged record: what the signed head names. */
+  /** The last acknowledged record: the last commit's signed record (the signed head follows it). */
   get head(): { seq: number; hash: string } {
     return this.headState;
   }
@@ -176,8 +176,8 @@ export class Ledger {
 
   /**
    * Assigns the record's id and time now and hands it to the core to seal and write with the
-   * next group commit. `durable` resolves with its place in the chain once it is fsynced under a
-   * signed head; send the id to a client only then.
+   * next group commit. `durable` resolves with its place in the chain once its commit, ending in
+   * a signed record, is fsynced; send the id to a client only then.
    */
   append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } {
     if (this.closed) throw new LedgerError('closed', 'the ledger is closed');
