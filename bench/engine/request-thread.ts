@@ -7,7 +7,9 @@
 // Run from the repository root after `npm run build`:
 //   node bench/run.js bench/engine/request-thread.ts [seconds] [rounds] [dir-with-dist ...]
 // (each directory holds a build's dist/ and policies/; default: this checkout).
-import { execFileSync, spawn } from 'node:child_process';
+import type { ListeningProcess } from '../listening-process';
+import { startListening } from '../listening-process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -59,18 +61,8 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
-  });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ListeningProcess> {
+  return startListening(args, env, children);
 }
 
 async function heap(pid: number, file: string): Promise<{ allocated: number; collections: number }> {

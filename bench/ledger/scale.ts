@@ -147,18 +147,7 @@ async function measure(dir: string, from: number): Promise<void> {
   await ledger.recentDecisions(50);
   out.index_ready_ms = ms(t);
 
-  const rand = prng(7);
-  const lat: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    const body = decisionOf(i, rand);
-    const s = process.hrtime.bigint();
-    const { record, durable } = ledger.append(body);
-    await durable;
-    lat.push(ms(s));
-    void ledger.append(settleOf(record.id, body, rand)).durable;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  lat.sort((a, b) => a - b);
+  const lat = await acknowledgements(ledger, 400, 7);
   out.ack_p50_ms = lat[Math.floor(lat.length * 0.5)];
   out.ack_p99_ms = lat[Math.floor(lat.length * 0.99)];
 
@@ -213,16 +202,14 @@ function measureOnce(dir: string, label: string): void {
   if (next) fs.writeFileSync(path.join(dir, 'bench-until'), String(next + 1000));
 }
 
-/** Acknowledgement latency alone on a kept copy, opened from its index snapshot: runs of two sizes can alternate. */
-async function ackOnly(dir: string): Promise<void> {
-  const from = Number(fs.readFileSync(path.join(dir, 'bench-until'), 'utf8').trim());
-  const t0 = Date.now();
-  const clock = (): number => from + (Date.now() - t0);
-  const ledger = await Ledger.open(dir, { worker: true, clock });
-  await ledger.recentDecisions(50);
-  const rand = prng(11);
+/**
+ * Acknowledgement latency of `count` decisions appended one at a time, 2 ms apart, each followed by
+ * its settle as the proxy writes them; sorted, in ms.
+ */
+async function acknowledgements(ledger: Ledger, count: number, seed: number): Promise<number[]> {
+  const rand = prng(seed);
   const lat: number[] = [];
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < count; i++) {
     const body = decisionOf(i, rand);
     const s = process.hrtime.bigint();
     const { record, durable } = ledger.append(body);
@@ -231,9 +218,19 @@ async function ackOnly(dir: string): Promise<void> {
     void ledger.append(settleOf(record.id, body, rand)).durable;
     await new Promise((r) => setTimeout(r, 2));
   }
+  return lat.sort((a, b) => a - b);
+}
+
+/** Acknowledgement latency alone on a kept copy, opened from its index snapshot: runs of two sizes can alternate. */
+async function ackOnly(dir: string): Promise<void> {
+  const from = Number(fs.readFileSync(path.join(dir, 'bench-until'), 'utf8').trim());
+  const t0 = Date.now();
+  const clock = (): number => from + (Date.now() - t0);
+  const ledger = await Ledger.open(dir, { worker: true, clock });
+  await ledger.recentDecisions(50);
+  const lat = await acknowledgements(ledger, 1000, 11);
   await ledger.close();
   fs.writeFileSync(path.join(dir, 'bench-until'), String(clock() + 1000));
-  lat.sort((a, b) => a - b);
   const q = (p: number): string => lat[Math.floor(lat.length * p)].toFixed(2);
   console.log(`${dir}: ack p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} ms`);
 }

@@ -8,8 +8,8 @@
 // Each call's last message differs (a counter), the system prompt and tools stay the same, as in
 // an agent's session.
 // Run from the repository root after `npm run build`: node bench/run.js bench/proxy/agent-prompt.ts [seconds]
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ListeningProcess } from '../listening-process';
+import { startListening } from '../listening-process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,18 +42,7 @@ function upstream(): void {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
-  });
-}
+const start = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<ListeningProcess> => startListening(args, env);
 
 interface Result {
   callsPerS: number;

@@ -5,8 +5,9 @@
 //   node bench/run.js bench/proxy/large-body.ts [other-cli.js]
 // With another build's dist/cli.js (e.g. of the commit before), both are measured in one run;
 // that build gets only the bodies the size of the issue's, since it takes minutes on larger ones.
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ListeningProcess } from '../listening-process';
+import { startListening } from '../listening-process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,21 +39,10 @@ function upstream(): Promise<{ server: http.Server; url: string }> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
 }
 
-function serve(cli: string, dataDir: string, upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+function serve(cli: string, dataDir: string, upstreamUrl: string): Promise<ListeningProcess> {
   const policyPath = path.join(dataDir, 'tollgate.yaml');
   fs.writeFileSync(policyPath, policyFor(cli));
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyPath, '--upstream', `anthropic=${upstreamUrl}`], {
-    stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ANTHROPIC_API_KEY: 'bench-key', OPENAI_API_KEY: 'bench-key' },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
+  return startListening([cli, 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyPath, '--upstream', `anthropic=${upstreamUrl}`], { ANTHROPIC_API_KEY: 'bench-key', OPENAI_API_KEY: 'bench-key' });
 }
 
 function request(url: string, headers: Record<string, string>, body?: string): Promise<number> {
