@@ -1,5 +1,6 @@
 import type { ModelCall } from '../contracts/call';
 import type { ProviderAdapter, RequestChanges } from '../providers/adapter';
+import { isJsonSpace, jsonStringEnd } from './json-text';
 
 /** One top-level member of a JSON object body: its key and the bytes `"key": value` span. */
 export interface Member {
@@ -26,18 +27,10 @@ export function rawBody(bytes: Buffer, json: Record<string, unknown>, rewriteFie
   return { kind: 'raw', bytes, members: topLevelMembers(bytes), fields };
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
 /** Skips a string starting at its opening quote; returns the index after its closing quote. */
 function skipString(b: Buffer, i: number): number {
-  for (i++; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === 0x5c) i++;
-    else if (c === 0x22) return i + 1;
-  }
-  return i;
+  const after = jsonStringEnd(b, i);
+  return after < 0 ? b.length : after;
 }
 
 /** Skips one value of valid JSON starting at `i` (no leading space); returns the index after it. */
@@ -45,7 +38,7 @@ function skipValue(b: Buffer, i: number): number {
   const c = b[i]!;
   if (c === 0x22) return skipString(b, i);
   if (c !== 0x7b && c !== 0x5b) {
-    while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !isSpace(b[i]!)) i++;
+    while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !isJsonSpace(b[i]!)) i++;
     return i;
   }
   let depth = 0;
@@ -62,17 +55,17 @@ function skipValue(b: Buffer, i: number): number {
 export function topLevelMembers(b: Buffer): Member[] {
   const out: Member[] = [];
   let i = 0;
-  while (i < b.length && isSpace(b[i]!)) i++;
+  while (i < b.length && isJsonSpace(b[i]!)) i++;
   if (b[i] !== 0x7b) throw new TypeError('the body is not a JSON object');
   i++;
   for (;;) {
-    while (i < b.length && (isSpace(b[i]!) || b[i] === 0x2c)) i++;
+    while (i < b.length && (isJsonSpace(b[i]!) || b[i] === 0x2c)) i++;
     if (i >= b.length || b[i] === 0x7d) return out;
     const start = i;
     const keyEnd = skipString(b, i);
     const key = JSON.parse(b.toString('utf8', start, keyEnd)) as string;
     i = keyEnd;
-    while (i < b.length && (isSpace(b[i]!) || b[i] === 0x3a)) i++;
+    while (i < b.length && (isJsonSpace(b[i]!) || b[i] === 0x3a)) i++;
     i = skipValue(b, i);
     out.push({ key, start, end: i });
   }

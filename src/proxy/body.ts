@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../pipeline/errors';
+import { parseJsonPieces } from './json-pieces';
+import { jsonStringEnd } from '../pipeline/json-text';
 
 /** Above this declared length, chunks are copied into place as they arrive rather than joined at the end. */
 const COPY_AS_READ = 64 * 1024;
@@ -60,12 +62,10 @@ export function nestsDeeperThan(body: Buffer, max: number): boolean {
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === 0x22) {
-      // Skip the string, escapes included.
-      for (i++; i < body.length; i++) {
-        const d = body[i]!;
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
+      // Skip the string, escapes included; an unclosed one holds no brackets.
+      const after = jsonStringEnd(body, i);
+      if (after < 0) return false;
+      i = after - 1;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > max) return true;
     } else if (c === 0x7d || c === 0x5d) depth--;
@@ -73,12 +73,18 @@ export function nestsDeeperThan(body: Buffer, max: number): boolean {
   return false;
 }
 
+/**
+ * Bodies this long or longer are parsed piece by piece (json-pieces.ts), so no string of them
+ * reaches V8's large-object space (128 KiB, or 64 Ki characters of two-byte text).
+ */
+export const PIECEWISE_PARSE_BYTES = 64 * 1024;
+
 /** Parses a JSON body; an empty body is undefined (GET requests). */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
   if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ProxyError('malformed-request', `the request body is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`);
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    return parseJsonPieces(body, PIECEWISE_PARSE_BYTES);
   } catch (err) {
     throw new ProxyError('malformed-request', `the request body is not valid JSON: ${(err as Error).message}`);
   }
