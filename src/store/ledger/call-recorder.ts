@@ -77,7 +77,8 @@ export class CallRecorder {
       if (!open) return;
       this.open.delete(e.call);
       const s = e.settlement;
-      const appended = this.append(settleBody(open.record.id, s, e.status, e.aborted));
+      // The client has its answer: the settle may share the next decision's commit (journal.ts).
+      const appended = this.append(settleBody(open.record.id, s, e.status, e.aborted), { lazy: true });
       for (const a of s.alerts) {
         this.o.log.warn(`budget '${a.rule}' for ${a.key} crossed ${Math.round(a.threshold * 100)}%: $${a.spent_usd.toFixed(4)} of $${a.limit_usd}`);
         const periodStart = budgetPeriodStart(this.o.policy().budgets, a.rule, this.o.clock());
@@ -96,9 +97,9 @@ export class CallRecorder {
   }
 
   /** Appends any entry; undefined (and logged) when the ledger takes none. */
-  append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } | undefined {
+  append<E extends LedgerEntry>(entry: E, options: { lazy?: boolean } = {}): { record: AppendedRecord<E>; durable: Promise<Sealed> } | undefined {
     try {
-      const r = this.ledger.append(entry);
+      const r = this.ledger.append(entry, options);
       r.durable.catch((err: Error) => this.o.log.error(`ledger: ${err.message}`));
       return r;
     } catch (err) {

@@ -43,6 +43,8 @@ export interface SealRequest {
   id: string;
   time: string;
   entry: LedgerEntry;
+  /** No client waits on this record: it may wait a little for a commit to share (journal.ts, LAZY_COMMIT_MS). */
+  lazy?: boolean;
 }
 
 /** Where a record landed in the chain. */
@@ -238,6 +240,7 @@ export class LedgerCore {
           this.scheduleReport();
         },
         reject: (err) => this.reject(ticket, err as LedgerError),
+        lazy: r.lazy === true,
       });
     }
   }

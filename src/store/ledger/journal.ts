@@ -66,7 +66,17 @@ export interface Pending {
   line: string;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** No client waits on it (a settle): it may wait up to LAZY_COMMIT_MS for a commit to share. */
+  lazy?: boolean;
 }
+
+/**
+ * How long a lazy record waits for another to commit with. A call's settle is written after its
+ * answer, and one call at a time (a coding agent) would pay a data sync for it alone; the next
+ * call's decision usually comes within this and takes it along, one sync for both. A crash before
+ * it is written charges the call at its reserved worst case (restore.ts), never less.
+ */
+export const LAZY_COMMIT_MS = 20;
 
 /** A point in the chain: the record and where the journal continues after it. */
 export interface ChainPoint {
@@ -102,6 +112,9 @@ export class JournalWriter {
   private pending: Pending[] = [];
   private acked: ChainPoint;
   private flushScheduled = false;
+  private lazyTimer: NodeJS.Timeout | null = null;
+  /** Lazy records are due: their wait is over, or a drain wants everything written. */
+  private lazyDue = false;
   private flushing = false;
   /** The head file holds a head its data sync has not covered yet. */
   private headUnsynced = false;
@@ -151,10 +164,28 @@ export class JournalWriter {
 
   enqueue(p: Pending): void {
     this.pending.push(p);
-    this.scheduleFlush();
+    if (p.lazy && this.pending.every((q) => q.lazy)) this.scheduleLazyFlush();
+    else this.scheduleFlush();
+  }
+
+  /** Commits lazy records LAZY_COMMIT_MS from now, unless another record comes first. */
+  private scheduleLazyFlush(): void {
+    if (this.flushScheduled || this.flushing || this.failure) return;
+    this.flushScheduled = true;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = null;
+      this.lazyDue = true;
+      void this.flush();
+    }, LAZY_COMMIT_MS);
   }
 
   private scheduleFlush(): void {
+    if (this.lazyTimer) {
+      // A record a client waits on: the lazy ones go with it, now.
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = null;
+      this.flushScheduled = false;
+    }
     if (this.flushScheduled || this.flushing || this.failure) return;
     this.flushScheduled = true;
     const run = (): void => void this.flush();
@@ -166,7 +197,7 @@ export class JournalWriter {
     this.flushScheduled = false;
     this.flushing = true;
     try {
-      while (this.pending.length && !this.failure) {
+      while (this.pending.length && !this.failure && this.commitDue()) {
         if (this.writeOffset >= this.options.segmentBytes) {
           await this.syncHead();
           if (this.failure) break;
@@ -216,7 +247,16 @@ export class JournalWriter {
       this.flushing = false;
       this.notifyIdle();
     }
-    if (this.pending.length && !this.failure) this.scheduleFlush();
+    if (!this.pending.length) this.lazyDue = false;
+    else if (!this.failure) {
+      if (this.commitDue()) this.scheduleFlush();
+      else this.scheduleLazyFlush();
+    }
+  }
+
+  /** Whether what is pending should be committed now: a record a client waits on, or lazy ones whose wait is over. */
+  private commitDue(): boolean {
+    return this.lazyDue || this.pending.some((p) => !p.lazy);
   }
 
   /** The lazy data sync of the head (see the top of this file). */
@@ -280,6 +320,10 @@ export class JournalWriter {
 
   /** Waits until everything appended so far is acknowledged or rejected, and the head is synced. */
   async drain(): Promise<void> {
+    if (this.pending.length) {
+      this.lazyDue = true;
+      this.scheduleFlush();
+    }
     while (!this.failure && (this.pending.length || this.flushing || this.flushScheduled)) {
       await (this.flushing ? this.waitIdle() : new Promise<void>((r) => setImmediate(r)));
     }
@@ -349,6 +393,7 @@ export class JournalWriter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.spaceTimer) clearInterval(this.spaceTimer);
     if (this.headSyncTimer) clearTimeout(this.headSyncTimer);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
     const error = new LedgerError('closed', 'the ledger was closed before the record was written');
     for (const p of this.pending) p.reject(error);
     this.pending = [];

@@ -177,9 +177,10 @@ export class Ledger {
   /**
    * Assigns the record's id and time now and hands it to the core to seal and write with the
    * next group commit. `durable` resolves with its place in the chain once its commit, ending in
-   * a signed record, is fsynced; send the id to a client only then.
+   * a signed record, is fsynced; send the id to a client only then. `lazy`: no client waits on
+   * this record (a settle), so its commit may wait a little for another record to share it.
    */
-  append<E extends LedgerEntry>(entry: E): { record: AppendedRecord<E>; durable: Promise<Sealed> } {
+  append<E extends LedgerEntry>(entry: E, options: { lazy?: boolean } = {}): { record: AppendedRecord<E>; durable: Promise<Sealed> } {
     if (this.closed) throw new LedgerError('closed', 'the ledger is closed');
     if (!this.healthState.ok) throw new LedgerError('unavailable', `the ledger cannot write: ${this.healthState.reason}`);
     const timeMs = Math.max(this.options.clock(), this.lastTimeMs);
@@ -190,7 +191,7 @@ export class Ledger {
     const durable = new Promise<Sealed>((resolve, reject) => this.waiting.set(ticket, { resolve, reject }));
     // A caller that drops `durable` must not crash the process with an unhandled rejection.
     durable.catch(() => undefined);
-    this.backend.seal({ ticket, id, time, entry });
+    this.backend.seal(options.lazy ? { ticket, id, time, entry, lazy: true } : { ticket, id, time, entry });
     return { record: { id, time, ...entry }, durable };
   }
 

@@ -10,7 +10,7 @@ import type { LedgerHealth } from '../../../src/store/ledger/ledger';
 import { ledgerPaths } from '../../../src/store/ledger/segments';
 import { dataDirPublicKey } from '../../../src/store/ledger/signer';
 import { verifyLedger } from '../../../src/store/ledger/verify';
-import { decision, tempDir } from './fixtures';
+import { decision, settle, tempDir } from './fixtures';
 import { journalFile, readJournalLines, writeJournalLines } from './tamper';
 import { eventually } from '../../helpers/poll';
 
@@ -73,6 +73,34 @@ describe('ledger durability', () => {
     await Promise.all(outs1.map((o) => o.durable));
     assert.equal(single.stats.batches, 50);
     await single.close();
+  });
+
+  it('lets a settle wait for the next decision\'s commit, one sync for both, and still commits it alone or on close', async () => {
+    const dir = tempDir();
+    const ledger = await Ledger.open(dir);
+    const first = ledger.append(decision(1));
+    await first.durable;
+    const before = ledger.stats.batches;
+    // One call at a time: its settle, then a moment later the next call's decision.
+    const settled = ledger.append(settle(first.record.id), { lazy: true });
+    await new Promise((r) => setTimeout(r, 2));
+    const next = ledger.append(decision(2));
+    await Promise.all([settled.durable, next.durable]);
+    assert.equal(ledger.stats.batches, before + 1, 'the settle and the next decision share one commit');
+    // With no record after it, a settle is still committed, a moment later.
+    const alone = ledger.append(settle(next.record.id), { lazy: true });
+    assert.equal((await alone.durable).seq, 4);
+    assert.equal(ledger.stats.batches, before + 2);
+    // Closing commits a waiting settle at once.
+    const third = ledger.append(decision(3));
+    await third.durable;
+    ledger.append(settle(third.record.id), { lazy: true });
+    await ledger.close();
+    const reopened = await Ledger.open(dir);
+    const kinds: string[] = [];
+    for await (const r of reopened.records()) kinds.push(r.kind);
+    assert.deepEqual(kinds, ['decision', 'settle', 'decision', 'settle', 'decision', 'settle']);
+    await reopened.close();
   });
 
   it('assigns the id at once and resolves durable with seq and hash only once the record is on disk', async () => {
