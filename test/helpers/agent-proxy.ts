@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { AgentUpstream } from './agent-upstream';
+import type { AgentSandbox } from './agents';
+import { agentSandbox } from './agents';
 import { referenceText } from './policy';
 import type { ServeProcess } from './serve-process';
 import { CLI, startServe } from './serve-process';
@@ -53,6 +55,29 @@ export async function startAgentProxy(o: { policyText?: string } = {}): Promise<
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What an agent test runs against: a proxy on the reference bundle and a sandbox for the agent's files. */
+export interface AgentRig {
+  readonly proxy: AgentProxy;
+  readonly sandbox: AgentSandbox;
+}
+
+/**
+ * Starts a proxy and a sandbox before the tests of the describe block it is called in, and
+ * removes both after them. Read the rig's fields inside the tests, once `before` has run.
+ */
+export function agentRigPerSuite(): AgentRig {
+  const rig: { proxy?: AgentProxy; sandbox?: AgentSandbox } = {};
+  before(async () => {
+    rig.proxy = await startAgentProxy();
+    rig.sandbox = agentSandbox();
+  });
+  after(async () => {
+    await rig.proxy?.close();
+    rig.sandbox?.remove();
+  });
+  return rig as AgentRig;
 }
 
 export interface SettledCall {

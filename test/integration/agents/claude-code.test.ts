@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
 import { AGENT_REPLY } from '../../helpers/agent-upstream';
-import type { AgentProxy } from '../../helpers/agent-proxy';
-import { assertAgentRunSettled, settledCalls, startAgentProxy } from '../../helpers/agent-proxy';
-import type { AgentSandbox } from '../../helpers/agents';
-import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runClaudeCode } from '../../helpers/agents';
+import { agentRigPerSuite, assertAgentRunSettled, settledCalls } from '../../helpers/agent-proxy';
+import { AGENT_TIMEOUT_MS, describeRun, runClaudeCode } from '../../helpers/agents';
 import { proxyEnvironment } from '../../../src/extension/core/terminal-env';
 import { UPSTREAM_KEY } from '../../helpers/proxy';
 
 // Needs `npm run build` first: the proxy and the command line run from dist/cli.js.
 describe('Claude Code through tollgate serve on the reference bundle', function () {
   this.timeout(AGENT_TIMEOUT_MS + 30_000);
-  let proxy: AgentProxy;
-  let sandbox: AgentSandbox;
-  before(async () => {
-    proxy = await startAgentProxy();
-    sandbox = agentSandbox();
-  });
-  after(async () => {
-    await proxy?.close();
-    sandbox?.remove();
-  });
+  const rig = agentRigPerSuite();
 
   it('completes a prompt set up by `tollgate agents show`, attributed to claude-code and settled, the upstream seeing only the real key', async () => {
+    const { proxy, sandbox } = rig;
     const shown = JSON.parse(await proxy.tollgate(['agents', 'show', 'claude-code', '--user', 'dev@acme.dev', '--url', proxy.serve.url, '--data-dir', proxy.dataDir, '--format', 'json'])) as {
       agents: { agent: string; env: Record<string, string> }[];
     };
@@ -47,18 +37,10 @@ describe('Claude Code through tollgate serve on the reference bundle', function 
 
 describe('Claude Code in an editor terminal: the developer\'s token, named by the header the terminal sets', function () {
   this.timeout(AGENT_TIMEOUT_MS + 30_000);
-  let proxy: AgentProxy;
-  let sandbox: AgentSandbox;
-  before(async () => {
-    proxy = await startAgentProxy();
-    sandbox = agentSandbox();
-  });
-  after(async () => {
-    await proxy?.close();
-    sandbox?.remove();
-  });
+  const rig = agentRigPerSuite();
 
   it('is attributed to claude-code though its token names no agent', async () => {
+    const { proxy, sandbox } = rig;
     const token = (await proxy.tollgate(['token', '--user', 'dev@acme.dev', '--data-dir', proxy.dataDir])).trim();
     const env = proxyEnvironment(proxy.serve.url, token);
     const run = await runClaudeCode({ sandbox, prompt: 'Say hello.', model: 'claude-haiku-4-5', env: { ...env, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } });

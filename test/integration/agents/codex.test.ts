@@ -2,27 +2,17 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AGENT_REPLY } from '../../helpers/agent-upstream';
-import type { AgentProxy } from '../../helpers/agent-proxy';
-import { assertAgentRunSettled, startAgentProxy } from '../../helpers/agent-proxy';
-import type { AgentSandbox } from '../../helpers/agents';
-import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runCodex } from '../../helpers/agents';
+import { agentRigPerSuite, assertAgentRunSettled } from '../../helpers/agent-proxy';
+import { AGENT_TIMEOUT_MS, describeRun, runCodex } from '../../helpers/agents';
 import { UPSTREAM_KEY } from '../../helpers/proxy';
 
 // Needs `npm run build` first: the proxy and the command line run from dist/cli.js.
 describe('Codex through tollgate serve on the reference bundle', function () {
   this.timeout(AGENT_TIMEOUT_MS + 30_000);
-  let proxy: AgentProxy;
-  let sandbox: AgentSandbox;
-  before(async () => {
-    proxy = await startAgentProxy();
-    sandbox = agentSandbox();
-  });
-  after(async () => {
-    await proxy?.close();
-    sandbox?.remove();
-  });
+  const rig = agentRigPerSuite();
 
   it('completes a prompt with the provider `tollgate agents setup` wrote, attributed to codex and settled, the upstream seeing only the real key', async () => {
+    const { proxy, sandbox } = rig;
     const config = path.join(sandbox.codexHome, 'config.toml');
     const own = '# my settings\nmodel_reasoning_effort = "low"\n\n[tui]\nnotifications = false\n';
     fs.writeFileSync(config, own);

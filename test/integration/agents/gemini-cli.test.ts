@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { AGENT_REPLY, AgentUpstream } from '../../helpers/agent-upstream';
-import type { AgentProxy } from '../../helpers/agent-proxy';
-import { assertAgentRunSettled, startAgentProxy } from '../../helpers/agent-proxy';
+import { agentRigPerSuite, assertAgentRunSettled } from '../../helpers/agent-proxy';
 import type { AgentSandbox } from '../../helpers/agents';
 import { agentSandbox, AGENT_TIMEOUT_MS, describeRun, runGeminiCli } from '../../helpers/agents';
 import { runTollgate } from '../../helpers/cli';
@@ -44,19 +43,11 @@ describe('Gemini CLI as a test client', function () {
 
 describe('Gemini CLI through tollgate serve on the reference bundle', function () {
   this.timeout(AGENT_TIMEOUT_MS + 30_000);
-  let proxy: AgentProxy;
-  let sandbox: AgentSandbox;
-  before(async () => {
-    // The shipped bundle as it is: the catalogue prices the flash models Gemini CLI calls.
-    proxy = await startAgentProxy();
-    sandbox = agentSandbox();
-  });
-  after(async () => {
-    await proxy?.close();
-    sandbox?.remove();
-  });
+  // The shipped bundle as it is: the catalogue prices the flash models Gemini CLI calls.
+  const rig = agentRigPerSuite();
 
   it('completes a prompt set up by `tollgate agents show`, attributed to gemini-cli and settled, the upstream seeing only the real key', async () => {
+    const { proxy, sandbox } = rig;
     const shown = JSON.parse(await proxy.tollgate(['agents', 'show', 'gemini-cli', '--user', 'dev@acme.dev', '--url', proxy.serve.url, '--data-dir', proxy.dataDir, '--format', 'json'])) as {
       agents: { agent: string; env: Record<string, string> }[];
     };
