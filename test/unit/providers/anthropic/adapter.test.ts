@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { ModelCall } from '../../../../src/contracts/call';
 import type { ErrorKind } from '../../../../src/contracts/refusal';
-import type { RequestChanges } from '../../../../src/providers/adapter';
 import { anthropicAdapter as adapter } from '../../../../src/providers/anthropic/adapter';
 import { clientKeyOf } from '../../../../src/providers/client-key';
+import type { RewriteCase } from '../../../helpers/rewrite-cases';
+import { itRewrites } from '../../../helpers/rewrite-cases';
 
 function call(route: string, body: Record<string, unknown>): ModelCall {
   return adapter.describe('anthropic', route, 'POST', body);
@@ -13,7 +14,7 @@ const messages = { model: 'claude-sonnet-4-5', max_tokens: 4000, messages: [{ ro
 
 describe('anthropic adapter', () => {
   describe('rewrite', () => {
-    const cases: { name: string; route: string; body: Record<string, unknown>; changes: RequestChanges; expect: Record<string, unknown> }[] = [
+    const cases: RewriteCase[] = [
       { name: 'serves a downgraded model', route: '/v1/messages', body: messages, changes: { model: 'claude-haiku-4-5' }, expect: { ...messages, model: 'claude-haiku-4-5' } },
       { name: 'clamps max_tokens to the cap', route: '/v1/messages', body: messages, changes: { outputCap: 100 }, expect: { ...messages, max_tokens: 100 } },
       { name: 'leaves a max_tokens under the cap', route: '/v1/messages', body: messages, changes: { outputCap: 10_000 }, expect: messages },
@@ -21,14 +22,7 @@ describe('anthropic adapter', () => {
       { name: 'gives count_tokens no pseudonym: it generates nothing', route: '/v1/messages/count_tokens', body: { model: 'claude-sonnet-4-5', messages: messages.messages }, changes: { pseudonym: 'u-1' }, expect: { model: 'claude-sonnet-4-5', messages: messages.messages } },
       { name: 'asks a stream for nothing: its events report usage anyway', route: '/v1/messages', body: { ...messages, stream: true }, changes: {}, expect: { ...messages, stream: true } },
     ];
-    for (const c of cases) {
-      it(c.name, () => {
-        const r = adapter.rewrite(c.body, call(c.route, c.body), c.changes);
-        assert.deepEqual(r.body, c.expect);
-        assert.equal(r.strippedUsage, false);
-        for (const key of Object.keys(r.body)) if (r.body[key] !== c.body[key]) assert.ok(adapter.rewriteFields.includes(key), `${key} is declared`);
-      });
-    }
+    itRewrites(adapter, call, cases);
   });
 
   describe('stream tap', () => {

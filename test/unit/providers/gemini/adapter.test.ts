@@ -9,6 +9,8 @@ import { styleOfModel } from '../../../../src/providers/registry';
 import { RouteTable } from '../../../../src/providers/routes';
 import { callFor, parseTrafficLine } from '../../../../src/simulate/traffic';
 import { policyFrom, referenceText } from '../../../helpers/policy';
+import type { RewriteCase } from '../../../helpers/rewrite-cases';
+import { itRewrites } from '../../../helpers/rewrite-cases';
 
 const GENERATE = '/v1beta/models/gemini-2.5-flash:generateContent';
 const STREAM = '/v1beta/models/gemini-2.5-flash:streamGenerateContent';
@@ -116,7 +118,7 @@ describe('gemini adapter', () => {
   });
 
   describe('rewrite', () => {
-    const cases: { name: string; route: string; body: Record<string, unknown>; changes: RequestChanges; expect: Record<string, unknown> }[] = [
+    const cases: RewriteCase[] = [
       { name: 'clamps maxOutputTokens to the cap, keeping the rest of generationConfig', route: GENERATE, body: request, changes: { outputCap: 100 }, expect: { contents, generationConfig: { maxOutputTokens: 100, temperature: 0.2 } } },
       { name: 'leaves a maxOutputTokens under the cap', route: GENERATE, body: request, changes: { outputCap: 10_000 }, expect: request },
       { name: 'sets the cap where no maximum was asked', route: STREAM, body: { contents }, changes: { outputCap: 512 }, expect: { contents, generationConfig: { maxOutputTokens: 512 } } },
@@ -124,14 +126,7 @@ describe('gemini adapter', () => {
       { name: 'leaves the body of a downgrade alone: the model is in the path', route: GENERATE, body: request, changes: { model: 'gemini-2.0-flash' }, expect: request },
       { name: 'gives countTokens no output cap', route: COUNT, body: { contents }, changes: { outputCap: 100 }, expect: { contents } },
     ];
-    for (const c of cases) {
-      it(c.name, () => {
-        const r = adapter.rewrite(c.body, call(c.route, c.body), c.changes);
-        assert.deepEqual(r.body, c.expect);
-        assert.equal(r.strippedUsage, false);
-        for (const key of Object.keys(r.body)) if (r.body[key] !== c.body[key]) assert.ok(adapter.rewriteFields.includes(key), `${key} is declared`);
-      });
-    }
+    itRewrites(adapter, call, cases);
 
     const paths: { name: string; route: string; changes: RequestChanges; expect: string }[] = [
       { name: 'a downgrade names the served model in the path', route: GENERATE, changes: { model: 'gemini-2.0-flash' }, expect: '/v1beta/models/gemini-2.0-flash:generateContent' },

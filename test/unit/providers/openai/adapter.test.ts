@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { ModelCall } from '../../../../src/contracts/call';
 import type { ErrorKind } from '../../../../src/contracts/refusal';
-import type { RequestChanges } from '../../../../src/providers/adapter';
 import { clientKeyOf } from '../../../../src/providers/client-key';
 import { openaiAdapter as adapter } from '../../../../src/providers/openai/adapter';
+import type { RewriteCase } from '../../../helpers/rewrite-cases';
+import { itRewrites } from '../../../helpers/rewrite-cases';
 
 function call(route: string, body: Record<string, unknown>): ModelCall {
   return adapter.describe('openai', route, 'POST', body);
@@ -13,7 +14,7 @@ const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('openai adapter', () => {
   describe('rewrite', () => {
-    const cases: { name: string; route: string; body: Record<string, unknown>; changes: RequestChanges; expect: Record<string, unknown>; strippedUsage: boolean }[] = [
+    const cases: RewriteCase[] = [
       { name: 'serves a downgraded model', route: '/v1/chat/completions', body: chat, changes: { model: 'gpt-4o-mini' }, expect: { ...chat, model: 'gpt-4o-mini' }, strippedUsage: false },
       { name: 'clamps the output field the client used', route: '/v1/chat/completions', body: { ...chat, max_tokens: 5000 }, changes: { outputCap: 100 }, expect: { ...chat, max_tokens: 100 }, strippedUsage: false },
       { name: 'clamps every output field the client used', route: '/v1/chat/completions', body: { ...chat, max_tokens: 5000, max_completion_tokens: 50 }, changes: { outputCap: 100 }, expect: { ...chat, max_tokens: 100, max_completion_tokens: 50 }, strippedUsage: false },
@@ -26,14 +27,7 @@ describe('openai adapter', () => {
       { name: 'asks a completions stream for usage', route: '/v1/completions', body: { model: 'gpt-3.5-turbo-instruct', prompt: 'hi', stream: true }, changes: {}, expect: { model: 'gpt-3.5-turbo-instruct', prompt: 'hi', stream: true, stream_options: { include_usage: true } }, strippedUsage: true },
       { name: 'leaves a responses stream, which reports usage anyway', route: '/v1/responses', body: { model: 'gpt-4o', input: 'hi', stream: true }, changes: {}, expect: { model: 'gpt-4o', input: 'hi', stream: true }, strippedUsage: false },
     ];
-    for (const c of cases) {
-      it(c.name, () => {
-        const r = adapter.rewrite(c.body, call(c.route, c.body), c.changes);
-        assert.deepEqual(r.body, c.expect);
-        assert.equal(r.strippedUsage, c.strippedUsage);
-        for (const key of Object.keys(r.body)) if (r.body[key] !== c.body[key]) assert.ok(adapter.rewriteFields.includes(key), `${key} is declared`);
-      });
-    }
+    itRewrites(adapter, call, cases);
   });
 
   describe('stream tap', () => {
