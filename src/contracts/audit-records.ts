@@ -168,3 +168,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {
   return r.kind === 'checkpoint';
 }
+
+/**
+ * USD to 1e-9 (a nano-dollar): records and views carry the amount, not float noise. Also for
+ * sums of recorded amounts, which floating point adds with noise in the last bits.
+ */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}

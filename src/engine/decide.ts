@@ -9,7 +9,8 @@ import { AGENT_NAME_GUARD, GuardIdTakenError, isGuardId, TRACE_GUARD } from './g
 import type { Identity } from './identity/identity';
 import type { ChargeOp, OpResult, ReserveResult } from './limiters/spec';
 import type { Policy, Rule, RuleException } from './policy/model';
-import { priceOf, roundUsd, usdFor } from './pricing';
+import { priceOf, usdFor } from './pricing';
+import { roundUsd } from '../contracts/audit-records';
 import { AgentNameGuard } from './rules/agent-name-guard';
 import { BudgetRule, downgradeFor, downgradeRule } from './rules/budget';
 import type { Cost, PlanFacts, PlannedCharge, RestoredAccumulator } from './rules/charge';

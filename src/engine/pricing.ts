@@ -2,6 +2,7 @@ import type { Usage } from './decision';
 import type { Policy, Price } from './policy/model';
 import { globMatch } from './glob';
 import { catalogue } from './price-catalogue';
+import { roundUsd } from '../contracts/audit-records';
 
 /** The `prices` entry that prices every model no other entry and no catalogue names. */
 export const DEFAULT_PRICE = 'default';
@@ -66,11 +67,6 @@ export function priceOf(policy: Policy, model: string, provider?: string, source
   if (listed) return listed;
   const fallback = policy.prices.get(DEFAULT_PRICE);
   return fallback ? bundlePrice(fallback) : undefined;
-}
-
-/** USD to 1e-9 (a nano-dollar): records and views carry the amount, not float noise. */
-export function roundUsd(usd: number): number {
-  return Math.round(usd * 1e9) / 1e9;
 }
 
 /** The rate a call with this much input pays: the highest tier its total input is over. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import type { AuditRecord, DecisionOutcome } from '../../contracts/audit-records';
+import { roundUsd } from '../../contracts/audit-records';
 import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import type { JournalPosition } from './segments';
 
@@ -86,14 +87,6 @@ export interface IndexCoverage {
 
 // A decision's cost: the settle when there is one; otherwise the reserved worst case, except a
 // refusal (not shadowed) that held and spent nothing.
-/**
- * Sums of amounts (kept to 1e-9 in every record) rounded back to 1e-9: the roll-up adds them in
- * another order than the detail rows, and floating point leaves noise in the last bits.
- */
-function nanoDollars(usd: number): number {
-  return Math.round(usd * 1e9) / 1e9;
-}
-
 const COST = `CASE WHEN settled = 1 THEN usd WHEN outcome = 'refuse' AND shadow = 0 THEN 0 ELSE reserved_usd END`;
 const INPUT = `CASE WHEN settled = 1 THEN COALESCE(input_tokens, reserved_input) WHEN outcome = 'refuse' AND shadow = 0 THEN 0 ELSE reserved_input END`;
 const OUTPUT = `CASE WHEN settled = 1 THEN COALESCE(output_tokens, reserved_output) WHEN outcome = 'refuse' AND shadow = 0 THEN 0 ELSE reserved_output END`;
@@ -563,7 +556,7 @@ export class LedgerIndex {
     );
     if (!rows.length) return [];
     return rows[0].values.map((v) => ({
-      key: String(v[0]), requests: Number(v[1]), input_tokens: Number(v[2] ?? 0), output_tokens: Number(v[3] ?? 0), usd: nanoDollars(Number(v[4] ?? 0)),
+      key: String(v[0]), requests: Number(v[1]), input_tokens: Number(v[2] ?? 0), output_tokens: Number(v[3] ?? 0), usd: roundUsd(Number(v[4] ?? 0)), // the roll-up adds in another order than the detail rows
     }));
   }
 
