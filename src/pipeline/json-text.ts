@@ -25,3 +25,28 @@ export function jsonStringEnd(b: Buffer, i: number, end: number = b.length): num
     at = quote + 1;
   }
 }
+
+/**
+ * The index after the value starting at `i` (not a space), or -1 when it does not end before
+ * `end`; found by its delimiters: strings are skipped whole, brackets counted. Whatever lies inside
+ * is checked by whoever parses the value.
+ */
+export function jsonValueEnd(b: Buffer, i: number, end: number = b.length): number {
+  const c = b[i]!;
+  if (c === 0x22) return jsonStringEnd(b, i, end);
+  if (c !== 0x7b && c !== 0x5b) {
+    while (i < end && !isJsonSpace(b[i]!) && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d) i++;
+    return i;
+  }
+  let depth = 0;
+  for (; i < end; i++) {
+    const d = b[i]!;
+    if (d === 0x22) {
+      i = jsonStringEnd(b, i, end);
+      if (i < 0) return -1;
+      i--;
+    } else if (d === 0x7b || d === 0x5b) depth++;
+    else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
+  }
+  return -1;
+}

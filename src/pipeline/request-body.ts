@@ -1,6 +1,6 @@
 import type { ModelCall } from '../contracts/call';
 import type { ProviderAdapter, RequestChanges } from '../providers/adapter';
-import { isJsonSpace, jsonStringEnd } from './json-text';
+import { isJsonSpace, jsonValueEnd } from './json-text';
 
 /** One top-level member of a JSON object body: its key and the bytes `"key": value` span. */
 export interface Member {
@@ -27,28 +27,10 @@ export function rawBody(bytes: Buffer, json: Record<string, unknown>, rewriteFie
   return { kind: 'raw', bytes, members: topLevelMembers(bytes), fields };
 }
 
-/** Skips a string starting at its opening quote; returns the index after its closing quote. */
-function skipString(b: Buffer, i: number): number {
-  const after = jsonStringEnd(b, i);
-  return after < 0 ? b.length : after;
-}
-
 /** Skips one value of valid JSON starting at `i` (no leading space); returns the index after it. */
 function skipValue(b: Buffer, i: number): number {
-  const c = b[i]!;
-  if (c === 0x22) return skipString(b, i);
-  if (c !== 0x7b && c !== 0x5b) {
-    while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !isJsonSpace(b[i]!)) i++;
-    return i;
-  }
-  let depth = 0;
-  for (; i < b.length; i++) {
-    const d = b[i]!;
-    if (d === 0x22) i = skipString(b, i) - 1;
-    else if (d === 0x7b || d === 0x5b) depth++;
-    else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
-  }
-  return i;
+  const after = jsonValueEnd(b, i);
+  return after < 0 ? b.length : after;
 }
 
 /** The top-level members of a JSON object text already known to be valid, in one pass. */
@@ -62,7 +44,7 @@ export function topLevelMembers(b: Buffer): Member[] {
     while (i < b.length && (isJsonSpace(b[i]!) || b[i] === 0x2c)) i++;
     if (i >= b.length || b[i] === 0x7d) return out;
     const start = i;
-    const keyEnd = skipString(b, i);
+    const keyEnd = skipValue(b, i); // the key, a string
     const key = JSON.parse(b.toString('utf8', start, keyEnd)) as string;
     i = keyEnd;
     while (i < b.length && (isJsonSpace(b[i]!) || b[i] === 0x3a)) i++;

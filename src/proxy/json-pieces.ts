@@ -1,4 +1,4 @@
-import { isJsonSpace, jsonStringEnd } from '../pipeline/json-text';
+import { isJsonSpace, jsonStringEnd, jsonValueEnd } from '../pipeline/json-text';
 
 /*
  * Parses a large JSON body piece by piece. V8 keeps a string of 128 KiB or more in its large-object
@@ -14,30 +14,6 @@ import { isJsonSpace, jsonStringEnd } from '../pipeline/json-text';
 function skipSpace(b: Buffer, i: number, end: number): number {
   while (i < end && isJsonSpace(b[i]!)) i++;
   return i;
-}
-
-/**
- * The index after the value starting at `i` (not a space), found by its delimiters: strings are
- * skipped whole, brackets counted. Whatever lies inside is checked by whoever parses the value.
- */
-function valueEnd(b: Buffer, i: number, end: number): number {
-  const c = b[i]!;
-  if (c === 0x22) return jsonStringEnd(b, i, end);
-  if (c !== 0x7b && c !== 0x5b) {
-    while (i < end && !isJsonSpace(b[i]!) && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d) i++;
-    return i;
-  }
-  let depth = 0;
-  for (; i < end; i++) {
-    const d = b[i]!;
-    if (d === 0x22) {
-      i = jsonStringEnd(b, i, end);
-      if (i < 0) return -1;
-      i--;
-    } else if (d === 0x7b || d === 0x5b) depth++;
-    else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
-  }
-  return -1;
 }
 
 class PieceError extends SyntaxError {}
@@ -75,7 +51,7 @@ function parseSpan(b: Buffer, start: number, end: number, pieceBytes: number): u
       i = skipSpace(b, i + 1, end - 1);
     }
     if (i >= end - 1) throw new PieceError('expected a value');
-    const valueStop = valueEnd(b, i, end - 1);
+    const valueStop = jsonValueEnd(b, i, end - 1);
     if (valueStop < 0 || valueStop === i) throw new PieceError('unterminated value');
     const value = parseSpan(b, i, valueStop, pieceBytes);
     if (object) setMember(object, key, value);
