@@ -7,6 +7,7 @@ import type { CoreAnswer, CoreCall, CoreEvents, CoreOptions, OpenedChain, SealRe
 import { LedgerCore } from './core';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './worker';
 import { fromWire } from './errors';
+import { LAZY_COMMIT_MS } from './journal';
 import { ledgerWorkerMarker } from './worker-role';
 
 /*
@@ -82,6 +83,8 @@ export function startWorkerBackend(dataDir: string, options: CoreOptions, events
 class WorkerBackend implements LedgerBackend {
   private outbox: SealRequest[] = [];
   private flushScheduled = false;
+  /** Lazy records wait on this side until a record that cannot wait comes, or their time is up. */
+  private lazyHold: NodeJS.Timeout | null = null;
   private readonly calls = new PendingReplies();
   private stoppedReason: string | null = null;
   private disposing = false;
@@ -95,23 +98,36 @@ class WorkerBackend implements LedgerBackend {
     return this.stoppedReason;
   }
 
-  /** Records appended in one turn of the event loop cross to the worker in one message. */
+  /**
+   * Records appended in one turn of the event loop cross to the worker in one message. A lazy
+   * record (a settle) crosses with the next record that cannot wait, or alone after
+   * LAZY_COMMIT_MS: one call at a time (a coding agent) then wakes the worker once per call, not
+   * twice. The settle's wait is the journal's own (journal.ts), only spent on this side.
+   */
   seal(request: SealRequest): void {
     this.outbox.push(request);
     if (this.flushScheduled) return;
+    if (request.lazy === true) {
+      this.lazyHold ??= setTimeout(() => this.flush(true), LAZY_COMMIT_MS);
+      return;
+    }
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
 
-  private flush(): void {
+  /** `waited`: the lazy records' wait is over, so the worker commits them at once. */
+  private flush(waited = false): void {
     this.flushScheduled = false;
-    const requests = this.outbox;
+    if (this.lazyHold) clearTimeout(this.lazyHold);
+    this.lazyHold = null;
+    let requests = this.outbox;
     this.outbox = [];
     if (requests.length === 0) return;
     if (this.stoppedReason !== null) {
       this.events.rejected(requests.map((r) => r.ticket), new LedgerError('unavailable', this.stoppedReason));
       return;
     }
+    if (waited) requests = requests.map(({ lazy: _lazy, ...now }) => now);
     this.post({ type: 'seal', requests });
   }
 

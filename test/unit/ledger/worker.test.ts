@@ -100,6 +100,40 @@ describe('ledger on a worker thread', () => {
     await assert.rejects(Ledger.open(dir, { worker: true, io: nodeIo }), (e: unknown) => LedgerError.is(e, 'invalid'));
   });
 
+  it('carries a settle to the thread with the next decision, or alone once its wait is over', async () => {
+    const dir = tempDir();
+    const seals: { lazy: boolean[] }[] = [];
+    const ledger = await Ledger.open(dir, {
+      worker: true,
+      spawnWorker: (data) => {
+        const w = spawnLedgerWorker(data);
+        const post = w.postMessage.bind(w);
+        w.postMessage = (m: { type: string; requests?: { lazy?: boolean }[] }) => {
+          if (m.type === 'seal') seals.push({ lazy: m.requests!.map((r) => r.lazy === true) });
+          post(m);
+        };
+        return w;
+      },
+    });
+    const first = ledger.append(decision(1));
+    await first.durable;
+    assert.deepEqual(seals, [{ lazy: [false] }]);
+    // One call at a time: the settle waits on this thread, and the next decision takes it along.
+    const settled = ledger.append(settle(first.record.id), { lazy: true });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(seals.length, 1, 'a settle alone does not wake the thread at once');
+    const next = ledger.append(decision(2));
+    await Promise.all([settled.durable, next.durable]);
+    assert.deepEqual(seals[1], { lazy: [true, false] }, 'one message carries both');
+    // A settle with no decision after it crosses once its wait is over, to be written at once.
+    const alone = ledger.append(settle(next.record.id), { lazy: true });
+    assert.equal((await alone.durable).seq, 4);
+    assert.deepEqual(seals[2], { lazy: [false] });
+    assert.equal(seals.length, 3);
+    await ledger.close();
+    assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).records, 4);
+  });
+
   it('writes what was appended before close, and refuses appends after it', async () => {
     const dir = tempDir();
     const ledger = await Ledger.open(dir, { worker: true });
