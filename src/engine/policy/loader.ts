@@ -8,6 +8,7 @@ import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
 import type { Budget, BudgetPeriod, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
+import { DEFAULT_TELEMETRY } from './model';
 import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
@@ -279,6 +280,10 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     }
   });
 
+  items(doc.telemetry?.exported).forEach((id, i) => {
+    if (typeof id === 'string' && !declaredIds.has(id)) error(['telemetry', 'exported', i], `telemetry exports unknown limit or budget '${id}'`);
+  });
+
   const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
   for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
     if (!sound(['classification', label])) continue;
@@ -344,5 +349,11 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     exceptions,
     store: { onUnavailable: doc.store?.on_unavailable ?? 'refuse' },
     network: { allowedOrigins: doc.network?.allowed_origins ?? [], allowedHosts: doc.network?.allowed_hosts ?? [] },
+    telemetry: {
+      identity: doc.telemetry?.identity ?? DEFAULT_TELEMETRY.identity,
+      perPersonMetrics: doc.telemetry?.per_person_metrics ?? DEFAULT_TELEMETRY.perPersonMetrics,
+      exported: doc.telemetry?.exported ?? DEFAULT_TELEMETRY.exported,
+      metricsAuth: doc.telemetry?.metrics_endpoint?.auth ?? DEFAULT_TELEMETRY.metricsAuth,
+    },
   };
 }

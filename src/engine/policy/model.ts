@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { StyleName } from '../../contracts/call';
 import type { Rate } from '../units';
-import type { BudgetDocument, ClassificationDocument, Dimension, EntitlementDocument, ExceptionDocument, LimitDocument, MatchDocument, PriceDocument, StoreDocument, WhenDocument } from './schema';
+import type { BudgetDocument, ClassificationDocument, Dimension, EntitlementDocument, ExceptionDocument, LimitDocument, MatchDocument, PriceDocument, StoreDocument, TelemetryDocument, WhenDocument } from './schema';
 
 // The compiled, ready-to-enforce form of a bundle: units parsed, globs and defaults resolved, so
 // deciding a request never re-reads the YAML's shape. A field the compiling does not change is
@@ -147,4 +147,20 @@ export interface Policy {
   readonly network?: { readonly allowedOrigins: readonly string[]; readonly allowedHosts: readonly string[] };
   /** Team mode: what a shared store's outage does (absent in bundles built without the loader: refuse). */
   readonly store?: { readonly onUnavailable: NonNullable<StoreDocument['on_unavailable']> };
+  /** What traces and metrics may say (absent in bundles built without the loader: the defaults). */
+  readonly telemetry?: TelemetryConfig;
 }
+
+/** The bundle's `telemetry` section with its defaults filled in. */
+export interface TelemetryConfig {
+  /** How spans name the person: a pseudonym (default), the address, or not at all. */
+  readonly identity: NonNullable<TelemetryDocument['identity']>;
+  /** Person labels on Tollgate's own metrics. */
+  readonly perPersonMetrics: boolean;
+  /** Limit and budget ids whose accumulators' fill is exported. */
+  readonly exported: readonly string[];
+  /** Whether GET /_tollgate/metrics asks for its own bearer token. */
+  readonly metricsAuth: 'token' | 'none';
+}
+
+export const DEFAULT_TELEMETRY: TelemetryConfig = { identity: 'pseudonym', perPersonMetrics: false, exported: [], metricsAuth: 'token' };

@@ -210,6 +210,35 @@ const Network = Type.Object(
   { additionalProperties: false, description: 'Which browsers and names may reach the proxy.' },
 );
 
+const Telemetry = Type.Object(
+  {
+    identity: Type.Optional(
+      Type.Union([Type.Literal('pseudonym'), Type.Literal('user'), Type.Literal('none')], {
+        description: 'How traces name the person behind a call: a keyed pseudonym (default), the address itself, or not at all. The agent is always named.',
+      }),
+    ),
+    per_person_metrics: Type.Optional(
+      Type.Boolean({ description: 'Label Tollgate\'s own metrics (decisions, USD, accumulator fill) with the person, as traces name them. Off by default: one label value per person is unbounded cardinality.' }),
+    ),
+    exported: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Limits and budgets (by id) whose fill is exported as metrics, one series per accumulator key (per person only with per_person_metrics).',
+      }),
+    ),
+    metrics_endpoint: Type.Optional(
+      Type.Object(
+        {
+          auth: Type.Union([Type.Literal('token'), Type.Literal('none')], {
+            description: 'GET /_tollgate/metrics (Prometheus text format): its own bearer token, the data dir\'s metrics-token file (default), or none.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'What the proxy tells OpenTelemetry and Prometheus: traces and metrics export when the standard OTEL_EXPORTER_OTLP_* variables are set.' },
+);
+
 const ExceptionSchema = Type.Object(
   {
     id: Type.Optional(Id),
@@ -258,6 +287,7 @@ export const PolicySchema = Type.Object(
     guards: Type.Optional(Guards),
     store: Type.Optional(Store),
     network: Type.Optional(Network),
+    telemetry: Type.Optional(Telemetry),
     exceptions: Type.Optional(Type.Array(ExceptionSchema)),
   },
   { additionalProperties: false, title: 'Tollgate policy bundle' },
@@ -275,6 +305,7 @@ export type MatchDocument = Type.Static<typeof Match>;
 export type PriceDocument = Type.Static<typeof Price>;
 export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
 export type StoreDocument = Type.Static<typeof Store>;
+export type TelemetryDocument = Type.Static<typeof Telemetry>;
 
 /** The schema as draft-07 JSON, the form shipped to editors. */
 /**

@@ -87,6 +87,21 @@ describe('policy bundle loading', () => {
     expectErrorAt('limit: agent-burst', 'limit: agent-bust', /exception names unknown limit 'agent-bust'/, 'limit: '.length);
   });
 
+  it('reads the telemetry section with its defaults, and rejects an export of an unknown accumulator at its value', () => {
+    const plain = loadPolicy(referenceText, NOW);
+    assert.ok(plain.ok);
+    assert.deepEqual(plain.policy.telemetry, { identity: 'pseudonym', perPersonMetrics: false, exported: [], metricsAuth: 'token' });
+    const section = '\ntelemetry:\n  identity: user\n  per_person_metrics: true\n  exported: [user-daily]\n  metrics_endpoint: { auth: none }\n';
+    const given = loadPolicy(referenceText + section, NOW);
+    assert.ok(given.ok, JSON.stringify(!given.ok && given.errors));
+    assert.deepEqual(given.policy.telemetry, { identity: 'user', perPersonMetrics: true, exported: ['user-daily'], metricsAuth: 'none' });
+    const errors = errorsOf(referenceText + section.replace('[user-daily]', '[user-daily, user-dialy]'));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /telemetry exports unknown limit or budget 'user-dialy'/);
+    assert.deepEqual({ line: errors[0]!.line, column: errors[0]!.column }, positionOf(referenceText + section.replace('[user-daily]', '[user-daily, user-dialy]'), 'user-dialy'));
+    assert.match(errorsOf(referenceText + section.replace('identity: user', 'identity: everyone'))[0]!.message, /must be one of: pseudonym, user, none/);
+  });
+
   it('rejects downgrade_to a model without a price', () => {
     expectErrorAt('downgrade_to: gpt-4o-mini', 'downgrade_to: acme-nano-0', /'acme-nano-0' has no price/, 'downgrade_to: '.length);
   });
