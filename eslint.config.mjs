@@ -13,13 +13,14 @@ const layers = {
   providers: ['contracts', 'engine'],
   pipeline: ['contracts', 'engine', 'providers'],
   views: ['contracts', 'engine', 'providers', 'pipeline'],
+  telemetry: ['contracts', 'engine', 'providers', 'pipeline'],
   store: ['contracts', 'engine', 'providers', 'pipeline', 'workers', 'scan'],
   preview: ['contracts', 'engine', 'providers', 'store'],
   simulate: ['contracts', 'engine', 'providers', 'pipeline', 'store'],
-  proxy: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'workers', 'scan'],
+  proxy: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'telemetry', 'store', 'workers', 'scan'],
   agents: ['contracts', 'engine', 'providers'],
-  cli: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
-  extension: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
+  cli: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'telemetry', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
+  extension: ['contracts', 'engine', 'providers', 'pipeline', 'views', 'telemetry', 'store', 'proxy', 'workers', 'scan', 'preview', 'simulate', 'agents'],
 };
 
 export default tseslint.config(
