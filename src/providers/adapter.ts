@@ -72,6 +72,9 @@ export interface SdkEnvironment {
 }
 
 /** Everything provider-specific, behind one interface: the proxy never reads provider JSON itself. */
+/** The GenAI conventions' operation names for the calls a proxy sees. */
+export type GenAiOperation = 'chat' | 'text_completion' | 'generate_content' | 'embeddings' | 'count_tokens';
+
 export interface ProviderAdapter {
   readonly style: StyleName;
   /** The provider's name as people write it: `OpenAI`. */
@@ -80,6 +83,11 @@ export interface ProviderAdapter {
   readonly routes: RouteTable;
   /** The generating route a request means when it names none (a traffic line without `route`). */
   readonly defaultRoute: string;
+  /**
+   * How the OpenTelemetry GenAI conventions name this provider (`gen_ai.provider.name`: one of
+   * their well-known values) and a generating call's operation (`gen_ai.operation.name`).
+   */
+  readonly genAi: { readonly provider: string; generateOperation(route: string): GenAiOperation };
   /** Where this style's clients put their key, in the order they are read. */
   readonly clientKeys: readonly KeyPlace[];
   /** Client headers the style's SDKs need upstream (API version, beta flags); no others pass unless the bundle says so. */

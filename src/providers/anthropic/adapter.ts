@@ -82,6 +82,7 @@ export const anthropicAdapter: ProviderAdapter = {
   title: 'Anthropic',
   routes: anthropicRoutes,
   defaultRoute: '/v1/messages',
+  genAi: { provider: 'anthropic', generateOperation: () => 'chat' },
   // The SDKs send x-api-key; Claude Code with an auth token sends `Authorization: Bearer`.
   clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
   officialHosts: ['api.anthropic.com'],

@@ -2,7 +2,7 @@ import type { ModelCall } from '../../contracts/call';
 import { MalformedRequestError } from '../../contracts/call';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { DescribeSettings, PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
-import { openaiAdapter } from '../openai/adapter';
+import { openaiAdapter, openaiOperation } from '../openai/adapter';
 import { describeOpenAICall } from '../openai/request';
 import type { UsageReading } from '../usage';
 import { azureRoutes, deploymentOfRoute, openaiRouteOf } from './routes';
@@ -60,6 +60,7 @@ export const azureOpenAIAdapter: ProviderAdapter = {
   title: 'Azure OpenAI',
   routes: azureRoutes,
   defaultRoute: '/openai/v1/chat/completions',
+  genAi: { provider: 'azure.ai.openai', generateOperation: openaiOperation },
   // Azure's SDKs send the key in api-key; the v1 API's clients (and Entra ID tokens) use Bearer.
   clientKeys: [{ header: 'api-key' }, { header: 'authorization', scheme: 'Bearer' }],
   // Each resource is its own host; see upstream trust for why any resource host is the provider's own.

@@ -102,6 +102,7 @@ export const geminiAdapter: ProviderAdapter = {
   title: 'Google Gemini',
   routes: geminiRoutes,
   defaultRoute: GENERATE,
+  genAi: { provider: 'gcp.gemini', generateOperation: () => 'generate_content' },
   // The SDKs and Gemini CLI send x-goog-api-key; REST examples put the key in `?key=`.
   clientKeys: [{ header: 'x-goog-api-key' }, { query: 'key' }],
   officialHosts: ['generativelanguage.googleapis.com'],

@@ -1,6 +1,6 @@
 import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
-import type { PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
+import type { GenAiOperation, PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { UsageReading } from '../usage';
 import { newReading, num } from '../usage';
@@ -120,11 +120,17 @@ function requestFor(route: string, r: PlainRequest): Record<string, unknown> {
   }
 }
 
+/** The legacy completions API is `text_completion`; chat completions and responses are `chat`. */
+export function openaiOperation(route: string): GenAiOperation {
+  return /(^|\/)completions$/.test(route) && !route.endsWith('/chat/completions') ? 'text_completion' : 'chat';
+}
+
 export const openaiAdapter: ProviderAdapter = {
   style: 'openai',
   title: 'OpenAI',
   routes: openaiRoutes,
   defaultRoute: '/v1/chat/completions',
+  genAi: { provider: 'openai', generateOperation: openaiOperation },
   // The SDKs send `Authorization: Bearer`; some agents send x-api-key to any base URL.
   clientKeys: [{ header: 'authorization', scheme: 'Bearer' }, { header: 'x-api-key' }],
   officialHosts: ['api.openai.com'],

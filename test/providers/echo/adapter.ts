@@ -77,6 +77,8 @@ export const echoAdapter: ProviderAdapter = {
   title: 'Echo',
   routes,
   defaultRoute: '/v2/echo',
+  // A provider outside the conventions' list names itself.
+  genAi: { provider: 'echo', generateOperation: () => 'chat' },
   clientKeys: [{ query: 'key' }],
   clientHeaders: ['x-echo-version'],
   rewriteFields: ['model', 'max_out', 'end_user', 'report_usage'],
