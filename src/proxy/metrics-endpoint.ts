@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ADMIN_PREFIX } from '../contracts/admin';
+import type { AccumulatorView } from '../contracts/admin';
+import type { Engine } from '../engine/decide';
+import type { AccumulatorStore } from '../engine/store';
+import { PROMETHEUS_CONTENT_TYPE } from '../telemetry/metric-export';
+import type { AccumulatorReadModel } from '../views/accumulator-read-model';
+
+/** GET /_tollgate/metrics: Prometheus's scrape path, inside the admin prefix but with a token of its own. */
+export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
+/** The metrics endpoint's bearer token, in the data dir next to the admin token (mode 0600). */
+export const METRICS_TOKEN_FILE = 'metrics-token';
+
+export interface MetricsSource {
+  /** `token` (the bundle's default) or `none`, as the bundle in force says now. */
+  auth(): 'token' | 'none';
+  /** The whole exposition, collected now. */
+  text(): Promise<{ text: string; errors: readonly unknown[] }>;
+  /** A collection that failed in part (a store that did not answer): logged, never shown to the scraper. */
+  onErrors(errors: readonly unknown[]): void;
+}
+
+function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const text = `${message}\n`;
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/**
+ * The Prometheus endpoint, on the proxy's own port. Its token is not the admin token and the admin
+ * API never takes it: whoever can scrape the metrics (a monitoring stack holding the file) can
+ * read counts and fills, never the ledger's decisions or the policy's details.
+ */
+export class MetricsEndpoint {
+  private readonly token: Buffer;
+
+  constructor(
+    token: string,
+    private readonly source: MetricsSource,
+  ) {
+    this.token = Buffer.from(token);
+  }
+
+  static handles(url: string | undefined): boolean {
+    return url === METRICS_PATH || (url?.startsWith(`${METRICS_PATH}?`) ?? false);
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    const given = Buffer.from(m[1]!.trim());
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.source.auth() === 'token' && !this.authorized(req)) {
+      return refuse(res, 401, `the metrics endpoint needs Authorization: Bearer <the data dir's ${METRICS_TOKEN_FILE} file>`, { 'www-authenticate': 'Bearer realm="tollgate-metrics"' });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'the metrics endpoint takes GET', { allow: 'GET, HEAD' });
+    const { text, errors } = await this.source.text();
+    if (errors.length > 0) this.source.onErrors(errors);
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+}
+
+/**
+ * The accumulators of the exported rules with what they hold now. Only those rules' accumulators
+ * are read from the store: the views' read model may list thousands, a scrape needs a few.
+ */
+export function exportedAccumulators(
+  views: AccumulatorReadModel,
+  engine: Pick<Engine, 'policy' | 'accumulatorFor'>,
+  store: Pick<AccumulatorStore, 'peek'>,
+  rules: ReadonlySet<string>,
+  now: number,
+): Promise<AccumulatorView[]> {
+  const exportedOnly = { policy: engine.policy, accumulatorFor: (rule: string) => (rules.has(rule) ? engine.accumulatorFor(rule) : undefined) };
+  return views.view(exportedOnly, store, now);
+}
