@@ -144,10 +144,12 @@ export class GatewayMetrics {
     const error = e.status >= 400 ? String(e.status) : e.aborted ? 'aborted' : undefined;
     const seconds = Math.max(0, this.p.clock() - call.started) / 1000;
     this.duration.record(seconds, error ? { ...common, 'error.type': error } : common);
-    // A usage the provider never reported is unknown, not zero: no token points for it.
-    if (!e.settlement.usageKnown) return;
-    this.tokenUsage.record(e.settlement.usage.input_tokens, { ...common, 'gen_ai.token.type': 'input' });
-    this.tokenUsage.record(e.settlement.usage.output_tokens, { ...common, 'gen_ai.token.type': 'output' });
+    // A usage the provider never reported is unknown, not zero: no token points for it. A failed
+    // call that used nothing adds none either, so failures do not pull the distribution to zero.
+    const usage = e.settlement.usage;
+    if (!e.settlement.usageKnown || (error && usage.input_tokens === 0 && usage.output_tokens === 0)) return;
+    this.tokenUsage.record(usage.input_tokens, { ...common, 'gen_ai.token.type': 'input' });
+    this.tokenUsage.record(usage.output_tokens, { ...common, 'gen_ai.token.type': 'output' });
   }
 
   /** Reads the exported accumulators from the store at collection time: a bucket refills between calls. */
