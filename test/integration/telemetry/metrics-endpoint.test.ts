@@ -102,6 +102,14 @@ describe('the metrics endpoint', function () {
     assert.ok(!/^gen_ai_client_token_usage_count\{[^}]*tollgate_person/m.test(text));
   });
 
+  it('refuses to start when the metrics token is readable by others', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-metrics-token-'));
+    fs.writeFileSync(path.join(dataDir, 'metrics-token'), 'b'.repeat(64), { mode: 0o644 });
+    fs.chmodSync(path.join(dataDir, 'metrics-token'), 0o644);
+    await assert.rejects(startTestProxy(upstream, { dataDir }), (err: unknown) => LaunchError.is(err) && err.reason === 'data-dir' && err.message.includes('metrics-token'));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   it('refuses to start with a metrics token that is the admin token', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-metrics-token-'));
     const same = 'a'.repeat(64);
