@@ -96,7 +96,7 @@ export class ProxyServer {
     this.recorder.subscribe(events);
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
-    this.metricExport = new MetricExport({ otlp: otlpSettings(o.env), version, env: o.env });
+    this.metricExport = new MetricExport({ otlp: otlpSettings(o.env), version, env: o.env, log: o.log });
     new GatewayMetrics(this.metricExport.meter(version), {
       policy: () => this.context.policy,
       pseudonymOf: (user) => o.pseudonyms.of(user),

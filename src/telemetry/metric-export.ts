@@ -1,11 +1,13 @@
 import type { Meter } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import { OTLPMetricExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtlpSettings } from './otel-env';
 
 // Where the gateway's metrics go: always to the proxy's own Prometheus endpoint, pulled on each
@@ -27,8 +29,49 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export interface MetricExportOptions {
   readonly otlp: OtlpSettings;
   readonly version: string;
-  /** Where the OTLP exporter reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES from. */
+  /** Where OTEL_SERVICE_NAME is read from (the exporters read the rest of OTEL_* themselves). */
   readonly env: NodeJS.ProcessEnv;
+  readonly log: { info(message: string): void; warn(message: string): void };
+}
+
+/**
+ * An OTLP exporter that says when pushing fails: once when it starts failing and once when it
+ * recovers, not on every interval, so an unreachable collector is visible without flooding the log.
+ */
+class ReportingExporter implements PushMetricExporter {
+  private failing = false;
+
+  constructor(
+    private readonly inner: PushMetricExporter,
+    private readonly log: MetricExportOptions['log'],
+  ) {
+    this.selectAggregationTemporality = inner.selectAggregationTemporality?.bind(inner);
+    this.selectAggregation = inner.selectAggregation?.bind(inner);
+  }
+
+  readonly selectAggregationTemporality: PushMetricExporter['selectAggregationTemporality'];
+  readonly selectAggregation: PushMetricExporter['selectAggregation'];
+
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS && !this.failing) {
+        this.failing = true;
+        this.log.warn(`metrics: OTLP export failed (${result.error?.message ?? 'no reason given'}); retrying every interval, said again once it works`);
+      } else if (result.code === ExportResultCode.SUCCESS && this.failing) {
+        this.failing = false;
+        this.log.info('metrics: OTLP export works again');
+      }
+      done(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
 }
 
 function resourceOf(o: MetricExportOptions): Resource {
@@ -52,13 +95,15 @@ export class MetricExport {
     if (o.otlp.metrics) {
       // Endpoint, headers, timeout, compression and temporality come from the OTEL_* variables,
       // read by the exporter itself as every OpenTelemetry SDK reads them.
-      const exporter = o.otlp.metricsProtocol === 'http/json' ? new OtlpHttpJsonExporter() : new OtlpProtobufExporter();
+      const inner = o.otlp.metricsProtocol === 'http/json' ? new OtlpHttpJsonExporter() : new OtlpProtobufExporter();
+      const exporter = new ReportingExporter(inner, o.log);
       this.otlpReader = new PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: o.otlp.metricsIntervalMs,
         exportTimeoutMillis: Math.min(30_000, o.otlp.metricsIntervalMs),
       });
       readers.push(this.otlpReader);
+      o.log.info(`metrics: pushed over OTLP (${o.otlp.metricsProtocol}) every ${o.otlp.metricsIntervalMs / 1000} s, as the OTEL_* variables say`);
     }
     this.provider = new MeterProvider({
       resource: resourceOf(o),

@@ -91,6 +91,24 @@ describe('metrics over OTLP/HTTP', function () {
   });
   after(() => mock.stop());
 
+  it('says once that the collector cannot be reached, and keeps serving calls and the Prometheus endpoint', async () => {
+    const closed = receiver.url;
+    await receiver.stop();
+    serve = await startServe(['--data-dir', dataDir, '--upstream', `openai=${mock.url}`], { OTEL_EXPORTER_OTLP_ENDPOINT: closed, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_METRIC_EXPORT_INTERVAL: '100', OTEL_TRACES_EXPORTER: 'none' });
+    const running = serve;
+    assert.match(running.stderr(), /metrics: pushed over OTLP \(http\/protobuf\) every 0\.1 s/);
+    const token = execFileSync(process.execPath, [CLI, 'token', '--user', 'bob@acme.dev', '--data-dir', dataDir], { encoding: 'utf8' }).trim();
+    const openai = new OpenAI({ apiKey: token, baseURL: `${running.url}/openai/v1`, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    // The exporter retries within its own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) before it reports.
+    await eventually(() => /metrics: OTLP export failed/.test(running.stderr()), 'the export failure in the log', 40_000, 50);
+    const metricsToken = fs.readFileSync(path.join(dataDir, 'metrics-token'), 'utf8').trim();
+    const text = await (await fetch(`${running.url}/_tollgate/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    assert.match(text, /^tollgate_decisions_total\{tollgate_outcome="allow"/m);
+    assert.equal(running.stderr().match(/OTLP export failed/g)?.length, 1, 'said once, not on every interval');
+    await receiver.start();
+  });
+
   for (const protocol of ['http/protobuf', 'http/json'] as const) {
     it(`sends the token usage and the decision to OTEL_EXPORTER_OTLP_ENDPOINT (${protocol})`, async () => {
       serve = await startServe(['--data-dir', dataDir, '--upstream', `openai=${mock.url}`], {
