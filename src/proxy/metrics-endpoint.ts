@@ -4,8 +4,14 @@ import { ADMIN_PREFIX } from '../contracts/admin';
 import type { AccumulatorView } from '../contracts/admin';
 import type { Engine } from '../engine/decide';
 import type { AccumulatorStore } from '../engine/store';
-import { PROMETHEUS_CONTENT_TYPE } from '../telemetry/metric-export';
+import type { CallEvents } from '../pipeline/call-events';
+import { MetricExport, PROMETHEUS_CONTENT_TYPE } from '../telemetry/metric-export';
+import { GatewayMetrics } from '../telemetry/metrics';
+import { otlpSettings } from '../telemetry/otel-env';
 import type { AccumulatorReadModel } from '../views/accumulator-read-model';
+import type { PolicyContext } from './context';
+import type { Logger } from './log';
+import type { Pseudonyms } from './pseudonym';
 
 /** GET /_tollgate/metrics: Prometheus's scrape path, inside the admin prefix but with a token of its own. */
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
@@ -78,4 +84,57 @@ export function exportedAccumulators(
 ): Promise<AccumulatorView[]> {
   const exportedOnly = { policy: engine.policy, accumulatorFor: (rule: string) => (rules.has(rule) ? engine.accumulatorFor(rule) : undefined) };
   return views.view(exportedOnly, store, now);
+}
+
+/** What a proxy's metrics are built from. */
+export interface ProxyMetricsParts {
+  readonly token: string;
+  readonly version: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  /** The bundle in force and its engine, as they are now (a reload changes them). */
+  readonly context: () => PolicyContext;
+  readonly store: Pick<AccumulatorStore, 'peek'>;
+  readonly views: AccumulatorReadModel;
+  readonly pseudonyms: Pseudonyms;
+  readonly upstreamOverrides: ReadonlyMap<string, string>;
+  readonly clock: () => number;
+}
+
+/**
+ * A proxy's metrics: the instruments following its call events, exported over OTLP when the
+ * environment says so, and served on GET /_tollgate/metrics.
+ */
+export class ProxyMetrics {
+  private readonly export: MetricExport;
+  private readonly endpoint: MetricsEndpoint;
+
+  constructor(events: CallEvents, p: ProxyMetricsParts) {
+    this.export = new MetricExport({ otlp: otlpSettings(p.env), version: p.version, env: p.env, log: p.log });
+    new GatewayMetrics(this.export.meter(p.version), {
+      policy: () => p.context().policy,
+      pseudonymOf: (user) => p.pseudonyms.of(user),
+      upstreamOf: (provider) => p.upstreamOverrides.get(provider.name) ?? provider.upstream,
+      accumulators: (rules) => exportedAccumulators(p.views, p.context().engine, p.store, rules, p.clock()),
+      clock: p.clock,
+    }).subscribe(events);
+    this.endpoint = new MetricsEndpoint(p.token, {
+      auth: () => p.context().policy.telemetry?.metricsAuth ?? 'token',
+      text: () => this.export.prometheusText(),
+      onErrors: (errors) => p.log.warn(`metrics: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`),
+    });
+  }
+
+  static handles(url: string | undefined): boolean {
+    return MetricsEndpoint.handles(url);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.endpoint.handle(req, res);
+  }
+
+  /** Pushes what OTLP has not sent yet, then stops. */
+  shutdown(): Promise<void> {
+    return this.export.shutdown();
+  }
 }

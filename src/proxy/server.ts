@@ -11,9 +11,6 @@ import { CallEvents } from '../pipeline/call-events';
 import { ProxyError } from '../pipeline/errors';
 import { CallPipeline } from '../pipeline/pipeline';
 import { CallRecorder } from '../store/ledger/call-recorder';
-import { MetricExport } from '../telemetry/metric-export';
-import { GatewayMetrics } from '../telemetry/metrics';
-import { otlpSettings } from '../telemetry/otel-env';
 import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { AdminApi } from './admin';
@@ -22,7 +19,7 @@ import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
 import { answerJson, HttpCall } from './http-call';
 import type { Logger } from './log';
-import { exportedAccumulators, MetricsEndpoint } from './metrics-endpoint';
+import { ProxyMetrics } from './metrics-endpoint';
 import { compilePolicy, contextFor } from './policy-compile';
 import { PolicyFileWatcher } from './policy-watch';
 import type { Pseudonyms } from './pseudonym';
@@ -73,8 +70,7 @@ export class ProxyServer {
   private readonly pipeline: CallPipeline;
   private readonly recorder: CallRecorder;
   private readonly views: AccumulatorReadModel;
-  private readonly metricExport: MetricExport;
-  private readonly metrics: MetricsEndpoint;
+  private readonly metrics: ProxyMetrics;
   private context!: PolicyContext;
   private policyError?: { source: string; errors: string[] };
   private watcher?: PolicyFileWatcher;
@@ -96,18 +92,9 @@ export class ProxyServer {
     this.recorder.subscribe(events);
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
-    this.metricExport = new MetricExport({ otlp: otlpSettings(o.env), version, env: o.env, log: o.log });
-    new GatewayMetrics(this.metricExport.meter(version), {
-      policy: () => this.context.policy,
-      pseudonymOf: (user) => o.pseudonyms.of(user),
-      upstreamOf: (provider) => o.upstreamOverrides.get(provider.name) ?? provider.upstream,
-      accumulators: (rules) => exportedAccumulators(this.views, this.context.engine, o.store, rules, this.clock()),
-      clock: this.clock,
-    }).subscribe(events);
-    this.metrics = new MetricsEndpoint(o.metricsToken, {
-      auth: () => this.context.policy.telemetry?.metricsAuth ?? 'token',
-      text: () => this.metricExport.prometheusText(),
-      onErrors: (errors) => o.log.warn(`metrics: ${errors.map((e) => (e as Error).message ?? String(e)).join('; ')}`),
+    this.metrics = new ProxyMetrics(events, {
+      token: o.metricsToken, version, env: o.env, log: o.log, context: () => this.context, store: o.store, views: this.views,
+      pseudonyms: o.pseudonyms, upstreamOverrides: o.upstreamOverrides, clock: this.clock,
     });
     this.pipeline = new CallPipeline({
       events,
@@ -209,7 +196,7 @@ export class ProxyServer {
       return;
     }
     // The metrics path lies inside the admin prefix but takes its own token, so it is routed first.
-    if (MetricsEndpoint.handles(req.url)) return this.metrics.handle(req, res);
+    if (ProxyMetrics.handles(req.url)) return this.metrics.handle(req, res);
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
       const err = new ProxyError('draining', 'tollgate is shutting down');
@@ -295,7 +282,7 @@ export class ProxyServer {
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();
     this.upstream.close();
-    await this.metricExport.shutdown();
+    await this.metrics.shutdown();
     await closed;
   }
 }
