@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ADMIN_PREFIX } from '../contracts/admin';
 import type { AccumulatorView } from '../contracts/admin';
 import type { Engine } from '../engine/decide';
+import type { Policy } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
 import type { CallEvents } from '../pipeline/call-events';
 import { MetricExport, PROMETHEUS_CONTENT_TYPE } from '../telemetry/metric-export';
@@ -92,8 +93,10 @@ export interface ProxyMetricsParts {
   readonly version: string;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
-  /** The bundle in force and its engine, as they are now (a reload changes them). */
-  readonly context: () => PolicyContext;
+  /** The bundle the proxy starts with, in force until `context` has one. */
+  readonly policy: Policy;
+  /** The bundle in force and its engine, as they are now (a reload changes them); none while the proxy is built. */
+  readonly context: () => PolicyContext | undefined;
   readonly store: Pick<AccumulatorStore, 'peek'>;
   readonly views: AccumulatorReadModel;
   readonly pseudonyms: Pseudonyms;
@@ -106,21 +109,38 @@ export interface ProxyMetricsParts {
  * environment says so, and served on GET /_tollgate/metrics.
  */
 export class ProxyMetrics {
-  private readonly export: MetricExport;
+  private export?: MetricExport;
+  private readonly gateway: GatewayMetrics;
   private readonly endpoint: MetricsEndpoint;
 
   constructor(events: CallEvents, p: ProxyMetricsParts) {
-    this.export = new MetricExport({ otlp: otlpSettings(p.env), version: p.version, env: p.env, log: p.log });
-    new GatewayMetrics(this.export.meter(p.version), {
-      policy: () => p.context().policy,
+    const otlp = otlpSettings(p.env);
+    const policy = (): Policy => p.context()?.policy ?? p.policy;
+    this.gateway = new GatewayMetrics({
+      // A reload that changes person labelling starts a fresh provider; the old one pushes what
+      // OTLP has not sent yet and stops, taking its series with it.
+      freshMeter: () => {
+        const previous = this.export;
+        this.export = new MetricExport({ otlp, version: p.version, env: p.env, log: p.log, announce: previous === undefined });
+        void previous?.shutdown();
+        return this.export.meter(p.version);
+      },
+      policy,
       pseudonymOf: (user) => p.pseudonyms.of(user),
       upstreamOf: (provider) => p.upstreamOverrides.get(provider.name) ?? provider.upstream,
-      accumulators: (rules) => exportedAccumulators(p.views, p.context().engine, p.store, rules, p.clock()),
+      accumulators: async (rules) => {
+        const engine = p.context()?.engine;
+        return engine ? exportedAccumulators(p.views, engine, p.store, rules, p.clock()) : [];
+      },
       clock: p.clock,
-    }).subscribe(events);
+    });
+    this.gateway.subscribe(events);
     this.endpoint = new MetricsEndpoint(p.token, {
-      auth: () => p.context().policy.telemetry?.metricsAuth ?? 'token',
-      text: () => this.export.prometheusText(),
+      auth: () => policy().telemetry?.metricsAuth ?? 'token',
+      text: () => {
+        this.gateway.current();
+        return this.export!.prometheusText();
+      },
       onErrors: (errors) => p.log.warn(`metrics: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`),
     });
   }
@@ -135,6 +155,6 @@ export class ProxyMetrics {
 
   /** Pushes what OTLP has not sent yet, then stops. */
   shutdown(): Promise<void> {
-    return this.export.shutdown();
+    return this.export?.shutdown() ?? Promise.resolve();
   }
 }

@@ -93,7 +93,7 @@ export class ProxyServer {
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
     this.metrics = new ProxyMetrics(events, {
-      token: o.metricsToken, version, env: o.env, log: o.log, context: () => this.context, store: o.store, views: this.views,
+      token: o.metricsToken, version, env: o.env, log: o.log, policy: o.policy, context: () => this.context, store: o.store, views: this.views,
       pseudonyms: o.pseudonyms, upstreamOverrides: o.upstreamOverrides, clock: this.clock,
     });
     this.pipeline = new CallPipeline({

@@ -32,6 +32,8 @@ export interface MetricExportOptions {
   /** Where OTEL_SERVICE_NAME is read from (the exporters read the rest of OTEL_* themselves). */
   readonly env: NodeJS.ProcessEnv;
   readonly log: { info(message: string): void; warn(message: string): void };
+  /** Say at start how metrics go out over OTLP (once per process, not on each fresh provider). */
+  readonly announce?: boolean;
 }
 
 /**
@@ -103,7 +105,7 @@ export class MetricExport {
         exportTimeoutMillis: Math.min(30_000, o.otlp.metricsIntervalMs),
       });
       readers.push(this.otlpReader);
-      o.log.info(`metrics: pushed over OTLP (${o.otlp.metricsProtocol}) every ${o.otlp.metricsIntervalMs / 1000} s, as the OTEL_* variables say`);
+      if (o.announce !== false) o.log.info(`metrics: pushed over OTLP (${o.otlp.metricsProtocol}) every ${o.otlp.metricsIntervalMs / 1000} s, as the OTEL_* variables say`);
     }
     this.provider = new MeterProvider({
       resource: resourceOf(o),

@@ -34,6 +34,11 @@ const AGENT_VALUES = 200;
 
 /** What the metrics read from the proxy around them. */
 export interface MetricsParts {
+  /**
+   * A meter from a fresh MeterProvider. Called once at start, and again when a reload changes how
+   * people are labelled: the series recorded under the old labelling are dropped with their provider.
+   */
+  readonly freshMeter: () => Meter;
   /** The bundle in force now: its telemetry section is read on every event and every collection. */
   readonly policy: () => Policy;
   /** The keyed pseudonym of a person (the one the provider's end-user field carries). */
@@ -60,42 +65,69 @@ function serverOf(base: string): Attributes {
   }
 }
 
-/** The OpenTelemetry instruments of one proxy, fed by its call events. */
+/** Whether and how Tollgate's own series name people: a change starts every series afresh. */
+function labellingOf(t: TelemetryConfig): string {
+  return personLabel(t, '', () => '') === undefined ? 'none' : t.identity;
+}
+
+/** The instruments of one MeterProvider. */
+interface Instruments {
+  readonly tokenUsage: Histogram;
+  readonly duration: Histogram;
+  readonly decisions: Counter;
+  readonly spend: Counter;
+}
+
+/**
+ * The OpenTelemetry instruments of one proxy, fed by its call events. When a reload changes whether
+ * (or how) people are labelled, the instruments start over on a fresh meter, so turning
+ * `per_person_metrics` off takes every person-labelled series away at once, not at the next restart.
+ */
 export class GatewayMetrics {
-  private readonly tokenUsage: Histogram;
-  private readonly duration: Histogram;
-  private readonly decisions: Counter;
-  private readonly spend: Counter;
+  private instruments?: Instruments;
+  private labelling = '';
   private readonly models = new BoundedValues(MODEL_VALUES);
   private readonly agents = new BoundedValues(AGENT_VALUES);
 
-  constructor(
-    meter: Meter,
-    private readonly p: MetricsParts,
-  ) {
-    this.tokenUsage = meter.createHistogram(METRIC.tokenUsage, {
+  constructor(private readonly p: MetricsParts) {
+    this.current();
+  }
+
+  /** The instruments for the bundle in force, made afresh if its person labelling changed. */
+  current(): Instruments {
+    const labelling = labellingOf(telemetryOf(this.p.policy()));
+    if (!this.instruments || labelling !== this.labelling) {
+      this.labelling = labelling;
+      this.instruments = this.create(this.p.freshMeter());
+    }
+    return this.instruments;
+  }
+
+  private create(meter: Meter): Instruments {
+    const tokenUsage = meter.createHistogram(METRIC.tokenUsage, {
       description: 'Number of input and output tokens used',
       unit: '{token}',
       advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
     });
-    this.duration = meter.createHistogram(METRIC.operationDuration, {
+    const duration = meter.createHistogram(METRIC.operationDuration, {
       description: 'GenAI operation duration',
       unit: 's',
       advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
     });
-    this.decisions = meter.createCounter(METRIC.decisions, { description: 'Calls decided by the policy, by outcome and deciding rule', unit: '{decision}' });
-    this.spend = meter.createCounter(METRIC.spend, { description: 'USD charged for settled calls, as the ledger records them', unit: 'USD' });
+    const decisions = meter.createCounter(METRIC.decisions, { description: 'Calls decided by the policy, by outcome and deciding rule', unit: '{decision}' });
+    const spend = meter.createCounter(METRIC.spend, { description: 'USD charged for settled calls, as the ledger records them', unit: 'USD' });
     const fill = meter.createObservableGauge(METRIC.fill, { description: 'Fill of the fullest accumulator of an exported limit or budget (used / limit)', unit: '1' });
     const used = meter.createObservableGauge(METRIC.used, { description: 'Amount used in the fullest accumulator of an exported limit or budget, in its unit' });
     const limit = meter.createObservableGauge(METRIC.limit, { description: 'Limit of the fullest accumulator of an exported limit or budget, in its unit' });
     meter.addBatchObservableCallback((observer) => this.observeFill(observer, fill, used, limit), [fill, used, limit]);
+    return { tokenUsage, duration, decisions, spend };
   }
 
   subscribe(events: CallEvents): void {
     events.on('decided', (e) => this.decided(e.call));
     events.on('unverified', (e) => {
       // Refused before anyone was identified (no token, an unknown route): the reason is from a closed set.
-      this.decisions.add(1, { 'tollgate.outcome': 'refuse', 'tollgate.rule': e.reason, ...(e.provider ? { 'tollgate.provider': e.provider } : {}) });
+      this.current().decisions.add(1, { 'tollgate.outcome': 'refuse', 'tollgate.rule': e.reason, ...(e.provider ? { 'tollgate.provider': e.provider } : {}) });
     });
     events.on('settled', (e) => this.settled(e));
   }
@@ -108,7 +140,7 @@ export class GatewayMetrics {
   private decided(call: DecidedCall): void {
     const d = call.decision;
     const telemetry = telemetryOf(this.p.policy());
-    this.decisions.add(1, {
+    this.current().decisions.add(1, {
       'tollgate.outcome': d.outcome,
       'tollgate.rule': d.rule ?? 'none',
       'tollgate.provider': call.route.provider,
@@ -131,7 +163,8 @@ export class GatewayMetrics {
       ...(model ? { 'gen_ai.request.model': this.models.of(model) } : {}),
       ...this.person(call, telemetry),
     };
-    if (e.settlement.usd > 0) this.spend.add(e.settlement.usd, spend);
+    const instruments = this.current();
+    if (e.settlement.usd > 0) instruments.spend.add(e.settlement.usd, spend);
 
     const operation = genAiOperationName(call.call);
     if (!operation) return;
@@ -143,13 +176,13 @@ export class GatewayMetrics {
     };
     const error = e.status >= 400 ? String(e.status) : e.aborted ? 'aborted' : undefined;
     const seconds = Math.max(0, this.p.clock() - call.started) / 1000;
-    this.duration.record(seconds, error ? { ...common, 'error.type': error } : common);
+    instruments.duration.record(seconds, error ? { ...common, 'error.type': error } : common);
     // A usage the provider never reported is unknown, not zero: no token points for it. A failed
     // call that used nothing adds none either, so failures do not pull the distribution to zero.
     const usage = e.settlement.usage;
     if (!e.settlement.usageKnown || (error && usage.input_tokens === 0 && usage.output_tokens === 0)) return;
-    this.tokenUsage.record(usage.input_tokens, { ...common, 'gen_ai.token.type': 'input' });
-    this.tokenUsage.record(usage.output_tokens, { ...common, 'gen_ai.token.type': 'output' });
+    instruments.tokenUsage.record(usage.input_tokens, { ...common, 'gen_ai.token.type': 'input' });
+    instruments.tokenUsage.record(usage.output_tokens, { ...common, 'gen_ai.token.type': 'output' });
   }
 
   /** Reads the exported accumulators from the store at collection time: a bucket refills between calls. */

@@ -81,7 +81,7 @@ describe('the metrics endpoint', function () {
     assert.equal((await scrape()).status, 401);
   });
 
-  it('labels Tollgate\'s own series with the pseudonym only where the bundle asks for per-person metrics', async () => {
+  it('labels Tollgate\'s own series with the pseudonym only where the bundle asks for per-person metrics, and follows a reload', async () => {
     const token = await proxy.token('bob@acme.dev', { agent: 'notebook' });
     const openai = new OpenAI({ apiKey: token, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
@@ -100,6 +100,14 @@ describe('the metrics endpoint', function () {
     assert.ok(!text.includes('bob@acme.dev'), 'never the address');
     // The GenAI conventions' metrics carry only the conventions' attributes.
     assert.ok(!/^gen_ai_client_token_usage_count\{[^}]*tollgate_person/m.test(text));
+    // A change of labelling starts the series afresh: only the call made since is counted.
+    assert.equal(/^tollgate_decisions_total\{[^}]*\} (\S+)$/m.exec(text)?.[1], '1');
+
+    // Turned off again: every person-labelled series goes at once, without a restart.
+    assert.ok(await proxy.running.server.reload(withTelemetry('  exported: [user-daily]\n')));
+    text = await (await scrape(bearer(metricsToken))).text();
+    assert.ok(!text.includes('tollgate_person') && !text.includes(pseudonym));
+    assert.match(text, /^tollgate_accumulator_fill\{tollgate_rule="user-daily",tollgate_rule_kind="budget",tollgate_unit="usd",otel_scope_name/m);
   });
 
   it('refuses to start when the metrics token is readable by others', async () => {
