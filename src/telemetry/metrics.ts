@@ -67,7 +67,7 @@ function serverOf(base: string): Attributes {
 
 /** Whether and how Tollgate's own series name people: a change starts every series afresh. */
 function labellingOf(t: TelemetryConfig): string {
-  return personLabel(t, '', () => '') === undefined ? 'none' : t.identity;
+  return t.perPersonMetrics && t.identity !== 'none' ? t.identity : 'none';
 }
 
 /** The instruments of one MeterProvider. */
@@ -88,6 +88,8 @@ export class GatewayMetrics {
   private labelling = '';
   private readonly models = new BoundedValues(MODEL_VALUES);
   private readonly agents = new BoundedValues(AGENT_VALUES);
+  /** server.* of each upstream base URL: a handful, parsed once. */
+  private readonly servers = new Map<string, Attributes>();
 
   constructor(private readonly p: MetricsParts) {
     this.current();
@@ -172,7 +174,7 @@ export class GatewayMetrics {
       'gen_ai.operation.name': operation,
       'gen_ai.provider.name': provider,
       ...(model ? { 'gen_ai.request.model': this.models.of(model) } : {}),
-      ...serverOf(this.p.upstreamOf(call.provider)),
+      ...this.serverOf(this.p.upstreamOf(call.provider)),
     };
     const error = e.status >= 400 ? String(e.status) : e.aborted ? 'aborted' : undefined;
     const seconds = Math.max(0, this.p.clock() - call.started) / 1000;
@@ -183,6 +185,17 @@ export class GatewayMetrics {
     if (!e.settlement.usageKnown || (error && usage.input_tokens === 0 && usage.output_tokens === 0)) return;
     instruments.tokenUsage.record(usage.input_tokens, { ...common, 'gen_ai.token.type': 'input' });
     instruments.tokenUsage.record(usage.output_tokens, { ...common, 'gen_ai.token.type': 'output' });
+  }
+
+  private serverOf(base: string): Attributes {
+    let server = this.servers.get(base);
+    if (!server) {
+      server = serverOf(base);
+      // Upstreams come from the bundle and the command line; a bundle edited many times cannot grow this past a bound.
+      if (this.servers.size >= 100) this.servers.clear();
+      this.servers.set(base, server);
+    }
+    return server;
   }
 
   /** Reads the exported accumulators from the store at collection time: a bucket refills between calls. */
