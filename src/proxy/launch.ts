@@ -14,6 +14,7 @@ import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import { warmDescribeThreads } from './describe/describe';
+import { METRICS_PATH, METRICS_TOKEN_FILE } from './metrics-endpoint';
 import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { recallAccumulators, restoreFromLedger } from './restore';
 import { TeamWitness } from './team-witness';
@@ -61,7 +62,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const dataDir = ensureDataDir(c.dataDir);
   // Every secret is checked before anything opens, so all exposed files are named in one message.
   try {
-    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE].map((f) => path.join(dataDir, f)));
+    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE, METRICS_TOKEN_FILE].map((f) => path.join(dataDir, f)));
   } catch (err) {
     if (DataDirError.is(err)) throw new LaunchError('data-dir', err.message);
     throw err;
@@ -91,6 +92,13 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   const adminToken = readOrCreateSecret(dataDir, ADMIN_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
   c.log.addSecret(adminToken);
+  // Prometheus scrapes with a token of its own, so a monitoring stack never holds the admin token.
+  const metricsToken = readOrCreateSecret(dataDir, METRICS_TOKEN_FILE, () => randomBytes(32).toString('hex')).trim();
+  c.log.addSecret(metricsToken);
+  if (metricsToken.length < 32 || metricsToken === adminToken) {
+    await ledger.close();
+    throw new LaunchError('data-dir', `${path.join(dataDir, METRICS_TOKEN_FILE)} must hold a token of at least 32 characters, other than the admin token (delete it to have a new one made)`);
+  }
   for (const p of c.policy.providers.values()) if (p.keyEnv) c.log.addSecret(c.env[p.keyEnv]);
 
   const memory = c.store ? undefined : new MemoryStore();
@@ -112,7 +120,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views });
+    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
@@ -121,6 +129,8 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const p = c.policy;
   ledger.append({ kind: 'policy', event: 'loaded', policy: { name: p.name, hash: p.hash }, source: c.policyPath, errors: [] });
   c.log.info(`policy '${p.name}' (${p.hash.slice(0, 12)}) from ${c.policyPath}; data in ${dataDir}${c.shadow ? '; shadow mode: nothing is refused' : ''}`);
+  const metricsAuth = p.telemetry?.metricsAuth ?? 'token';
+  c.log.info(`metrics: GET ${METRICS_PATH} ${metricsAuth === 'token' ? `with Authorization: Bearer <the token in ${path.join(dataDir, METRICS_TOKEN_FILE)}>` : 'without a token (telemetry.metrics_endpoint.auth: none)'}`);
   teamWitness?.start();
   let stopped: Promise<void> | undefined;
   return {

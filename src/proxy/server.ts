@@ -19,6 +19,7 @@ import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
 import { answerJson, HttpCall } from './http-call';
 import type { Logger } from './log';
+import { ProxyMetrics } from './metrics-endpoint';
 import { compilePolicy, contextFor } from './policy-compile';
 import { PolicyFileWatcher } from './policy-watch';
 import type { Pseudonyms } from './pseudonym';
@@ -49,6 +50,8 @@ export interface ProxyOptions extends ProxySettings {
   readonly ledger: Ledger;
   readonly sessionKeys: SessionKeys;
   readonly adminToken: string;
+  /** The Prometheus endpoint's own bearer token (never the admin token). */
+  readonly metricsToken: string;
   readonly pseudonyms: Pseudonyms;
   readonly clock?: () => number;
   /** The views' read model, as restored from the ledger; an empty one when absent. */
@@ -67,6 +70,7 @@ export class ProxyServer {
   private readonly pipeline: CallPipeline;
   private readonly recorder: CallRecorder;
   private readonly views: AccumulatorReadModel;
+  private readonly metrics: ProxyMetrics;
   private context!: PolicyContext;
   private policyError?: { source: string; errors: string[] };
   private watcher?: PolicyFileWatcher;
@@ -88,6 +92,10 @@ export class ProxyServer {
     this.recorder.subscribe(events);
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
+    this.metrics = new ProxyMetrics(events, {
+      token: o.metricsToken, version, env: o.env, log: o.log, policy: o.policy, context: () => this.context, store: o.store, views: this.views,
+      pseudonyms: o.pseudonyms, upstreamOverrides: o.upstreamOverrides, clock: this.clock,
+    });
     this.pipeline = new CallPipeline({
       events,
       describe: describeRequest,
@@ -187,6 +195,8 @@ export class ProxyServer {
       res.end();
       return;
     }
+    // The metrics path lies inside the admin prefix but takes its own token, so it is routed first.
+    if (ProxyMetrics.handles(req.url)) return this.metrics.handle(req, res);
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
       const err = new ProxyError('draining', 'tollgate is shutting down');
@@ -272,6 +282,7 @@ export class ProxyServer {
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();
     this.upstream.close();
+    await this.metrics.shutdown();
     await closed;
   }
 }
