@@ -149,6 +149,11 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
     assert.match((await page.locator(`tr.decision[data-decision-id="${refusedId}"]`).textContent()) ?? '', /refuse/);
     assert.equal(await page.evaluate(() => (window as unknown as { sameLoad?: boolean }).sameLoad), true, 'the page was not reloaded');
     await page.locator('[data-testid="spend-person"] td', { hasText: 'alice@acme.dev' }).first().waitFor({ timeout: 15_000 });
+    // Spend over time, one line per person.
+    await page.selectOption('[data-testid="spend-breakdown"]', 'user');
+    const legend = page.locator('[data-testid="spend-chart"] .u-legend');
+    await legend.waitFor({ timeout: 15_000 });
+    for (const person of ['alice@acme.dev', 'bob@acme.dev', 'carol@acme.dev']) assert.match((await legend.textContent()) ?? '', new RegExp(person.replace(/\./g, '\\.')));
     if (screenshotDir) await page.screenshot({ path: path.join(screenshotDir, 'browser-dashboard.png'), fullPage: true });
   });
 
