@@ -120,6 +120,11 @@ export function browserChannel(o: BrowserChannelOptions): HostChannel {
         if (res.status === 401) throw new TokenRefusedError();
         if (!res.ok) throw new Error(`the gateway answered ${res.status}`);
         snapshot = (await res.json()) as StateSnapshot;
+        // A failed read is over once one succeeds; a dropped stream says so until it is back.
+        if (phase === 'failed') {
+          phase = 'running';
+          detail = undefined;
+        }
         emit();
       } while (again && !stopped);
     } catch (err) {

@@ -39,8 +39,9 @@ class MemoryStorage implements Storage {
 }
 
 /** A gateway in memory: /state answers a new snapshot each time; /events is a stream the test writes to. */
-function fakeGateway(status = 200): { fetch: typeof fetch; send: (text: string) => void; seen: { url: string; auth: string | null }[]; pulls: () => number } {
+function fakeGateway(status = 200): { fetch: typeof fetch; send: (text: string) => void; end: () => void; streams: () => number; seen: { url: string; auth: string | null }[]; pulls: () => number } {
   let pulls = 0;
+  let streams = 0;
   let events: ReadableStreamDefaultController<Uint8Array> | undefined;
   const seen: { url: string; auth: string | null }[] = [];
   const fake = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -50,13 +51,14 @@ function fakeGateway(status = 200): { fetch: typeof fetch; send: (text: string) 
     if (url === '/_tollgate/state') return Response.json(snapshotNumber(++pulls));
     if (url === '/_tollgate/health') return Response.json({ ok: true });
     if (url === '/_tollgate/events') {
+      streams++;
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
       init?.signal?.addEventListener('abort', () => events?.error(new Error('aborted')));
       return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
     }
     return new Response('{}', { status: 404 });
   };
-  return { fetch: fake as typeof fetch, send: (text) => events!.enqueue(new TextEncoder().encode(text)), seen, pulls: () => pulls };
+  return { fetch: fake as typeof fetch, send: (text) => events!.enqueue(new TextEncoder().encode(text)), end: () => events!.close(), streams: () => streams, seen, pulls: () => pulls };
 }
 
 describe('the dashboard in a browser: its channel to the gateway', () => {
@@ -95,6 +97,22 @@ describe('the dashboard in a browser: its channel to the gateway', () => {
         assert.equal(r.auth, `Bearer ${TOKEN}`, r.url);
         assert.ok(!r.url.includes(TOKEN));
       }
+    } finally {
+      stop();
+    }
+  });
+
+  it('says the live stream dropped, then reconnects and pulls a fresh snapshot (a gateway restart)', async () => {
+    const gw = fakeGateway();
+    const states: DashboardState[] = [];
+    const channel = browserChannel({ token: TOKEN, onRefused: () => assert.fail('refused'), signOut: () => undefined, fetch: gw.fetch, storage: new MemoryStorage() });
+    const stop = channel.subscribe((s) => states.push(s));
+    try {
+      await eventually(() => states.some((s) => s.snapshot?.todayUsd === 1), 'the first snapshot');
+      gw.end();
+      await eventually(() => states.some((s) => s.proxy.phase === 'restarting' && /reconnecting/.test(s.proxy.detail ?? '')), 'the drop to be shown');
+      assert.equal(states.at(-1)!.snapshot?.todayUsd, 1, 'the last snapshot stays on screen meanwhile');
+      await eventually(() => gw.streams() === 2 && states.at(-1)!.proxy.phase === 'running' && states.at(-1)!.snapshot?.todayUsd === 2, 'a new stream and a fresh snapshot', 10_000);
     } finally {
       stop();
     }
