@@ -11,7 +11,7 @@ import type { DashboardState } from '../../src/protocol';
 import type { BucketRow, DashboardFilters, OutcomeFilter, SpendBreakdown } from '../../src/views/dashboard-model';
 import { bucketRows, daysEndingAt, noFilters, parseFilters, recentDecisions, spendLines, spendRows, spendSeries } from '../../src/views/dashboard-model';
 import { SPEND_HISTORY_DAYS } from '../../src/contracts/admin';
-import type { StateSnapshot } from '../../src/contracts/admin';
+import type { RuleSummary, StateSnapshot } from '../../src/contracts/admin';
 import { formatUsd } from '../../src/views/status-model';
 import type { PolicyNotice } from '../../src/protocol';
 import type { DecisionSummary, SpendRow } from '../../src/contracts/ledger-queries';
@@ -158,7 +158,7 @@ function SpendOverTime({ snap, filters }: { snap: StateSnapshot; filters: Dashbo
   );
 }
 
-function PolicyInForce({ policy }: { policy: PolicyNotice }): preact.JSX.Element {
+function PolicyInForce({ policy, rules }: { policy: PolicyNotice; rules?: readonly RuleSummary[] }): preact.JSX.Element {
   return (
     <section data-testid="policy">
       <h2>Policy in force</h2>
@@ -168,6 +168,16 @@ function PolicyInForce({ policy }: { policy: PolicyNotice }): preact.JSX.Element
         </p>
       ) : (
         <p class="muted">No policy loaded yet.</p>
+      )}
+      {rules && rules.length > 0 && (
+        <table>
+          <thead><tr><th>Rule</th><th>Kind</th><th>Per</th><th>Allows</th></tr></thead>
+          <tbody>
+            {rules.map((r) => (
+              <tr key={r.id} class="rule"><td>{r.id}</td><td>{r.kind}</td><td>{r.per}</td><td>{r.text}</td></tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );
@@ -285,7 +295,7 @@ export function App({ channel }: { channel: HostChannel }): preact.JSX.Element {
       ) : (
         <p class="muted">Waiting for the {channel.hostLabel}'s first snapshot…</p>
       )}
-      <PolicyInForce policy={state.policy} />
+      <PolicyInForce policy={state.policy} rules={snap?.rules} />
     </main>
   );
 }

@@ -58,6 +58,18 @@ export interface StateSnapshot {
   };
   /** Spend today (UTC) across every identity, USD. */
   readonly todayUsd: number;
+  /** The limits and budgets of the bundle in force. Absent from a proxy older than this field. */
+  readonly rules?: readonly RuleSummary[];
+}
+
+/** One limit or budget of the bundle in force, as a line for people. */
+export interface RuleSummary {
+  readonly id: string;
+  readonly kind: 'limit' | 'budget';
+  /** What it counts per: `user`, `agent`, `role`, or several joined with `+`. */
+  readonly per: string;
+  /** `120/min requests, burst 60`; `$5 per day, then downgrade to gpt-4o-mini, alerts at 50% / 80%`. */
+  readonly text: string;
 }
 
 /**

@@ -13,6 +13,7 @@ import { CallPipeline } from '../pipeline/pipeline';
 import { CallRecorder } from '../store/ledger/call-recorder';
 import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
+import { ruleSummaries } from '../views/policy-summary';
 import { AdminApi } from './admin';
 import { SPEND_HISTORY_DAYS } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot } from '../contracts/admin';
@@ -256,6 +257,7 @@ export class ProxyServer {
       recent,
       spend: { byUser, byAgent, byModel, byDay, overTime: { byUser: userDays, byAgent: agentDays, byModel: modelDays } },
       todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
+      rules: ruleSummaries(this.context.policy),
     };
   }
 

@@ -118,7 +118,9 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
     await page.locator('[data-testid="recent"]').waitFor({ timeout: 15_000 });
     await page.locator('tr.decision', { hasText: 'carol@acme.dev' }).first().waitFor({ timeout: 15_000 });
     assert.match((await page.locator('[data-testid="proxy-phase"]').textContent()) ?? '', /gateway running/);
-    assert.match((await page.locator('[data-testid="policy"]').textContent()) ?? '', /acme-ai-gateway/);
+    const policy = (await page.locator('[data-testid="policy"]').textContent()) ?? '';
+    assert.match(policy, /acme-ai-gateway/);
+    assert.match(policy, /user-daily.*\$5 per day, then downgrade to gpt-4o-mini/, 'the budgets of the bundle in force are listed');
     assert.equal(await page.locator('button', { hasText: /^Log$/ }).count(), 0, "the editor's commands are not offered in a browser");
     const stored = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: localStorage.length, cookie: document.cookie }));
     assert.ok(stored.session.includes('tollgate.adminToken'));
