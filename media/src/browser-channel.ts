@@ -7,7 +7,8 @@ import type { StateSnapshot } from '../../src/contracts/admin';
 import type { DashboardState, ProxyPhase } from '../../src/protocol';
 import type { HostChannel } from './host-channel';
 
-const ADMIN = '/_tollgate';
+// Relative to the page (served at /_tollgate/), so it also works behind a proxy that mounts the gateway under a path.
+const ADMIN = '.';
 const VIEW_KEY = 'tollgate.dashboard.view';
 const MAX_BACKOFF_MS = 15_000;
 

@@ -65,8 +65,9 @@ export class DashboardSite {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(req, res, 405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, 'the dashboard is read-only\n');
     }
-    // Dropping the query on the way: whatever someone put there is not carried on.
-    if (p === ADMIN_PREFIX) return send(req, res, 308, { location: DASHBOARD_PAGE, 'content-type': 'text/plain; charset=utf-8' }, '');
+    // Relative, so it holds behind a proxy that mounts the gateway under a path; dropping the
+    // query on the way: whatever someone put there is not carried on.
+    if (p === ADMIN_PREFIX) return send(req, res, 308, { location: `${ADMIN_PREFIX.slice(1)}/`, 'content-type': 'text/plain; charset=utf-8' }, '');
     if (p === DASHBOARD_PAGE) return this.page(req, res);
     return this.asset(req, res, p.slice(ASSETS.length));
   }

@@ -84,7 +84,8 @@ describe('the browser dashboard site (page and assets under /_tollgate/)', () =>
     for (const target of ['/_tollgate', '/_tollgate?token=abc']) {
       const r = await rawRequest(site.url, { method: 'GET', target });
       assert.equal(r.status, 308, target);
-      assert.equal(r.headers.location, '/_tollgate/', target);
+      assert.equal(new URL(r.headers.location!, `${site.url}${target}`).pathname, '/_tollgate/', target);
+      assert.equal(new URL(r.headers.location!, 'https://ops.acme.dev/tollgate/_tollgate').pathname, '/tollgate/_tollgate/', 'relative, for a gateway mounted under a path');
     }
   });
 

@@ -48,9 +48,9 @@ function fakeGateway(status = 200): { fetch: typeof fetch; send: (text: string) 
     const url = String(input);
     seen.push({ url, auth: new Headers(init?.headers).get('authorization') });
     if (status !== 200) return new Response('{}', { status });
-    if (url === '/_tollgate/state') return Response.json(snapshotNumber(++pulls));
-    if (url === '/_tollgate/health') return Response.json({ ok: true });
-    if (url === '/_tollgate/events') {
+    if (url === './state') return Response.json(snapshotNumber(++pulls));
+    if (url === './health') return Response.json({ ok: true });
+    if (url === './events') {
       streams++;
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
       init?.signal?.addEventListener('abort', () => events?.error(new Error('aborted')));
