@@ -1,5 +1,5 @@
-// The dashboard in a browser, driven in Debian's chromium with playwright-core: `tollgate serve`
-// with a mock upstream, the page at /_tollgate/, a wrong admin token refused, the right one let in,
+// The dashboard in a browser, driven in Debian's chromium with playwright-core: `tollgate serve` as
+// a team gateway (its accumulators in Redis) with a mock upstream, the page at /_tollgate/, a wrong admin token refused, the right one let in,
 // and calls made with the official openai SDK appearing live (an allowed call and a refusal) while
 // the page stays loaded. Installs chromium on first use (scripts/install-editor-deps.sh).
 
@@ -15,6 +15,8 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
 import { launchBrowser } from '../e2e/workbench';
 import { MockUpstream } from '../helpers/mock-upstream';
+import { startRedis } from '../helpers/redis';
+import type { TestRedis } from '../helpers/redis';
 import { eventually } from '../helpers/poll';
 import { CLI, startServe } from '../helpers/serve-process';
 import type { ServeProcess } from '../helpers/serve-process';
@@ -50,6 +52,7 @@ async function foreignSite(): Promise<{ url: string; close: () => Promise<void> 
 describe('the dashboard in a browser (tollgate serve + chromium)', function () {
   this.timeout(120_000);
   let mock: MockUpstream;
+  let redis: TestRedis;
   let dataDir: string;
   let serve: ServeProcess;
   let adminToken: string;
@@ -67,7 +70,8 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
     // The reference bundle under the name a team gives it, so the page (and its screenshot) names that file.
     const policy = path.join(dataDir, 'tollgate.yaml');
     fs.copyFileSync(path.join(repo, 'policies', 'reference.yaml'), policy);
-    serve = await startServe(['--data-dir', dataDir, '--upstream', `openai=${upstream}`, '--policy', policy]);
+    redis = await startRedis();
+    serve = await startServe(['--data-dir', dataDir, '--upstream', `openai=${upstream}`, '--policy', policy, '--store', `${redis.url}?namespace=dashboard-browser`]);
     adminToken = fs.readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
@@ -93,6 +97,7 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
       await serve.exited;
     }
     await mock?.stop();
+    await redis?.dispose();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
