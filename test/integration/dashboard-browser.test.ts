@@ -164,6 +164,20 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
     if (screenshotDir) await page.screenshot({ path: path.join(screenshotDir, 'browser-dashboard.png'), fullPage: true });
   });
 
+  it('shows a hostile model name as text: no markup from a caller reaches the page', async () => {
+    const hostile = '<img src=x onerror="window.pwned=1">';
+    const refusal = await client(serve.url, tokenFor(dataDir, 'alice@acme.dev', 'notebook'))
+      .chat.completions.create({ model: hostile, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })
+      .then(() => assert.fail('the model is not entitled'), (err: unknown) => err as InstanceType<typeof OpenAI.APIError>);
+    const id = refusal.headers?.get('x-tollgate-decision');
+    assert.ok(id);
+    const row = page.locator(`[data-testid="refusals"] tr.refusal[data-decision-id="${id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    assert.ok(((await row.textContent()) ?? '').includes(hostile), 'the name is shown as it was sent');
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+  });
+
   it('raised no CSP violation and put the token in no URL or log', async () => {
     const inPage = await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []);
     assert.deepEqual([...violations, ...inPage], []);
