@@ -1,5 +1,6 @@
-// Builds the three bundles: the command line and the extension host (node, cjs) and the
-// dashboard webview (browser). One script so `npm run build` and CI agree on what ships.
+// Builds the bundles: the command line and the extension host (node, cjs), and the dashboard for
+// the browser twice over, one shared app with two entry points: the editor's webview, and the page
+// a gateway serves at /_tollgate/. One script so `npm run build` and CI agree on what ships.
 const esbuild = require('esbuild');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,12 +26,14 @@ const builds = [
 if (fs.existsSync('src/extension/extension.ts')) {
   builds.push({ ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' });
 }
+/** @type {import('esbuild').BuildOptions} */
+const browserCommon = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: production, logLevel: 'warning' };
 if (fs.existsSync('media/src/dashboard.tsx')) {
-  builds.push({
-    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production,
-    minify: production, logLevel: 'warning',
-    entryPoints: ['media/src/dashboard.tsx'], outfile: 'dist/media/dashboard.js',
-  });
+  builds.push({ ...browserCommon, sourcemap: !production, entryPoints: ['media/src/dashboard.tsx'], outfile: 'dist/media/dashboard.js' });
+}
+if (fs.existsSync('media/src/browser.tsx')) {
+  // No source map: the gateway serves only the files it knows, and a map would name the sources.
+  builds.push({ ...browserCommon, sourcemap: false, entryPoints: ['media/src/browser.tsx'], outfile: 'dist/media/dashboard-browser.js' });
 }
 
 function copyAssets() {

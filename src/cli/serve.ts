@@ -137,6 +137,9 @@ export const run: CommandRunner = async (argv, io) => {
     process.on('SIGINT', onInt);
     // Said once the signal handlers are in place: whoever waits for it may stop us at once.
     if (parent) parent({ type: 'listening', url: running.server.url });
-    else io.stdout.write(`tollgate listening on ${running.server.url}\n`);
+    else {
+      io.stdout.write(`tollgate listening on ${running.server.url}\n`);
+      log.info(`dashboard at ${running.server.url}/_tollgate/ (sign in with the admin-token file of the data dir)`);
+    }
   });
 };

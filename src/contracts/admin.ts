@@ -19,6 +19,9 @@ export interface HealthResponse {
   readonly shadow: boolean;
 }
 
+/** How many UTC days, today included, the snapshot's spend over time covers. */
+export const SPEND_HISTORY_DAYS = 30;
+
 /** One accumulator as the views show it. */
 export interface AccumulatorView {
   readonly rule: string;
@@ -43,9 +46,30 @@ export interface StateSnapshot {
     readonly byAgent: readonly SpendRow[];
     readonly byModel: readonly SpendRow[];
     readonly byDay: readonly SpendRow[];
+    /**
+     * Spend per UTC day over the last SPEND_HISTORY_DAYS days, by person, agent and model: rows keyed
+     * `<day> <key>`. Absent from a proxy older than this field.
+     */
+    readonly overTime?: {
+      readonly byUser: readonly SpendRow[];
+      readonly byAgent: readonly SpendRow[];
+      readonly byModel: readonly SpendRow[];
+    };
   };
   /** Spend today (UTC) across every identity, USD. */
   readonly todayUsd: number;
+  /** The limits and budgets of the bundle in force. Absent from a proxy older than this field. */
+  readonly rules?: readonly RuleSummary[];
+}
+
+/** One limit or budget of the bundle in force, as a line for people. */
+export interface RuleSummary {
+  readonly id: string;
+  readonly kind: 'limit' | 'budget';
+  /** What it counts per: `user`, `agent`, `role`, or several joined with `+`. */
+  readonly per: string;
+  /** `120/min requests, burst 60`; `$5 per day, then downgrade to gpt-4o-mini, alerts at 50% / 80%`. */
+  readonly text: string;
 }
 
 /**

@@ -21,10 +21,11 @@ export interface DecisionSummary {
   usd: number;
 }
 
-export type SpendDimension = 'user' | 'agent' | 'model' | 'day';
+/** `user-day`, `agent-day` and `model-day`: spend over time, one row per UTC day and key, keyed `<day> <key>`. */
+export type SpendDimension = 'user' | 'agent' | 'model' | 'day' | 'user-day' | 'agent-day' | 'model-day';
 
 export interface SpendRow {
-  /** The user, `user/agent` (an agent belongs to its person), the model served, or the UTC day. */
+  /** The user, `user/agent` (an agent belongs to its person), the model served, or the UTC day; the day, a space and one of those. */
   key: string;
   requests: number;
   input_tokens: number;

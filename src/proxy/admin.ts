@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminEvent, HealthResponse, StateSnapshot } from '../contracts/admin';
 import { ADMIN_PREFIX } from '../contracts/admin';
+import { DashboardSite } from './dashboard-site';
 
 export interface AdminSource {
   health(): HealthResponse;
@@ -17,6 +18,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /**
  * The admin/state API for the views: authenticated with the admin token, answered on the proxy's
  * own port under a prefix no provider uses. The event stream pushes each decision as it becomes durable.
+ * The browser dashboard's page and bundles share the prefix and need no token: they hold no data.
  */
 export class AdminApi {
   private readonly clients = new Set<ServerResponse>();
@@ -26,6 +28,7 @@ export class AdminApi {
   constructor(
     token: string,
     private readonly source: AdminSource,
+    private readonly site: DashboardSite = new DashboardSite(),
   ) {
     this.token = Buffer.from(token);
     this.keepAlive = setInterval(() => {
@@ -47,6 +50,7 @@ export class AdminApi {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (DashboardSite.handles(req.url)) return this.site.handle(req, res);
     if (!this.authorized(req)) {
       json(res, 401, { error: { message: 'the admin API needs Authorization: Bearer <admin token from the data dir>' } });
       return;

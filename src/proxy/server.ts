@@ -13,7 +13,9 @@ import { CallPipeline } from '../pipeline/pipeline';
 import { CallRecorder } from '../store/ledger/call-recorder';
 import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
+import { ruleSummaries } from '../views/policy-summary';
 import { AdminApi } from './admin';
+import { SPEND_HISTORY_DAYS } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot } from '../contracts/admin';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
@@ -253,16 +255,19 @@ export class ProxyServer {
     const accumulators = await this.views.view(this.context.engine, this.o.store, now);
     const today = new Date(now).toISOString().slice(0, 10);
     const ledger = this.o.ledger;
-    const [recent, byUser, byAgent, byModel, byDay] = await Promise.all([
+    const history = { since: new Date(Date.parse(today) - (SPEND_HISTORY_DAYS - 1) * 86_400_000).toISOString() };
+    const [recent, byUser, byAgent, byModel, byDay, userDays, agentDays, modelDays] = await Promise.all([
       ledger.recentDecisions(50), ledger.spendBy('user'), ledger.spendBy('agent'), ledger.spendBy('model'), ledger.spendBy('day'),
+      ledger.spendBy('user-day', history), ledger.spendBy('agent-day', history), ledger.spendBy('model-day', history),
     ]);
     return {
       time: new Date(now).toISOString(),
       health: this.health(),
       accumulators,
       recent,
-      spend: { byUser, byAgent, byModel, byDay },
+      spend: { byUser, byAgent, byModel, byDay, overTime: { byUser: userDays, byAgent: agentDays, byModel: modelDays } },
       todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
+      rules: ruleSummaries(this.context.policy),
     };
   }
 

@@ -95,3 +95,44 @@ export function spendSeries(snapshot: StateSnapshot): [number[], number[]] {
   }
   return [xs, ys];
 }
+
+export type SpendBreakdown = 'total' | 'user' | 'agent' | 'model';
+
+/** Spend per day for the keys that spent most: aligned columns for a chart with one line per key. */
+export interface SpendLines {
+  /** Seconds since epoch, one per UTC day. */
+  readonly xs: number[];
+  readonly lines: { readonly label: string; readonly usd: number[] }[];
+}
+
+/** The UTC days, oldest first, of the `count` days that end with the one holding `time`. */
+export function daysEndingAt(time: string, count: number): string[] {
+  const end = Date.parse(`${time.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(end)) return [];
+  return Array.from({ length: count }, (_, i) => new Date(end - (count - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+}
+
+/**
+ * Spend per day over `days` broken down by person, agent or model, from rows keyed `<day> <key>`:
+ * the `top` keys by total spend (matching `filter`) each get a line, the rest are summed as
+ * `others`, and a day without spend for a key counts zero. Rows outside `days` are left out.
+ */
+export function spendLines(rows: readonly SpendRow[], days: readonly string[], filter: string, top = 6): SpendLines {
+  const inRange = new Set(days);
+  const byKey = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const day = r.key.slice(0, 10);
+    const key = r.key.slice(11);
+    if (!inRange.has(day) || !contains(key, filter)) continue;
+    const perDay = byKey.get(key) ?? new Map<string, number>();
+    perDay.set(day, (perDay.get(day) ?? 0) + r.usd);
+    byKey.set(key, perDay);
+  }
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+  const keys = [...byKey.entries()].sort((a, b) => total(b[1]) - total(a[1]) || a[0].localeCompare(b[0]));
+  const line = (label: string, perDay: (day: string) => number): { label: string; usd: number[] } => ({ label, usd: days.map(perDay) });
+  const lines = keys.slice(0, top).map(([key, m]) => line(key, (d) => m.get(d) ?? 0));
+  const rest = keys.slice(top);
+  if (rest.length > 0) lines.push(line(`others (${rest.length})`, (d) => rest.reduce((sum, [, m]) => sum + (m.get(d) ?? 0), 0)));
+  return { xs: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000), lines };
+}

@@ -95,6 +95,9 @@ const GROUP: Record<SpendDimension, string> = {
   agent: `user || '/' || agent`,
   model: 'COALESCE(model_served, model)',
   day: 'day',
+  'user-day': `day || ' ' || user`,
+  'agent-day': `day || ' ' || user || '/' || agent`,
+  'model-day': `day || ' ' || COALESCE(model_served, model)`,
 };
 // The same keys from the rollup, which keeps the model served (else asked) as `model`.
 const ROLLUP_GROUP: Record<SpendDimension, string> = {
@@ -102,6 +105,9 @@ const ROLLUP_GROUP: Record<SpendDimension, string> = {
   agent: `user || '/' || agent`,
   model: 'model',
   day: 'substr(hour, 1, 10)',
+  'user-day': `substr(hour, 1, 10) || ' ' || user`,
+  'agent-day': `substr(hour, 1, 10) || ' ' || user || '/' || agent`,
+  'model-day': `substr(hour, 1, 10) || ' ' || model`,
 };
 // Every rolled-up decision's sums by each key, for spend over the whole ledger.
 const TOTALS: Record<SpendDimension, string> = {
@@ -109,6 +115,10 @@ const TOTALS: Record<SpendDimension, string> = {
   agent: `SELECT user || '/' || agent, requests, input_tokens, output_tokens, usd FROM totals`,
   model: 'SELECT model, requests, input_tokens, output_tokens, usd FROM totals',
   day: 'SELECT day, requests, input_tokens, output_tokens, usd FROM day_totals',
+  // The totals keep no day: over time, the rollup itself answers (its buckets are hours or whole days).
+  'user-day': `SELECT ${ROLLUP_GROUP['user-day']}, requests, input_tokens, output_tokens, usd FROM rollup`,
+  'agent-day': `SELECT ${ROLLUP_GROUP['agent-day']}, requests, input_tokens, output_tokens, usd FROM rollup`,
+  'model-day': `SELECT ${ROLLUP_GROUP['model-day']}, requests, input_tokens, output_tokens, usd FROM rollup`,
 };
 
 /**

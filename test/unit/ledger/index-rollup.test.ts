@@ -111,7 +111,7 @@ async function assertSameAnswers(rolled: IndexService, full: IndexService, w: Wr
   for (const limit of [1, 3, 10, 40, 500]) {
     assert.deepEqual(await ask(rolled, { op: 'recent', limit }), await ask(full, { op: 'recent', limit }), `recent ${limit}`);
   }
-  for (const dimension of ['user', 'agent', 'model', 'day'] as SpendDimension[]) {
+  for (const dimension of ['user', 'agent', 'model', 'day', 'user-day', 'agent-day', 'model-day'] as SpendDimension[]) {
     for (const range of ranges(w.decisions)) {
       assert.deepEqual(await ask(rolled, { op: 'spend', dimension, range }), await ask(full, { op: 'spend', dimension, range }), `spend by ${dimension} in ${JSON.stringify(range)}`);
     }
