@@ -6,8 +6,13 @@
 // fixed offered rate (CPU per call depends on the rate) with small non-streaming chat calls, and
 // reads the proxy process's CPU from /proc. The collector is a receiver in this process that
 // counts what arrives and discards it.
+// A second table isolates the tracer's own work: the call pipeline (engine, memory store, a
+// transport without sockets) run in this process with a tracer exporting over OTLP/HTTP protobuf
+// against without one, alternating batches, CPU from process.cpuUsage(): the figure the noise of
+// a shared machine hides in the first table.
 // Run from the repository root after `npm run build`:
 //   node bench/run.js bench/proxy/otel-cost.ts [seconds per round, default 5] [--rounds N, default 6] [--rate calls/s, default 500]
+//     [--only proxy|pipeline]
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,8 +22,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { cpuMs } from '../proc-cpu';
+import { Engine } from '../../src/engine/decide';
+import type { Identity } from '../../src/engine/identity/identity';
 import { mintSessionToken } from '../../src/engine/identity/tokens';
+import { loadPolicy } from '../../src/engine/policy/loader';
+import { CallEvents } from '../../src/pipeline/call-events';
+import type { CallPolicy } from '../../src/pipeline/call-context';
+import type { CallTransport, UpstreamCall, UpstreamHandlers } from '../../src/pipeline/call-transport';
+import { CallPipeline } from '../../src/pipeline/pipeline';
+import { describeRequest } from '../../src/proxy/describe/describe';
+import { MemoryStore } from '../../src/store/memory-store';
 import { loadSessionKeys } from '../../src/store/session-key';
+import { CallTracer } from '../../src/telemetry/tracing';
 import { benchPolicy } from './agent-body';
 
 const root = process.cwd();
@@ -28,14 +43,18 @@ const serversJs = path.join(outDir, 'proxy-servers.js');
 const CONNECTIONS = 32;
 const PEOPLE = 500;
 
-function parseArgs(argv: string[]): { seconds: number; rounds: number; rate: number } {
-  const o = { seconds: 5, rounds: 6, rate: 500 };
+function parseArgs(argv: string[]): { seconds: number; rounds: number; rate: number; only?: 'proxy' | 'pipeline' } {
+  const o: { seconds: number; rounds: number; rate: number; only?: 'proxy' | 'pipeline' } = { seconds: 5, rounds: 6, rate: 500 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--rounds') o.rounds = Number(argv[++i]);
+    if (a === '--only') {
+      const v = argv[++i];
+      if (v !== 'proxy' && v !== 'pipeline') throw new Error('--only takes proxy or pipeline');
+      o.only = v;
+    } else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--rate') o.rate = Number(argv[++i]);
     else if (/^\d+(\.\d+)?$/.test(a)) o.seconds = Number(a);
-    else throw new Error('usage: node bench/run.js bench/proxy/otel-cost.ts [seconds] [--rounds N] [--rate calls/s]');
+    else throw new Error('usage: node bench/run.js bench/proxy/otel-cost.ts [seconds] [--rounds N] [--rate calls/s] [--only proxy|pipeline]');
   }
   if (!(o.rounds >= 1) || !(o.rate > 0) || !(o.seconds > 0)) throw new Error('seconds, --rounds and --rate must be positive');
   return o;
@@ -154,10 +173,111 @@ const median = (xs: number[]): number => {
 };
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+// ---- the tracer's own work, in process -------------------------------------------------------
+
+/** A call without sockets whose upstream answers at once with usage, as the relay would read it. */
+class BenchCall implements CallTransport {
+  readonly method = 'POST';
+  constructor(private readonly headers: Record<string, string>) {}
+  header(name: string): string | undefined {
+    return this.headers[name];
+  }
+  readBody(): Promise<Buffer> {
+    return Promise.resolve(Buffer.from(chat));
+  }
+  setHeader(): void {}
+  answer(): void {}
+  sendUpstream(_request: UpstreamCall, handlers: UpstreamHandlers): void {
+    handlers.onResponse({
+      relay: () => Promise.resolve({ reading: { input: 12, output: 8, outputText: '' }, response: { id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18' }, aborted: false, status: 200 }),
+      abort: () => undefined,
+    });
+  }
+}
+
+function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline; rules: CallPolicy } {
+  const loaded = loadPolicy(benchPolicy());
+  if (!loaded.ok) throw new Error('the bench bundle does not load');
+  const events = new CallEvents((err) => {
+    throw err;
+  });
+  let n = 0;
+  // A ledger that records instantly, as the recorder hands back its record.
+  for (const name of ['refused', 'released', 'forwarded'] as const) events.on(name, (e) => e.recordedAs({ ok: true, id: `rec-${++n}`, durable: Promise.resolve(true) }));
+  traced?.subscribe(events);
+  const pipeline = new CallPipeline({
+    events, describe: describeRequest, ledgerHealth: () => ({ ok: true }), isLocalHold: () => false, env: { OPENAI_API_KEY: 'bench-upstream-key' },
+    upstreamOverrides: new Map(), shadow: false, pseudonymOf: (u) => `tg-${u.length}`, clock: Date.now, log: { warn: () => undefined, error: () => undefined },
+  });
+  const identity: Identity = { user: 'dev@acme.dev', agent: 'batch-eval', session: 's', roles: [], issuer: 'tollgate' };
+  const engine = new Engine(loaded.policy, new MemoryStore());
+  return { pipeline, rules: { policy: loaded.policy, engine, verifier: { verify: () => Promise.resolve({ ...identity, user: `dev${n % PEOPLE}@acme.dev` }) } } };
+}
+
+async function pipelineCpu(p: { pipeline: CallPipeline; rules: CallPolicy }, calls: number): Promise<number> {
+  const route = { provider: 'openai', path: '/v1/chat/completions', query: '' };
+  const before = process.cpuUsage();
+  for (let i = 0; i < calls; i++) {
+    await p.pipeline.run(new BenchCall({ authorization: 'Bearer t', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), route, p.rules);
+    // A turn of the event loop now and then, as a proxy takes between requests: the batch
+    // processor exports on it (without one, its queue would fill and drop spans unexported).
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / calls;
+}
+
+async function inProcess(collectorUrl: string, rounds: number): Promise<void> {
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collectorUrl;
+  process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/protobuf';
+  const tracer = CallTracer.fromEnvironment(process.env, { upstreamOverrides: new Map(), pseudonymOf: (u) => `tg-${u.length}`, clock: Date.now }, { warn: (m) => console.error(m), addSecret: () => undefined });
+  const off = benchPipeline(undefined);
+  const on = benchPipeline(tracer);
+  const batch = 2_000;
+  await pipelineCpu(off, batch);
+  await pipelineCpu(on, batch);
+  const offUs: number[] = [];
+  const onUs: number[] = [];
+  for (let r = 0; r < rounds * 2; r++) {
+    if (r % 2 === 0) {
+      offUs.push(await pipelineCpu(off, batch));
+      onUs.push(await pipelineCpu(on, batch));
+    } else {
+      onUs.push(await pipelineCpu(on, batch));
+      offUs.push(await pipelineCpu(off, batch));
+    }
+  }
+  // What is still batched is serialized and sent before the figures are read, and counted.
+  const before = process.cpuUsage();
+  await tracer.shutdown();
+  const flush = process.cpuUsage(before);
+  const total = batch * rounds * 2;
+  const a = median(offUs);
+  const b = median(onUs) + (flush.user + flush.system) / total;
+  console.log(`\nThe call pipeline alone, in this process (engine, memory store, no sockets), ${rounds * 2} alternating batches of ${int(batch)} calls each way, CPU from process.cpuUsage() (the batch processor exports on its timer in the same process, so its serialization is inside the figure; the final flush is added):\n`);
+  console.log('| pipeline | CPU µs/call (median of batches) | each batch |');
+  console.log('|---|---|---|');
+  console.log(`| no tracer | ${a.toFixed(1)} | ${offUs.map((x) => x.toFixed(0)).join(', ')} |`);
+  console.log(`| tracer, OTLP http/protobuf | ${b.toFixed(1)} | ${onUs.map((x) => x.toFixed(0)).join(', ')} |`);
+  console.log(`\nThe tracer's own work: ${(b - a).toFixed(1)} µs per call.`);
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync('/proc/self/stat')) throw new Error('this benchmark reads CPU time from /proc (Linux)');
   if (!fs.existsSync(cli)) throw new Error('run `npm run build` first: dist/cli.js is missing');
-  const { seconds, rounds, rate } = parseArgs(process.argv.slice(2));
+  const { seconds, rounds, rate, only } = parseArgs(process.argv.slice(2));
+  if (only !== 'pipeline') await processRounds(seconds, rounds, rate);
+  if (only === 'proxy') return;
+  const collector = await discardingCollector();
+  try {
+    await inProcess(collector.url, rounds);
+  } finally {
+    collector.close();
+  }
+}
+
+/** The proxies as processes, each variant in turn. */
+async function processRounds(seconds: number, rounds: number, rate: number): Promise<void> {
   execFileSync(process.execPath, [path.join(root, 'bench', 'run.js'), '--build-only', 'bench/proxy/servers.ts'], { stdio: 'inherit' });
   const collector = await discardingCollector();
   const upstream = await start('upstream', [serversJs, 'upstream']);
