@@ -53,6 +53,9 @@ export const KEY_MISSING = 'upstream_key_missing';
 /** `error.type` of a call cut off before its end (the client left or the upstream broke off). */
 export const ABORTED = 'aborted';
 
+/** The longest model name a span carries (a client may send a model name of any length). */
+export const MAX_MODEL_NAME = 256;
+
 /** Where a call goes upstream, for `server.address` and `server.port`. */
 export interface UpstreamAddress {
   readonly address: string;
@@ -93,7 +96,8 @@ export function spanStartOf(c: DecidedCall, upstream: UpstreamAddress | undefine
   const operation = genAiOperationName(c.call);
   if (!operation) return undefined;
   const d = c.decision;
-  const model = c.call.model;
+  // The client writes the model: a span never carries more of it than any model's name needs.
+  const model = c.call.model?.slice(0, MAX_MODEL_NAME);
   const attributes: Attributes = {
     [GenAi.operation]: operation,
     [GenAi.provider]: genAiProviderName(c.call),

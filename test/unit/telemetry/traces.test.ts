@@ -201,6 +201,15 @@ describe('traces: one GenAI span per model call', () => {
     for (const s of [anthropic!, gemini!]) noSecrets(s);
   });
 
+  it('bounds the model name a client writes, in the span name and its attribute', async () => {
+    const h = harness(dev);
+    const huge = `gpt-${'x'.repeat(100_000)}`;
+    await h.pipeline.run(new FakeCall(chat(huge), () => assert.fail('refused by entitlement'), { authorization: `Bearer ${TOKEN}` }), chatRoute, h.rules);
+    const span = only(h);
+    assert.equal(span.attributes['gen_ai.request.model'], huge.slice(0, 256));
+    assert.equal(span.name, `chat ${huge.slice(0, 256)}`);
+  });
+
   it('traces no call that invokes no model (GET /v1/models), and leaves its trace headers as they came', async () => {
     const h = harness(bob);
     const incoming = `00-${PARENT_TRACE}-${PARENT_SPAN}-01`;
