@@ -195,6 +195,9 @@ class BenchCall implements CallTransport {
   }
 }
 
+/** Calls the pipeline bench saw refused (none, unless the bundle's limits change). */
+let refusals = 0;
+
 function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline; rules: CallPolicy } {
   const loaded = loadPolicy(benchPolicy());
   if (!loaded.ok) throw new Error('the bench bundle does not load');
@@ -204,6 +207,7 @@ function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline
   let n = 0;
   // A ledger that records instantly, as the recorder hands back its record.
   for (const name of ['refused', 'released', 'forwarded'] as const) events.on(name, (e) => e.recordedAs({ ok: true, id: `rec-${++n}`, durable: Promise.resolve(true) }));
+  events.on('refused', () => refusals++);
   traced?.subscribe(events);
   const pipeline = new CallPipeline({
     events, describe: describeRequest, ledgerHealth: () => ({ ok: true }), isLocalHold: () => false, env: { OPENAI_API_KEY: 'bench-upstream-key' },
@@ -211,14 +215,20 @@ function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline
   });
   const identity: Identity = { user: 'dev@acme.dev', agent: 'batch-eval', session: 's', roles: [], issuer: 'tollgate' };
   const engine = new Engine(loaded.policy, new MemoryStore());
-  return { pipeline, rules: { policy: loaded.policy, engine, verifier: { verify: () => Promise.resolve({ ...identity, user: `dev${n % PEOPLE}@acme.dev` }) } } };
+  // Many people, a few calls each: no person's limits refuse any call, so every call is forwarded.
+  let caller = 0;
+  return { pipeline, rules: { policy: loaded.policy, engine, verifier: { verify: () => Promise.resolve({ ...identity, user: `dev${caller++ % 20_000}@acme.dev` }) } } };
 }
+
+let traces = 0;
 
 async function pipelineCpu(p: { pipeline: CallPipeline; rules: CallPolicy }, calls: number): Promise<number> {
   const route = { provider: 'openai', path: '/v1/chat/completions', query: '' };
   const before = process.cpuUsage();
   for (let i = 0; i < calls; i++) {
-    await p.pipeline.run(new BenchCall({ authorization: 'Bearer t', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), route, p.rules);
+    // Each call in a trace of its own, as an agent's calls come (the bundle caps calls per trace).
+    const traceId = (++traces).toString(16).padStart(32, '0');
+    await p.pipeline.run(new BenchCall({ authorization: 'Bearer t', traceparent: `00-${traceId}-00f067aa0ba902b7-01` }), route, p.rules);
     // A turn of the event loop now and then, as a proxy takes between requests: the batch
     // processor exports on it (without one, its queue would fill and drop spans unexported).
     if (i % 50 === 49) await new Promise((r) => setImmediate(r));
@@ -259,7 +269,7 @@ async function inProcess(collectorUrl: string, rounds: number): Promise<void> {
   console.log('|---|---|---|');
   console.log(`| no tracer | ${a.toFixed(1)} | ${offUs.map((x) => x.toFixed(0)).join(', ')} |`);
   console.log(`| tracer, OTLP http/protobuf | ${b.toFixed(1)} | ${onUs.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`\nThe tracer's own work: ${(b - a).toFixed(1)} µs per call.`);
+  console.log(`\nThe tracer's own work: ${(b - a).toFixed(1)} µs per call. Calls refused: ${int(refusals)}.`);
 }
 
 async function main(): Promise<void> {
