@@ -241,6 +241,19 @@ describe('traces: one GenAI span per model call', () => {
   });
 });
 
+describe('traces: the exporter set up from the environment', () => {
+  it("hides the collector's header values from the proxy's log, as written and decoded", async () => {
+    const secrets: string[] = [];
+    const tracer = CallTracer.fromEnvironment(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc123,x-team= t-42 ', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-other=%zz' },
+      { upstreamOverrides: new Map(), pseudonymOf: (u) => u, clock: Date.now },
+      { warn: () => undefined, addSecret: (s) => void (s && secrets.push(s)) },
+    );
+    await tracer.shutdown();
+    for (const s of ['Bearer%20abc123', 'Bearer abc123', 't-42', '%zz']) assert.ok(secrets.includes(s), `${s} is a secret`);
+  });
+});
+
 describe('traces: attribute pieces', () => {
   it('reads server.address and server.port from an upstream base URL', () => {
     assert.deepEqual(upstreamAddressOf('https://api.openai.com'), { address: 'api.openai.com', port: 443 });
