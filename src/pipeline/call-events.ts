@@ -1,4 +1,5 @@
 import type { Settlement } from '../engine/decision';
+import type { ResponseNames } from '../providers/usage';
 import type { DecidedCall, IdentifiedCall } from './call-context';
 
 /**
@@ -16,6 +17,14 @@ export type Recording =
  */
 export interface RecordedEvent {
   recordedAs(recording: Recording): void;
+  /** The id of the record once the ledger's subscriber has appended it: for listeners after it (a span names its record). */
+  recordId(): string | undefined;
+}
+
+/** W3C trace context headers (https://www.w3.org/TR/trace-context/). */
+export interface TraceHeaders {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 /** Refused before any identity was verified: counted per window, not recorded alone. */
@@ -55,6 +64,11 @@ export interface ForwardedEvent extends RecordedEvent {
   readonly call: DecidedCall;
   /** Why the decision is not quite what the bundle says (fail-open team mode), if so. */
   readonly note?: string;
+  /**
+   * A tracer's span for the call: the upstream request carries its context in place of the
+   * client's trace headers. Without a tracer, the client's pass as they came.
+   */
+  tracedAs(context: TraceHeaders): void;
 }
 
 /** A forwarded call has ended and been charged what it used. */
@@ -65,6 +79,8 @@ export interface SettledEvent {
   readonly status: number;
   /** The call ended before its end: the client left or the upstream broke off. */
   readonly aborted: boolean;
+  /** The response's id and the model that served it, where the upstream named them. */
+  readonly response?: ResponseNames;
 }
 
 /** Every event of one call, by name. */

@@ -1,6 +1,7 @@
 import { version } from '../../package.json';
 import type { Decision } from '../engine/decision';
 import { clientKeyOf } from '../providers/client-key';
+import type { TraceHeaders } from './call-events';
 import type { DecidedCall, RoutedCall } from './call-context';
 import type { CallTransport } from './call-transport';
 
@@ -35,9 +36,10 @@ export function labelsOf(t: CallTransport): string[] {
 /**
  * The headers a call goes upstream with: exactly these, never the client's own (its identity
  * token among them); the provider's auth with `key`, and only the client headers its style, the
- * bundle and tracing let pass.
+ * bundle and tracing let pass. `trace`, the context of the proxy's own span for the call, takes
+ * the place of the client's trace headers (the span is the upstream's parent).
  */
-export function upstreamHeaders(c: DecidedCall, key: string | undefined): Record<string, string> {
+export function upstreamHeaders(c: DecidedCall, key: string | undefined, trace?: TraceHeaders): Record<string, string> {
   const { transport: t, adapter, provider, identity } = c;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -53,6 +55,11 @@ export function upstreamHeaders(c: DecidedCall, key: string | undefined): Record
   for (const name of [...adapter.clientHeaders, ...provider.forwardHeaders, ...traceHeaders]) {
     const v = t.header(name);
     if (v) headers[name] = v;
+  }
+  if (trace) {
+    delete headers.tracestate;
+    headers.traceparent = trace.traceparent;
+    if (trace.tracestate) headers.tracestate = trace.tracestate;
   }
   Object.assign(headers, provider.headers);
   return headers;

@@ -1,5 +1,5 @@
 import type { ProviderAdapter } from '../providers/adapter';
-import type { UsageReading } from '../providers/usage';
+import type { ResponseNames, UsageReading } from '../providers/usage';
 import type { ProxyError } from './errors';
 
 // What the pipeline needs from the transport around it, and nothing of how it is done: the
@@ -59,6 +59,8 @@ export interface RelayOrder {
 
 export interface RelayOutcome {
   readonly reading: UsageReading;
+  /** The response's id and model, where it names them. */
+  readonly response?: ResponseNames;
   /** The response ended before its end: the client left or the upstream broke off. */
   readonly aborted: boolean;
   readonly status: number;

@@ -10,7 +10,8 @@ import { upstreamQuery } from '../providers/client-key';
 import { adapterFor, styleOfPath } from '../providers/registry';
 import type { ProviderAdapter } from '../providers/adapter';
 import { settleUsage } from '../providers/usage';
-import type { CallEvents, Recording } from './call-events';
+import type { ResponseNames } from '../providers/usage';
+import type { CallEvents, Recording, TraceHeaders } from './call-events';
 import type { CallPolicy, CallRoute, DecidedCall, DescribedCall, IdentifiedCall, RoutedCall } from './call-context';
 import type { CallTransport, RelayOutcome } from './call-transport';
 import { allowHeaders, labelsOf, tokenOf, traceOf, upstreamHeaders } from './call-headers';
@@ -189,7 +190,7 @@ export class CallPipeline {
     if (decision.outcome === 'refuse' && !decision.shadow) {
       const headers: Record<string, string> = { 'x-tollgate-rule': decision.rule ?? 'unknown' };
       if (decision.retryAfterS !== undefined) headers['retry-after'] = String(decision.retryAfterS);
-      const recording = this.recorded((recordedAs) => this.p.events.emit('refused', { call: c, recordedAs }));
+      const recording = this.recorded((recordedAs, recordId) => this.p.events.emit('refused', { call: c, recordedAs, recordId }));
       return this.answerRecorded(t, adapter, recording, decision.status, refusalAnswer(decision.refusal ?? 'rate-limit').error, `Tollgate refused this request: ${decision.reason}.`, headers, decision.errorDetails);
     }
 
@@ -197,21 +198,22 @@ export class CallPipeline {
     if (provider.keyEnv && !key) {
       await rules.engine.release(decision, this.p.clock());
       const err = new ProxyError('upstream-key-missing', missingKeyMessage(provider, this.p.env));
-      const recording = this.recorded((recordedAs) => this.p.events.emit('released', { call: c, status: err.status, recordedAs }));
+      const recording = this.recorded((recordedAs, recordId) => this.p.events.emit('released', { call: c, status: err.status, recordedAs, recordId }));
       return this.answerRecorded(t, adapter, recording, err.status, err.kind, err.message, {});
     }
 
     const changes = { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.p.pseudonymOf(identity.user) };
     const { parts, strippedUsage } = renderBody(c.body, adapter, c.call, changes);
     const note = decision.hold && this.p.isLocalHold(decision.hold) ? FAIL_OPEN_NOTE : undefined;
-    const recording = this.recorded((recordedAs) => this.p.events.emit('forwarded', { call: c, note, recordedAs }));
+    let trace: TraceHeaders | undefined;
+    const recording = this.recorded((recordedAs, recordId) => this.p.events.emit('forwarded', { call: c, note, recordedAs, recordId, tracedAs: (t) => (trace = t) }));
     if (!recording.ok) {
       await rules.engine.release(decision, this.p.clock());
       return this.answer(t, adapter, new ProxyError('ledger-unavailable', 'tollgate cannot record decisions, so it refuses calls until it can'));
     }
     const base = this.p.upstreamOverrides.get(provider.name) ?? provider.upstream;
     const path = adapter.upstreamPath?.(c.route.path, c.call, changes) ?? c.route.path;
-    const request = { url: this.upstreamUrl(base, `${path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key), body: parts };
+    const request = { url: this.upstreamUrl(base, `${path}${upstreamQuery(c.adapter.clientKeys, c.route.query)}`), headers: upstreamHeaders(c, key, trace), body: parts };
     const ended = await new Promise<UpstreamEnd | undefined>((resolve) => {
       t.sendUpstream(request, {
         onError: (err, sent) => void recording.durable.then((durableOk) => resolve({ failed: err, sent, durableOk })),
@@ -258,7 +260,7 @@ export class CallPipeline {
       const reported = settleUsage(r.reading, c.call.inputTokens, (text) => adapter.countOutput(text), r.aborted);
       // A provider bills no tokens for an error it returns without usage.
       const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
-      this.settled(c, await rules.engine.settle(decision, usage, this.p.clock()), r.status, r.aborted);
+      this.settled(c, await rules.engine.settle(decision, usage, this.p.clock()), r.status, r.aborted, r.response);
       return;
     }
     const { failed: err, sent, durableOk } = ended;
@@ -274,14 +276,14 @@ export class CallPipeline {
     this.answer(t, adapter, err, { 'x-tollgate-decision': id });
   }
 
-  private settled(call: DecidedCall, settlement: Settlement, status: number, aborted: boolean): void {
-    this.p.events.emit('settled', { call, settlement, status, aborted });
+  private settled(call: DecidedCall, settlement: Settlement, status: number, aborted: boolean, response?: ResponseNames): void {
+    this.p.events.emit('settled', { call, settlement, status, aborted, response });
   }
 
   /** Emits an event the ledger records, and returns what it recorded (nothing, without a recorder). */
-  private recorded(emit: (recordedAs: (r: Recording) => void) => void): Recording {
+  private recorded(emit: (recordedAs: (r: Recording) => void, recordId: () => string | undefined) => void): Recording {
     let recording: Recording = { ok: false, problem: 'nothing records decisions' };
-    emit((r) => (recording = r));
+    emit((r) => (recording = r), () => (recording.ok ? recording.id : undefined));
     return recording;
   }
 
@@ -315,7 +317,7 @@ export class CallPipeline {
   /** Records a request that failed before a decision, then answers it. */
   private async answerFailure(c: IdentifiedCall, err: ProxyError): Promise<void> {
     if (err.reason === 'body-too-large' || err.reason === 'body-timeout') c.transport.setHeader('connection', 'close');
-    const recording = this.recorded((recordedAs) => this.p.events.emit('failed', { call: c, status: err.status, message: err.message, recordedAs }));
+    const recording = this.recorded((recordedAs, recordId) => this.p.events.emit('failed', { call: c, status: err.status, message: err.message, recordedAs, recordId }));
     return this.answerRecorded(c.transport, c.adapter, recording, err.status, err.kind, err.message, {});
   }
 

@@ -1,7 +1,7 @@
 import type { ModelCall, StyleName } from '../contracts/call';
 import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { RouteTable } from './routes';
-import type { UsageReading } from './usage';
+import type { ResponseNames, UsageReading } from './usage';
 
 /** What the policy changes in a request before it goes upstream. */
 export interface RequestChanges {
@@ -22,6 +22,8 @@ export interface DescribeSettings {
 /** Reads a stream's events as they pass and may rewrite them; null drops an event. */
 export interface StreamTap {
   readonly reading: UsageReading;
+  /** The response's id and model, as the stream's events name them. */
+  readonly response?: ResponseNames;
   event(data: string, name?: string): string | null;
 }
 
@@ -107,6 +109,8 @@ export interface ProviderAdapter {
    */
   errorBody(kind: ErrorKind, message: string, details?: ErrorDetails): unknown;
   usageFromBody(json: unknown): UsageReading;
+  /** The response's id and model, from a whole JSON body (for spans). */
+  responseFromBody?(json: unknown): ResponseNames;
   streamTap(stripUsage: boolean): StreamTap;
   /** Tokens of output text, counted as this style's model counts them (for a stream cut short). */
   countOutput(text: string): number;

@@ -21,6 +21,24 @@ export interface UsageReading {
   outputText: string;
 }
 
+/**
+ * What a response says it is: its id and the model that served it (`gen_ai.response.id`,
+ * `gen_ai.response.model`), kept apart from the usage reading so that reading stays the numbers.
+ */
+export interface ResponseNames {
+  id?: string;
+  model?: string;
+}
+
+/** The longest id or model name taken from a response: the upstream's text, bounded. */
+const maxNameLength = 256;
+
+/** Takes `id` and `model` when they are non-empty strings (an upstream could send anything). */
+export function readResponseNames(id: unknown, model: unknown, into: ResponseNames): void {
+  if (typeof id === 'string' && id !== '') into.id = id.slice(0, maxNameLength);
+  if (typeof model === 'string' && model !== '') into.model = model.slice(0, maxNameLength);
+}
+
 export function newReading(): UsageReading {
   return { outputText: '' };
 }

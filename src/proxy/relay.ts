@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ProviderAdapter, StreamTap } from '../providers/adapter';
-import type { UsageReading } from '../providers/usage';
+import type { ResponseNames, UsageReading } from '../providers/usage';
 import { newReading } from '../providers/usage';
 import { KeyPattern, KeyRedactor, redactBytes, redactHeaderText } from './key-redactor';
 import { SseReader, writeSseEvent } from './sse';
@@ -13,6 +13,8 @@ const maxUsageBody = 8 * 1024 * 1024;
 
 export interface RelayResult {
   readonly reading: UsageReading;
+  /** The response's id and model, where it names them. */
+  readonly response?: ResponseNames;
   /** The stream ended before its end: the client left or the upstream broke off. */
   readonly aborted: boolean;
   readonly status: number;
@@ -81,17 +83,21 @@ export function relayResponse(
     if (finished) return;
     finished = true;
     let reading: UsageReading;
+    let response: ResponseNames | undefined;
     if (tap && reader) {
       reader.end();
       reading = tap.reading;
+      response = tap.response;
     } else if (bodySize > 0 && bodySize <= maxUsageBody) {
       try {
-        reading = adapter.usageFromBody(JSON.parse(Buffer.concat(body, bodySize).toString('utf8')));
+        const json: unknown = JSON.parse(Buffer.concat(body, bodySize).toString('utf8'));
+        reading = adapter.usageFromBody(json);
+        response = adapter.responseFromBody?.(json);
       } catch {
         reading = newReading();
       }
     } else reading = newReading();
-    done({ reading, aborted, status });
+    done({ reading, response, aborted, status });
   };
 
   if (sse) {

@@ -11,6 +11,8 @@ import { CallEvents } from '../pipeline/call-events';
 import { ProxyError } from '../pipeline/errors';
 import { CallPipeline } from '../pipeline/pipeline';
 import { CallRecorder } from '../store/ledger/call-recorder';
+import { otlpSettings } from '../telemetry/otel-env';
+import type { CallTracer } from '../telemetry/tracing';
 import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ruleSummaries } from '../views/policy-summary';
@@ -73,6 +75,9 @@ export class ProxyServer {
   private readonly recorder: CallRecorder;
   private readonly views: AccumulatorReadModel;
   private readonly metrics: ProxyMetrics;
+  private readonly events: CallEvents;
+  /** OpenTelemetry spans of the calls, when the environment names an OTLP endpoint for traces. */
+  private tracer?: CallTracer;
   private context!: PolicyContext;
   private policyError?: { source: string; errors: string[] };
   private watcher?: PolicyFileWatcher;
@@ -83,7 +88,7 @@ export class ProxyServer {
   private constructor(private readonly o: ProxyOptions) {
     this.clock = o.clock ?? Date.now;
     this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
-    const events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`));
+    const events = (this.events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`)));
     this.recorder = new CallRecorder(o.ledger, {
       policy: () => this.context.policy,
       shadow: o.shadow,
@@ -124,6 +129,12 @@ export class ProxyServer {
   static async start(o: ProxyOptions): Promise<ProxyServer> {
     const s = new ProxyServer(o);
     s.context = contextFor(o.policy, o.policyPath, o);
+    if (otlpSettings(o.env).traces) {
+      // Loaded only when asked for: without an endpoint, no SDK is loaded and no call pays for one.
+      const { CallTracer } = await import('../telemetry/tracing');
+      s.tracer = CallTracer.fromEnvironment(o.env, { upstreamOverrides: o.upstreamOverrides, pseudonymOf: (user) => o.pseudonyms.of(user), clock: s.clock }, o.log);
+      s.tracer.subscribe(s.events);
+    }
     const reload = (text: string): void => void s.reload(text).catch((err: Error) => o.log.error(`policy reload: ${err.message}`));
     s.watcher = new PolicyFileWatcher(o.policyPath, o.policyText, reload, (err) => o.log.warn(`cannot read ${o.policyPath}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -285,6 +296,8 @@ export class ProxyServer {
     this.recorder.flush();
     this.server.closeAllConnections();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    // The calls' spans go out before the process ends, as far as the collector answers in time.
+    if (this.tracer) await Promise.race([this.tracer.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
     this.admin.close();
     this.upstream.close();
     await this.metrics.shutdown();

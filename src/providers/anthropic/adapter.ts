@@ -2,8 +2,8 @@ import type { ModelCall } from '../../contracts/call';
 import { countAnthropicText } from './count';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
-import type { UsageReading } from '../usage';
-import { newReading, num } from '../usage';
+import type { ResponseNames, UsageReading } from '../usage';
+import { newReading, num, readResponseNames } from '../usage';
 import { anthropicRoutes, describeAnthropicCall } from './request';
 import type { AnthropicUsage } from './wire';
 
@@ -50,16 +50,18 @@ function readUsage(u: AnthropicUsage | undefined, r: UsageReading): void {
 
 class AnthropicStreamTap implements StreamTap {
   readonly reading = newReading();
+  readonly response: ResponseNames = {};
   private finalOutput = false;
 
   event(data: string): string | null {
-    let event: { type?: string; message?: { usage?: AnthropicUsage }; usage?: AnthropicUsage; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } };
+    let event: { type?: string; message?: { id?: unknown; model?: unknown; usage?: AnthropicUsage }; usage?: AnthropicUsage; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } };
     try {
       event = JSON.parse(data) as typeof event;
     } catch {
       return data;
     }
     if (event.type === 'message_start') {
+      readResponseNames(event.message?.id, event.message?.model, this.response);
       readUsage(event.message?.usage, this.reading);
       // message_start reports the output so far (1 or so), not the total: wait for message_delta.
       this.reading.output = undefined;
@@ -124,6 +126,12 @@ export const anthropicAdapter: ProviderAdapter = {
     const r = newReading();
     if (json && typeof json === 'object') readUsage((json as { usage?: AnthropicUsage }).usage, r);
     return r;
+  },
+
+  responseFromBody(json: unknown): ResponseNames {
+    const names: ResponseNames = {};
+    if (json && typeof json === 'object') readResponseNames((json as { id?: unknown }).id, (json as { model?: unknown }).model, names);
+    return names;
   },
 
   streamTap(): StreamTap {

@@ -4,7 +4,7 @@ import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { DescribeSettings, PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
 import { openaiAdapter, openaiOperation } from '../openai/adapter';
 import { describeOpenAICall } from '../openai/request';
-import type { UsageReading } from '../usage';
+import type { ResponseNames, UsageReading } from '../usage';
 import { azureRoutes, deploymentOfRoute, openaiRouteOf } from './routes';
 
 // Azure OpenAI speaks OpenAI's wire format at other paths, and names deployments where OpenAI
@@ -89,6 +89,10 @@ export const azureOpenAIAdapter: ProviderAdapter = {
 
   usageFromBody(json: unknown): UsageReading {
     return openaiAdapter.usageFromBody(json);
+  },
+
+  responseFromBody(json: unknown): ResponseNames {
+    return openaiAdapter.responseFromBody?.(json) ?? {};
   },
 
   streamTap(stripUsage: boolean): StreamTap {

@@ -2,8 +2,8 @@ import type { ModelCall } from '../../contracts/call';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import { fillRoute } from '../routes';
-import type { UsageReading } from '../usage';
-import { newReading, num } from '../usage';
+import type { ResponseNames, UsageReading } from '../usage';
+import { newReading, num, readResponseNames } from '../usage';
 import { countGeminiText } from './count';
 import { describeGeminiCall, geminiRoutes, modelOfRoute, STREAM_METHOD } from './request';
 import type { GeminiUsage, GenerateContentResponse } from './wire';
@@ -72,6 +72,7 @@ function finished(response: GenerateContentResponse): boolean {
  */
 class GeminiStreamTap implements StreamTap {
   readonly reading = newReading();
+  readonly response: ResponseNames = {};
   private ended = false;
 
   event(data: string): string | null {
@@ -83,6 +84,7 @@ class GeminiStreamTap implements StreamTap {
     }
     if (chunk === null || typeof chunk !== 'object') return data;
     collectText(chunk, this.reading);
+    readResponseNames(chunk.responseId, chunk.modelVersion, this.response);
     readUsage(chunk.usageMetadata, this.reading);
     if (finished(chunk)) this.ended = true;
     if (!this.ended) this.reading.output = undefined;
@@ -151,6 +153,14 @@ export const geminiAdapter: ProviderAdapter = {
     const replies = Array.isArray(json) ? (json as unknown[]) : [json];
     for (const reply of replies) if (reply && typeof reply === 'object') readUsage((reply as GenerateContentResponse).usageMetadata, r);
     return r;
+  },
+
+  /** Google names a reply by `responseId` and the model that served it by `modelVersion`. */
+  responseFromBody(json: unknown): ResponseNames {
+    const names: ResponseNames = {};
+    const replies = Array.isArray(json) ? (json as unknown[]) : [json];
+    for (const reply of replies) if (reply && typeof reply === 'object') readResponseNames((reply as GenerateContentResponse).responseId, (reply as GenerateContentResponse).modelVersion, names);
+    return names;
   },
 
   streamTap(): StreamTap {

@@ -43,4 +43,6 @@ export interface GeminiUsage {
 export interface GenerateContentResponse {
   candidates?: { content?: Content; finishReason?: string }[];
   usageMetadata?: GeminiUsage;
+  responseId?: unknown;
+  modelVersion?: unknown;
 }

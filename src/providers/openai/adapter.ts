@@ -2,8 +2,8 @@ import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import type { GenAiOperation, PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
-import type { UsageReading } from '../usage';
-import { newReading, num } from '../usage';
+import type { ResponseNames, UsageReading } from '../usage';
+import { newReading, num, readResponseNames } from '../usage';
 import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';
 import type { OpenAIUsage } from './wire';
 
@@ -67,8 +67,18 @@ function collectText(event: Record<string, unknown>, r: UsageReading): void {
   if (typeof event.delta === 'string') r.outputText += event.delta;
 }
 
+/** Chat chunks name the response at their top; the Responses API's events in their `response`. */
+function readNames(event: Record<string, unknown>, into: ResponseNames): void {
+  const response = event.response;
+  if (response && typeof response === 'object') {
+    const r = response as { id?: unknown; model?: unknown };
+    readResponseNames(r.id, r.model, into);
+  } else readResponseNames(event.id, event.model, into);
+}
+
 class OpenAIStreamTap implements StreamTap {
   readonly reading = newReading();
+  readonly response: ResponseNames = {};
   constructor(private readonly stripUsage: boolean) {}
 
   event(data: string): string | null {
@@ -80,6 +90,7 @@ class OpenAIStreamTap implements StreamTap {
       return data;
     }
     collectText(event, this.reading);
+    readNames(event, this.response);
     readUsage(event.usage as OpenAIUsage | undefined, this.reading);
     const response = event.response as { usage?: OpenAIUsage } | undefined;
     if (response?.usage) readUsage(response.usage, this.reading);
@@ -178,6 +189,12 @@ export const openaiAdapter: ProviderAdapter = {
     const r = newReading();
     if (json && typeof json === 'object') readUsage((json as { usage?: OpenAIUsage }).usage, r);
     return r;
+  },
+
+  responseFromBody(json: unknown): ResponseNames {
+    const names: ResponseNames = {};
+    if (json && typeof json === 'object') readNames(json as Record<string, unknown>, names);
+    return names;
   },
 
   streamTap(stripUsage: boolean): StreamTap {
