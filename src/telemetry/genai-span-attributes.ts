@@ -46,6 +46,8 @@ export const Tollgate = {
   userPseudonym: 'tollgate.user.pseudonym',
   userAddress: 'tollgate.user.address',
   agent: 'tollgate.agent.name',
+  /** The model the client named, when the decision sent the request to another (a budget's downgrade). */
+  modelAsked: 'tollgate.model.asked',
 } as const;
 
 /** `error.type` of a call admitted but not sent: the proxy holds no key for its provider. */
@@ -96,8 +98,10 @@ export function spanStartOf(c: DecidedCall, upstream: UpstreamAddress | undefine
   const operation = genAiOperationName(c.call);
   if (!operation) return undefined;
   const d = c.decision;
-  // The client writes the model: a span never carries more of it than any model's name needs.
-  const model = c.call.model?.slice(0, MAX_MODEL_NAME);
+  // The request went to the model the decision served (a downgrade changes it), as the metrics
+  // name it. The client writes the model: a span never carries more of it than a name needs.
+  const asked = c.call.model?.slice(0, MAX_MODEL_NAME);
+  const model = d.modelServed?.slice(0, MAX_MODEL_NAME) ?? asked;
   const attributes: Attributes = {
     [GenAi.operation]: operation,
     [GenAi.provider]: genAiProviderName(c.call),
@@ -108,6 +112,7 @@ export function spanStartOf(c: DecidedCall, upstream: UpstreamAddress | undefine
     ...identityAttributes(c.identity, (c.rules.policy.telemetry ?? DEFAULT_TELEMETRY).identity, pseudonymOf),
   };
   if (model) attributes[GenAi.requestModel] = model;
+  if (asked && asked !== model) attributes[Tollgate.modelAsked] = asked;
   if (d.rule) attributes[Tollgate.rule] = d.rule;
   if (d.shadow) attributes[Tollgate.shadow] = true;
   if (upstream) {

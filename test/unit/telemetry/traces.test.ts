@@ -122,6 +122,17 @@ describe('traces: one GenAI span per model call', () => {
     assert.match(call.sent!.headers.traceparent ?? '', new RegExp(`^00-${span.spanContext().traceId}-${span.spanContext().spanId}-01$`), 'the upstream request carries the span as its parent');
   });
 
+  it('names the model the request went to after a downgrade, as the metrics do, and keeps the one the client asked for apart', async () => {
+    const h = harness(bob, referenceText.replace('limit_usd: 5', 'limit_usd: 0.0005'));
+    const call = new FakeCall(chat('gpt-4o'), replying({ reading: { input: 20, output: 5, outputText: '' }, aborted: false, status: 200 }), { authorization: `Bearer ${TOKEN}` });
+    await h.pipeline.run(call, chatRoute, h.rules);
+    assert.equal(JSON.parse(call.sent!.body.toString()).model, 'gpt-4o-mini', 'the budget downgraded the call');
+    const span = only(h);
+    assert.equal(span.name, 'chat gpt-4o-mini');
+    assert.equal(span.attributes['gen_ai.request.model'], 'gpt-4o-mini');
+    assert.equal(span.attributes['tollgate.model.asked'], 'gpt-4o');
+  });
+
   it("is a child of the caller's traceparent, and the upstream request carries the span's context in place of the client's", async () => {
     const h = harness(bob);
     const incoming = `00-${PARENT_TRACE}-${PARENT_SPAN}-01`;
