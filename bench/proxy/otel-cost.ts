@@ -1,7 +1,8 @@
-// What OpenTelemetry trace export costs the proxy per call (issue 18): `tollgate serve` with
-// OTLP/HTTP trace export on (protobuf, and JSON) against the same build with it off, in one run,
-// alternating rounds so that the machine's drift falls on every variant alike. Traces only: the
-// metrics exporter is not turned on here.
+// What OpenTelemetry export costs the proxy per call (issue 18): `tollgate serve` with OTLP/HTTP
+// export on (traces and metrics, as OTEL_EXPORTER_OTLP_ENDPOINT turns both on; protobuf, and JSON)
+// against the same build with it off, in one run, alternating rounds so that the machine's drift
+// falls on every variant alike. "Off" still records the metrics the Prometheus endpoint serves:
+// that endpoint is always there.
 // Each variant is its own proxy process on the same upstream; each round loads one of them at a
 // fixed offered rate (CPU per call depends on the rate) with small non-streaming chat calls, and
 // reads the proxy process's CPU from /proc. The collector is a receiver in this process that
@@ -34,6 +35,9 @@ import { describeRequest } from '../../src/proxy/describe/describe';
 import { MemoryStore } from '../../src/store/memory-store';
 import { loadSessionKeys } from '../../src/store/session-key';
 import { CallTracer } from '../../src/telemetry/tracing';
+import { GatewayMetrics } from '../../src/telemetry/metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { benchPolicy } from './agent-body';
 
 const root = process.cwd();
@@ -198,7 +202,7 @@ class BenchCall implements CallTransport {
 /** Calls the pipeline bench saw refused (none, unless the bundle's limits change). */
 let refusals = 0;
 
-function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline; rules: CallPolicy } {
+function benchPipeline(traced: CallTracer | undefined, metered = false): { pipeline: CallPipeline; rules: CallPolicy } {
   const loaded = loadPolicy(benchPolicy());
   if (!loaded.ok) throw new Error('the bench bundle does not load');
   const events = new CallEvents((err) => {
@@ -209,6 +213,13 @@ function benchPipeline(traced: CallTracer | undefined): { pipeline: CallPipeline
   for (const name of ['refused', 'released', 'forwarded'] as const) events.on(name, (e) => e.recordedAs({ ok: true, id: `rec-${++n}`, durable: Promise.resolve(true) }));
   events.on('refused', () => refusals++);
   traced?.subscribe(events);
+  // The metrics every proxy records for its Prometheus endpoint, exported or not.
+  if (metered) {
+    new GatewayMetrics({
+      freshMeter: () => new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }).getMeter('tollgate'),
+      policy: () => loaded.policy, pseudonymOf: (u) => `tg-${u.length}`, upstreamOf: () => 'https://api.openai.com', accumulators: () => Promise.resolve([]), clock: Date.now,
+    }).subscribe(events);
+  }
   const pipeline = new CallPipeline({
     events, describe: describeRequest, ledgerHealth: () => ({ ok: true }), isLocalHold: () => false, env: { OPENAI_API_KEY: 'bench-upstream-key' },
     upstreamOverrides: new Map(), shadow: false, pseudonymOf: (u) => `tg-${u.length}`, clock: Date.now, log: { warn: () => undefined, error: () => undefined },
@@ -243,16 +254,21 @@ async function inProcess(collectorUrl: string, rounds: number): Promise<void> {
   const tracer = CallTracer.fromEnvironment(process.env, { upstreamOverrides: new Map(), pseudonymOf: (u) => `tg-${u.length}`, clock: Date.now }, { warn: (m) => console.error(m), addSecret: () => undefined });
   const off = benchPipeline(undefined);
   const on = benchPipeline(tracer);
+  const metered = benchPipeline(undefined, true);
   const batch = 2_000;
   await pipelineCpu(off, batch);
   await pipelineCpu(on, batch);
+  await pipelineCpu(metered, batch);
   const offUs: number[] = [];
   const onUs: number[] = [];
+  const meteredUs: number[] = [];
   for (let r = 0; r < rounds * 2; r++) {
     if (r % 2 === 0) {
       offUs.push(await pipelineCpu(off, batch));
       onUs.push(await pipelineCpu(on, batch));
+      meteredUs.push(await pipelineCpu(metered, batch));
     } else {
+      meteredUs.push(await pipelineCpu(metered, batch));
       onUs.push(await pipelineCpu(on, batch));
       offUs.push(await pipelineCpu(off, batch));
     }
@@ -269,7 +285,8 @@ async function inProcess(collectorUrl: string, rounds: number): Promise<void> {
   console.log('|---|---|---|');
   console.log(`| no tracer | ${a.toFixed(1)} | ${offUs.map((x) => x.toFixed(0)).join(', ')} |`);
   console.log(`| tracer, OTLP http/protobuf | ${b.toFixed(1)} | ${onUs.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`\nThe tracer's own work: ${(b - a).toFixed(1)} µs per call. Calls refused: ${int(refusals)}.`);
+  console.log(`| metrics recorded (no tracer) | ${median(meteredUs).toFixed(1)} | ${meteredUs.map((x) => x.toFixed(0)).join(', ')} |`);
+  console.log(`\nThe tracer's own work: ${(b - a).toFixed(1)} µs per call; the metrics' own work: ${(median(meteredUs) - a).toFixed(1)} µs per call. Calls refused: ${int(refusals)}.`);
 }
 
 async function main(): Promise<void> {
@@ -294,8 +311,8 @@ async function processRounds(seconds: number, rounds: number, rate: number): Pro
   // The SDK's defaults otherwise: a batch every 5 s, of up to 512 spans.
   const variants: Variant[] = [
     { name: 'off (no OTEL variables)', env: {}, rounds: [] },
-    { name: 'traces, http/protobuf', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, rounds: [] },
-    { name: 'traces, http/json', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, rounds: [] },
+    { name: 'OTLP on, http/protobuf', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, rounds: [] },
+    { name: 'OTLP on, http/json', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, rounds: [] },
   ];
   try {
     for (const v of variants) await startTollgate(v, upstream);
