@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ReadyCommand, RefreshCommand, RunCommand, StateNotification } from '../protocol';
 import type { ProxyHost } from './proxy-host';
+import { dashboardPageHtml } from '../views/dashboard-page';
 
 const VIEW_TYPE = 'tollgate.dashboard';
 
@@ -76,20 +77,7 @@ export class DashboardPanel implements vscode.Disposable {
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.mediaRoot, 'dashboard.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(this.mediaRoot, 'dashboard.css'));
     const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Tollgate</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return dashboardPageHtml({ nonce, scriptUrl: script.toString(), styleUrl: style.toString(), metaCsp: csp });
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { ADMIN_PREFIX } from '../contracts/admin';
+import { dashboardPageHtml } from '../views/dashboard-page';
 
 /** The page's address; `${ADMIN_PREFIX}` alone redirects here so relative asset URLs resolve. */
 export const DASHBOARD_PAGE = `${ADMIN_PREFIX}/`;
@@ -77,21 +78,7 @@ export class DashboardSite {
       return send(req, res, 503, { 'content-type': 'text/plain; charset=utf-8' }, 'the dashboard is not built into this installation (dist/media is missing)\n');
     }
     const nonce = randomBytes(16).toString('base64');
-    const html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<link rel="stylesheet" href="assets/dashboard-browser.css">
-<title>Tollgate</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${nonce}" src="assets/dashboard-browser.js"></script>
-</body>
-</html>
-`;
+    const html = dashboardPageHtml({ nonce, scriptUrl: 'assets/dashboard-browser.js', styleUrl: 'assets/dashboard-browser.css' });
     send(req, res, 200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': dashboardCsp(nonce) }, html);
   }
 
