@@ -4,7 +4,7 @@ import type { Identity } from '../engine/identity/identity';
 import { DEFAULT_TELEMETRY } from '../engine/policy/model';
 import type { DecidedCall } from '../pipeline/call-context';
 import type { ResponseNames } from '../providers/usage';
-import { genAiOperationName, genAiProviderName } from './genai-names';
+import { genAiOperationName, genAiProviderName, MAX_NAME_LENGTH } from './genai-names';
 
 // What a model call's span says, as the OpenTelemetry GenAI semantic conventions name it
 // (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/), plus Tollgate's own
@@ -55,8 +55,6 @@ export const KEY_MISSING = 'upstream_key_missing';
 /** `error.type` of a call cut off before its end (the client left or the upstream broke off). */
 export const ABORTED = 'aborted';
 
-/** The longest model name a span carries (a client may send a model name of any length). */
-export const MAX_MODEL_NAME = 256;
 
 /** Where a call goes upstream, for `server.address` and `server.port`. */
 export interface UpstreamAddress {
@@ -100,8 +98,8 @@ export function spanStartOf(c: DecidedCall, upstream: UpstreamAddress | undefine
   const d = c.decision;
   // The request went to the model the decision served (a downgrade changes it), as the metrics
   // name it. The client writes the model: a span never carries more of it than a name needs.
-  const asked = c.call.model?.slice(0, MAX_MODEL_NAME);
-  const model = d.modelServed?.slice(0, MAX_MODEL_NAME) ?? asked;
+  const asked = c.call.model?.slice(0, MAX_NAME_LENGTH);
+  const model = d.modelServed?.slice(0, MAX_NAME_LENGTH) ?? asked;
   const attributes: Attributes = {
     [GenAi.operation]: operation,
     [GenAi.provider]: genAiProviderName(c.call),

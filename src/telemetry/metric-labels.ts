@@ -1,4 +1,5 @@
 import type { TelemetryConfig } from '../engine/policy/model';
+import { MAX_NAME_LENGTH } from './genai-names';
 
 // Label values that come from callers (a model name, an agent name) are bounded here: every
 // distinct value is a new time series in Prometheus and in whatever a collector feeds, so a caller
@@ -8,15 +9,17 @@ import type { TelemetryConfig } from '../engine/policy/model';
 export const OTHER_VALUE = '_OTHER';
 
 /**
- * The first `capacity` distinct values seen pass as they are; every later one is `_OTHER`. The
- * first seen are kept (not the most recent) so a series, once started, is never cut short.
+ * The first `capacity` distinct values seen pass as they are (cut to MAX_NAME_LENGTH: a client
+ * may name a model of any length); every later one is `_OTHER`. The first seen are kept (not the
+ * most recent) so a series, once started, is never cut short.
  */
 export class BoundedValues {
   private readonly seen = new Set<string>();
 
   constructor(private readonly capacity: number) {}
 
-  of(value: string): string {
+  of(named: string): string {
+    const value = named.length > MAX_NAME_LENGTH ? named.slice(0, MAX_NAME_LENGTH) : named;
     if (this.seen.has(value)) return value;
     if (this.seen.size >= this.capacity) return OTHER_VALUE;
     this.seen.add(value);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { AccumulatorView } from '../../../src/contracts/admin';
 import { DEFAULT_TELEMETRY } from '../../../src/engine/policy/model';
 import { fillSeries } from '../../../src/telemetry/accumulator-fill';
+import { MAX_NAME_LENGTH } from '../../../src/telemetry/genai-names';
 import { BoundedValues, OTHER_VALUE, personLabel, personOfKey } from '../../../src/telemetry/metric-labels';
 
 const budget = (key: string, used: number, limit = 10, rule = 'user-daily'): AccumulatorView => ({ rule, kind: 'budget', key, unit: 'usd', used, limit });
@@ -14,6 +15,13 @@ describe('metric labels', () => {
     assert.equal(models.of('model-3'), OTHER_VALUE);
     assert.equal(models.of('gpt-4o-mini'), 'gpt-4o-mini', 'a series once started keeps its name');
     assert.equal(models.of('model-4'), OTHER_VALUE);
+  });
+
+  it('cuts a caller-chosen value to a length a name needs, so a series never holds a body-sized label', () => {
+    const models = new BoundedValues(2);
+    const long = `gpt-4o-${'x'.repeat(1_000_000)}`;
+    assert.equal(models.of(long).length, MAX_NAME_LENGTH);
+    assert.equal(models.of(`${long}y`), models.of(long), 'values alike in their first characters share a series');
   });
 
   it('names a person only with per_person_metrics, and as the bundle names people in traces', () => {
