@@ -179,5 +179,13 @@ function relayedHeaders(upstream: IncomingHttpHeaders, secrets: readonly string[
     if (redactHeaderText(names, name) !== undefined) continue;
     headers[name] = Array.isArray(value) ? value.map((v) => redactHeaderText(keys, v) ?? v) : (redactHeaderText(keys, value) ?? value);
   }
-  return headers;
+  return Object.assign(headers, INERT);
 }
+
+/**
+ * What every relayed answer says to a browser: a page it renders runs sandboxed (no script, an
+ * opaque origin) and its type is never sniffed. The browser dashboard shares the proxy's origin
+ * and keeps its token in the tab's session storage; an upstream's page must not run as that origin.
+ * API clients ignore both headers.
+ */
+const INERT: OutgoingHttpHeaders = { 'content-security-policy': 'sandbox', 'x-content-type-options': 'nosniff' };

@@ -63,6 +63,17 @@ describe('web pages cannot drive the proxy (Origin and Host, before anything els
     assert.match(r.headers['access-control-expose-headers'] ?? '', /x-tollgate-decision/);
   });
 
+  it('relays an upstream page inert: sandboxed and never sniffed, so it cannot script the dashboard\'s origin', async () => {
+    // The dashboard shares this origin and keeps its token in the tab's session storage; a page a
+    // navigation reached through the proxy must not run as that origin.
+    mock.next.push({ kind: 'custom', handle: (_req, res) => res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': "default-src *; script-src 'unsafe-inline'" }).end('<script>sessionStorage.getItem("x")</script>') });
+    const r = await send({}, '/openai/v1/models', 'GET');
+    assert.equal(r.status, 200);
+    assert.equal(r.reached, true);
+    assert.equal(r.headers['content-security-policy'], 'sandbox', 'the upstream\'s own policy is replaced, not added to');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  });
+
   it('has no allowed origin by default', async () => {
     const q = await startTestProxy(mock.url, { policyText: open });
     try {
