@@ -67,7 +67,7 @@ describe('proxy views after a restart', () => {
       const firstStore = await redisStore();
       const first = await startTestProxy(upstream, { store: firstStore });
       const dataDir = first.dataDir;
-      let usedBefore = 0;
+      let usedBefore: number;
       try {
         const client = new OpenAI({ apiKey: await first.token('erin@acme.dev', { agent: 'nb' }), baseURL: `${first.url}/openai/v1`, maxRetries: 0 });
         await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
