@@ -44,6 +44,24 @@ const sharedBundles = {
   },
 };
 
+/**
+ * In the extension host the compiler is the editor's own (src/extension/preview/editor-typescript.ts),
+ * so the .vsix need not carry one; dist/typescript.js is left out of it (.vscodeignore) and is only
+ * the fallback of a build run in place.
+ */
+/** @type {import('esbuild').Plugin} */
+const editorTypeScript = {
+  name: 'editor-typescript',
+  setup(build) {
+    build.onResolve({ filter: /^typescript$/ }, () => ({ path: 'typescript', namespace: 'editor-typescript' }));
+    build.onLoad({ filter: /.*/, namespace: 'editor-typescript' }, () => ({
+      contents: "module.exports = require('./src/extension/preview/editor-typescript').loadEditorTypeScript();",
+      loader: 'js',
+      resolveDir: __dirname,
+    }));
+  },
+};
+
 const builds = [
   { ...nodeCommon, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [sharedBundles] },
   // No source map: these are third-party code, and their maps would outweigh them.
@@ -51,7 +69,8 @@ const builds = [
 ];
 if (fs.existsSync('src/extension/extension.ts')) {
   // import() of the compiler becomes a require(): the same lazy load, by the extension host's loader.
-  builds.push({ ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', plugins: [sharedBundles], supported: { 'dynamic-import': false } });
+  // The editor's compiler is resolved first (plugins are asked in order).
+  builds.push({ ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', plugins: [editorTypeScript, sharedBundles], supported: { 'dynamic-import': false } });
 }
 /** @type {import('esbuild').BuildOptions} */
 const browserCommon = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: production, logLevel: 'warning' };
