@@ -85,6 +85,16 @@ export function spendSeries(snapshot: StateSnapshot): [number[], number[]] {
     }
     return [xs, ys];
   }
+  // Recent decisions may be gone (a restart) while the day's spend is known: then that one day.
+  if (snapshot.recent.length === 0) {
+    for (const d of days) {
+      const t = Date.parse(`${d.key}T00:00:00Z`);
+      if (Number.isNaN(t)) continue;
+      xs.push(t / 1000);
+      ys.push(d.usd);
+    }
+    return [xs, ys];
+  }
   let total = 0;
   for (const d of [...snapshot.recent].sort((a, b) => a.time.localeCompare(b.time))) {
     const t = Date.parse(d.time);
@@ -135,4 +145,44 @@ export function spendLines(rows: readonly SpendRow[], days: readonly string[], f
   const rest = keys.slice(top);
   if (rest.length > 0) lines.push(line(`others (${rest.length})`, (d) => rest.reduce((sum, [, m]) => sum + (m.get(d) ?? 0), 0)));
   return { xs: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000), lines };
+}
+
+/** Seconds either side of a chart's only instant: the day around it. */
+export const SINGLE_INSTANT_PAD_S = 43_200;
+
+/**
+ * The time axis of a spend chart, in seconds since epoch: exactly the data's span, or `pad`
+ * either side of a single instant. Given to uPlot as the x scale's range, computed from the data
+ * itself: uPlot widens a time scale with one point to a thousand days before asking for a range.
+ */
+export function timeAxisRange(xs: ArrayLike<number | null | undefined>, pad = SINGLE_INSTANT_PAD_S): [number, number] | [null, null] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (x == null || !Number.isFinite(x)) continue;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  if (min > max) return [null, null];
+  return min === max ? [min - pad, max + pad] : [min, max];
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * The time axis's tick labels, in UTC (the days spend is kept in): months with their year when
+ * ticks are a month or more apart, days when a day or more, else times of day, the first one with
+ * its date. `splits` are seconds since epoch, `incr` the seconds between ticks.
+ */
+export function timeTickLabels(splits: readonly number[], incr: number): string[] {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return splits.map((s, i) => {
+    const d = new Date(s * 1000);
+    const day = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
+    if (incr >= 28 * 86_400) return `${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+    if (incr >= 86_400) return day;
+    const time = incr >= 60 ? `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}` : `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+    return i === 0 ? `${day} ${time} UTC` : time;
+  });
 }
