@@ -3,6 +3,7 @@ import type { CallPreview, PreviewContext, PreviewDiagnostic } from '../../previ
 import type { PreviewDocument } from '../../preview/document-preview';
 import { PREVIEW_LANGUAGES, PreviewCache } from '../../preview/document-preview';
 import type { LiveState } from '../live-state';
+import { EditorTypeScriptError } from './editor-typescript';
 
 // The thin editor adapter for the quota preview: CodeLens, hover, diagnostics and the quick fix.
 // Everything it shows is computed by src/preview (pure, tested in plain node).
@@ -38,10 +39,22 @@ export function registerQuotaPreview(context: vscode.ExtensionContext, live: Liv
   /** Fixes by diagnostic, so the code action provider finds the one a diagnostic offers. */
   const fixes = new WeakMap<vscode.Diagnostic, NonNullable<PreviewDiagnostic['fix']>>();
 
+  let noCompilerSaid = false;
   const previews = async (doc: vscode.TextDocument, token?: vscode.CancellationToken): Promise<CallPreview[]> => {
     const c = contextOf(live);
     if (!c) return [];
-    return cache.previews(asPreviewDocument(doc), c.ctx, c.key, token);
+    try {
+      return await cache.previews(asPreviewDocument(doc), c.ctx, c.key, token);
+    } catch (err) {
+      // The JS/TS finder parses with the editor's own compiler; an editor without one gets no
+      // JS/TS previews, and is told so once rather than seeing previews silently missing.
+      if (!EditorTypeScriptError.is(err, 'not-found')) throw err;
+      if (!noCompilerSaid) {
+        noCompilerSaid = true;
+        void vscode.window.showWarningMessage(`Tollgate: the quota preview for JavaScript and TypeScript needs the TypeScript compiler this editor ships with, and none was found (${err.message}). Python previews still work.`);
+      }
+      return [];
+    }
   };
 
   const refreshDiagnostics = async (doc: vscode.TextDocument): Promise<void> => {
