@@ -2,15 +2,35 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
 import { registeredStyles } from '../providers/registry';
-import { parseCommandArgs } from './args';
+import type { CommandGroup } from './args';
+import { commandSpec, groupHelp, parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
-import { UsageError } from './io';
+import { HelpRequest, UsageError } from './io';
+
+export const policyCheckSpec = commandSpec({
+  name: 'policy check',
+  summary: 'Check a policy bundle as serve does: every error as FILE:LINE:COL: message and exit 1, or a one-line summary and exit 0.',
+  positionals: 'FILE',
+  options: {},
+  examples: ['tollgate policy check tollgate.yaml'],
+});
+
+export const policyGroup: CommandGroup = {
+  name: 'policy',
+  summary: 'Work with policy bundles.',
+  commands: [policyCheckSpec],
+  examples: policyCheckSpec.examples,
+};
 
 /** `tollgate policy check FILE`: every error as FILE:LINE:COL: message, exit 1; a summary and exit 0 when valid. */
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
-  if (sub !== 'check') throw new UsageError(`usage: tollgate policy check FILE`);
-  const { positionals } = parseCommandArgs(rest, {}, true);
+  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+    if (sub === undefined) throw new UsageError(`usage: tollgate policy check FILE`);
+    throw new HelpRequest(groupHelp(policyGroup));
+  }
+  if (sub !== 'check') throw new UsageError(`unknown subcommand '${sub}': usage: tollgate policy check FILE`);
+  const { positionals } = parseCommandArgs(rest, policyCheckSpec, true);
   if (positionals.length !== 1) throw new UsageError('usage: tollgate policy check FILE');
   const file = positionals[0]!;
   let text: string;
