@@ -15,6 +15,7 @@ import { dataDirPublicKey, keyFingerprint, publicKeyPem, readPublicKey } from '.
 import { describeProblem, verifyLedger } from '../store/ledger/verify';
 import type { VerifyResult } from '../store/ledger/verify';
 import { judgeWitness, parseWitness, readCheckpoint } from '../store/ledger/witness';
+import { counted } from '../contracts/wording';
 
 const DATA_DIR = { type: 'string', value: 'DIR', description: 'the data dir holding the ledger (default: $TOLLGATE_DATA_DIR, else ~/.tollgate)' } as const;
 const TIME_NOTE = 'T is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or an age (90d, 12h, 30m) before now.';
@@ -110,8 +111,8 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
     checked.push({ dir, result: r, keyId: keyFingerprint(key) });
     if (r.ok) {
       const range = r.records ? `seq ${r.firstSeq}..${r.lastSeq}` : 'empty';
-      const extra = r.unacknowledged ? `; ${r.unacknowledged} torn line(s) after the last signed commit, never acknowledged (a crash; cut off at the next start)` : '';
-      io.stdout.write(`ok ${dir}: ${r.records} records (${range}), chain, signatures and signed head hold${extra}\n`);
+      const extra = r.unacknowledged ? `; ${counted(r.unacknowledged, 'torn line')} after the last signed commit, never acknowledged (a crash; cut off at the next start)` : '';
+      io.stdout.write(`ok ${dir}: ${counted(r.records, 'record')} (${range}), chain, signatures and signed head hold${extra}\n`);
     } else if (r.problem) {
       failed = true;
       io.stdout.write(`FAILED ${dir}: ${describeProblem(r.problem)}\n`);
@@ -196,7 +197,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const r = await ledger.prune(before);
     io.stdout.write(
       r.removed
-        ? `pruned ${r.removed} record(s) through seq ${r.lastSeq} (before ${before}); checkpoint ${r.checkpoint} stands for them\n`
+        ? `pruned ${counted(r.removed, 'record')} through seq ${r.lastSeq} (before ${before}); checkpoint ${r.checkpoint} stands for them\n`
         : `nothing before ${before} to prune\n`,
     );
   } finally {

@@ -6,6 +6,7 @@ import type { CommandGroup } from './args';
 import { commandSpec, groupHelp, parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
 import { HelpRequest, UsageError } from './io';
+import { counted } from '../contracts/wording';
 
 export const policyCheckSpec = commandSpec({
   name: 'policy check',
@@ -44,13 +45,13 @@ export const run: CommandRunner = async (argv, io) => {
   for (const w of result.warnings) io.stderr.write(`${formatIssue(file, w)}\n`);
   if (!result.ok) {
     for (const e of result.errors) io.stdout.write(`${formatIssue(file, e)}\n`);
-    io.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
+    io.stderr.write(`${counted(result.errors.length, 'error')} in ${file}\n`);
     return 1;
   }
   const p = result.policy;
   io.stdout.write(
-    `${file}: ok: policy '${p.name}' (${p.hash.slice(0, 12)}): ${p.providers.size} providers, ${p.limits.length} limits, ${p.budgets.length} budgets, ` +
-      `${p.entitlements.roles.size} role entitlements, ${p.exceptions.length} exceptions\n`,
+    `${file}: ok: policy '${p.name}' (${p.hash.slice(0, 12)}): ${counted(p.providers.size, 'provider')}, ${counted(p.limits.length, 'limit')}, ${counted(p.budgets.length, 'budget')}, ` +
+      `${counted(p.entitlements.roles.size, 'role entitlement')}, ${counted(p.exceptions.length, 'exception')}\n`,
   );
   return 0;
 };

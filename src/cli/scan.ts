@@ -11,6 +11,7 @@ import { formatText } from '../scan/formats/text';
 import { formatJson } from '../scan/formats/json';
 import { formatSarif } from '../scan/formats/sarif';
 import { defaultMaxFileBytes } from '../scan/content';
+import { counted } from '../contracts/wording';
 
 const formats = ['text', 'json', 'sarif'] as const;
 type Format = (typeof formats)[number];
@@ -62,7 +63,7 @@ export const run: CommandRunner = async (argv, io) => {
 
   if (values['write-baseline'] && baselineFile) {
     await writeBaseline(baselineFile, report.findings);
-    io.stderr.write(`${summaryLine(report)}\ntollgate scan: wrote ${report.findings.length} finding(s) to baseline ${values.baseline}\n`);
+    io.stderr.write(`${summaryLine(report)}\ntollgate scan: wrote ${counted(report.findings.length, 'finding')} to baseline ${values.baseline}\n`);
     return report.errors.length > 0 ? 2 : 0;
   }
 

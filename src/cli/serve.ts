@@ -15,6 +15,7 @@ import { referencePolicyPath } from '../store/reference-policy';
 import { commandSpec, parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
+import { counted } from '../contracts/wording';
 
 const DEFAULT_PORT = 8787;
 
@@ -78,7 +79,7 @@ export const run: CommandRunner = async (argv, io) => {
   for (const w of loaded.warnings) log.warn(formatIssue(policyPath, w));
   if (!loaded.ok) {
     for (const e of loaded.errors) io.stderr.write(`${formatIssue(policyPath, e)}\n`);
-    io.stderr.write(`tollgate serve: the policy has ${loaded.errors.length} error(s); not starting\n`);
+    io.stderr.write(`tollgate serve: the policy has ${counted(loaded.errors.length, 'error')}; not starting\n`);
     return 1;
   }
 
