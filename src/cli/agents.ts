@@ -7,7 +7,7 @@ import { codexHome, readCodexProvider, removeCodexFile, setUpCodexForProxy } fro
 import { mintSessionToken } from '../engine/identity/tokens';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { loadSessionKeys } from '../store/session-key';
-import { parseCommandArgs, parseDurationArg } from './args';
+import { commandSpec, parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 
@@ -53,25 +53,28 @@ function codexLines(r: CodexReport, action: Action): string[] {
   return [`# not set up in ${r.file}: run tollgate agents setup codex`];
 }
 
+export const agentsSpec = commandSpec({
+  name: 'agents',
+  summary: 'Point Claude Code, Codex and Gemini CLI at the proxy: show prints shell exports with a session token per agent, setup and remove change what the agent reads from disk (Codex\'s config.toml).',
+  positionals: `[${ACTIONS.join('|')}] [${AGENT_NAMES.join('|')}|all]`,
+  options: {
+    user: { type: 'string', value: 'U', description: 'the person the agents call for (required by show)' },
+    role: { type: 'string', multiple: true, value: 'R', description: 'a role the person holds (repeat for several)' },
+    ttl: { type: 'string', default: '8h', value: 'DURATION', description: "how long each agent's token is valid" },
+    url: { type: 'string', value: 'URL', description: `the proxy (default: $TOLLGATE_PROXY_URL, else ${DEFAULT_PROXY_URL})` },
+    'data-dir': { type: 'string', value: 'DIR', description: 'the data dir holding the session key (the same one serve uses)' },
+    'codex-home': { type: 'string', value: 'DIR', description: "Codex's home (default: $CODEX_HOME, else ~/.codex)" },
+    format: { type: 'string', default: 'text', value: 'text|json', description: 'text is shell (comments and exports); json for tools' },
+  },
+  examples: ['eval "$(tollgate agents show claude-code --user you@acme.dev)"'],
+});
+
 /**
- * `tollgate agents [show|setup|remove] [claude-code|codex|gemini-cli|all] [--user U] [--role R]...
- * [--ttl 8h] [--url URL] [--data-dir DIR] [--codex-home DIR] [--format text|json]`
+ * `tollgate agents [show|setup|remove] [claude-code|codex|gemini-cli|all] [options]`
  * Text output is shell (comments and exports), so `eval "$(tollgate agents show --user U)"` applies it.
  */
 export const run: CommandRunner = async (argv, io) => {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      user: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      ttl: { type: 'string', default: '8h' },
-      url: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'codex-home': { type: 'string' },
-      format: { type: 'string', default: 'text' },
-    },
-    true,
-  );
+  const { values, positionals } = parseCommandArgs(argv, agentsSpec, true);
   const { action, agents } = parseTarget(positionals);
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`invalid --format '${values.format}': use text or json`);
   let base: string;

@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
+import type { CommandGroup } from './args';
+import { commandHelp, commandSpec, groupHelp, parseCommandArgs } from './args';
 import { parseDuration } from '../engine/units';
 import { resolveDataDir } from '../store/data-dir';
 import { LedgerError } from '../store/ledger/errors';
@@ -14,16 +15,68 @@ import { dataDirPublicKey, keyFingerprint, publicKeyPem, readPublicKey } from '.
 import { describeProblem, verifyLedger } from '../store/ledger/verify';
 import type { VerifyResult } from '../store/ledger/verify';
 import { judgeWitness, parseWitness, readCheckpoint } from '../store/ledger/witness';
+import { counted } from '../contracts/wording';
 
-const USAGE = `usage:
-  tollgate audit verify [--data-dir DIR]... [--pubkey FILE] [--witness FILE]...
-  tollgate audit checkpoint [--data-dir DIR]
-  tollgate audit export --format jsonl|csv|traffic [--since T] [--until T] [--data-dir DIR]...
-  tollgate audit pubkey [--data-dir DIR]
-  tollgate audit prune --before T [--data-dir DIR]
-T is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or an age (90d, 12h, 30m) before now.
-checkpoint prints the signed head as a witness; keep it outside the data dir. verify --witness fails
-when a ledger does not extend a witness (a cut tail, a zeroed head, a deleted, replaced or restored ledger).`;
+const DATA_DIR = { type: 'string', value: 'DIR', description: 'the data dir holding the ledger (default: $TOLLGATE_DATA_DIR, else ~/.tollgate)' } as const;
+const TIME_NOTE = 'T is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or an age (90d, 12h, 30m) before now.';
+
+export const verifySpec = commandSpec({
+  name: 'audit verify',
+  summary: 'Check the chain, the signatures and the signed head of each ledger, and that each ledger extends its witnesses. Exit 0 when all hold, 1 naming the first bad record.',
+  options: {
+    'data-dir': { ...DATA_DIR, multiple: true, description: 'a data dir to verify (repeat for several; default: $TOLLGATE_DATA_DIR, else ~/.tollgate)' },
+    pubkey: { type: 'string', value: 'FILE', description: "verify with this public key (PEM) instead of the data dir's own" },
+    witness: { type: 'string', multiple: true, value: 'FILE', description: 'a checkpoint kept elsewhere: fails on a cut tail, a zeroed head, a deleted, replaced or restored ledger' },
+  },
+  examples: ['tollgate audit verify --witness ~/tollgate-witness.json'],
+});
+
+export const checkpointSpec = commandSpec({
+  name: 'audit checkpoint',
+  summary: 'Print the signed head as a witness, to keep where a rollback of the data dir cannot reach.',
+  options: { 'data-dir': DATA_DIR },
+  examples: ['tollgate audit checkpoint > ~/tollgate-witness.json'],
+});
+
+export const exportSpec = commandSpec({
+  name: 'audit export',
+  summary: 'Print the records, oldest first: one JSON object a line, CSV with the same fields flattened, or traffic for simulate.',
+  notes: [TIME_NOTE],
+  options: {
+    format: { type: 'string', required: true, value: 'jsonl|csv|traffic', description: 'output format' },
+    since: { type: 'string', value: 'T', description: 'only records at or after T' },
+    until: { type: 'string', value: 'T', description: 'only records before T' },
+    'data-dir': { ...DATA_DIR, multiple: true, description: 'a data dir to export (repeat to merge several by time; default: $TOLLGATE_DATA_DIR, else ~/.tollgate)' },
+  },
+  examples: ['tollgate audit export --format csv --since 30d > spend.csv'],
+});
+
+export const pubkeySpec = commandSpec({
+  name: 'audit pubkey',
+  summary: "Print the ledger's public key (PEM), for verify --pubkey elsewhere.",
+  options: { 'data-dir': DATA_DIR },
+  examples: ['tollgate audit pubkey > ledger.pub.pem'],
+});
+
+export const pruneSpec = commandSpec({
+  name: 'audit prune',
+  summary: 'Remove records before T; a signed checkpoint stands for them, so the rest still verifies.',
+  notes: [TIME_NOTE],
+  options: {
+    before: { type: 'string', required: true, value: 'T', description: 'remove records before this time' },
+    'data-dir': DATA_DIR,
+  },
+  examples: ['tollgate audit prune --before 365d'],
+});
+
+export const auditGroup: CommandGroup = {
+  name: 'audit',
+  summary: 'Verify, checkpoint, export and prune the signed audit ledger.',
+  commands: [verifySpec, checkpointSpec, exportSpec, pubkeySpec, pruneSpec],
+  examples: ['tollgate audit verify', 'tollgate audit export --format jsonl --since 7d'],
+};
+
+const USAGE = `usage:\n${auditGroup.commands.map((c) => `  ${commandHelp(c).split('\n')[0]!.replace(/^usage: /, '')}`).join('\n')}\n${TIME_NOTE}`;
 
 /** An ISO time, or an age before now: `90d`, `12h`, `30m`, `45s`. */
 export function parseTimeArg(value: string, flag: string, now: number = Date.now()): string {
@@ -37,11 +90,7 @@ export function parseTimeArg(value: string, flag: string, now: number = Date.now
 }
 
 async function verify(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'data-dir': { type: 'string', multiple: true }, pubkey: { type: 'string' }, witness: { type: 'string', multiple: true } },
-    strict: true,
-  });
+  const { values } = parseCommandArgs(argv, verifySpec);
   const dirs = values['data-dir']?.length ? values['data-dir'] : [undefined];
   const witnesses = (values.witness ?? []).map((file) => ({ file, witness: parseWitness(readWitnessFile(file), file) }));
   const checked: { dir: string; result: VerifyResult; keyId: string }[] = [];
@@ -62,8 +111,8 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
     checked.push({ dir, result: r, keyId: keyFingerprint(key) });
     if (r.ok) {
       const range = r.records ? `seq ${r.firstSeq}..${r.lastSeq}` : 'empty';
-      const extra = r.unacknowledged ? `; ${r.unacknowledged} torn line(s) after the last signed commit, never acknowledged (a crash; cut off at the next start)` : '';
-      io.stdout.write(`ok ${dir}: ${r.records} records (${range}), chain, signatures and signed head hold${extra}\n`);
+      const extra = r.unacknowledged ? `; ${counted(r.unacknowledged, 'torn line')} after the last signed commit, never acknowledged (a crash; cut off at the next start)` : '';
+      io.stdout.write(`ok ${dir}: ${counted(r.records, 'record')} (${range}), chain, signatures and signed head hold${extra}\n`);
     } else if (r.problem) {
       failed = true;
       io.stdout.write(`FAILED ${dir}: ${describeProblem(r.problem)}\n`);
@@ -105,17 +154,13 @@ function readWitnessFile(file: string): string {
 
 /** Prints the signed head as a witness, to be kept where a rollback of the data dir cannot reach. */
 function checkpoint(argv: string[], io: CliIo): number {
-  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' } }, strict: true });
+  const { values } = parseCommandArgs(argv, checkpointSpec);
   io.stdout.write(`${JSON.stringify(readCheckpoint(resolveDataDir(values['data-dir'], io.env)), null, 2)}\n`);
   return 0;
 }
 
 async function exportCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'data-dir': { type: 'string', multiple: true } },
-    strict: true,
-  });
+  const { values } = parseCommandArgs(argv, exportSpec);
   const format = values.format;
   if (format !== 'jsonl' && format !== 'csv' && format !== 'traffic') throw new UsageError(`--format must be jsonl, csv or traffic${format ? `, not '${format}'` : ''}`);
   // Several data dirs (one per proxy in team mode) are merged by time into one export.
@@ -138,13 +183,13 @@ async function exportCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 function pubkey(argv: string[], io: CliIo): number {
-  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' } }, strict: true });
+  const { values } = parseCommandArgs(argv, pubkeySpec);
   io.stdout.write(publicKeyPem(dataDirPublicKey(resolveDataDir(values['data-dir'], io.env))));
   return 0;
 }
 
 async function prune(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { before: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true });
+  const { values } = parseCommandArgs(argv, pruneSpec);
   if (values.before === undefined) throw new UsageError('prune needs --before T');
   const before = parseTimeArg(values.before, '--before');
   const ledger = await Ledger.open(resolveDataDir(values['data-dir'], io.env), { index: true });
@@ -152,7 +197,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const r = await ledger.prune(before);
     io.stdout.write(
       r.removed
-        ? `pruned ${r.removed} record(s) through seq ${r.lastSeq} (before ${before}); checkpoint ${r.checkpoint} stands for them\n`
+        ? `pruned ${counted(r.removed, 'record')} through seq ${r.lastSeq} (before ${before}); checkpoint ${r.checkpoint} stands for them\n`
         : `nothing before ${before} to prune\n`,
     );
   } finally {
@@ -176,10 +221,13 @@ export const run: CommandRunner = async (argv, io) => {
       case 'prune':
         return await prune(rest, io);
       case undefined:
+        io.stdout.write(`${USAGE}\n`);
+        return 2;
       case 'help':
       case '--help':
-        io.stdout.write(`${USAGE}\n`);
-        return sub ? 0 : 2;
+      case '-h':
+        io.stdout.write(groupHelp(auditGroup));
+        return 0;
       default:
         throw new UsageError(`unknown subcommand '${sub}'\n${USAGE}`);
     }

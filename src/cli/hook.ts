@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { commandSpec, parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
 import { installPreCommitHook, uninstallPreCommitHook } from '../scan/hook';
@@ -11,13 +11,18 @@ function defaultCommand(): string[] {
   return ['tollgate'];
 }
 
+export const hookSpec = commandSpec({
+  name: 'hook',
+  summary: 'Install (or remove) a git pre-commit hook that runs tollgate scan --staged and blocks a commit that adds a key.',
+  positionals: 'install|uninstall',
+  options: {
+    command: { type: 'string', value: 'CMD', description: 'how the hook runs tollgate (default: this tollgate, by absolute path)' },
+  },
+  examples: ['tollgate hook install'],
+});
+
 export const run: CommandRunner = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { command: { type: 'string' } } });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommandArgs(argv, hookSpec, true);
   const [action, ...extra] = parsed.positionals;
   if (extra.length > 0 || (action !== 'install' && action !== 'uninstall')) throw new UsageError('usage: tollgate hook install [--command CMD] | tollgate hook uninstall');
   if (action === 'install') {

@@ -41,3 +41,15 @@ export class UsageError extends Error {
     return err instanceof UsageError && (reason === undefined || err.reason === reason);
   }
 }
+
+/** `--help` or `-h` on a command: its help goes to stdout and the command exits 0 without running. */
+export class HelpRequest extends Error {
+  readonly reason = 'help' as const;
+  constructor(readonly text: string) {
+    super('help requested');
+    this.name = 'HelpRequest';
+  }
+  static is(err: unknown, reason?: 'help'): err is HelpRequest {
+    return err instanceof HelpRequest && (reason === undefined || err.reason === reason);
+  }
+}

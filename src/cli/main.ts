@@ -1,5 +1,5 @@
 import type { CliIo, CommandRunner } from './io';
-import { processIo, UsageError } from './io';
+import { HelpRequest, processIo, UsageError } from './io';
 import { version } from '../../package.json';
 import { isDescribeThread } from '../proxy/describe/role';
 import { isLedgerIndexThread, isLedgerWorkerThread } from '../store/ledger/worker-role';
@@ -19,10 +19,12 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return ['usage: tollgate <command> [options]', '', 'commands:', ...rows, ''].join('\n');
+  return ['usage: tollgate <command> [options]', '', 'commands:', ...rows, '', "Run 'tollgate <command> --help' (or 'tollgate help <command>') for its options and an example.", ''].join('\n');
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // `tollgate help scan` is `tollgate scan --help`.
+  if (argv[0] === 'help' && argv.length > 1) return runCli([...argv.slice(1), '--help'], io);
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout.write(usage());
@@ -40,6 +42,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await (await command.load())(rest, io);
   } catch (err) {
+    if (HelpRequest.is(err)) {
+      io.stdout.write(err.text);
+      return 0;
+    }
     if (UsageError.is(err)) {
       io.stderr.write(`tollgate ${name}: ${err.message}\n`);
       return 2;

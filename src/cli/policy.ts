@@ -2,15 +2,36 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { formatIssue, loadPolicy } from '../engine/policy/loader';
 import { registeredStyles } from '../providers/registry';
-import { parseCommandArgs } from './args';
+import type { CommandGroup } from './args';
+import { commandSpec, groupHelp, parseCommandArgs } from './args';
 import type { CommandRunner } from './io';
-import { UsageError } from './io';
+import { HelpRequest, UsageError } from './io';
+import { counted } from '../contracts/wording';
+
+export const policyCheckSpec = commandSpec({
+  name: 'policy check',
+  summary: 'Check a policy bundle as serve does: every error as FILE:LINE:COL: message and exit 1, or a one-line summary and exit 0.',
+  positionals: 'FILE',
+  options: {},
+  examples: ['tollgate policy check tollgate.yaml'],
+});
+
+export const policyGroup: CommandGroup = {
+  name: 'policy',
+  summary: 'Work with policy bundles.',
+  commands: [policyCheckSpec],
+  examples: policyCheckSpec.examples,
+};
 
 /** `tollgate policy check FILE`: every error as FILE:LINE:COL: message, exit 1; a summary and exit 0 when valid. */
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
-  if (sub !== 'check') throw new UsageError(`usage: tollgate policy check FILE`);
-  const { positionals } = parseCommandArgs(rest, {}, true);
+  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+    if (sub === undefined) throw new UsageError(`usage: tollgate policy check FILE`);
+    throw new HelpRequest(groupHelp(policyGroup));
+  }
+  if (sub !== 'check') throw new UsageError(`unknown subcommand '${sub}': usage: tollgate policy check FILE`);
+  const { positionals } = parseCommandArgs(rest, policyCheckSpec, true);
   if (positionals.length !== 1) throw new UsageError('usage: tollgate policy check FILE');
   const file = positionals[0]!;
   let text: string;
@@ -24,13 +45,13 @@ export const run: CommandRunner = async (argv, io) => {
   for (const w of result.warnings) io.stderr.write(`${formatIssue(file, w)}\n`);
   if (!result.ok) {
     for (const e of result.errors) io.stdout.write(`${formatIssue(file, e)}\n`);
-    io.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
+    io.stderr.write(`${counted(result.errors.length, 'error')} in ${file}\n`);
     return 1;
   }
   const p = result.policy;
   io.stdout.write(
-    `${file}: ok: policy '${p.name}' (${p.hash.slice(0, 12)}): ${p.providers.size} providers, ${p.limits.length} limits, ${p.budgets.length} budgets, ` +
-      `${p.entitlements.roles.size} role entitlements, ${p.exceptions.length} exceptions\n`,
+    `${file}: ok: policy '${p.name}' (${p.hash.slice(0, 12)}): ${counted(p.providers.size, 'provider')}, ${counted(p.limits.length, 'limit')}, ${counted(p.budgets.length, 'budget')}, ` +
+      `${counted(p.entitlements.roles.size, 'role entitlement')}, ${counted(p.exceptions.length, 'exception')}\n`,
   );
   return 0;
 };

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
+import { commandSpec, parseCommandArgs } from './args';
 import { version } from '../../package.json';
 import { isScanWorkerThread, serveScanBatches } from '../scan/worker';
 import { scanWorkspace } from '../scan/workspace-scan';
@@ -11,6 +11,7 @@ import { formatText } from '../scan/formats/text';
 import { formatJson } from '../scan/formats/json';
 import { formatSarif } from '../scan/formats/sarif';
 import { defaultMaxFileBytes } from '../scan/content';
+import { counted } from '../contracts/wording';
 
 const formats = ['text', 'json', 'sarif'] as const;
 type Format = (typeof formats)[number];
@@ -22,26 +23,25 @@ function parseSize(value: string): number {
   return Number(m[1]) * unit;
 }
 
+export const scanSpec = commandSpec({
+  name: 'scan',
+  summary: 'Find hard-coded API keys in files and folders (default: the working directory). Exit 0 clean, 1 findings, 2 error.',
+  positionals: '[PATH]...',
+  options: {
+    staged: { type: 'boolean', default: false, description: 'scan what the next commit will contain (the git index) instead of the working tree' },
+    format: { type: 'string', default: 'text', value: formats.join('|'), description: 'output format' },
+    baseline: { type: 'string', value: 'FILE', description: 'report only findings whose fingerprints are not in FILE' },
+    'write-baseline': { type: 'boolean', default: false, description: 'record the current findings in the --baseline FILE' },
+    'max-file-size': { type: 'string', value: 'SIZE', description: 'skip files larger than this (bytes, 512k, 2m; default 1m)' },
+    workers: { type: 'string', value: 'N', description: 'scan threads (default: one per core; 0 scans on the main thread)' },
+  },
+  examples: ['tollgate scan src ../shared-config --format json'],
+});
+
 export const run: CommandRunner = async (argv, io) => {
   // A scan worker runs this same bundle; it serves batches instead of parsing a command line.
   if (isScanWorkerThread()) return serveScanBatches();
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        staged: { type: 'boolean', default: false },
-        format: { type: 'string', default: 'text' },
-        baseline: { type: 'string' },
-        'write-baseline': { type: 'boolean', default: false },
-        'max-file-size': { type: 'string' },
-        workers: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommandArgs(argv, scanSpec, true);
   const { values, positionals } = parsed;
   const format = values.format as Format;
   if (!formats.includes(format)) throw new UsageError(`--format must be one of ${formats.join(', ')}`);
@@ -63,7 +63,7 @@ export const run: CommandRunner = async (argv, io) => {
 
   if (values['write-baseline'] && baselineFile) {
     await writeBaseline(baselineFile, report.findings);
-    io.stderr.write(`${summaryLine(report)}\ntollgate scan: wrote ${report.findings.length} finding(s) to baseline ${values.baseline}\n`);
+    io.stderr.write(`${summaryLine(report)}\ntollgate scan: wrote ${counted(report.findings.length, 'finding')} to baseline ${values.baseline}\n`);
     return report.errors.length > 0 ? 2 : 0;
   }
 

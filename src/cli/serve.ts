@@ -12,9 +12,10 @@ import { StoreError } from '../store/redis/errors';
 import { RedisStore } from '../store/redis/redis-store';
 import { createStore } from '../store/store-factory';
 import { referencePolicyPath } from '../store/reference-policy';
-import { parseCommandArgs, parseDurationArg } from './args';
+import { commandSpec, parseCommandArgs, parseDurationArg } from './args';
 import type { CommandRunner } from './io';
 import { UsageError } from './io';
+import { counted } from '../contracts/wording';
 
 const DEFAULT_PORT = 8787;
 
@@ -30,26 +31,30 @@ function parseSeconds(text: string, flag: string): number {
   return parseDurationArg(/^\s*\d+\s*$/.test(text) ? `${text.trim()}s` : text, flag);
 }
 
-/**
- * `tollgate serve [--policy FILE] [--port N] [--host H] [--data-dir DIR] [--upstream NAME=URL]... [--shadow]`
- * Resolves when the proxy has stopped (SIGTERM/SIGINT: drain, flush, exit 0).
- */
+export const serveSpec = commandSpec({
+  name: 'serve',
+  summary: 'Run the attributing proxy. Prints "tollgate listening on http://HOST:PORT" once it accepts connections; SIGTERM/SIGINT drain, flush and exit 0.',
+  options: {
+    policy: { type: 'string', value: 'FILE', description: 'the policy bundle, watched for edits (default: the reference bundle)' },
+    port: { type: 'string', value: 'N', description: `port to listen on; 0 picks a free one (default ${DEFAULT_PORT})` },
+    host: { type: 'string', value: 'H', description: 'address to bind (default 127.0.0.1; another one is reachable from other machines)' },
+    'data-dir': { type: 'string', value: 'DIR', description: 'where keys, tokens and the audit ledger live (default: $TOLLGATE_DATA_DIR, else ~/.tollgate)' },
+    upstream: { type: 'string', multiple: true, value: 'NAME=URL', description: "send a provider's calls to another upstream (openai=http://127.0.0.1:9000)" },
+    shadow: { type: 'boolean', default: false, description: 'record what would be refused, refuse nothing' },
+    'max-body': { type: 'string', default: '10mb', value: 'SIZE', description: 'largest request body accepted' },
+    'body-timeout': { type: 'string', default: '30s', value: 'DURATION', description: 'longest a client may take to send its headers, then its body' },
+    'upstream-timeout': { type: 'string', default: '120s', value: 'DURATION', description: "longest wait for the upstream's response headers" },
+    'stream-idle-timeout': { type: 'string', default: '300s', value: 'DURATION', description: 'longest silence in a streamed response' },
+    'log-level': { type: 'string', default: 'info', value: 'LEVEL', description: 'debug, info, warn or error' },
+    store: { type: 'string', value: 'URL', description: 'share accumulators with other proxies (team mode: redis://HOST:PORT)' },
+    'disk-reserve': { type: 'string', default: '64mb', value: 'SIZE', description: "free space the ledger leaves on its disk; calls get 503 below it" },
+  },
+  examples: ['tollgate serve --policy policies/reference.yaml --port 8787'],
+});
+
+/** `tollgate serve`: resolves when the proxy has stopped (SIGTERM/SIGINT: drain, flush, exit 0). */
 export const run: CommandRunner = async (argv, io) => {
-  const { values } = parseCommandArgs(argv, {
-    policy: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'data-dir': { type: 'string' },
-    upstream: { type: 'string', multiple: true },
-    shadow: { type: 'boolean', default: false },
-    'max-body': { type: 'string', default: '10mb' },
-    'body-timeout': { type: 'string', default: '30s' },
-    'upstream-timeout': { type: 'string', default: '120s' },
-    'stream-idle-timeout': { type: 'string', default: '300s' },
-    'log-level': { type: 'string', default: 'info' },
-    store: { type: 'string' },
-    'disk-reserve': { type: 'string', default: '64mb' },
-  });
+  const { values } = parseCommandArgs(argv, serveSpec);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port '${values.port}'`);
   const host = values.host ?? '127.0.0.1';
@@ -74,7 +79,7 @@ export const run: CommandRunner = async (argv, io) => {
   for (const w of loaded.warnings) log.warn(formatIssue(policyPath, w));
   if (!loaded.ok) {
     for (const e of loaded.errors) io.stderr.write(`${formatIssue(policyPath, e)}\n`);
-    io.stderr.write(`tollgate serve: the policy has ${loaded.errors.length} error(s); not starting\n`);
+    io.stderr.write(`tollgate serve: the policy has ${counted(loaded.errors.length, 'error')}; not starting\n`);
     return 1;
   }
 

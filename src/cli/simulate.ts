@@ -6,11 +6,21 @@ import type { Policy } from '../engine/policy/model';
 import { ProgressBar } from '../simulate/progress';
 import { formatJson, formatText } from '../simulate/report';
 import { readTrafficFile, simulate, TrafficFileError } from '../simulate/simulate';
-import { parseCommandArgs } from './args';
+import { commandHelp, commandSpec, parseCommandArgs } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 
-const USAGE = 'usage: tollgate simulate --policy FILE --traffic FILE.jsonl [--baseline-policy FILE] [--format text|json]';
+export const simulateSpec = commandSpec({
+  name: 'simulate',
+  summary: 'Replay traffic against a policy (and a baseline) and report who would be refused, when, by which rule, and the cost per identity.',
+  options: {
+    policy: { type: 'string', required: true, value: 'FILE', description: 'the policy bundle to try' },
+    traffic: { type: 'string', required: true, value: 'FILE.jsonl', description: 'the calls to replay (audit export --format traffic writes one)' },
+    'baseline-policy': { type: 'string', value: 'FILE', description: 'a second bundle to compare against (the one in force)' },
+    format: { type: 'string', default: 'text', value: 'text|json', description: 'report format' },
+  },
+  examples: ['tollgate simulate --policy new.tollgate.yaml --baseline-policy tollgate.yaml --traffic traffic.jsonl'],
+});
 
 /** Reads and loads a bundle, or prints its errors as FILE:LINE:COL lines and returns undefined. */
 function readPolicy(file: string, io: CliIo): Policy | undefined {
@@ -35,13 +45,8 @@ function readPolicy(file: string, io: CliIo): Policy | undefined {
  * an input (policy, traffic file, flags) is wrong.
  */
 export const run: CommandRunner = async (argv, io) => {
-  const { values } = parseCommandArgs(argv, {
-    policy: { type: 'string' },
-    traffic: { type: 'string' },
-    'baseline-policy': { type: 'string' },
-    format: { type: 'string', default: 'text' },
-  });
-  if (!values.policy || !values.traffic) throw new UsageError(`--policy and --traffic are required\n${USAGE}`);
+  const { values } = parseCommandArgs(argv, simulateSpec);
+  if (!values.policy || !values.traffic) throw new UsageError(`--policy and --traffic are required\n${commandHelp(simulateSpec).split('\n')[0]}`);
   const format = values.format;
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
   const policy = readPolicy(values.policy, io);

@@ -24,6 +24,16 @@ export interface ErrorDetails {
   readonly inputTokens?: number;
   /** The most input tokens allowed (the team's context cap). */
   readonly maxInputTokens?: number;
+  /** What an entitlement refusal denies: the error's code names it (route_not_entitled). */
+  readonly notEntitled?: EntitlementSubject;
+}
+
+/** What an entitlement covers: a route, a provider, a model. */
+export type EntitlementSubject = 'route' | 'provider' | 'model';
+
+/** The code an entitlement refusal carries where the provider's error shape has one; a model when unnamed. */
+export function notEntitledCode(subject: EntitlementSubject | undefined): string {
+  return `${subject ?? 'model'}_not_entitled`;
 }
 
 /** Why the policy refused a call: the engine's refusals, and the proxy's refusal of an unverified caller. */

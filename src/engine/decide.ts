@@ -176,7 +176,7 @@ export class Engine {
     }
 
     const reservedUsd = usdFor(model ? priceOf(this.policy, model, call.provider) : undefined, { input_tokens: call.inputTokens, output_tokens: outputTokens }) * weight;
-    const reserved: Reserved = { input_tokens: call.inputTokens, output_tokens: outputTokens, usd: call.kind === 'generate' || call.kind === 'embed' ? reservedUsd : 0 };
+    const reserved: Reserved = { input_tokens: call.inputTokens, output_tokens: outputTokens, usd: call.kind === 'generate' || call.kind === 'embed' ? roundUsd(reservedUsd) : 0 };
     const limits = planned.map((p, i) => limitState(p, result.results[i]!));
     const exception = planned.find((p) => p.exception)?.exception;
     const exceptionRef = exception ? { id: exception.id, reason: exception.reason } : undefined;

@@ -1,5 +1,6 @@
 import type { Finding } from './finding';
 import type { SkipReason } from './content';
+import { counted } from '../contracts/wording';
 
 /** What a scan did: the findings to report and an account of what was read and skipped. */
 export interface ScanReport {
@@ -24,13 +25,12 @@ function formatBytes(n: number): string {
 /** One line saying how much was scanned, so a scan that read nothing never looks like a pass. */
 export function summaryLine(report: ScanReport): string {
   const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why}`);
-  const what = report.staged ? 'staged files' : 'files';
   const parts = [
-    `${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`,
-    `scanned ${report.filesScanned} ${what} (${formatBytes(report.bytesScanned)})`,
+    counted(report.findings.length, 'finding'),
+    `scanned ${counted(report.filesScanned, report.staged ? 'staged file' : 'file')} (${formatBytes(report.bytesScanned)})`,
   ];
   if (skipped.length > 0) parts.push(`skipped ${skipped.join(', ')}`);
   if (report.suppressed > 0) parts.push(`${report.suppressed} known (baseline or .tollgateignore)`);
-  if (report.errors.length > 0) parts.push(`${report.errors.length} error${report.errors.length === 1 ? '' : 's'}`);
+  if (report.errors.length > 0) parts.push(counted(report.errors.length, 'error'));
   return `tollgate scan: ${parts.join('; ')}`;
 }

@@ -6,7 +6,7 @@ import type { TollgateIgnore } from './tollgateignore';
 import { ScanError } from './errors';
 
 export interface WalkedFile {
-  /** Relative to the scan root, with forward slashes. */
+  /** Relative to the scan root, with forward slashes (../ for a file outside it). */
   readonly path: string;
   readonly absolutePath: string;
   readonly size: number;
@@ -47,41 +47,56 @@ class GitignoreLayers {
   }
 }
 
+/** Whether `relative` (from path.relative) climbs out of the directory it was taken from. */
+function climbsOut(relative: string): boolean {
+  return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+}
+
 /**
  * Streams the files under the targets, depth first, skipping `.git`, gitignored and
  * `.tollgateignore`d paths. Memory stays bounded by the directory depth, not the file count.
+ * A folder outside the root is walked from its own repository (or from itself outside one), with
+ * that tree's .gitignore files; `.tollgateignore` is the root's and applies under the root only.
+ * Symbolic links met while walking are not followed, so a walk never leaves the folder it was given.
  */
 export async function* walkFiles(root: string, targets: readonly string[], tollgateIgnore: TollgateIgnore): AsyncGenerator<WalkedFile> {
-  const gitignores = new GitignoreLayers();
+  const layersByBase = new Map<string, GitignoreLayers>();
   for (const target of targets) {
     const absolute = path.resolve(root, target);
     const info = await stat(absolute).catch(() => undefined);
     if (!info) throw new ScanError('path-not-found', `no such file or directory: ${target}`);
-    const relative = toPosix(path.relative(root, absolute));
+    // Paths are reported from the root, so a file outside it reads ../other/file (absolute on another drive).
+    const shown = (file: string): string => toPosix(path.relative(root, file));
     if (info.isFile()) {
+      const relative = shown(absolute);
       yield { path: relative === '' ? path.basename(absolute) : relative, absolutePath: absolute, size: info.size };
       continue;
     }
-    if (relative.startsWith('..')) throw new ScanError('path-not-found', `${target} is outside the scan root`);
-    // Gitignore files of the ancestors between the root and the target apply too.
+    const inside = !climbsOut(path.relative(root, absolute));
+    const base = inside ? root : ((await findRepositoryRoot(absolute)) ?? absolute);
+    const gitignores = layersByBase.get(base) ?? new GitignoreLayers();
+    layersByBase.set(base, gitignores);
+    const ignoredByTollgate = (entryRelative: string): boolean => inside && tollgateIgnore.paths.ignores(entryRelative);
+    const relative = toPosix(path.relative(base, absolute));
+    // Gitignore files of the ancestors between the base and the target apply too.
     const segments = relative === '' ? [] : relative.split('/');
-    for (let i = 0; i <= segments.length; i++) await gitignores.load(root, segments.slice(0, i).join('/'));
+    for (let i = 0; i <= segments.length; i++) await gitignores.load(base, segments.slice(0, i).join('/'));
     const pending = [relative];
     while (pending.length > 0) {
       const dirRelative = pending.pop() as string;
-      await gitignores.load(root, dirRelative);
-      const dir = await opendir(path.join(root, dirRelative));
+      await gitignores.load(base, dirRelative);
+      const dir = await opendir(path.join(base, dirRelative));
       const subdirectories: string[] = [];
       for await (const entry of dir) {
         const entryRelative = dirRelative === '' ? entry.name : `${dirRelative}/${entry.name}`;
         if (entry.isDirectory()) {
-          if (entry.name === '.git' || gitignores.ignores(entryRelative, true) || tollgateIgnore.paths.ignores(`${entryRelative}/`)) continue;
+          if (entry.name === '.git' || gitignores.ignores(entryRelative, true) || ignoredByTollgate(`${entryRelative}/`)) continue;
           subdirectories.push(entryRelative);
         } else if (entry.isFile()) {
-          if (gitignores.ignores(entryRelative, false) || tollgateIgnore.paths.ignores(entryRelative)) continue;
-          const absolutePath = path.join(root, entryRelative);
+          if (gitignores.ignores(entryRelative, false) || ignoredByTollgate(entryRelative)) continue;
+          const absolutePath = path.join(base, entryRelative);
           const size = (await stat(absolutePath).catch(() => undefined))?.size;
-          if (size !== undefined) yield { path: entryRelative, absolutePath, size };
+          if (size !== undefined) yield { path: inside ? entryRelative : shown(absolutePath), absolutePath, size };
         }
       }
       pending.push(...subdirectories.reverse());

@@ -12,10 +12,11 @@ import { listStagedBlobs, stagedItems } from './staged';
 import { DEFAULT_BASELINE_FILE, fingerprintsOf, parseBaselineFingerprints, readBaseline } from './baseline';
 import { git, repositoryTopLevel } from './git';
 import { scanItems } from './pool';
+import { ScanError } from './errors';
 
 export interface WorkspaceScanOptions {
   readonly cwd: string;
-  /** Files and directories to scan, relative to cwd; default the working directory. */
+  /** Files and directories to scan, relative to cwd or absolute, inside it or not; default the working directory. */
   readonly targets?: readonly string[];
   /** Scan the index (what the next commit holds) instead of the working tree. */
   readonly staged?: boolean;
@@ -59,6 +60,8 @@ export async function scanWorkspace(options: WorkspaceScanOptions): Promise<Scan
   const targets = (options.targets && options.targets.length > 0 ? options.targets : ['.']).map((t) => path.relative(root, path.resolve(options.cwd, t)) || '.');
   let items: AsyncIterable<ScanItem>;
   if (staged) {
+    const outside = targets.find((t) => t === '..' || t.startsWith(`..${path.sep}`) || path.isAbsolute(t));
+    if (outside !== undefined) throw new ScanError('path-not-found', `--staged scans the index of the repository at ${root}; ${outside} is outside it`);
     const pathspecs = options.targets && options.targets.length > 0 ? targets : [];
     const blobs = (await listStagedBlobs(root, pathspecs)).filter((b) => !ignore.paths.ignores(b.path));
     items = stagedItems(root, blobs, maxBytes);

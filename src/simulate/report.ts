@@ -1,6 +1,7 @@
 import type { IdentityChange } from './diff';
 import type { PolicyReport, Totals } from './replay';
 import type { SimulationReport } from './simulate';
+import { counted } from '../contracts/wording';
 
 // The two renderings of a simulation: a table for people and the documented JSON for tools.
 
@@ -55,7 +56,7 @@ function change(c: IdentityChange): string {
 export function formatText(report: SimulationReport): string {
   const t = report.traffic;
   const lines: string[] = [];
-  lines.push(`traffic: ${t.requests} request(s)${t.from ? ` from ${t.from} to ${t.to}` : ''}${t.file ? ` (${t.file})` : ''}`);
+  lines.push(`traffic: ${counted(t.requests, 'request')}${t.from ? ` from ${t.from} to ${t.to}` : ''}${t.file ? ` (${t.file})` : ''}`);
   lines.push('', `policy ${report.policy.policy.name} (${report.policy.policy.hash.slice(0, 12)})`, ...table(report.policy));
   if (report.baseline) {
     lines.push('', `baseline ${report.baseline.policy.name} (${report.baseline.policy.hash.slice(0, 12)})`, ...table(report.baseline));

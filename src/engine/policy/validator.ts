@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import { PolicySchema } from './schema';
 import type { PolicyDocument } from './schema';
 import type { PolicyPath } from './source';
+import { counted } from '../../contracts/wording';
 
 export interface SchemaIssue {
   readonly path: PolicyPath;
@@ -80,9 +81,9 @@ function plainMessage(e: ErrorObject): string {
     case 'format':
       return `must be a valid ${(e.params as { format: string }).format}`;
     case 'minItems':
-      return `must have at least ${(e.params as { limit: number }).limit} item(s)`;
+      return `must have at least ${counted((e.params as { limit: number }).limit, 'item')}`;
     case 'minProperties':
-      return `must have at least ${(e.params as { limit: number }).limit} key(s)`;
+      return `must have at least ${counted((e.params as { limit: number }).limit, 'key')}`;
     default:
       return e.message ?? 'is invalid';
   }

@@ -7,7 +7,7 @@ import type { Identity } from '../identity/identity';
 import type { AccumulatorSpec, OpResult } from '../limiters/spec';
 import type { CostUnit, Rule, RuleException } from '../policy/model';
 import type { ChargingRule, PlanFacts, PlannedCharge, RestoredAccumulator } from './charge';
-import { amount, waitText } from './wording';
+import { usage, waitText } from './wording';
 
 // What every rule the bundle declares (limits and budgets) does alike: which identities and
 // requests it counts, the keys it accumulates against, the exceptions that override it, and how
@@ -140,7 +140,7 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
 
   explain(p: PlannedCharge, r: OpResult, id: Identity, retryMs: number | null): string {
     const exception = p.exception ? ` with exception ${p.exception.id}` : '';
-    return `${this.describe(r.limit)}${exception} for ${p.key} (${id.user}): ${amount(r.before, p.unit)} used of ${amount(r.limit, p.unit)}, this request needs ${amount(p.amount, p.unit)}; ${waitText(retryMs)}`;
+    return `${this.describe(r.limit)}${exception} for ${p.key} (${id.user}): ${usage(r.before, r.limit, p.amount, p.unit)}; ${waitText(retryMs)}`;
   }
 
   private keys(id: Identity, labels: readonly string[]): readonly IdentityKey[] {

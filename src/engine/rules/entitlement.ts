@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ModelCall } from '../../contracts/call';
+import type { EntitlementSubject } from '../../contracts/refusal';
 import { entitlementFor } from '../entitlements';
 import type { EffectiveEntitlement } from '../entitlements';
 import type { Identity } from '../identity/identity';
@@ -44,10 +45,10 @@ export class EntitlementRule {
   check(id: Identity, call: ModelCall): CheckRefusal | undefined {
     if (call.kind === 'passthrough') return undefined;
     const ent = this.of(id);
-    const refuse = (reason: string): CheckRefusal => ({ refusal: 'entitlement', rule: 'entitlements', reason });
-    if (!ent.routeAllowed(call.route)) return refuse(`${id.user} is not entitled to route ${call.route}`);
-    if (!ent.providerAllowed(call.provider)) return refuse(`${id.user} is not entitled to provider '${call.provider}'`);
-    if (call.model && !ent.modelAllowed(call.model)) return refuse(`${id.user} is not entitled to model '${call.model}'`);
+    const refuse = (notEntitled: EntitlementSubject, reason: string): CheckRefusal => ({ refusal: 'entitlement', rule: 'entitlements', reason, details: { notEntitled } });
+    if (!ent.routeAllowed(call.route)) return refuse('route', `${id.user} is not entitled to route ${call.route}`);
+    if (!ent.providerAllowed(call.provider)) return refuse('provider', `${id.user} is not entitled to provider '${call.provider}'`);
+    if (call.model && !ent.modelAllowed(call.model)) return refuse('model', `${id.user} is not entitled to model '${call.model}'`);
     return undefined;
   }
 

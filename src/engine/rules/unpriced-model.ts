@@ -16,6 +16,7 @@ export function checkUnpricedModel(policy: Policy, rules: readonly DeclaredRule<
   return {
     refusal: 'entitlement',
     rule: 'prices',
+    details: { notEntitled: 'model' },
     reason: `model '${call.model}' has no price (neither the price catalogue nor the bundle's prices name it, and there is no prices.default), so ${counting.kind === 'budget' ? 'budget' : 'limit'} '${counting.id}' cannot count what it costs`,
   };
 }

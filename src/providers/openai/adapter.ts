@@ -2,6 +2,7 @@ import type { ModelCall } from '../../contracts/call';
 import { countText } from '../../engine/tokens/count';
 import type { GenAiOperation, PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
+import { notEntitledCode } from '../../contracts/refusal';
 import type { ResponseNames, UsageReading } from '../usage';
 import { newReading, num, readResponseNames } from '../usage';
 import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';
@@ -11,7 +12,8 @@ const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
   'rate-limit': { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
   trace: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
   budget: { type: 'insufficient_quota', code: 'insufficient_quota' },
-  entitlement: { type: 'permission_error', code: 'model_not_entitled' },
+  // The code names what is denied (route, provider, model): notEntitledCode.
+  entitlement: { type: 'permission_error', code: null },
   forbidden: { type: 'permission_error', code: 'forbidden' },
   context: { type: 'invalid_request_error', code: 'context_length_exceeded' },
   identity: { type: 'invalid_request_error', code: 'invalid_api_key' },
@@ -38,7 +40,8 @@ export function openaiErrorBody(kind: ErrorKind, message: string, details?: Erro
       : '';
     return { error: { message: `${overflow}${message}`, type: t.type, param: 'messages', code: t.code } };
   }
-  return { error: { message, type: t.type, param: null, code: t.code } };
+  const code = kind === 'entitlement' ? notEntitledCode(details?.notEntitled) : t.code;
+  return { error: { message, type: t.type, param: null, code } };
 }
 
 /** Chat and completions name usage one way, the Responses API another; cached input and reasoning are parts of the totals. */

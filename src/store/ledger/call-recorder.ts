@@ -2,6 +2,7 @@ import { budgetPeriodStart } from '../../engine/limiters/calendar';
 import type { Policy } from '../../engine/policy/model';
 import type { CallEvents, Recording } from '../../pipeline/call-events';
 import type { DecidedCall } from '../../pipeline/call-context';
+import { roundUsd } from '../../contracts/audit-records';
 import { decisionBody, errorBody, releasedBody, settleBody, summaryOf } from './call-records';
 import type { DecisionSummary } from '../../contracts/ledger-queries';
 import type { AppendedRecord, Ledger, Sealed } from './ledger';
@@ -83,7 +84,7 @@ export class CallRecorder {
         this.o.log.warn(`budget '${a.rule}' for ${a.key} crossed ${Math.round(a.threshold * 100)}%: $${a.spent_usd.toFixed(4)} of $${a.limit_usd}`);
         const periodStart = budgetPeriodStart(this.o.policy().budgets, a.rule, this.o.clock());
         this.append({
-          kind: 'alert', rule: a.rule, key: a.key, threshold: a.threshold, used: a.spent_usd, limit: a.limit_usd, unit: 'usd',
+          kind: 'alert', rule: a.rule, key: a.key, threshold: a.threshold, used: roundUsd(a.spent_usd), limit: a.limit_usd, unit: 'usd',
           period_start: new Date(periodStart).toISOString(), policy: open.record.policy,
         });
       }

@@ -3,6 +3,7 @@ import type { Identity } from '../../engine/identity/identity';
 import type { DecisionSummary } from '../../contracts/ledger-queries';
 import type { AppendedRecord } from './ledger';
 import type { DecisionBody, PolicyRef, SettleBody } from '../../contracts/audit-records';
+import { roundUsd } from '../../contracts/audit-records';
 
 // Turns the engine's answers into ledger records (the export contract) and the views' summaries.
 
@@ -23,7 +24,8 @@ export function decisionBody(d: Decision, status: number, outcome: DecisionBody[
     reason: d.reason,
     exception: d.exception ? { id: d.exception.id, reason: d.exception.reason } : null,
     reserved: { input_tokens: d.reserved.input_tokens, output_tokens: d.reserved.output_tokens, usd: d.reserved.usd },
-    limits: d.limits.map((l) => ({ rule: l.rule, key: l.key, before: l.before, after: l.after, limit: l.limit })),
+    // Accumulators add floats (dollars, a refilling bucket's fractions): recorded to 1e-9, as usd is, without the noise in the last bits.
+    limits: d.limits.map((l) => ({ rule: l.rule, key: l.key, before: roundUsd(l.before), after: roundUsd(l.after), limit: l.limit })),
     policy: { name: d.policy.name, hash: d.policy.hash },
   };
 }

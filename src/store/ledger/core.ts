@@ -22,6 +22,7 @@ import type { LedgerPaths, RawLine, Segment } from './segments';
 import { ledgerPaths, listSegments, readLines, parseLine, segmentName } from './segments';
 import { recordHash, Signer } from './signer';
 import { describeProblem } from './verify';
+import { counted } from '../../contracts/wording';
 
 /*
  * The ledger's write side and its query index: seals each record into the hash chain (seq, prev,
@@ -465,7 +466,7 @@ async function recoverTail(segments: Segment[], head: SignedHead | null, paths: 
           segment: cutFile,
           offset: cutFile === segments[cutFrom.index]?.file ? cutFrom.offset : 0,
           bytes,
-          problem: `cut off ${cut.lines} line(s) after ${after}, never acknowledged; the first: ${cut.first}`,
+          problem: `cut off ${counted(cut.lines, 'line')} after ${after}, never acknowledged; the first: ${cut.first}`,
         }
       : null;
   return { tip, lastId, recovered, checkedFrom };

@@ -34,7 +34,7 @@ describe('decide() with the reference bundle', () => {
     assert.equal(refused.refusal, 'rate-limit');
     assert.equal(refused.rule, 'agent-burst');
     assert.equal(refused.retryAfterS, 1, '60/min refills one request per second');
-    assert.match(refused.reason, /limit 'agent-burst'.*agent:bob@acme.dev\/default.*20 requests used of 20 requests.*frees up in 1s/);
+    assert.match(refused.reason, /limit 'agent-burst'.*agent:bob@acme.dev\/default.*20 of 20 requests used.*frees up in 1s/);
     assert.equal((await engine.decide({ identity: who, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW + 999)).outcome, 'refuse');
     assert.equal((await engine.decide({ identity: who, call: chat('gpt-4o-mini', 'x', { max_tokens: 1 }) }, NOW + 1000)).outcome, 'allow');
   });

@@ -43,7 +43,7 @@ describe('ledger start: only what the signed head covers is trusted', () => {
 
     const ledger = await Ledger.open(dir);
     assert.ok(ledger.recovered, 'the cut is reported');
-    assert.match(ledger.recovered.problem, /cut off 1 line\(s\) after the signed head \(seq 6\).*record seq 7.*unsigned/);
+    assert.match(ledger.recovered.problem, /cut off 1 line after the signed head \(seq 6\).*record seq 7.*unsigned/);
     assert.equal(ledger.head.seq, 6);
     const sealed = await ledger.append(decision(9)).durable;
     assert.equal(sealed.seq, 7, 'the appended line never joined the chain; its seq goes to the next real record');
@@ -100,7 +100,7 @@ describe('ledger start: only what the signed head covers is trusted', () => {
     assert.deepEqual((await collect(dataDirRecords(dir, {}, null))).map((r) => r.seq), [1, 2, 3, 4, 5], 'export leaves out what no signature covers');
     const reopened = await Ledger.open(dir);
     assert.equal(reopened.head.seq, 5);
-    assert.match(reopened.recovered?.problem ?? '', /cut off 1 line\(s\) after the last signed commit \(seq 5; the signed head named seq 4\).*record seq 6/);
+    assert.match(reopened.recovered?.problem ?? '', /cut off 1 line after the last signed commit \(seq 5; the signed head named seq 4\).*record seq 6/);
     assert.equal((await reopened.append(decision(8)).durable).seq, 6);
     await reopened.close();
     assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).ok, true);
@@ -120,7 +120,7 @@ describe('ledger start: only what the signed head covers is trusted', () => {
 
     const reopened = await Ledger.open(dir, { segmentBytes: 4096 });
     assert.equal(reopened.head.seq, 40);
-    assert.match(reopened.recovered?.problem ?? '', /cut off 1 line\(s\) after the last signed commit \(seq 40.*incomplete line/);
+    assert.match(reopened.recovered?.problem ?? '', /cut off 1 line after the last signed commit \(seq 40.*incomplete line/);
     assert.equal((await collect(reopened.verifiedRecords())).length, 40);
     await reopened.close();
     assert.equal((await verifyLedger(dir, dataDirPublicKey(dir))).ok, true);

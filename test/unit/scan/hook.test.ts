@@ -41,7 +41,7 @@ describe('tollgate hook', function () {
     const blocked = commit(repo, 'leak.ts', `const k = "${key}";\n`);
     assert.notEqual(blocked.status, 0);
     assert.match(blocked.stderr, /leak\.ts:1:12: error openai-project-key/);
-    assert.match(blocked.stderr, /scanned 1 staged files/);
+    assert.match(blocked.stderr, /scanned 1 staged file/);
     assert.ok(!blocked.stderr.includes(key));
     repo.git('rm', '-q', '--cached', 'leak.ts');
     assert.equal(commit(repo, 'ok.ts', 'export const ok = true;\n').status, 0);

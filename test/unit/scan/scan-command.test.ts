@@ -23,7 +23,7 @@ describe('tollgate scan (working tree)', () => {
     const r = await runTollgate(['scan'], { cwd: repo.dir });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /0 findings; scanned 1 files \(\d+ B\)/);
+    assert.match(r.stderr, /0 findings; scanned 1 file \(\d+ B\)/);
   });
 
   it('exits 1 with file:line:col, rule and a redacted match, never the key', async () => {

@@ -47,7 +47,7 @@ describe('simulate: replay through the engine', () => {
     assert.deepEqual(row.refused_by_rule, { 'agent-burst': 4 });
     assert.equal(row.first_refusal?.time, at(0));
     assert.equal(row.first_refusal?.rule, 'agent-burst');
-    assert.match(row.first_refusal!.reason, /20 requests used of 20 requests/);
+    assert.match(row.first_refusal!.reason, /20 of 20 requests used/);
     assert.deepEqual(r.policy.totals.refused_by_rule, { 'agent-burst': 4 });
   });
 
@@ -60,7 +60,7 @@ describe('simulate: replay through the engine', () => {
     assert.equal(row.refused, 2);
     assert.deepEqual(row.refused_by_rule, { daily: 2 });
     assert.equal(row.first_refusal?.time, at(7 * MIN));
-    assert.match(row.first_refusal!.reason, /budget 'daily'.*\$0\.9100 used of \$1\.00/);
+    assert.match(row.first_refusal!.reason, /budget 'daily'.*\$0\.9100 of \$1\.00 used/);
     assert.ok(Math.abs(row.usd - 8 * 0.13) < 1e-9, `cost ${row.usd}`);
     assert.equal(row.input_tokens, 80_000);
     assert.equal(row.output_tokens, 8_000);

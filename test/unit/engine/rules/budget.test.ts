@@ -65,7 +65,7 @@ describe('rules: budget', () => {
     const r: OpResult = { before: 4.99, after: 4.99, limit: 5 };
     assert.equal(
       new BudgetRule(daily, []).explain(planned(daily), r, who(), 3_600_000),
-      "budget 'user-daily' ($5.00 per day) for user:bob@acme.dev (bob@acme.dev): $4.99 used of $5.00, this request needs $0.0020; it frees up in 60 min",
+      "budget 'user-daily' ($5.00 per day) for user:bob@acme.dev (bob@acme.dev): $4.99 of $5.00 used; this request needs $0.0020; it frees up in 60 min",
     );
     assert.match(new BudgetRule(rolling, []).explain(planned({ ...rolling, per: ['user'] }), r, who(), null), /budget 'team-rolling' \(\$5\.00 per rolling window\)/);
   });

@@ -66,7 +66,7 @@ describe('rules: rate limit', () => {
     assert.equal(rule.refusal, 'rate-limit');
     assert.equal(
       rule.explain(out[0]!, { before: 20, after: 20, limit: 20 }, who(), 1000),
-      "limit 'agent-burst' (requests token bucket, burst 20) for agent:bob@acme.dev/default (bob@acme.dev): 20 requests used of 20 requests, this request needs 1 requests; it frees up in 1s",
+      "limit 'agent-burst' (requests token bucket, burst 20) for agent:bob@acme.dev/default (bob@acme.dev): 20 of 20 requests used; this request needs 1 request; it frees up in 1s",
     );
     assert.match(new RateLimitRule(window, []).explain({ ...out[0]!, unit: 'tokens' }, { before: 900, after: 900, limit: 1000 }, who(), null), /limit 'user-tokens' \(1000 tokens per sliding window\).*waiting will not help/);
   });
