@@ -13,6 +13,7 @@ import type { KeyDiagnostics } from './key-diagnostics';
 import type { Log } from './log';
 import type { ProxyHost } from './proxy-host';
 import type { Secrets } from './secrets';
+import { counted } from '../contracts/wording';
 
 export interface CommandDeps {
   readonly context: vscode.ExtensionContext;
@@ -186,9 +187,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
             if (!vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString())) keys.collection.set(uri, diagnostics);
           }
           total += report.findings.length;
-          log.info(`scan ${folder.name}: ${report.findings.length} finding(s) in ${report.summary.filesScanned} file(s)`);
+          log.info(`scan ${folder.name}: ${counted(report.findings.length, 'finding')} in ${counted(report.summary.filesScanned, 'file')}`);
         }
-        const msg = total === 0 ? 'Tollgate: no keys found in the workspace.' : `Tollgate: ${total} key finding(s); see the Problems panel.`;
+        const msg = total === 0 ? 'Tollgate: no keys found in the workspace.' : `Tollgate: ${counted(total, 'key finding')}; see the Problems panel.`;
         void (total === 0 ? vscode.window.showInformationMessage(msg) : vscode.window.showWarningMessage(msg));
       });
     }),

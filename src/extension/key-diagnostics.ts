@@ -7,6 +7,7 @@ import type { TollgateConfig } from './core/config';
 import type { Log } from './log';
 import { DEFAULT_BASELINE_FILE, fingerprintsOf, readBaselineSync } from '../scan/baseline';
 import { ScanError } from '../scan/errors';
+import { counted } from '../contracts/wording';
 
 export const BASELINE_FILE = DEFAULT_BASELINE_FILE;
 const SOURCE = 'tollgate';
@@ -102,7 +103,7 @@ export class KeyDiagnostics implements vscode.Disposable {
     const diagnostics = findings.map((f) => new KeyDiagnostic(new vscode.Range(document.positionAt(f.offset), document.positionAt(f.endOffset)), f));
     this.collection.set(document.uri, diagnostics);
     this.findings.set(document.uri.toString(), diagnostics);
-    if (findings.length > 0) this.log.debug(`scan ${relativePath(document.uri)}: ${findings.length} finding(s) in ${Date.now() - started} ms`);
+    if (findings.length > 0) this.log.debug(`scan ${relativePath(document.uri)}: ${counted(findings.length, 'finding')} in ${Date.now() - started} ms`);
   }
 
   /**

@@ -20,6 +20,7 @@ import { recallAccumulators, restoreFromLedger } from './restore';
 import { TeamWitness } from './team-witness';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
+import { counted } from '../contracts/wording';
 
 export interface LaunchConfig extends ProxySettings {
   readonly dataDir: string;
@@ -111,7 +112,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   try {
     if (memory) {
       const restored = await restoreFromLedger(ledger, new Engine(c.policy, memory), memory, Date.now(), views);
-      if (restored.decisions > 0) c.log.info(`restored spend from ${restored.decisions} recorded decisions (${restored.unsettled} unsettled, counted at their reserved worst case)`);
+      if (restored.decisions > 0) c.log.info(`restored spend from ${counted(restored.decisions, 'recorded decision')} (${restored.unsettled} unsettled, counted at their reserved worst case)`);
     } else await recallAccumulators(ledger, new Engine(c.policy, store), Date.now(), views);
   } catch (err) {
     await ledger.close();

@@ -2,6 +2,7 @@
 
 import type { AccumulatorView } from '../contracts/admin';
 import type { DashboardState } from '../protocol';
+import { counted } from '../contracts/wording';
 
 export interface StatusView {
   readonly text: string;
@@ -40,7 +41,7 @@ export function formatUsd(usd: number): string {
  */
 export function statusView(state: DashboardState, warnAt = 0.8): StatusView {
   const { proxy, snapshot, policy } = state;
-  const rejected = policy.rejected ? `\nPolicy edit refused (${policy.rejected.errors.length} error(s)); the last good policy stays in force.` : '';
+  const rejected = policy.rejected ? `\nPolicy edit refused (${counted(policy.rejected.errors.length, 'error')}); the last good policy stays in force.` : '';
   if (proxy.phase === 'failed') {
     return { text: '$(error) Tollgate: stopped', tooltip: `Tollgate proxy failed: ${proxy.detail ?? 'unknown reason'}. Click to open the dashboard.${rejected}`, level: 'error' };
   }

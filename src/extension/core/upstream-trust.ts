@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { registeredAdapters } from '../../providers/registry';
 import { WITHHELD_KEYS_ENV } from '../../pipeline/missing-key';
 import { choosePolicyFile, writeFileAtomic } from './policy-keeper';
+import { SET_UPSTREAM_KEY_COMMAND } from '../../contracts/command-titles';
 
 /**
  * The hosts each provider serves its API from, by the provider's name when it is one of these
@@ -161,7 +162,7 @@ export function approvalQuestion(pending: PendingApproval): { readonly message: 
   const host = hostOf(plan.origin);
   const own = (officialHostsOf(plan.provider) ?? officialHostsOf(plan.style))?.[0];
   const whose = storedFor ? `your ${storedFor} API key` : `the key in ${plan.keyEnv}`;
-  const source = storedFor ? `the ${storedFor} key you stored with "Tollgate: Set Upstream API Key…"` : `the key in the editor's environment variable ${plan.keyEnv}`;
+  const source = storedFor ? `the ${storedFor} key you stored with "${SET_UPSTREAM_KEY_COMMAND.title}"` : `the key in the editor's environment variable ${plan.keyEnv}`;
   return {
     message: `Send ${whose} to ${host}?`,
     detail: [
