@@ -76,17 +76,9 @@ export function spendSeries(snapshot: StateSnapshot): [number[], number[]] {
   const days = [...snapshot.spend.byDay].sort((a, b) => a.key.localeCompare(b.key));
   const xs: number[] = [];
   const ys: number[] = [];
-  if (days.length >= 2) {
-    for (const d of days) {
-      const t = Date.parse(`${d.key}T00:00:00Z`);
-      if (Number.isNaN(t)) continue;
-      xs.push(t / 1000);
-      ys.push(d.usd);
-    }
-    return [xs, ys];
-  }
-  // Recent decisions may be gone (a restart) while the day's spend is known: then that one day.
-  if (snapshot.recent.length === 0) {
+  // Two days or more: by day. Recent decisions may be gone (a restart) while the day's spend is
+  // known: then that one day.
+  if (days.length >= 2 || snapshot.recent.length === 0) {
     for (const d of days) {
       const t = Date.parse(`${d.key}T00:00:00Z`);
       if (Number.isNaN(t)) continue;
