@@ -1,27 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ensureServerBinary } from './server-binary';
 
 // A throwaway redis-server for tests: loopback only, no persistence, in a temp dir, stopped by
 // the test. The binary comes from scripts/ensure-redis.sh, which installs Debian's package when
 // it is missing, so a clean CI machine runs these tests instead of skipping them.
 
-const ENSURE = resolve(__dirname, '../../scripts/ensure-redis.sh');
-let binary: Promise<string> | undefined;
-
 /** The redis-server path; installs it once per test run if needed. Rejects with the reason when it cannot. */
 export function ensureRedisBinary(): Promise<string> {
-  binary ??= new Promise((resolvePath, reject) => {
-    execFile('bash', [ENSURE], { timeout: 300_000 }, (err, stdout, stderr) => {
-      const path = stdout.trim().split('\n').pop() ?? '';
-      if (err || !path) reject(new Error(`cannot get redis-server for the team-mode tests (scripts/ensure-redis.sh): ${stderr.trim() || err?.message}`));
-      else resolvePath(path);
-    });
-  });
-  return binary;
+  return ensureServerBinary('ensure-redis.sh', 'redis-server for the team-mode tests');
 }
 
 export function freePort(): Promise<number> {

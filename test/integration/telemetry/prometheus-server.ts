@@ -1,27 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePort } from '../../helpers/redis';
+import { ensureServerBinary } from '../../helpers/server-binary';
 
 // A throwaway Prometheus for tests: Debian's package (scripts/ensure-prometheus.sh installs it when
 // missing, never starting its service), run here on a free loopback port with a temporary config
 // and storage dir, scraping one target every second, stopped by the test.
 
-const ENSURE = resolve(__dirname, '../../../scripts/ensure-prometheus.sh');
-let binary: Promise<string> | undefined;
-
 /** The prometheus path; installs the package once per test run if needed. */
 export function ensurePrometheusBinary(): Promise<string> {
-  binary ??= new Promise((resolvePath, reject) => {
-    execFile('bash', [ENSURE], { timeout: 300_000 }, (err, stdout, stderr) => {
-      const path = stdout.trim().split('\n').pop() ?? '';
-      if (err || !path) reject(new Error(`cannot get prometheus for the metrics tests (scripts/ensure-prometheus.sh): ${stderr.trim() || err?.message}`));
-      else resolvePath(path);
-    });
-  });
-  return binary;
+  return ensureServerBinary('ensure-prometheus.sh', 'prometheus for the metrics tests');
 }
 
 export interface ScrapeTarget {
