@@ -14,7 +14,7 @@
 // Run from the repository root after `npm run build`:
 //   node bench/run.js bench/proxy/otel-cost.ts [seconds per round, default 5] [--rounds N, default 6] [--rate calls/s, default 500]
 //     [--only proxy|pipeline]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -23,6 +23,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { cpuMs } from '../proc-cpu';
+import type { ListeningProcess } from '../listening-process';
+import { startListening } from '../listening-process';
 import { Engine } from '../../src/engine/decide';
 import type { Identity } from '../../src/engine/identity/identity';
 import { mintSessionToken } from '../../src/engine/identity/tokens';
@@ -66,41 +68,22 @@ function parseArgs(argv: string[]): { seconds: number; rounds: number; rate: num
 
 // ---- processes -------------------------------------------------------------------------------
 
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-}
+type Proc = ListeningProcess;
 
-const started: Proc[] = [];
+/** Every process the bench started, stopped at the end. */
+const started: ChildProcess[] = [];
 
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let listening = false;
-    child.stdout!.on('data', (c: Buffer) => {
-      if (listening) return;
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        listening = true;
-        const p = { name, child, url: m[1]! };
-        started.push(p);
-        resolve(p);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
-  });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  return startListening(args, env, started);
 }
 
 async function stopAll(): Promise<void> {
-  for (const p of started.reverse()) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
-    const exited = new Promise((r) => p.child.once('exit', r));
-    p.child.kill('SIGTERM');
+  for (const child of started.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
@@ -148,7 +131,7 @@ async function startTollgate(v: Variant, upstream: Proc): Promise<void> {
   // Nothing of the caller's own OpenTelemetry settings leaks into a variant.
   const clean: NodeJS.ProcessEnv = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) clean[k] = undefined;
-  v.proc = await start(v.name, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyPath, '--upstream', `openai=${upstream.url}`, '--log-level', 'warn'],
+  v.proc = await start([cli, 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyPath, '--upstream', `openai=${upstream.url}`, '--log-level', 'warn'],
     { ...clean, OPENAI_API_KEY: 'bench-upstream-key', ...v.env });
   const keys = loadSessionKeys(dataDir);
   const tokens = await Promise.all(Array.from({ length: PEOPLE }, (_, i) => mintSessionToken(keys, { user: `dev${i}@acme.dev`, agent: 'batch-eval', ttlMs: 3_600_000, now: Date.now() })));
@@ -307,7 +290,7 @@ async function main(): Promise<void> {
 async function processRounds(seconds: number, rounds: number, rate: number): Promise<void> {
   execFileSync(process.execPath, [path.join(root, 'bench', 'run.js'), '--build-only', 'bench/proxy/servers.ts'], { stdio: 'inherit' });
   const collector = await discardingCollector();
-  const upstream = await start('upstream', [serversJs, 'upstream']);
+  const upstream = await start([serversJs, 'upstream']);
   // The SDK's defaults otherwise: a batch every 5 s, of up to 512 spans.
   const variants: Variant[] = [
     { name: 'off (no OTEL variables)', env: {}, rounds: [] },
