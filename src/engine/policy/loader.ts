@@ -7,9 +7,9 @@ import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, IdentityFilter, Limit, Policy, RequestFilter, RuleException, VerificationKey } from './model';
+import type { Budget, BudgetPeriod, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
 import { DEFAULT_TELEMETRY } from './model';
-import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, PolicyDocument, WhenDocument } from './schema';
+import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -122,6 +122,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   const roles = new Set<string>([
     ...entries(doc.identity?.roles).flatMap(([, r]) => r),
     ...entries(doc.entitlements?.roles).map(([role]) => role),
+    ...entries(doc.tools?.roles).map(([role]) => role),
     ...items(doc.identity?.declared_roles),
   ].filter((r): r is string => typeof r === 'string'));
   const prices = new Map(Object.entries(doc.prices ?? {}));
@@ -355,5 +356,24 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
       exported: doc.telemetry?.exported ?? DEFAULT_TELEMETRY.exported,
       metricsAuth: doc.telemetry?.metrics_endpoint?.auth ?? DEFAULT_TELEMETRY.metricsAuth,
     },
+    ...(doc.tools ? { tools: compileTools(doc.tools) } : {}),
+    ...(doc.mcp ? { mcp: { servers: new Map(Object.entries(doc.mcp.servers).map(([name, server]) => [name, compileMcpServer(name, server)])) } } : {}),
   };
+}
+
+function compileTools(t: ToolsDocument): ToolsPolicy {
+  return {
+    onUndeclared: t.on_undeclared ?? 'refuse',
+    default: t.default?.allow,
+    roles: new Map(Object.entries(t.roles ?? {}).map(([role, a]) => [role, a.allow])),
+    users: new Map(Object.entries(t.users ?? {}).map(([u, a]) => [u.toLowerCase(), a.allow])),
+    approval: t.approval ?? [],
+    recordArguments: t.record_arguments ?? [],
+  };
+}
+
+function compileMcpServer(name: string, s: McpServerDocument): McpServerConfig {
+  return 'url' in s
+    ? { name, transport: 'http', url: s.url, headers: Object.fromEntries(Object.entries(s.headers ?? {}).map(([h, v]) => [h.toLowerCase(), v])) }
+    : { name, transport: 'stdio', command: [...s.command], env: { ...(s.env ?? {}) } };
 }

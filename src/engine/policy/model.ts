@@ -149,7 +149,31 @@ export interface Policy {
   readonly store?: { readonly onUnavailable: NonNullable<StoreDocument['on_unavailable']> };
   /** What traces and metrics may say (absent in bundles built without the loader: the defaults). */
   readonly telemetry?: TelemetryConfig;
+  /** Which tools each identity may use (absent: every tool, as before tools were governed). */
+  readonly tools?: ToolsPolicy;
+  /** The MCP servers the proxy fronts, by name (absent: none). */
+  readonly mcp?: { readonly servers: ReadonlyMap<string, McpServerConfig> };
 }
+
+/** The bundle's `tools` section: allow lists widened per role and person, as entitlements are. */
+export interface ToolsPolicy {
+  readonly onUndeclared: 'refuse' | 'strip';
+  readonly default?: readonly string[];
+  readonly roles: ReadonlyMap<string, readonly string[]>;
+  readonly users: ReadonlyMap<string, readonly string[]>;
+  /** Tools a person approves call by call. */
+  readonly approval: readonly string[];
+  /** Tools whose arguments the audit record keeps (redacted); others keep only a hash. */
+  readonly recordArguments: readonly string[];
+}
+
+/**
+ * One MCP server the proxy fronts. Values may hold `${NAME}` references to the proxy's
+ * environment, resolved when the server is reached, so the bundle never holds a credential.
+ */
+export type McpServerConfig =
+  | { readonly name: string; readonly transport: 'http'; readonly url: string; readonly headers: Readonly<Record<string, string>> }
+  | { readonly name: string; readonly transport: 'stdio'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>> };
 
 /** The bundle's `telemetry` section with its defaults filled in. */
 export interface TelemetryConfig {

@@ -239,6 +239,64 @@ const Telemetry = Type.Object(
   { additionalProperties: false, description: 'What the proxy tells OpenTelemetry and Prometheus: traces and metrics export when the standard OTEL_EXPORTER_OTLP_* variables are set.' },
 );
 
+const ToolAllow = Type.Object(
+  { allow: GlobList },
+  { additionalProperties: false, description: 'Tools (by name, or glob) this identity may declare to a model and call over MCP.' },
+);
+
+const Tools = Type.Object(
+  {
+    on_undeclared: Type.Optional(
+      Type.Union([Type.Literal('refuse'), Type.Literal('strip')], {
+        description: 'A model request declaring a tool outside the identity\'s list: refuse it (403, naming the tool; the default) or send it without those tools.',
+      }),
+    ),
+    default: Type.Optional(ToolAllow),
+    roles: Type.Optional(Type.Record(Type.String(), ToolAllow, { description: 'Tools each role adds to the default list.' })),
+    users: Type.Optional(Type.Record(Type.String(), ToolAllow, { description: 'Tools each person (e-mail) adds.' })),
+    approval: Type.Optional(
+      Type.Array(Glob, { description: 'Tools a person approves call by call (in the editor); elsewhere refused unless an approval allows them.' }),
+    ),
+    record_arguments: Type.Optional(
+      Type.Array(Glob, { description: 'Tools whose call arguments the audit record keeps (redacted by the key scanner\'s rules); for every other tool only their SHA-256 is kept.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Which tools each identity may use. A model-declared tool is named as the agent names it (Bash, web_search); an MCP tool as mcp__<server>__<tool>.',
+  },
+);
+
+const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
+
+const McpRemoteServer = Type.Object(
+  {
+    url: Type.String({ format: 'uri', description: 'A remote MCP server (Streamable HTTP).' }),
+    headers: Type.Optional(
+      Type.Record(HeaderName, Type.String(), { description: 'Headers sent to the server; ${NAME} in a value is read from the proxy\'s environment, so a credential is never written in the bundle.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const McpLocalServer = Type.Object(
+  {
+    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'A local stdio MCP server the proxy starts on first use: the program and its arguments.' }),
+    env: Type.Optional(Type.Record(EnvName, Type.String(), { description: 'Environment for the server; ${NAME} in a value is read from the proxy\'s environment.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Mcp = Type.Object(
+  {
+    servers: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Type.Union([McpRemoteServer, McpLocalServer]), {
+      additionalProperties: false,
+      description: 'MCP servers the proxy fronts, each at /mcp/<name> on its own port, their tools named mcp__<name>__<tool>.',
+    }),
+  },
+  { additionalProperties: false, description: 'The MCP gateway: tool servers under the same identities, limits and ledger as model calls.' },
+);
+
 const ExceptionSchema = Type.Object(
   {
     id: Type.Optional(Id),
@@ -288,6 +346,8 @@ export const PolicySchema = Type.Object(
     store: Type.Optional(Store),
     network: Type.Optional(Network),
     telemetry: Type.Optional(Telemetry),
+    tools: Type.Optional(Tools),
+    mcp: Type.Optional(Mcp),
     exceptions: Type.Optional(Type.Array(ExceptionSchema)),
   },
   { additionalProperties: false, title: 'Tollgate policy bundle' },
@@ -306,6 +366,8 @@ export type PriceDocument = Type.Static<typeof Price>;
 export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
 export type StoreDocument = Type.Static<typeof Store>;
 export type TelemetryDocument = Type.Static<typeof Telemetry>;
+export type ToolsDocument = Type.Static<typeof Tools>;
+export type McpServerDocument = Type.Static<typeof McpRemoteServer> | Type.Static<typeof McpLocalServer>;
 
 /** The schema as draft-07 JSON, the form shipped to editors. */
 /**
