@@ -65,7 +65,11 @@ export class SignInPrompt implements vscode.Disposable {
       host.onDidChange(() => this.flow.observe(host.identityState)),
       vscode.commands.registerCommand(SIGN_IN_COMMAND.id, () =>
         this.flow.ask().then(
-          (outcome) => this.log.info(`sign in: ${outcome}`),
+          (outcome) => {
+            this.log.info(`sign in: ${outcome}`);
+            // The question is still open, its toast gone to the notification centre: show it there.
+            if (outcome === 'already-asking') void vscode.commands.executeCommand('notifications.showList');
+          },
           (err: unknown) => this.log.error(`sign in: ${(err as Error).message}`),
         ),
       ),
