@@ -15,6 +15,7 @@ import { PolicyDiagnostics } from './policy-diagnostics';
 import type * as QuotaPreview from './preview/register';
 import { ProxyHost } from './proxy-host';
 import { Secrets } from './secrets';
+import { SignInPrompt } from './sign-in';
 import { StatusBar } from './status-bar';
 import { TerminalEnvironment } from './terminal-environment';
 import type { UpstreamKeyState } from './upstream-gate';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
     keys,
     policy,
     new StatusBar(proxyHost, () => config().statusBar.warnAt),
+    new SignInPrompt(proxyHost, secrets, log),
     new TerminalEnvironment(context.environmentVariableCollection, proxyHost, () => config().terminal.injectEnvironment),
     new CodexSetupOffer(context, proxyHost, log, () => config().terminal.injectEnvironment),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new KeyCodeActions(keys), { providedCodeActionKinds: KeyCodeActions.kinds }),

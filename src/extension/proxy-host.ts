@@ -16,6 +16,7 @@ import type { ProxyLaunch } from './core/proxy-supervisor';
 import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
+import type { IdentityState } from './core/sign-in';
 import { policyFileFor } from './core/upstream-trust';
 import { WITNESS_EVERY_MS, WitnessKeeper } from './core/witness-keeper';
 import type { LiveIdentity, LiveState } from './live-state';
@@ -39,6 +40,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private lastSnapshot: StateSnapshot | undefined;
   private token: string | undefined;
   private facts: TokenFacts | undefined;
+  private identityKnown: IdentityState = 'unknown';
   private refreshTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -88,6 +90,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   }
   get sessionToken(): string | undefined {
     return this.token;
+  }
+  /** Whether there is a token, or nothing to mint one from (the person has to sign in). */
+  get identityState(): IdentityState {
+    return this.identityKnown;
   }
   get proxyStatus(): ProxyStatus {
     return this.supervisor.status;
@@ -232,6 +238,12 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       user = await resolveUser(cfg.user, folder);
     } catch (err) {
       this.log.warn((err as Error).message);
+      // Nobody to mint for: a token minted earlier names someone the settings no longer name.
+      const changed = this.identityKnown !== 'missing' || this.token !== undefined;
+      this.token = undefined;
+      this.facts = undefined;
+      this.identityKnown = 'missing';
+      if (changed) this.changed.fire();
       return undefined;
     }
     const storedFacts = stored ? tokenFacts(stored) : undefined;
@@ -248,8 +260,9 @@ export class ProxyHost implements LiveState, vscode.Disposable {
 
   private setToken(token: string): void {
     this.log.redactor.add(token);
-    const changed = token !== this.token;
+    const changed = token !== this.token || this.identityKnown !== 'signed-in';
     this.token = token;
+    this.identityKnown = 'signed-in';
     this.facts = tokenFacts(token);
     if (changed) this.changed.fire();
   }

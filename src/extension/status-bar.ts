@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
+import { SIGN_IN_COMMAND } from '../contracts/command-titles';
 import { statusView } from '../views/status-model';
+import { signInStatusView } from './core/sign-in';
 import type { ProxyHost } from './proxy-host';
 
-/** Proxy state, today's spend and the tightest limit; a click opens the dashboard. */
+/** Proxy state, today's spend and the tightest limit; a click opens the dashboard (or signs in, when nobody is). */
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
@@ -14,7 +16,6 @@ export class StatusBar implements vscode.Disposable {
   ) {
     this.item = vscode.window.createStatusBarItem('tollgate.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Tollgate';
-    this.item.command = 'tollgate.openDashboard';
     this.subscription = host.onDidChange(() => this.render());
     this.render();
     this.item.show();
@@ -22,7 +23,9 @@ export class StatusBar implements vscode.Disposable {
 
   render(): void {
     if (this.disposed) return;
-    const view = statusView(this.host.dashboardState(), this.warnAt());
+    const signIn = signInStatusView(this.host.identityState, this.host.proxyStatus.phase);
+    const view = signIn ?? statusView(this.host.dashboardState(), this.warnAt());
+    this.item.command = signIn ? SIGN_IN_COMMAND.id : 'tollgate.openDashboard';
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
     this.item.backgroundColor =

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { ProxyEnvironment } from './core/terminal-env';
-import { environmentDescription, proxyEnvironment } from './core/terminal-env';
+import { environmentDescription, signInEnvironmentDescription, terminalEnvironment } from './core/terminal-env';
 import type { ProxyHost } from './proxy-host';
 
 const debugTypesWithEnv = new Set(['node', 'pwa-node', 'node-terminal', 'python', 'debugpy', 'go', 'java', 'coreclr', 'lldb', 'cppdbg']);
@@ -41,17 +41,16 @@ export class TerminalEnvironment implements vscode.Disposable {
 
   update(): void {
     if (this.disposed) return;
-    const url = this.host.url;
-    const token = this.host.sessionToken;
-    if (!this.enabled() || !url || !token) {
-      // Keep the last values while the proxy restarts on the same port; clear only when turned off.
-      if (!this.enabled()) {
-        this.collection.clear();
-        this.current = undefined;
-      }
+    if (!this.enabled()) {
+      this.collection.clear();
+      this.current = undefined;
       return;
     }
-    const env = proxyEnvironment(url, token);
+    // Undefined: keep the last values while the proxy restarts on the same port.
+    const env = terminalEnvironment(this.host.url, this.host.sessionToken, this.host.identityState);
+    if (!env) return;
+    const description = this.host.sessionToken ? environmentDescription : signInEnvironmentDescription;
+    if (this.collection.description !== description) this.collection.description = description;
     if (this.current && Object.entries(env).every(([k, v]) => this.current?.[k as keyof ProxyEnvironment] === v)) return;
     this.current = env;
     for (const [name, value] of Object.entries(env)) this.collection.replace(name, value);

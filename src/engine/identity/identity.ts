@@ -1,5 +1,7 @@
 // Who a request is for: the verified person and the sub-identities that subdivide them.
 
+import { SIGN_IN_REQUIRED_MESSAGE } from '../../contracts/sign-in';
+
 export interface Identity {
   /** The natural person, an e-mail lower-cased so nobody gets two buckets. */
   readonly user: string;
@@ -32,7 +34,9 @@ export type IdentityFailure =
   | 'wrong-issuer'
   | 'non-canonical'
   | 'missing-user-claim'
-  | 'invalid-agent';
+  | 'invalid-agent'
+  /** The editor's placeholder: its terminals' calls while the developer has not signed in. */
+  | 'sign-in-required';
 
 const explanations: Record<IdentityFailure, string> = {
   missing: 'no identity token: send your Tollgate token as the API key (Authorization: Bearer or x-api-key)',
@@ -49,6 +53,7 @@ const explanations: Record<IdentityFailure, string> = {
   'non-canonical': 'the identity token is not in canonical base64url (no padding, no stray bits), so it is not the exact token its issuer signed',
   'missing-user-claim': 'the identity token does not name a person in the claim this issuer is configured to name them with',
   'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
+  'sign-in-required': SIGN_IN_REQUIRED_MESSAGE,
 };
 
 /** An identity that could not be verified; `reason` is stable, the message is for people. */

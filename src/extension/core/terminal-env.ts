@@ -1,5 +1,8 @@
 import { sharedAgentEnvironment } from '../../agents/agents';
+import { SIGN_IN_COMMAND } from '../../contracts/command-titles';
+import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import { registeredAdapters } from '../../providers/registry';
+import type { IdentityState } from './sign-in';
 
 // The environment the editor's terminals and debug sessions get so SDKs and coding agents talk to
 // the local proxy: each provider style's base URL pointing at it and the developer's session token
@@ -33,3 +36,20 @@ function describeEnvironment(): string {
 }
 
 export const environmentDescription = describeEnvironment();
+
+/**
+ * What new terminals get now, or undefined to keep what they have (the proxy restarting, the
+ * identity not resolved yet). Without an identity they are pointed at the proxy all the same, with
+ * the sign-in placeholder where the token goes: their calls are refused with a message saying how
+ * to sign in, instead of going around the proxy with whatever key the shell holds. No upstream key
+ * is ever part of it: only the proxy's address and the person's own token.
+ */
+export function terminalEnvironment(proxyUrl: string | undefined, sessionToken: string | undefined, identity: IdentityState): ProxyEnvironment | undefined {
+  if (!proxyUrl) return undefined;
+  if (sessionToken) return proxyEnvironment(proxyUrl, sessionToken);
+  if (identity === 'missing') return proxyEnvironment(proxyUrl, SIGN_IN_PLACEHOLDER);
+  return undefined;
+}
+
+/** The terminal's hover while nobody is signed in. */
+export const signInEnvironmentDescription = `Tollgate points SDKs and coding agents at its local proxy, but does not know who you are yet: their calls are refused until you sign in ("${SIGN_IN_COMMAND.title}"). Open a new terminal after signing in.`;

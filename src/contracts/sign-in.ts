@@ -1,0 +1,12 @@
+// What the editor's terminals carry while the developer has no identity. They are still pointed at
+// the proxy (never straight at a provider with a key of their own), with this in place of a token:
+// the proxy refuses it with a 401 that says how to sign in, whatever the bundle says about
+// anonymous calls, so nothing made from such a terminal goes anywhere unattributed.
+
+import { SIGN_IN_COMMAND } from './command-titles';
+
+/** Not a token and not a key: a word the proxy recognises, safe to show in a terminal. */
+export const SIGN_IN_PLACEHOLDER = 'tollgate-sign-in-required';
+
+/** The refusal's message, naming the palette command by its title. */
+export const SIGN_IN_REQUIRED_MESSAGE = `this editor has no Tollgate identity yet, so its terminals' calls are refused: run "${SIGN_IN_COMMAND.title}" from the command palette (or set tollgate.user or git config user.email), then open a new terminal`;
