@@ -15,15 +15,10 @@ import type { FoundCall, SourceRange } from './found-call';
 // from the engine's own decide() (entitlement, context cap, output clamp, cost, and how many fit
 // in the live accumulators), never from a second reading of the rules.
 
-export interface PreviewIdentity {
-  readonly user: string;
-  readonly agent: string;
-  readonly roles: readonly string[];
-}
-
 export interface PreviewContext {
   readonly policy: Policy;
-  readonly identity: PreviewIdentity;
+  /** Who the call is decided for, resolved as the proxy resolves it (previewIdentity). */
+  readonly identity: Identity;
   readonly snapshot?: StateSnapshot;
   readonly now: number;
   /** Tokens assumed for each dynamic piece of a prompt. */
@@ -90,10 +85,6 @@ export function modelCallFor(call: FoundCall, model: string, ctx: PreviewContext
   const described = adapter.describe(provider, route, 'POST', adapter.requestFor(route, plain));
   const assumed = call.dynamicParts * (ctx.assumedTokensPerDynamicPart ?? ASSUMED_TOKENS_PER_DYNAMIC_PART);
   return { ...described, inputTokens: described.inputTokens + assumed };
-}
-
-function identityOf(ctx: PreviewContext): Identity {
-  return { user: ctx.identity.user, agent: ctx.identity.agent, session: 'preview', roles: ctx.identity.roles, issuer: 'preview' };
 }
 
 /**
@@ -172,7 +163,7 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
     if (!MalformedRequestError.is(err)) throw err;
     return { call, model, inputTokens: 0, outputTokens: 0, usd: 0, assumptions, lens: [`Tollgate: ${model}: ${err.message}`], hover: `**Tollgate**: ${err.message}`, diagnostics };
   }
-  const identity = identityOf(ctx);
+  const identity = ctx.identity;
   const req = { identity, call: mc };
   const first = await new Engine(ctx.policy, new MemoryStore()).decide(req, ctx.now);
   const style = call.provider;
