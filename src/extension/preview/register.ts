@@ -27,14 +27,14 @@ export interface PreviewSource extends LiveState {
 
 /** The identity the proxy resolves for the editor's token, computed once per policy and token. */
 class IdentityResolution {
-  private last?: { readonly policyHash: string; readonly token: string | undefined; readonly identity: Promise<Identity | undefined> };
+  private last?: { readonly policyHash: string; readonly token: string; readonly identity: Promise<Identity | IdentityError> };
 
-  of(policy: Policy, token: string | undefined): Promise<Identity | undefined> {
+  of(policy: Policy, token: string): Promise<Identity | IdentityError> {
     if (this.last?.policyHash === policy.hash && this.last.token === token) return this.last.identity;
-    // A token the proxy would refuse for what it says (an issuer the bundle does not trust, no
-    // person in the configured claim) previews nothing: every call with it would be refused.
+    // A token the proxy refuses for what it says (an issuer the bundle does not trust, no person
+    // in the configured claim) is previewed as the refusal every call with it gets.
     const identity = previewIdentity(policy, token).catch((err: unknown) => {
-      if (IdentityError.is(err)) return undefined;
+      if (IdentityError.is(err)) return err;
       throw err;
     });
     this.last = { policyHash: policy.hash, token, identity };
@@ -45,13 +45,14 @@ class IdentityResolution {
 async function contextOf(live: PreviewSource, identities: IdentityResolution): Promise<{ ctx: PreviewContext; key: string } | undefined> {
   const policy = live.policy();
   const token = live.sessionToken;
+  // Without a token the editor's calls carry no identity to resolve: nothing is previewed until it has one.
   if (!policy || !token) return undefined;
   const identity = await identities.of(policy, token);
-  if (!identity) return undefined;
   const snapshot = live.snapshot();
   const now = Date.now();
   // Previews follow the live state; without a snapshot they change only with policy or identity.
-  const key = `${policy.hash}\n${JSON.stringify(identity)}\n${snapshot?.time ?? ''}`;
+  const who = IdentityError.is(identity) ? `refused:${identity.reason}` : JSON.stringify(identity);
+  const key = `${policy.hash}\n${who}\n${snapshot?.time ?? ''}`;
   return { ctx: { policy, identity, snapshot, now }, key };
 }
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
+import { SignJWT } from 'jose';
 import { callerIdentity } from '../../../src/engine/identity/claims';
 import type { Identity } from '../../../src/engine/identity/identity';
 import { IdentityError } from '../../../src/engine/identity/identity';
@@ -130,7 +132,7 @@ describe('quota preview: identity resolved as the proxy resolves it', () => {
     assert.equal(p.capacity?.fits, 3, 'alice\'s campaign exception expired on 2026-01-01');
   });
 
-  it('refuses what the proxy refuses for what a token says: an untrusted issuer, no person, a bad agent', async () => {
+  it('refuses what the proxy refuses for what a token says (no person, a bad agent, no JWT), and leaves the signature to the proxy', async () => {
     const reason = (p: Promise<unknown>): Promise<string> => p.then(() => 'accepted', (err: unknown) => (IdentityError.is(err) ? err.reason : `threw ${String(err)}`));
     const untrusted = await rolesBundle().idpToken({ upn: 'bob@acme.dev' }, NOW);
     const nobody = await bundle.idpToken({ email: 'bob@acme.dev' }, NOW);
@@ -150,6 +152,20 @@ describe('quota preview: identity resolved as the proxy resolves it', () => {
     // person; the proxy refuses. The preview labels the editor's own token, which the proxy checks.
     assert.equal(await reason(proxyIdentity(policy, verifier, untrusted, undefined)), 'bad-signature');
     assert.equal(await reason(previewIdentity(policy, undefined)), 'missing');
+  });
+
+  it('previews every call as refused, with the proxy\'s reason, for a token of an issuer the bundle does not trust', async () => {
+    const other = generateKeyPairSync('ed25519');
+    const token = await new SignJWT({ upn: 'bob@acme.dev', email: 'bob@acme.dev' }).setProtectedHeader({ alg: 'EdDSA' }).setIssuer('https://login.example')
+      .setAudience('tollgate').setIssuedAt(NOW / 1000).setExpirationTime(NOW / 1000 + 3600).sign(other.privateKey);
+    const refusal = await proxyIdentity(policy, verifier, token, undefined).then(() => undefined, (err: unknown) => err);
+    assert.ok(IdentityError.is(refusal, 'unknown-issuer'), String(refusal));
+    const identity = await previewIdentity(policy, token).catch((err: unknown) => err);
+    assert.ok(IdentityError.is(identity, 'unknown-issuer'), String(identity));
+    const p = await previewCall(callFor('gpt-4o'), { policy, identity, now: NOW });
+    assert.equal(p.lens[0], `Tollgate: gpt-4o · refused: ${refusal.message}`);
+    assert.equal(p.refusal?.kind, 'identity');
+    assert.equal(p.entitled, undefined, 'no entitlement is decided for nobody');
   });
 
   it('agrees with the proxy\'s engine for any person, token, agent and model (fast-check)', async function () {
