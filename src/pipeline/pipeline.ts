@@ -4,7 +4,8 @@ import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { Decision, Settlement } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
-import { IdentityError, withAgent } from '../engine/identity/identity';
+import { callerIdentity } from '../engine/identity/claims';
+import { IdentityError } from '../engine/identity/identity';
 import type { Hold } from '../engine/limiters/spec';
 import { upstreamQuery } from '../providers/client-key';
 import { adapterFor, styleOfPath } from '../providers/registry';
@@ -129,9 +130,7 @@ export class CallPipeline {
     const agent = t.header('x-tollgate-agent');
     let identity: Identity;
     try {
-      identity = !token && !c.rules.policy.identity.required
-        ? withAgent({ user: 'anonymous', agent: 'default', session: 'anonymous', roles: [], issuer: 'none' }, agent)
-        : withAgent(await c.rules.verifier.verify(token, c.started), agent);
+      identity = await callerIdentity(c.rules.policy, token, agent, (t) => c.rules.verifier.verify(t, c.started));
     } catch (err) {
       if (!IdentityError.is(err)) throw err;
       const { status, error } = err.reason === 'invalid-agent' ? failureAnswer('malformed-request') : refusalAnswer('identity');

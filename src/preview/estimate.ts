@@ -4,6 +4,7 @@ import { accumulatorKey } from '../engine/accumulator-key';
 import type { Decision } from '../engine/decision';
 import { Engine } from '../engine/decide';
 import type { Identity } from '../engine/identity/identity';
+import { IdentityError } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
 import { priceOf, usdFor } from '../engine/pricing';
 import type { StateSnapshot } from '../contracts/admin';
@@ -15,15 +16,13 @@ import type { FoundCall, SourceRange } from './found-call';
 // from the engine's own decide() (entitlement, context cap, output clamp, cost, and how many fit
 // in the live accumulators), never from a second reading of the rules.
 
-export interface PreviewIdentity {
-  readonly user: string;
-  readonly agent: string;
-  readonly roles: readonly string[];
-}
-
 export interface PreviewContext {
   readonly policy: Policy;
-  readonly identity: PreviewIdentity;
+  /**
+   * Who the call is decided for, resolved as the proxy resolves it (previewIdentity), or why the
+   * proxy refuses the token before any call is decided.
+   */
+  readonly identity: Identity | IdentityError;
   readonly snapshot?: StateSnapshot;
   readonly now: number;
   /** Tokens assumed for each dynamic piece of a prompt. */
@@ -92,10 +91,6 @@ export function modelCallFor(call: FoundCall, model: string, ctx: PreviewContext
   return { ...described, inputTokens: described.inputTokens + assumed };
 }
 
-function identityOf(ctx: PreviewContext): Identity {
-  return { user: ctx.identity.user, agent: ctx.identity.agent, session: 'preview', roles: ctx.identity.roles, issuer: 'preview' };
-}
-
 /**
  * Models the policy names (in its prices, as downgrade targets or in an entitlement, by a plain
  * name) of the same provider style as the call. Most prices now come from the catalogue, so the
@@ -156,6 +151,12 @@ const FANOUT_WORDS: Record<string, string> = {
 export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise<CallPreview> {
   const assumptions: string[] = [];
   const diagnostics: PreviewDiagnostic[] = [];
+  const identity = ctx.identity;
+  // The proxy checks who calls before it reads the call: with this token, every call is refused.
+  if (IdentityError.is(identity)) {
+    const lens = [`Tollgate: ${call.model ?? 'this call'} · refused: ${identity.message}`];
+    return { call, model: call.model, refusal: { kind: 'identity', rule: 'identity', reason: identity.message }, inputTokens: 0, outputTokens: 0, usd: 0, assumptions, lens, hover: `**Tollgate**: the proxy refuses every call with this identity: ${identity.message}`, diagnostics };
+  }
   const per = ctx.assumedTokensPerDynamicPart ?? ASSUMED_TOKENS_PER_DYNAMIC_PART;
   if (call.dynamicParts > 0) assumptions.push(`the prompt has ${call.dynamicParts} dynamic part${call.dynamicParts === 1 ? '' : 's'}, assumed ${per} tokens each`);
   if (!call.model) {
@@ -172,7 +173,6 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
     if (!MalformedRequestError.is(err)) throw err;
     return { call, model, inputTokens: 0, outputTokens: 0, usd: 0, assumptions, lens: [`Tollgate: ${model}: ${err.message}`], hover: `**Tollgate**: ${err.message}`, diagnostics };
   }
-  const identity = identityOf(ctx);
   const req = { identity, call: mc };
   const first = await new Engine(ctx.policy, new MemoryStore()).decide(req, ctx.now);
   const style = call.provider;
@@ -198,13 +198,13 @@ export async function previewCall(call: FoundCall, ctx: PreviewContext): Promise
       }
       alternative = best?.model;
     }
-    const fix = alternative && call.modelRange ? { title: `Use ${alternative} (entitled for ${ctx.identity.user})`, range: call.modelRange, replacement: quoteLike(alternative) } : undefined;
-    const message = first.refusal === 'context' ? `Tollgate: ${first.reason}` : `Tollgate: ${ctx.identity.user} is not entitled to ${model}${alternative ? `; ${alternative} is` : ''}`;
+    const fix = alternative && call.modelRange ? { title: `Use ${alternative} (entitled for ${identity.user})`, range: call.modelRange, replacement: quoteLike(alternative) } : undefined;
+    const message = first.refusal === 'context' ? `Tollgate: ${first.reason}` : `Tollgate: ${identity.user} is not entitled to ${model}${alternative ? `; ${alternative} is` : ''}`;
     diagnostics.push({ severity: 'error', message, range: first.refusal === 'entitlement' && call.modelRange ? call.modelRange : call.range, fix });
     const usd = usdFor(price, { input_tokens: mc.inputTokens, output_tokens: (mc.requestedOutputTokens ?? ctx.policy.guards.reserveOutputTokens) * mc.choices });
     const lens = [first.refusal === 'context'
       ? `Tollgate: ${model} · refused: prompt ≈${int(mc.inputTokens)} tokens is over the context cap`
-      : `Tollgate: ${model} · not entitled for ${ctx.identity.user}${alternative ? ` (use ${alternative})` : ''}`];
+      : `Tollgate: ${model} · not entitled for ${identity.user}${alternative ? ` (use ${alternative})` : ''}`];
     return {
       call, model, entitled: first.refusal !== 'entitlement', refusal: { kind: first.refusal, rule: first.rule ?? '', reason: first.reason }, alternative,
       inputTokens: mc.inputTokens, outputTokens: 0, usd, assumptions, lens, hover: hoverText(model, first, mc.inputTokens, 0, usd, assumptions, undefined, undefined, ctx.snapshot), diagnostics,

@@ -23,8 +23,12 @@ export function runSuite(): Promise<SuiteResult> {
   // names the suite for a window it opened in Restricted Mode.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (process.env[SUITE_ENV] === 'untrusted') require('./suite/untrusted.test');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  else require('./suite/extension.test');
+  else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('./suite/extension.test');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('./suite/preview-roles.test');
+  }
   return new Promise((resolve) => {
     const passed: string[] = [];
     const failed: Array<{ title: string; error: string }> = [];

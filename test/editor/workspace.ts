@@ -41,6 +41,10 @@ budgets:
 entitlements:
   default:
     models: [gpt-4o-mini]
+  roles:
+    # The developer's role comes from identity.roles above, not from their token.
+    developers:
+      models: [gpt-4o, gpt-4o-mini]
 `;
 }
 

@@ -128,7 +128,7 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     }
     suite = JSON.parse(fs.readFileSync(results, 'utf8')) as SuiteResult;
     assert.deepEqual(suite.failed, [], suite.failed.map((f) => `${f.title}\n${f.error}`).join('\n\n'));
-    for (const title of ['only once allowed', 'through an integrated terminal', 'planted key', 'bad policy edit', 'quota preview above a model call']) {
+    for (const title of ['only once allowed', 'through an integrated terminal', 'planted key', 'bad policy edit', 'quota preview above a model call', 'entitled in the CodeLens and admitted by the proxy', 'not entitled in the CodeLens and refused by the proxy']) {
       assert.ok(suite.passed.some((p) => p.includes(title)), `ran: ${title} (passed: ${suite.passed.join('; ')})`);
     }
     const requests = mock.seen.filter((r) => r.url.includes('/chat/completions'));

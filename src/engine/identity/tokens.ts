@@ -7,10 +7,11 @@ import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
 import type { Identity } from './identity';
 import { segmentEncoding } from './base64url';
 import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
-import { IdentityError, isAgentName, normalizeUser } from './identity';
+import type { TrustedIssuer } from './claims';
+import { identityFromClaims, issuerNamed, SESSION_ISSUER, trustedIssuers } from './claims';
+import { IdentityError, normalizeUser } from './identity';
 
-/** Issuer and audience of the proxy's own session tokens: standard JWTs a gateway can verify too. */
-export const SESSION_ISSUER = 'tollgate';
+/** Audience of the proxy's own session tokens (issued as SESSION_ISSUER): standard JWTs a gateway can verify too. */
 export const SESSION_AUDIENCE = 'tollgate-proxy';
 
 export interface SessionKeys {
@@ -52,19 +53,8 @@ export function keyId(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
 }
 
-/** Which claims say who the token is for; no other claim is ever read in their place. */
-interface ClaimNames {
-  readonly user: string;
-  readonly roles: string;
-  readonly tenant: string;
-  readonly agent?: string;
-}
-
-/** The proxy's own session tokens, as mintSessionToken writes them. */
-const sessionClaims: ClaimNames = { user: 'email', roles: 'roles', tenant: 'tenant', agent: 'agent' };
-
-/** An issuer as the bundle configures it (its keys imported when the bundle was loaded), and the claims read from its tokens. */
-type Verifier = Pick<IssuerConfig, 'issuer' | 'audience' | 'algorithms' | 'keys' | 'clockToleranceS'> & { readonly claims: ClaimNames };
+/** A trusted issuer, the claims read from its tokens, and how its signatures are checked (the bundle's keys were imported when it loaded). */
+type Verifier = TrustedIssuer & Pick<IssuerConfig, 'audience' | 'algorithms' | 'keys' | 'clockToleranceS'>;
 
 function mapJoseError(err: unknown): IdentityError {
   if (err instanceof joseErrors.JWTExpired) return new IdentityError('expired');
@@ -106,15 +96,11 @@ export class TokenVerifier {
 
   /** Cannot fail: the loader imported and checked every issuer key when it loaded the bundle. */
   static create(policy: Policy, session: { publicKey: KeyObject } | undefined): TokenVerifier {
-    const verifiers: Verifier[] = [];
-    if (session) {
-      const keys = [{ key: session.publicKey, algorithms: ['EdDSA'] }];
-      verifiers.push({ issuer: SESSION_ISSUER, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], keys, clockToleranceS: 5, claims: sessionClaims });
-    }
-    for (const iss of policy.identity.issuers) {
-      const claims = { user: iss.userClaim, roles: iss.rolesClaim, tenant: iss.tenantClaim, agent: iss.agentClaim };
-      verifiers.push({ issuer: iss.issuer, audience: iss.audience, algorithms: iss.algorithms, keys: iss.keys, clockToleranceS: iss.clockToleranceS, claims });
-    }
+    const verifiers = trustedIssuers(policy, session !== undefined).map(({ provider, ...trusted }): Verifier =>
+      provider
+        ? { ...trusted, audience: provider.audience, algorithms: provider.algorithms, keys: provider.keys, clockToleranceS: provider.clockToleranceS }
+        : { ...trusted, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], keys: session ? [{ key: session.publicKey, algorithms: ['EdDSA'] }] : [], clockToleranceS: 5 },
+    );
     return new TokenVerifier(verifiers, policy);
   }
 
@@ -142,8 +128,7 @@ export class TokenVerifier {
       throw new IdentityError('malformed');
     }
     if (!alg || alg.toLowerCase() === 'none') throw new IdentityError('alg-none');
-    const verifier = this.verifiers.find((v) => v.issuer === iss);
-    if (!verifier) throw new IdentityError('unknown-issuer', iss ? `iss ${JSON.stringify(iss).slice(0, 80)}` : 'no iss claim');
+    const verifier = issuerNamed(this.verifiers, iss);
     if (/^HS/i.test(alg)) throw new IdentityError('algorithm-confusion', alg);
     if (!verifier.algorithms.includes(alg)) throw new IdentityError('algorithm-not-allowed', alg);
 
@@ -182,23 +167,6 @@ export class TokenVerifier {
   }
 
   private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier): Identity {
-    const names = v.claims;
-    // Only the configured claim names the person: falling back to email or sub would let a token
-    // without it pass as whoever those claims name, with that person's roles and budgets.
-    const rawUser = p[names.user];
-    if (typeof rawUser !== 'string' || rawUser.trim() === '') {
-      throw new IdentityError('missing-user-claim', rawUser === undefined ? `no '${names.user}' claim` : `the '${names.user}' claim is not a non-empty string`);
-    }
-    const user = normalizeUser(rawUser);
-    const claimedRoles = p[names.roles];
-    const tokenRoles = Array.isArray(claimedRoles) ? claimedRoles.filter((r): r is string => typeof r === 'string') : [];
-    const bundleRoles = this.policy.identity.roles.get(user) ?? [];
-    const roles = [...new Set([...bundleRoles, ...tokenRoles])];
-    const tenantValue = p[names.tenant];
-    const agentValue = names.agent === undefined ? undefined : p[names.agent];
-    if (agentValue !== undefined && (typeof agentValue !== 'string' || !isAgentName(agentValue))) throw new IdentityError('invalid-agent', `the token's '${names.agent}' claim`);
-    const agent = agentValue || 'default';
-    const session = typeof p.sid === 'string' ? p.sid : typeof p.jti === 'string' ? p.jti : `${v.issuer}:${user}`;
-    return { user, agent, session, roles, tenant: typeof tenantValue === 'string' ? tenantValue : undefined, issuer: v.issuer };
+    return identityFromClaims(this.policy, v, p);
   }
 }

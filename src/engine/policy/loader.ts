@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { StyleName } from '../../contracts/call';
 import { isGuardId } from '../guards';
 import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-keys';
-import { SESSION_ISSUER } from '../identity/tokens';
+import { SESSION_ISSUER } from '../identity/claims';
 import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';

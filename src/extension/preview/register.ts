@@ -2,6 +2,10 @@ import * as vscode from 'vscode';
 import type { CallPreview, PreviewContext, PreviewDiagnostic } from '../../preview/estimate';
 import type { PreviewDocument } from '../../preview/document-preview';
 import { PREVIEW_LANGUAGES, PreviewCache } from '../../preview/document-preview';
+import type { Identity } from '../../engine/identity/identity';
+import { IdentityError } from '../../engine/identity/identity';
+import type { Policy } from '../../engine/policy/model';
+import { previewIdentity } from '../../preview/preview-identity';
 import type { LiveState } from '../live-state';
 import { EditorTypeScriptError } from './editor-typescript';
 
@@ -16,14 +20,39 @@ function asPreviewDocument(doc: vscode.TextDocument): PreviewDocument {
   return { uri: doc.uri.toString(), version: doc.version, languageId: doc.languageId, fileName: doc.fileName, getText: () => doc.getText() };
 }
 
-function contextOf(live: LiveState): { ctx: PreviewContext; key: string } | undefined {
+/** What the preview reads beside the live state: the token the editor's calls carry to the proxy. */
+export interface PreviewSource extends LiveState {
+  readonly sessionToken: string | undefined;
+}
+
+/** The identity the proxy resolves for the editor's token, computed once per policy and token. */
+class IdentityResolution {
+  private last?: { readonly policyHash: string; readonly token: string; readonly identity: Promise<Identity | IdentityError> };
+
+  of(policy: Policy, token: string): Promise<Identity | IdentityError> {
+    if (this.last?.policyHash === policy.hash && this.last.token === token) return this.last.identity;
+    // A token the proxy refuses for what it says (an issuer the bundle does not trust, no person
+    // in the configured claim) is previewed as the refusal every call with it gets.
+    const identity = previewIdentity(policy, token).catch((err: unknown) => {
+      if (IdentityError.is(err)) return err;
+      throw err;
+    });
+    this.last = { policyHash: policy.hash, token, identity };
+    return identity;
+  }
+}
+
+async function contextOf(live: PreviewSource, identities: IdentityResolution): Promise<{ ctx: PreviewContext; key: string } | undefined> {
   const policy = live.policy();
-  const identity = live.identity();
-  if (!policy || !identity) return undefined;
+  const token = live.sessionToken;
+  // Without a token the editor's calls carry no identity to resolve: nothing is previewed until it has one.
+  if (!policy || !token) return undefined;
+  const identity = await identities.of(policy, token);
   const snapshot = live.snapshot();
   const now = Date.now();
   // Previews follow the live state; without a snapshot they change only with policy or identity.
-  const key = `${policy.hash}\n${identity.user}\n${identity.agent}\n${identity.roles.join(',')}\n${snapshot?.time ?? ''}`;
+  const who = IdentityError.is(identity) ? `refused:${identity.reason}` : JSON.stringify(identity);
+  const key = `${policy.hash}\n${who}\n${snapshot?.time ?? ''}`;
   return { ctx: { policy, identity, snapshot, now }, key };
 }
 
@@ -31,8 +60,9 @@ function rangeOf(doc: vscode.TextDocument, r: { start: number; end: number }): v
   return new vscode.Range(doc.positionAt(r.start), doc.positionAt(r.end));
 }
 
-export function registerQuotaPreview(context: vscode.ExtensionContext, live: LiveState): vscode.Disposable {
+export function registerQuotaPreview(context: vscode.ExtensionContext, live: PreviewSource): vscode.Disposable {
   const cache = new PreviewCache();
+  const identities = new IdentityResolution();
   const diagnostics = vscode.languages.createDiagnosticCollection('tollgate-preview');
   const lensChanged = new vscode.EventEmitter<void>();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -41,7 +71,7 @@ export function registerQuotaPreview(context: vscode.ExtensionContext, live: Liv
 
   let noCompilerSaid = false;
   const previews = async (doc: vscode.TextDocument, token?: vscode.CancellationToken): Promise<CallPreview[]> => {
-    const c = contextOf(live);
+    const c = await contextOf(live, identities);
     if (!c) return [];
     try {
       return await cache.previews(asPreviewDocument(doc), c.ctx, c.key, token);

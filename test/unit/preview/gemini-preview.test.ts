@@ -5,7 +5,7 @@ import { findJsCalls } from '../../../src/preview/js-finder';
 import { findPythonCalls } from '../../../src/preview/python-finder';
 import { NOW, referencePolicy } from '../../helpers/policy';
 
-const dev: PreviewContext = { policy: referencePolicy(), identity: { user: 'dev@acme.dev', agent: 'default', roles: [] }, now: NOW };
+const dev: PreviewContext = { policy: referencePolicy(), identity: { user: 'dev@acme.dev', agent: 'default', session: 's1', roles: [], issuer: 'tollgate' }, now: NOW };
 
 describe('preview: Gemini SDK calls', () => {
   it('finds `ai.models.generateContent` (@google/genai) as a Gemini call, counted on the route that names its model', async () => {

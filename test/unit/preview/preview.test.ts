@@ -12,8 +12,8 @@ import { NOW, referencePolicy } from '../../helpers/policy';
 
 const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'preview', name), 'utf8');
 const policy = referencePolicy();
-const alice: PreviewContext = { policy, identity: { user: 'alice@acme.dev', agent: 'default', roles: ['marketing-analysts'] }, now: NOW };
-const bob: PreviewContext = { policy, identity: { user: 'bob@acme.dev', agent: 'default', roles: ['ml-engineers'] }, now: NOW };
+const alice: PreviewContext = { policy, identity: { user: 'alice@acme.dev', agent: 'default', session: 's1', roles: ['marketing-analysts'], issuer: 'tollgate' }, now: NOW };
+const bob: PreviewContext = { policy, identity: { user: 'bob@acme.dev', agent: 'default', session: 's2', roles: ['ml-engineers'], issuer: 'tollgate' }, now: NOW };
 
 function snapshot(accumulators: { rule: string; key: string; used: number; limit: number; unit: 'requests' | 'tokens' | 'usd' }[]): StateSnapshot {
   return {
