@@ -188,6 +188,8 @@ export const run: CommandRunner = async (argv, io) => {
     if (agent === 'codex') {
       const mcpPlan = plans.find((p) => p.client === 'codex' && p.writes);
       let change: CodexFileChange | ReturnType<typeof readCodexProvider>;
+      // Giving back Codex's MCP servers gave back the file before setup, its provider gone with them.
+      const restored = undone.some((u) => u.client === 'codex' && u.outcome === 'restored');
       try {
         // A rewrite of Codex's MCP servers wrote its provider with them.
         change = mcpPlan?.text !== undefined
@@ -196,7 +198,7 @@ export const run: CommandRunner = async (argv, io) => {
       } catch (err) {
         return fail(path.join(home, 'config.toml'), err);
       }
-      codex = codexReport(change, base, 'changed' in change ? change.changed : undefined);
+      codex = codexReport(change, base, 'changed' in change ? change.changed || restored : undefined);
     }
     const setup = tokenFor ? agentSetup(agent, base, await tokenFor(agent)) : undefined;
     reports.push({ ...setup, agent, codex });
@@ -255,7 +257,7 @@ async function ask(io: Parameters<CommandRunner>[1], question: string): Promise<
 /** How each client's gateway entry carries the token. */
 const TOKEN_SOURCE: Readonly<Record<McpClient, string>> = {
   'claude-code': `token from $${MCP_TOKEN_ENV}`,
-  vscode: `token asked once (input ${VSCODE_TOKEN_INPUT})`,
+  vscode: `token asked once, input ${VSCODE_TOKEN_INPUT}`,
   codex: `token from $${CODEX_KEY_ENV}`,
   'gemini-cli': `token from $${MCP_TOKEN_ENV}`,
 };
@@ -277,6 +279,9 @@ function mcpPlanText(plans: readonly McpFilePlan[], base: string, dryRun: boolea
     for (const c of r.changes) lines.push(`#   ${c.server}: ${c.before} -> ${c.after} (${TOKEN_SOURCE[p.client]})`);
     for (const n of r.alreadyRouted) lines.push(`#   ${n}: already through the gateway`);
     for (const n of r.notGoverned) lines.push(`#   ${printableName(n)}: not governed (the bundle does not name it), left as it is`);
+  }
+  if (plans.some((p) => (p.client === 'claude-code' || p.client === 'gemini-cli') && (p.rewrite?.changes.length ?? 0) > 0)) {
+    lines.push(`# Claude Code and Gemini CLI send $${MCP_TOKEN_ENV} to the gateway: export ${MCP_TOKEN_ENV}="$(tollgate token --user YOU --agent claude-code)" in the shell they start from`);
   }
   return `${lines.join('\n')}\n\n`;
 }
