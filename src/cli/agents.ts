@@ -295,7 +295,7 @@ function undoText(results: readonly McpUndoResult[]): string {
     const title = `${MCP_CLIENT_TITLES[u.client]}: ${u.file}`;
     if (u.outcome === 'restored') return `# ${title}: MCP servers given back as they were before setup`;
     if (u.outcome === 'changed') return `# ${title}: changed since setup (${u.detail ?? '?'}), left as it is`;
-    return `# ${title}: not set up, nothing to give back`;
+    return `# ${title}: no MCP servers set up here, nothing to give back`;
   });
   return lines.length > 0 ? `${lines.join('\n')}\n\n` : '';
 }
