@@ -76,7 +76,7 @@ export const agentsSpec = commandSpec({
     role: { type: 'string', multiple: true, value: 'R', description: 'a role the person holds (repeat for several)' },
     ttl: { type: 'string', default: '8h', value: 'DURATION', description: "how long each agent's token is valid" },
     url: { type: 'string', value: 'URL', description: `the proxy (default: $TOLLGATE_PROXY_URL, else ${DEFAULT_PROXY_URL})` },
-    'data-dir': { type: 'string', value: 'DIR', description: 'the data dir holding the session key (the same one serve uses)' },
+    'data-dir': { type: 'string', value: 'DIR', description: "the data dir holding the session key (the same one serve uses) and setup's undo records" },
     'codex-home': { type: 'string', value: 'DIR', description: "Codex's home (default: $CODEX_HOME, else ~/.codex)" },
     policy: { type: 'string', value: 'FILE', description: 'setup: the bundle whose mcp.servers go through the gateway (default: the reference bundle)' },
     workspace: { type: 'string', value: 'DIR', description: 'the project holding .mcp.json, .vscode/mcp.json and .gemini/settings.json (default: the current directory)' },

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setUpCodexProvider } from '../../../src/agents/codex-config';
 import { McpConfigError } from '../../../src/agents/mcp-config-error';
 import type { McpConfigLocation } from '../../../src/agents/mcp-files';
 import { applyMcpPlan, MAX_MCP_CONFIG_BYTES, mcpConfigLocations, planMcpFile, undoMcpFile, undoRecordDir } from '../../../src/agents/mcp-files';
@@ -125,6 +126,24 @@ describe('MCP routing on disk: undo records, atomic writes, files the setup must
     execFileSync('mkfifo', [loc.file]);
     // Never opened: reading a pipe would wait for a writer.
     assert.throws(() => planMcpFile(loc, options()), (e: unknown) => McpConfigError.is(e, 'unsafe-path'));
+  });
+
+  it("sets Codex up again for a moved proxy from the original, so remove still gives back the file before the first setup", () => {
+    const codex = mcpConfigLocations(ws, path.join(dir, 'codex')).codex;
+    const toml = 'model = "o3"\n\n[mcp_servers.everything]\ncommand = "npx"\n';
+    fs.mkdirSync(path.dirname(codex.file));
+    fs.writeFileSync(codex.file, toml);
+    const at = (url: string): Parameters<typeof planMcpFile>[1] => ({ ...options(), proxyUrl: url, prepare: (_client, text) => setUpCodexProvider(text, { baseUrl: `${url}/openai/v1` }) });
+    applyMcpPlan(planMcpFile(codex, at('http://127.0.0.1:8787')), dataDir, codex);
+    const moved = planMcpFile(codex, at('http://127.0.0.1:9999'));
+    assert.equal(moved.writes, true);
+    assert.deepEqual(moved.rewrite?.changes.map((c) => c.before), ['stdio npx'], 'the plan starts from the entry before the first setup');
+    applyMcpPlan(moved, dataDir, codex);
+    const text = fs.readFileSync(codex.file, 'utf8');
+    assert.match(text, /url = "http:\/\/127\.0\.0\.1:9999\/mcp\/everything"/);
+    assert.match(text, /base_url = "http:\/\/127\.0\.0\.1:9999\/openai\/v1"/);
+    assert.equal(undoMcpFile(codex, dataDir).outcome, 'restored');
+    assert.equal(fs.readFileSync(codex.file, 'utf8'), toml);
   });
 
   it('reports a missing file and writes nothing', () => {
