@@ -12,6 +12,10 @@ export interface CliIo {
   readonly stdoutIsTTY: boolean;
   /** Whether stderr is a terminal (progress bars draw only there); absent means no. */
   readonly stderrIsTTY?: boolean;
+  /** Where a command reads a person's answer to a question; absent: nobody to ask. */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** Whether stdin is a terminal (a question is asked only there). */
+  readonly stdinIsTTY?: boolean;
   /** Set when the process was started with an IPC channel (by the editor): what `serve` tells its parent. */
   readonly parent?: ParentChannel;
 }
@@ -26,6 +30,11 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    // Opened only when a command asks something: an unused stdin handle is left alone.
+    get stdin(): NodeJS.ReadableStream {
+      return process.stdin;
+    },
+    stdinIsTTY: Boolean(process.stdin.isTTY),
     parent: parentChannel(),
   };
 }
