@@ -16,7 +16,7 @@ const ASSET_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** The files the site reads from its media dir: what every installation must carry (the .vsix too). */
-export const DASHBOARD_ASSET_FILES: readonly string[] = Object.keys(ASSET_TYPES);
+export const DASHBOARD_ASSET_FILES: readonly string[] = Object.freeze(Object.keys(ASSET_TYPES));
 
 /** Headers every answer of the site carries: nothing cached, sniffed, framed or referred. */
 const COMMON: Readonly<Record<string, string>> = {
