@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import { SPEND_HISTORY_DAYS } from '../../src/contracts/admin';
 import type { StateSnapshot } from '../../src/contracts/admin';
 import type { DashboardFilters, SpendBreakdown } from '../../src/views/dashboard-model';
-import { daysEndingAt, spendLines, spendSeries, timeAxisRange, timeTickLabels } from '../../src/views/dashboard-model';
+import { daysEndingAt, spendLines, spendSeries, timeAxisRange, timeAxisSpace, timeTickLabels } from '../../src/views/dashboard-model';
 import { formatUsd } from '../../src/views/status-model';
 
 interface ChartLine {
@@ -42,7 +42,7 @@ function SpendChart({ xs, lines }: { xs: number[]; lines: ChartLine[] }): preact
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: colour(i), width: 2, value: (_u: uPlot, v: number | null) => (v == null ? '' : formatUsd(v)) }))],
         axes: [
-          { stroke: axis, values: (_u, splits, _i, _space, incr) => (ticks = timeTickLabels(splits, incr)) },
+          { stroke: axis, space: (_u, _i, min, max, plotPx) => timeAxisSpace(min, max, plotPx), values: (_u, splits, _i, _space, incr) => (ticks = timeTickLabels(splits, incr)) },
           { stroke: axis, size: 90, values: (_u, vals) => vals.map((v) => formatUsd(v)) },
         ],
         legend: { show: lines.length > 1, live: false },

@@ -15,6 +15,9 @@ const ASSET_TYPES: Readonly<Record<string, string>> = {
   'dashboard-browser.css': 'text/css; charset=utf-8',
 };
 
+/** The files the site reads from its media dir: what every installation must carry (the .vsix too). */
+export const DASHBOARD_ASSET_FILES: readonly string[] = Object.freeze(Object.keys(ASSET_TYPES));
+
 /** Headers every answer of the site carries: nothing cached, sniffed, framed or referred. */
 const COMMON: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
@@ -94,7 +97,7 @@ export class DashboardSite {
     if (this.assets) return this.assets;
     try {
       const assets = new Map<string, Buffer>();
-      for (const name of Object.keys(ASSET_TYPES)) assets.set(name, fs.readFileSync(path.join(this.mediaDir, name)));
+      for (const name of DASHBOARD_ASSET_FILES) assets.set(name, fs.readFileSync(path.join(this.mediaDir, name)));
       this.assets = assets;
     } catch {
       return undefined;

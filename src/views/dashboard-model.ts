@@ -160,6 +160,19 @@ export function timeAxisRange(xs: ArrayLike<number | null | undefined>, pad = SI
   return min === max ? [min - pad, max + pad] : [min, max];
 }
 
+/** Fewest pixels between two time ticks: room for a time of day, and for the first label's date beside it. */
+export const TIME_TICK_MIN_PX = 100;
+
+/**
+ * The least room between the ticks of a time axis `plotPx` wide over [min, max] (seconds): room
+ * for their labels, and never less than a second's width, so ticks are whole seconds apart. Labels
+ * name seconds at most: ticks closer than that (calls made within a few seconds) would repeat one.
+ */
+export function timeAxisSpace(min: number, max: number, plotPx: number): number {
+  const width = max - min;
+  return width > 0 && Number.isFinite(width) ? Math.max(TIME_TICK_MIN_PX, plotPx / width) : TIME_TICK_MIN_PX;
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /**

@@ -132,15 +132,18 @@ export function addUnpackedExtension(f: EditorFolders, source: string, id: strin
 /**
  * Packages the .vsix from a staging copy of what ships, built by `npm run build` already: running
  * vsce in the repository would run `vscode:prepublish` and rewrite dist/ under other tests' feet.
+ * vsce gets the options of package.json's `package` script, so tests package as a release does.
  */
 export function packageVsix(repoDir: string, stage: string, out: string): void {
   fs.mkdirSync(stage, { recursive: true });
   const pkg = JSON.parse(fs.readFileSync(path.join(repoDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const script = (pkg.scripts?.package ?? '').trim().split(/\s+/);
+  if (script[0] !== 'vsce' || script[1] !== 'package') throw new Error(`package.json's package script is not 'vsce package ...': ${pkg.scripts?.package}`);
   delete pkg.scripts?.['vscode:prepublish'];
   fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(pkg, null, 2));
-  for (const item of ['README.md', 'LICENSE', '.vscodeignore', 'dist', 'media', 'schemas', 'policies']) {
+  for (const item of ['README.md', 'LICENSE', '.vscodeignore', 'dist', 'media', 'schemas', 'policies', 'docs']) {
     const from = path.join(repoDir, item);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(stage, item), { recursive: true });
   }
-  execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), [...script.slice(1), '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
 }

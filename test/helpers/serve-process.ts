@@ -13,9 +13,9 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `tollgate serve` from the built bundle and waits for its listening line. */
-export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+/** Starts `tollgate serve` from the built bundle (or the one at `cli`) and waits for its listening line. */
+export function startServe(args: string[], env: NodeJS.ProcessEnv = {}, cli = CLI): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], {
     env: { ...process.env, OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -147,7 +147,6 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
     assert.match((await row.textContent()) ?? '', /dev@example\.test/);
     assert.match((await row.textContent()) ?? '', /allow/);
     await frame.locator('tr.bucket').first().waitFor({ timeout: 15_000 });
-    if (screenshotDir) await page.screenshot({ path: path.join(screenshotDir, 'dashboard.png') });
   });
 
   it('lists a key diagnostic in the Problems panel', async function () {
