@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classify, classifyDetected, detect, detectors, detectorsOf, luhnValid } from '../../../src/engine/classify';
-import { countText } from '../../../src/engine/tokens/count';
 import { referencePolicy } from '../../helpers/policy';
-import { leastMs, prose, run } from '../../helpers/texts';
+import { run } from '../../helpers/texts';
 
 /** The detectors as they were written first, as unbounded patterns: the reference for what must still be found. */
 const reference = {
@@ -64,26 +63,18 @@ describe('classification detectors on any text', () => {
     assert.ok(detectors.email(`x@${'a'.repeat(250)}.com`));
   });
 
-  it('take no more than a few times what counting and classifying prose takes, on the 120 KB runs each detector finds hardest', () => {
+  // Linear patterns answer a 120 KB run at once; a backtracking one would not finish within the
+  // test's time (what each costs against prose is measured in bench/engine/count.ts, not here).
+  it('answer on the 120 KB runs each detector finds hardest, as on short texts', () => {
     const size = 120_000;
-    const hardest: Record<keyof typeof detectors, string[]> = {
-      email: [run('a.', size), run('a', size), run('a@', size), run('a@b.', size), run(`a@${'b.'.repeat(126)}b`, size)],
-      'credit-card': [run(' 1', size), run('4111 1111 1111 1112 ', size), run('1-', size)],
-      'us-ssn': [run('123-45-678 ', size), run('1-', size)],
-      phone: [run(' ', size), run(' -.', size), run('+1 415 555 267', size), run('(415) 555-267 ', size)],
+    const hardest: Record<keyof typeof detectors, [string, boolean][]> = {
+      email: [[run('a.', size), false], [run('a', size), false], [run('a@', size), false], [run('a@b.', size), false], [run(`a@${'b.'.repeat(126)}b`, size), true]],
+      'credit-card': [[run(' 1', size), false], [run('4111 1111 1111 1112 ', size), false], [run('1-', size), false]],
+      'us-ssn': [[run('123-45-678 ', size), false], [run('1-', size), false]],
+      phone: [[run(' ', size), false], [run(' -.', size), false], [run('+1 415 555 267', size), true], [run('(415) 555-267 ', size), false]],
     };
-    const text = prose(size);
-    // What a request does with a prose text: count it and run every detector. A detector alone
-    // has almost nothing to look at in prose (no '@', few digits).
-    const base = leastMs(() => {
-      countText(text);
-      for (const d of Object.values(detectors)) d(text);
-    });
-    for (const [name, texts] of Object.entries(hardest)) {
-      for (const t of texts) {
-        const ms = leastMs(() => detectors[name as keyof typeof detectors](t));
-        assert.ok(ms <= 10 * Math.max(base, 1), `${name} on ${JSON.stringify(t.slice(0, 12))}: ${ms.toFixed(1)} ms against ${base.toFixed(1)} ms to count and classify prose`);
-      }
+    for (const [name, cases] of Object.entries(hardest)) {
+      for (const [t, found] of cases) assert.equal(detectors[name as keyof typeof detectors](t), found, `${name} on ${JSON.stringify(t.slice(0, 16))}`);
     }
   });
 });

