@@ -27,7 +27,8 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}, cli = CL
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`serve did not start: ${err}`));
-    }, 15_000);
+      // Generous: a loaded CI machine starts it slowly; the calling hook's own timeout still bounds it.
+    }, 60_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /tollgate listening on (http:\/\/\S+)/.exec(out);
