@@ -82,3 +82,43 @@ export function suspendedReason(s: Suspension): string {
   const who = s.agent === null ? `${s.user}` : `agent ${s.agent} of ${s.user}`;
   return `guard '${s.guard}' suspended ${who} at ${s.since}: ${divergenceText(s)}. Waiting does not lift it: someone who may resume it runs '${resumeCommand(s)}' (or resumes it in the team dashboard)`;
 }
+
+/** Which suspensions a resume lifts: a person's own, or an agent's (of one person, or of everyone). */
+export interface ResumeTarget {
+  readonly user?: string;
+  readonly agent?: string;
+}
+
+/** Whether a resume for `target` lifts `s`: `--user` alone lifts the person, `--agent` (with or without `--user`) the agent. */
+export function resumes(target: ResumeTarget, s: WatchedIdentity): boolean {
+  if (target.agent !== undefined) return s.agent === target.agent && (target.user === undefined || s.user === target.user);
+  return target.user !== undefined && s.agent === null && s.user === target.user;
+}
+
+/** A suspension lifted where no ledger could record it (the CLI, while a proxy holds the ledger). */
+export interface PendingResumption {
+  readonly suspension: Suspension;
+  /** When it was lifted (ms since the epoch). */
+  readonly at: number;
+  readonly via: 'cli' | 'admin';
+}
+
+/**
+ * Where suspensions live, so a restart and every proxy of a team see them: the data dir, or the
+ * team's Redis. The engine never touches it; the proxy looks a call's identity up before deciding.
+ */
+export interface SuspensionRegistry {
+  /** The suspension in force under any of `keys`, if any (the first found). */
+  find(keys: readonly string[]): Promise<Suspension | undefined>;
+  /** Suspends; false when the identity already was (another proxy came first). */
+  suspend(s: Suspension): Promise<boolean>;
+  /** Lifts every suspension `target` names and returns them; each key's count of resumptions goes up by one. */
+  resume(target: ResumeTarget): Promise<Suspension[]>;
+  /** How many times a key has been resumed (0: never). */
+  resumptions(key: string): Promise<number>;
+  list(): Promise<Suspension[]>;
+  /** Queues resumptions for a proxy to record in its ledger. */
+  queueRecords(pending: readonly PendingResumption[]): Promise<void>;
+  /** Takes the queued resumptions (each taken once, by one proxy). */
+  takeRecords(): Promise<PendingResumption[]>;
+}

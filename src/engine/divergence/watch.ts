@@ -37,9 +37,10 @@ export class DivergenceWatch {
 
   /**
    * Counts what a call did for each identity the guard watches; returns a suspension for each
-   * identity this pushed past its threshold (each identity once, until forgotten).
+   * identity this pushed past its threshold (each identity once, until forgotten). With `judge`
+   * false it only counts (its baselines are not known yet).
    */
-  count(identity: Identity, amounts: Amounts, now: number): Suspension[] {
+  count(identity: Identity, amounts: Amounts, now: number, judge = true): Suspension[] {
     const out: Suspension[] = [];
     if (++this.sweeps % 1024 === 0) this.sweep(now);
     for (const who of watchedIdentities(identity, this.config.per)) {
@@ -54,7 +55,7 @@ export class DivergenceWatch {
         if (amounts[m] > 0) take(this.spec, v, amounts[m], now);
         totals[m] = usage(this.spec, v).used;
       }
-      if (r.tripped) continue;
+      if (r.tripped || !judge) continue;
       const d = divergenceOf(this.config, this.baselineOf(who.key) ?? NO_BASELINE, totals);
       if (d) {
         r.tripped = true;
