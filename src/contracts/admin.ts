@@ -81,3 +81,50 @@ export type AdminEvent =
   | { readonly type: 'decision'; readonly decision: DecisionSummary }
   | { readonly type: 'settle'; readonly decision: DecisionSummary }
   | { readonly type: 'policy'; readonly health: HealthResponse };
+
+/** On the same stream: `event: suspension` (an identity suspended) and `event: resumption` (lifted), each carrying a SuspensionView. */
+export interface SuspensionEvent {
+  readonly type: 'suspension' | 'resumption';
+  readonly suspension: SuspensionView;
+}
+
+/**
+ * A suspended identity (guards.divergence), as GET /_tollgate/suspensions lists it and the event
+ * stream announces it (`event: suspension` when suspended, `event: resumption` when lifted).
+ */
+export interface SuspensionView {
+  /** `agent:<user>/<agent>` or `user:<user>`. */
+  readonly key: string;
+  readonly user: string;
+  /** The agent of a per-agent suspension; null for the person. */
+  readonly agent: string | null;
+  /** The guard's id: `divergence`. */
+  readonly guard: string;
+  readonly measure: 'calls' | 'tokens' | 'usd';
+  readonly recent: number;
+  readonly baseline: number;
+  readonly threshold: number;
+  readonly ratio: number | null;
+  /** When it was suspended (ISO 8601 UTC). */
+  readonly since: string;
+  /** The command that lifts it. */
+  readonly resume: string;
+}
+
+/** GET /_tollgate/suspensions */
+export interface SuspensionsResponse {
+  readonly suspensions: readonly SuspensionView[];
+  /** When the guard last took its baselines from the ledger (every few minutes); null before the first, or with guards.divergence off. */
+  readonly baselines_at: string | null;
+}
+
+/** POST /_tollgate/identity/resume: `{ "user": U }` lifts the person's suspension, `{ "agent": A }` (and `user`) an agent's. */
+export interface ResumeRequest {
+  readonly user?: string;
+  readonly agent?: string;
+}
+
+/** Its answer: the suspensions lifted (none: 404). */
+export interface ResumeResponse {
+  readonly resumed: readonly SuspensionView[];
+}

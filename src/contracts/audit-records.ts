@@ -131,7 +131,51 @@ export interface RefusalsBody {
   policy: PolicyRef;
 }
 
-export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody;
+/** An identity a suspension stands on: a person, or one of their agents (`agent` null for the person). */
+export interface SuspendedIdentity {
+  user: string;
+  agent: string | null;
+}
+
+/**
+ * A guard suspended an identity (guards.divergence): its calls are refused from the next one on
+ * until it is resumed. The numbers are what it passed: in `measure`'s unit, over the bundle's window.
+ */
+export interface SuspensionBody {
+  kind: 'suspension';
+  /** The guard's id (`divergence`), as refusals name it in `rule`. */
+  guard: string;
+  /** The identity key: `agent:<user>/<agent>` or `user:<user>`. */
+  key: string;
+  identity: SuspendedIdentity;
+  measure: 'calls' | 'tokens' | 'usd';
+  /** What the identity did in the window. */
+  recent: number;
+  /** Its usual amount for a window: the median per active hour over the baseline period, scaled. */
+  baseline: number;
+  /** What `recent` passed: the larger of ratio x baseline and the floor. */
+  threshold: number;
+  /** recent / baseline; null when the identity had no baseline (a new one past the floor). */
+  ratio: number | null;
+  /** The guard's window and baseline period, in seconds. */
+  window_s: number;
+  baseline_s: number;
+  policy: PolicyRef;
+}
+
+/** A suspension lifted: the identity's calls are decided again from the next one on. */
+export interface ResumptionBody {
+  kind: 'resumption';
+  guard: string;
+  key: string;
+  identity: SuspendedIdentity;
+  /** The suspension record's time (ISO 8601 UTC); null when none was on record. */
+  suspended_at: string | null;
+  /** Where it was lifted: `cli` (tollgate identity resume) or `admin` (the admin API). */
+  via: 'cli' | 'admin';
+}
+
+export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody | SuspensionBody | ResumptionBody;
 export type RecordKind = LedgerEntry['kind'];
 
 /** The fields the ledger assigns to every record. */
@@ -163,6 +207,8 @@ export type PolicyRecord = AuditRecord<PolicyEventBody>;
 export type AlertRecord = AuditRecord<AlertBody>;
 export type CheckpointRecord = AuditRecord<CheckpointBody>;
 export type RefusalsRecord = AuditRecord<RefusalsBody>;
+export type SuspensionRecord = AuditRecord<SuspensionBody>;
+export type ResumptionRecord = AuditRecord<ResumptionBody>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {

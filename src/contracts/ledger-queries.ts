@@ -33,6 +33,20 @@ export interface SpendRow {
   usd: number;
 }
 
+/** Totals per identity and hour, for baselines: `user` per person, `agent` per (user, agent). */
+export type HourlyDimension = 'user' | 'agent';
+
+export interface HourlyRow {
+  user: string;
+  /** The agent, for `agent` rows; null for a person's. */
+  agent: string | null;
+  /** The hour's start, `2026-11-23T09` (UTC). */
+  hour: string;
+  calls: number;
+  tokens: number;
+  usd: number;
+}
+
 export interface TimeRange {
   since?: string;
   until?: string;

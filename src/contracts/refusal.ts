@@ -37,7 +37,7 @@ export function notEntitledCode(subject: EntitlementSubject | undefined): string
 }
 
 /** Why the policy refused a call: the engine's refusals, and the proxy's refusal of an unverified caller. */
-export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity';
+export type RefusalKind = 'rate-limit' | 'budget' | 'trace' | 'entitlement' | 'context' | 'identity' | 'suspended';
 
 export interface RefusalAnswer {
   readonly status: number;
@@ -57,6 +57,10 @@ const answers: Record<RefusalKind, RefusalAnswer> = {
   // trim the prompt instead of treating the refusal as an authentication or permission failure.
   context: { status: 400, error: 'context' },
   identity: { status: 401, error: 'identity' },
+  // A suspended identity (guards.divergence): 403, not 429. Waiting does not lift it, and SDKs and
+  // coding agents retry a 429 on their own, which is the very runaway the suspension stops; a 403
+  // is a permission error they stop on, and nothing is retried until a person resumes it.
+  suspended: { status: 403, error: 'forbidden' },
 };
 
 export function refusalAnswer(kind: RefusalKind): RefusalAnswer {

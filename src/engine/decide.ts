@@ -23,6 +23,8 @@ import { TraceGuard } from './rules/trace-guard';
 import { checkUnpricedModel } from './rules/unpriced-model';
 import { settledAmounts } from './settlement';
 import type { AccumulatorStore } from './store';
+import type { Suspension } from './divergence/suspension';
+import { suspendedReason } from './divergence/suspension';
 
 export interface DecisionRequest {
   readonly identity: Identity;
@@ -39,6 +41,8 @@ export interface DecisionRequest {
   readonly detected?: readonly DetectorName[];
   /** Record what would happen but refuse nothing. */
   readonly shadow?: boolean;
+  /** The identity's suspension (guards.divergence) in force, looked up by the caller: refused before anything else. */
+  readonly suspension?: Suspension;
 }
 
 function costOf(policy: Policy, call: ModelCall, model: string | undefined, outputTokens: number, weight: number): Cost {
@@ -146,7 +150,7 @@ export class Engine {
     // The checks no waiting helps: refused before anything is held. A shadow refusal here is
     // recorded as a refusal; the caller forwards the request anyway, uncharged, since no
     // accumulator was consulted.
-    const checked = this.check(id, call, labels);
+    const checked = req.suspension ? suspendedRefusal(req.suspension) : this.check(id, call, labels);
     if (checked) {
       return make({
         outcome: 'refuse', status: refusalAnswer(checked.refusal).status, refusal: checked.refusal, rule: checked.rule, reason: checked.reason, errorDetails: checked.details,
@@ -246,6 +250,10 @@ export class Engine {
   private check(id: Identity, call: ModelCall, labels: readonly string[]): CheckRefusal | undefined {
     return this.entitlements.check(id, call) ?? checkContextCap(id, call, this.entitlements.of(id)) ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
   }
+}
+
+function suspendedRefusal(s: Suspension): CheckRefusal {
+  return { refusal: 'suspended', rule: s.guard, reason: suspendedReason(s) };
 }
 
 function limitState(p: PlannedCharge, r: OpResult): LimitState {

@@ -3,6 +3,7 @@ import { MalformedRequestError } from '../contracts/call';
 import { refusalAnswer } from '../contracts/refusal';
 import type { ErrorDetails, ErrorKind } from '../contracts/refusal';
 import type { Decision, Settlement } from '../engine/decision';
+import type { Suspension } from '../engine/divergence/suspension';
 import type { Identity } from '../engine/identity/identity';
 import { callerIdentity } from '../engine/identity/claims';
 import { IdentityError } from '../engine/identity/identity';
@@ -44,6 +45,8 @@ export interface PipelineParts {
   readonly pseudonymOf: (user: string) => string;
   readonly clock: () => number;
   readonly log: CallLog;
+  /** The suspension in force for a caller (guards.divergence), looked up before each decision. */
+  readonly suspensionOf?: (identity: Identity) => Promise<Suspension | undefined>;
 }
 
 /** Why a decision in fail-open team mode is recorded as it is. */
@@ -172,7 +175,8 @@ export class CallPipeline {
     const t = c.transport;
     let decision: Decision;
     try {
-      decision = await c.rules.engine.decide({ identity: c.identity, call: c.call, trace: traceOf(t), declaredLabels: labelsOf(t), detected: c.detected, shadow: this.p.shadow }, c.started);
+      const suspension = await this.p.suspensionOf?.(c.identity);
+      decision = await c.rules.engine.decide({ identity: c.identity, call: c.call, trace: traceOf(t), declaredLabels: labelsOf(t), detected: c.detected, shadow: this.p.shadow, suspension }, c.started);
     } catch (err) {
       this.p.log.error(`store: ${(err as Error).message}`);
       await this.answerFailure(c, new ProxyError('store-unavailable', `tollgate cannot reach its accumulator store, so it refuses calls until it can: ${(err as Error).message}`));

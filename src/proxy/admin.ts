@@ -1,12 +1,56 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminEvent, HealthResponse, StateSnapshot } from '../contracts/admin';
+import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse } from '../contracts/admin';
 import { ADMIN_PREFIX } from '../contracts/admin';
 import { DashboardSite } from './dashboard-site';
 
 export interface AdminSource {
   health(): HealthResponse;
   snapshot(): Promise<StateSnapshot>;
+  /** The suspended identities (guards.divergence). */
+  suspensions?(): Promise<SuspensionsResponse>;
+  /** Lifts the suspensions a request names. */
+  resume?(target: ResumeRequest): Promise<ResumeResponse>;
+}
+
+/** The largest body the admin API reads: a resume request is a few names. */
+const MAX_ADMIN_BODY = 4096;
+
+/** A person or agent name in a resume request: what an identity may be (e-mail, agent name), nothing more. */
+const NAME = /^[^\s\p{Cc}]{1,320}$/u;
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_ADMIN_BODY) {
+        reject(new Error(`the body is over ${MAX_ADMIN_BODY} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new Error('the body is not JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A resume request as sent, checked field by field; a string saying what is wrong otherwise. */
+function resumeRequestOf(body: unknown): ResumeRequest | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'send a JSON object: { "user": U } or { "agent": A, "user": U }';
+  const { user, agent, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return `unknown field '${extra[0]!.slice(0, 40)}': only user and agent`;
+  if (user !== undefined && (typeof user !== 'string' || !NAME.test(user))) return 'user must be a person\'s name (an e-mail)';
+  if (agent !== undefined && (typeof agent !== 'string' || !/^[A-Za-z0-9._:/-]{1,64}$/.test(agent))) return 'agent must be 1 to 64 letters, digits, ".", "_", ":", "/" or "-"';
+  if (user === undefined && agent === undefined) return 'name the user, or the agent (and its user), whose suspension to lift';
+  return { ...(user !== undefined ? { user: user.trim().toLowerCase() } : {}), ...(agent !== undefined ? { agent } : {}) };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -56,6 +100,7 @@ export class AdminApi {
       return;
     }
     const path = (req.url ?? '').split('?')[0]!.slice(ADMIN_PREFIX.length);
+    if (path === '/identity/resume') return this.resume(req, res);
     if (req.method !== 'GET') {
       json(res, 405, { error: { message: 'the admin API is read-only' } });
       return;
@@ -69,9 +114,31 @@ export class AdminApi {
         return json(res, 200, (await this.source.snapshot()).recent);
       case '/events':
         return this.subscribe(res);
+      case '/suspensions':
+        return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
       default:
         return json(res, 404, { error: { message: `no admin route ${path}` } });
     }
+  }
+
+  /** POST /_tollgate/identity/resume: the one admin action that changes state, for the team dashboard. */
+  private async resume(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return json(res, 405, { error: { message: 'resume with POST and a JSON body: { "user": U } or { "agent": A, "user": U }' } });
+    }
+    if (!this.source.resume) return json(res, 404, { error: { message: 'this proxy keeps no suspensions' } });
+    let body: unknown;
+    try {
+      body = await readJson(req);
+    } catch (err) {
+      return json(res, 400, { error: { message: (err as Error).message } });
+    }
+    const target = resumeRequestOf(body);
+    if (typeof target === 'string') return json(res, 400, { error: { message: target } });
+    const answer = await this.source.resume(target);
+    if (answer.resumed.length === 0) return json(res, 404, { error: { message: 'no suspension in force matches', resumed: [] } });
+    return json(res, 200, answer);
   }
 
   private subscribe(res: ServerResponse): void {
@@ -81,9 +148,9 @@ export class AdminApi {
     res.once('close', () => this.clients.delete(res));
   }
 
-  publish(event: AdminEvent): void {
+  publish(event: AdminEvent | SuspensionEvent): void {
     if (this.clients.size === 0) return;
-    const payload = event.type === 'policy' ? event.health : event.decision;
+    const payload = 'health' in event ? event.health : 'suspension' in event ? event.suspension : event.decision;
     const text = `event: ${event.type}\ndata: ${JSON.stringify(payload)}\n\n`;
     for (const c of this.clients) c.write(text);
   }

@@ -18,6 +18,8 @@ import { METRICS_PATH, METRICS_TOKEN_FILE } from './metrics-endpoint';
 import { PSEUDONYM_KEY_FILE, Pseudonyms } from './pseudonym';
 import { recallAccumulators, restoreFromLedger } from './restore';
 import { TeamWitness } from './team-witness';
+import type { SuspensionRegistry } from '../engine/divergence/suspension';
+import { FileSuspensionRegistry, SuspensionFileError } from '../store/suspensions/file-registry';
 import { ProxyServer } from './server';
 import type { ProxySettings } from './server';
 import { counted } from '../contracts/wording';
@@ -32,6 +34,8 @@ export interface LaunchConfig extends ProxySettings {
   readonly clock?: () => number;
   /** Team mode: where the ledger's latest witness is kept outside the data dir (the Redis store). */
   readonly witnesses?: WitnessStore;
+  /** Team mode: where suspensions are shared (the Redis store); the data dir's file when absent. */
+  readonly suspensions?: SuspensionRegistry;
 }
 
 export interface RunningProxy {
@@ -119,9 +123,17 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     if (LedgerError.is(err)) throw new LaunchError('ledger', err.message);
     throw err;
   }
+  let suspensions: SuspensionRegistry;
+  try {
+    suspensions = c.suspensions ?? FileSuspensionRegistry.inDataDir(dataDir);
+  } catch (err) {
+    await ledger.close();
+    if (SuspensionFileError.is(err)) throw new LaunchError('data-dir', err.message);
+    throw err;
+  }
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views });
+    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;

@@ -17,6 +17,8 @@ import type { Ledger } from '../store/ledger/ledger';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ruleSummaries } from '../views/policy-summary';
 import { AdminApi } from './admin';
+import { DivergenceMonitor, viewOf } from './divergence-monitor';
+import type { SuspensionRegistry } from '../engine/divergence/suspension';
 import { SPEND_HISTORY_DAYS } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot } from '../contracts/admin';
 import type { PolicyContext } from './context';
@@ -60,6 +62,8 @@ export interface ProxyOptions extends ProxySettings {
   readonly clock?: () => number;
   /** The views' read model, as restored from the ledger; an empty one when absent. */
   readonly views?: AccumulatorReadModel;
+  /** Where suspensions (guards.divergence) live: the data dir's file, or the team's Redis. */
+  readonly suspensions: SuspensionRegistry;
 }
 
 /**
@@ -76,6 +80,7 @@ export class ProxyServer {
   private readonly views: AccumulatorReadModel;
   private readonly metrics: ProxyMetrics;
   private readonly events: CallEvents;
+  private readonly divergence: DivergenceMonitor;
   /** OpenTelemetry spans of the calls, when the environment names an OTLP endpoint for traces. */
   private tracer?: CallTracer;
   private context!: PolicyContext;
@@ -87,7 +92,12 @@ export class ProxyServer {
 
   private constructor(private readonly o: ProxyOptions) {
     this.clock = o.clock ?? Date.now;
-    this.admin = new AdminApi(o.adminToken, { health: () => this.health(), snapshot: () => this.snapshot() });
+    this.admin = new AdminApi(o.adminToken, {
+      health: () => this.health(),
+      snapshot: () => this.snapshot(),
+      suspensions: async () => ({ suspensions: (await this.divergence.list()).map(viewOf), baselines_at: this.divergence.baselinesAt() }),
+      resume: async (target) => ({ resumed: (await this.divergence.resume(target, 'admin')).map(viewOf) }),
+    });
     const events = (this.events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`)));
     this.recorder = new CallRecorder(o.ledger, {
       policy: () => this.context.policy,
@@ -97,6 +107,16 @@ export class ProxyServer {
       published: (type, decision) => this.admin.publish({ type, decision }),
     });
     this.recorder.subscribe(events);
+    this.divergence = new DivergenceMonitor({
+      registry: o.suspensions,
+      policy: () => this.context.policy,
+      hourly: (dimension, range) => o.ledger.hourly(dimension, range),
+      append: (entry) => void this.recorder.append(entry),
+      publish: (type, suspension) => this.admin.publish({ type, suspension }),
+      clock: this.clock,
+      log: o.log,
+    });
+    this.divergence.subscribe(events);
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
     this.metrics = new ProxyMetrics(events, {
@@ -114,6 +134,7 @@ export class ProxyServer {
       pseudonymOf: (user) => o.pseudonyms.of(user),
       clock: this.clock,
       log: o.log,
+      suspensionOf: (identity) => this.divergence.suspensionOf(identity),
     });
     // Slow clients (slowloris) are cut off: the headers must arrive within the configured timeout,
     // then the body within the same again (readBody's own timer). Node checks these timeouts only
@@ -129,6 +150,8 @@ export class ProxyServer {
   static async start(o: ProxyOptions): Promise<ProxyServer> {
     const s = new ProxyServer(o);
     s.context = contextFor(o.policy, o.policyPath, o);
+    s.divergence.applyPolicy(o.policy);
+    s.divergence.start();
     if (otlpSettings(o.env).traces) {
       // Loaded only when asked for: without an endpoint, no SDK is loaded and no call pays for one.
       const { CallTracer } = await import('../telemetry/tracing');
@@ -174,6 +197,7 @@ export class ProxyServer {
     }
     this.context = result.context;
     this.o.store.applyPolicy?.(result.policy);
+    this.divergence.applyPolicy(result.policy);
     this.policyError = undefined;
     this.o.log.info(`policy '${result.policy.name}' (${result.policy.hash.slice(0, 12)}) loaded from ${file}`);
     this.recorder.append({ kind: 'policy', event: 'loaded', policy: { name: result.policy.name, hash: result.policy.hash }, source: file, errors: [] });
@@ -286,6 +310,7 @@ export class ProxyServer {
   async stop(drainMs = 10_000): Promise<void> {
     this.draining = true;
     this.watcher?.close();
+    this.divergence.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const drained = Promise.allSettled([...this.inflight]);

@@ -2,7 +2,13 @@ import { Engine } from '../engine/decide';
 import type { Outcome, Usage } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import { normalizeUser } from '../engine/identity/identity';
-import type { Policy } from '../engine/policy/model';
+import type { DivergenceConfig, Policy } from '../engine/policy/model';
+import { roundUsd } from '../contracts/audit-records';
+import type { Amounts } from '../engine/divergence/baseline';
+import { HourlyHistory } from '../engine/divergence/history';
+import type { Suspension } from '../engine/divergence/suspension';
+import { suspensionKeysOf, watchedIdentities } from '../engine/divergence/suspension';
+import { DivergenceWatch } from '../engine/divergence/watch';
 import { MemoryStore } from '../store/memory-store';
 import type { TrafficLine } from './traffic';
 import { callFor } from './traffic';
@@ -49,18 +55,76 @@ export interface Totals {
   usd: number;
 }
 
+/** Who guards.divergence would suspend, at which line, by which measure. Field names are part of the JSON report's stable shape. */
+export interface SuspensionReport {
+  /** `agent:<user>/<agent>` or `user:<user>`. */
+  key: string;
+  user: string;
+  agent: string | null;
+  /** The line whose call passed the threshold (its time); the identity's later lines are refused. */
+  time: string;
+  line: number;
+  measure: 'calls' | 'tokens' | 'usd';
+  recent: number;
+  baseline: number;
+  threshold: number;
+  ratio: number | null;
+}
+
 export interface PolicyReport {
   readonly policy: { readonly name: string; readonly hash: string };
   readonly totals: Totals;
   readonly identities: IdentityReport[];
+  /** Who guards.divergence suspends, in the order it happens (empty without the guard). */
+  readonly suspensions: SuspensionReport[];
 }
 
 function emptyRow(user: string): IdentityReport {
   return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0 };
 }
 
+/**
+ * guards.divergence over a replay: each identity's baseline from the replayed traffic's own earlier
+ * hours (the proxy takes it from the ledger's hourly totals), its window counted line by line; a
+ * suspended identity's later lines are refused, as the proxy refuses them, since nobody resumes it.
+ */
+class DivergenceReplay {
+  private readonly history: HourlyHistory;
+  private readonly watch: DivergenceWatch;
+  private readonly suspended = new Map<string, Suspension>();
+  readonly suspensions: SuspensionReport[] = [];
+  private now = 0;
+
+  constructor(private readonly config: DivergenceConfig) {
+    this.history = new HourlyHistory(config);
+    this.watch = new DivergenceWatch(config, (key) => this.history.baselineAt(key, this.now));
+  }
+
+  suspensionOf(identity: Identity): Suspension | undefined {
+    for (const key of suspensionKeysOf(identity)) {
+      const s = this.suspended.get(key);
+      if (s) return s;
+    }
+    return undefined;
+  }
+
+  count(identity: Identity, amounts: Amounts, time: number, line: number): void {
+    this.now = time;
+    for (const s of this.watch.count(identity, amounts, time)) {
+      this.suspended.set(s.key, s);
+      const round = (n: number): number => (s.measure === 'usd' ? roundUsd(n) : Math.round(n * 1000) / 1000);
+      this.suspensions.push({
+        key: s.key, user: s.user, agent: s.agent, time: new Date(time).toISOString(), line, measure: s.measure, recent: round(s.recent), baseline: round(s.baseline),
+        threshold: round(s.threshold), ratio: s.ratio === null ? null : Math.round(s.ratio * 1000) / 1000,
+      });
+    }
+    for (const who of watchedIdentities(identity, this.config.per)) this.history.add(who.key, time, amounts);
+  }
+}
+
 export class Replay {
   private readonly engine: Engine;
+  private readonly divergence: DivergenceReplay | undefined;
   private readonly rows = new Map<string, IdentityReport>();
   /** One Identity object per person and agent: the engine caches keys and entitlements per object. */
   private readonly identities = new Map<string, Identity>();
@@ -68,6 +132,7 @@ export class Replay {
 
   constructor(readonly policy: Policy) {
     this.engine = new Engine(policy, new MemoryStore());
+    this.divergence = policy.guards.divergence ? new DivergenceReplay(policy.guards.divergence) : undefined;
   }
 
   private identityOf(t: TrafficLine): Identity {
@@ -86,7 +151,10 @@ export class Replay {
   async step(t: TrafficLine, line: number): Promise<LineResult> {
     const identity = this.identityOf(t);
     const call = callFor(this.policy, t, line);
-    const d = await this.engine.decide({ identity, call, trace: t.trace, declaredLabels: t.classification }, t.time);
+    const suspension = this.divergence?.suspensionOf(identity);
+    const d = await this.engine.decide({ identity, call, trace: t.trace, declaredLabels: t.classification, suspension }, t.time);
+    // Every decided call counts, refused ones too, as the proxy counts them; not the suspension's own refusals.
+    if (!suspension) this.divergence?.count(identity, { calls: 1, tokens: 0, usd: 0 }, t.time, line);
     let row = this.rows.get(identity.user);
     if (!row) {
       row = emptyRow(identity.user);
@@ -113,6 +181,7 @@ export class Replay {
       ...(t.cacheWriteTokens !== undefined ? { cache_write_input_tokens: t.cacheWriteTokens } : {}),
     };
     const s = await this.engine.settle(d, usage, t.time);
+    this.divergence?.count(identity, { calls: 0, tokens: s.usage.input_tokens + s.usage.output_tokens, usd: s.usd }, t.time, line);
     if (d.outcome === 'downgrade') {
       row.downgraded++;
       this.totals.downgraded++;
@@ -129,6 +198,6 @@ export class Replay {
 
   report(): PolicyReport {
     const identities = [...this.rows.values()].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
-    return { policy: { name: this.policy.name, hash: this.policy.hash }, totals: this.totals, identities };
+    return { policy: { name: this.policy.name, hash: this.policy.hash }, totals: this.totals, identities, suspensions: this.divergence?.suspensions ?? [] };
   }
 }

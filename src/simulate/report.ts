@@ -2,6 +2,7 @@ import type { IdentityChange } from './diff';
 import type { PolicyReport, Totals } from './replay';
 import type { SimulationReport } from './simulate';
 import { counted } from '../contracts/wording';
+import { divergenceText } from '../engine/divergence/suspension';
 
 // The two renderings of a simulation: a table for people and the documented JSON for tools.
 
@@ -41,6 +42,9 @@ function table(r: PolicyReport): string[] {
     if (who && who.refused > 0) lines.push(`  refused by ${byRule(who.refused_by_rule)}`);
   });
   if (t.refused > 0) lines.push(`  refused in total by ${byRule(t.refused_by_rule)}`);
+  for (const s of r.suspensions) {
+    lines.push(`  suspended ${s.key} at ${s.time} (line ${s.line}) by ${divergenceText(s)}`);
+  }
   return lines;
 }
 

@@ -7,9 +7,9 @@ import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
+import type { Budget, BudgetPeriod, DivergenceConfig, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
 import { DEFAULT_TELEMETRY } from './model';
-import type { BudgetDocument, Dimension, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
+import type { BudgetDocument, Dimension, DivergenceDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -285,6 +285,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     if (typeof id === 'string' && !declaredIds.has(id)) error(['telemetry', 'exported', i], `telemetry exports unknown limit or budget '${id}'`);
   });
 
+  const divergence = doc.guards?.divergence !== undefined && sound(['guards', 'divergence']) ? compileDivergence(doc.guards.divergence, duration, error) : undefined;
   const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
   for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
     if (!sound(['classification', label])) continue;
@@ -346,6 +347,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
       maxCallsPerTrace: doc.guards?.max_calls_per_trace,
       traceTtlMs: traceTtl ?? 3_600_000,
       reserveOutputTokens: doc.guards?.reserve_output_tokens ?? 1024,
+      ...(divergence ? { divergence } : {}),
     },
     exceptions,
     store: { onUnavailable: doc.store?.on_unavailable ?? 'refuse' },
@@ -358,6 +360,28 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     },
     ...(doc.tools ? { tools: compileTools(doc.tools) } : {}),
     ...(doc.mcp ? { mcp: { servers: new Map(Object.entries(doc.mcp.servers).map(([name, server]) => [name, compileMcpServer(name, server)])) } } : {}),
+  };
+}
+
+/** The floors a bundle leaves out: well above one person's ordinary hour. */
+export const DEFAULT_DIVERGENCE_FLOOR: DivergenceConfig['floor'] = { calls: 100, tokens: 1_000_000, usd: 10 };
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** The ledger's index keeps per-hour totals this far back (index-db.ts), so a baseline can reach no further. */
+const MAX_BASELINE_MS = 7 * DAY_MS;
+
+function compileDivergence(d: DivergenceDocument, duration: (text: string, path: PolicyPath) => number | undefined, error: Report): DivergenceConfig | undefined {
+  const path = ['guards', 'divergence'];
+  const windowMs = duration(d.window, [...path, 'window']);
+  const baselineMs = duration(d.baseline, [...path, 'baseline']);
+  if (windowMs !== undefined && (windowMs < MINUTE_MS || windowMs > DAY_MS)) error([...path, 'window'], `window ${d.window} must be between 1m and 1d`);
+  if (baselineMs !== undefined && baselineMs > MAX_BASELINE_MS) error([...path, 'baseline'], `baseline ${d.baseline} reaches further back than the 7d of hourly totals the ledger keeps`);
+  if (windowMs !== undefined && baselineMs !== undefined && baselineMs <= windowMs) error([...path, 'baseline'], `baseline ${d.baseline} must be longer than the window (${d.window})`);
+  if (windowMs === undefined || baselineMs === undefined) return undefined;
+  return {
+    per: [...d.per], measures: [...d.measure], windowMs, baselineMs, ratio: d.ratio,
+    floor: { ...DEFAULT_DIVERGENCE_FLOOR, ...d.floor },
   };
 }
 

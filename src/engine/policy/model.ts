@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { StyleName } from '../../contracts/call';
 import type { Rate } from '../units';
-import type { BudgetDocument, ClassificationDocument, Dimension, EntitlementDocument, ExceptionDocument, LimitDocument, MatchDocument, PriceDocument, StoreDocument, TelemetryDocument, WhenDocument } from './schema';
+import type { BudgetDocument, ClassificationDocument, Dimension, DivergenceMeasure, EntitlementDocument, ExceptionDocument, LimitDocument, MatchDocument, PriceDocument, StoreDocument, TelemetryDocument, WhenDocument } from './schema';
 
 // The compiled, ready-to-enforce form of a bundle: units parsed, globs and defaults resolved, so
 // deciding a request never re-reads the YAML's shape. A field the compiling does not change is
@@ -141,6 +141,8 @@ export interface Policy {
     readonly maxCallsPerTrace?: number;
     readonly traceTtlMs: number;
     readonly reserveOutputTokens: number;
+    /** Suspension when an identity's recent rate diverges from its own baseline (absent: off). */
+    readonly divergence?: DivergenceConfig;
   };
   readonly exceptions: readonly RuleException[];
   /** Which web origins and host names may reach the proxy (absent: none beyond its own address). */
@@ -153,6 +155,17 @@ export interface Policy {
   readonly tools?: ToolsPolicy;
   /** The MCP servers the proxy fronts, by name (absent: none). */
   readonly mcp?: { readonly servers: ReadonlyMap<string, McpServerConfig> };
+}
+
+/** The bundle's `guards.divergence`, its durations parsed and its floors defaulted. */
+export interface DivergenceConfig {
+  /** Each dimension is watched on its own: `agent` the pair (user, agent), `user` the person. */
+  readonly per: readonly ('agent' | 'user')[];
+  readonly measures: readonly DivergenceMeasure[];
+  readonly windowMs: number;
+  readonly baselineMs: number;
+  readonly ratio: number;
+  readonly floor: Readonly<Record<DivergenceMeasure, number>>;
 }
 
 /** The bundle's `tools` section: allow lists widened per role and person, as entitlements are. */

@@ -174,11 +174,53 @@ const ClassificationLabel = Type.Object(
   { additionalProperties: false },
 );
 
+export const DivergenceMeasureSchema = Type.Union([Type.Literal('calls'), Type.Literal('tokens'), Type.Literal('usd')], {
+  description: 'calls: model calls decided (refused ones included, as the ledger counts them); tokens: input + output used; usd: what the calls cost.',
+});
+
+const DivergenceFloor = Type.Object(
+  {
+    calls: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Calls in the window below which nobody is suspended (default 100).' })),
+    tokens: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Tokens in the window below which nobody is suspended (default 1000000).' })),
+    usd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'USD in the window below which nobody is suspended (default 10).' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Per measure, the amount in the window an identity may always reach, whatever its baseline: a new agent (no baseline) is suspended only past it, so its first burst is not divergence.',
+  },
+);
+
+const Divergence = Type.Object(
+  {
+    per: Type.Array(Type.Union([Type.Literal('agent'), Type.Literal('user')]), {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'Which identities are watched, each on its own (not combined as a limit\'s per): agent is the pair (user, agent), user the person across all their agents.',
+    }),
+    measure: Type.Array(DivergenceMeasureSchema, {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'What is compared; any one measure passing its threshold suspends the identity.',
+    }),
+    window: Type.String({ description: 'The recent rate: what the identity did in the last window (1m to 1d), e.g. 1h.' }),
+    baseline: Type.String({
+      description: 'How far back the identity\'s own baseline reaches (longer than window, at most 7d): the median, over the hours it was active, of what it did per hour, scaled to the window.',
+    }),
+    ratio: Type.Number({ exclusiveMinimum: 1, description: 'Suspended when the window\'s amount passes ratio x baseline (and the floor), e.g. 10.' }),
+    floor: Type.Optional(DivergenceFloor),
+  },
+  {
+    additionalProperties: false,
+    description: 'Suspends an identity whose recent rate diverges from its own history: refused (403, rule divergence) until `tollgate identity resume` or the admin API lifts it. Suspension and resumption are ledger records.',
+  },
+);
+
 const Guards = Type.Object(
   {
     max_calls_per_trace: Type.Optional(Type.Integer({ minimum: 1, description: 'Model calls sharing one W3C trace id.' })),
     trace_ttl: Type.Optional(Duration),
     reserve_output_tokens: Type.Optional(Type.Integer({ minimum: 0, description: 'Worst-case output held when the request names no maximum.' })),
+    divergence: Type.Optional(Divergence),
   },
   { additionalProperties: false },
 );
@@ -367,6 +409,8 @@ export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
 export type StoreDocument = Type.Static<typeof Store>;
 export type TelemetryDocument = Type.Static<typeof Telemetry>;
 export type ToolsDocument = Type.Static<typeof Tools>;
+export type DivergenceDocument = Type.Static<typeof Divergence>;
+export type DivergenceMeasure = Type.Static<typeof DivergenceMeasureSchema>;
 export type McpServerDocument = Type.Static<typeof McpRemoteServer> | Type.Static<typeof McpLocalServer>;
 
 /** The schema as draft-07 JSON, the form shipped to editors. */

@@ -11,7 +11,7 @@ import type { ChainPoint, JournalStats } from './journal';
 import { JournalWriter } from './journal';
 import { indexRowOf } from './index-db';
 import type { IndexRow } from './index-db';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow } from '../../contracts/ledger-queries';
 import type { QueryIndex } from './index-service';
 import { openIndexHere } from './index-service';
 import { ThreadIndex } from './index-thread';
@@ -103,6 +103,7 @@ export type CoreCall =
   | { op: 'settled'; id: string }
   | { op: 'unsettledSince'; since: string }
   | { op: 'removeThrough'; seq: number }
+  | { op: 'hourly'; dimension: HourlyDimension; range: Required<TimeRange> }
   | { op: 'roll' }
   | { op: 'drain' }
   | { op: 'close' };
@@ -113,6 +114,7 @@ export interface CoreAnswer {
   settled: boolean;
   unsettledSince: Set<string>;
   removeThrough: void;
+  hourly: HourlyRow[];
   roll: void;
   drain: void;
   close: void;
@@ -258,6 +260,7 @@ export class LedgerCore {
       case 'recent':
       case 'spend':
       case 'settled':
+      case 'hourly':
         return this.requireIndex().ask(c);
       case 'unsettledSince':
         return this.index ? this.index.ask(c) : new Set<string>();

@@ -4,7 +4,7 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import type { AuditRecord, DecisionOutcome } from '../../contracts/audit-records';
 import { roundUsd } from '../../contracts/audit-records';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type { DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import type { JournalPosition } from './segments';
 
 /*
@@ -175,8 +175,11 @@ export interface OlderSpan {
 
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** Hours stay hours this many days behind the newest rolled-up hour; older ones are kept per day. */
-const HOURLY_DAYS = 2;
+/**
+ * Hours stay hours this many days behind the newest rolled-up hour; older ones are kept per day.
+ * A week and a day: guards.divergence takes an identity's baseline over its hours of the last week.
+ */
+const HOURLY_DAYS = 8;
 
 /** The hour a time falls in, as the rollup names it. */
 function hourOf(time: string): string {
@@ -567,6 +570,28 @@ export class LedgerIndex {
     if (!rows.length) return [];
     return rows[0].values.map((v) => ({
       key: String(v[0]), requests: Number(v[1]), input_tokens: Number(v[2] ?? 0), output_tokens: Number(v[3] ?? 0), usd: roundUsd(Number(v[4] ?? 0)), // the roll-up adds in another order than the detail rows
+    }));
+  }
+
+  /**
+   * Calls, tokens and USD per identity and hour over the hours from `since` to `until` (each cut to
+   * its hour), from the detail and the roll-up's hours. Days the roll-up keeps whole have no hours
+   * and are left out: they lie further back than a baseline reaches.
+   */
+  hourly(dimension: HourlyDimension, range: Required<TimeRange>): HourlyRow[] {
+    const agent = dimension === 'user' ? 'NULL' : 'agent';
+    const from = hourOf(range.since);
+    const to = hourOf(range.until);
+    const rows = this.db.exec(
+      `SELECT p, a, h, SUM(n), SUM(t), SUM(u) FROM (
+         SELECT user AS p, ${agent} AS a, substr(time, 1, 13) AS h, 1 AS n, ${INPUT} + ${OUTPUT} AS t, ${COST} AS u FROM decisions WHERE time >= ? AND time < ?
+         UNION ALL SELECT user, ${agent}, hour, requests, input_tokens + output_tokens, usd FROM rollup WHERE length(hour) = 13 AND hour >= ? AND hour < ?
+       ) GROUP BY p, a, h ORDER BY p, a, h`,
+      [bucketStart(from), bucketStart(to), from, to],
+    );
+    if (!rows.length) return [];
+    return rows[0].values.map((v) => ({
+      user: String(v[0]), agent: v[1] === null ? null : String(v[1]), hour: String(v[2]), calls: Number(v[3]), tokens: Number(v[4] ?? 0), usd: roundUsd(Number(v[5] ?? 0)),
     }));
   }
 

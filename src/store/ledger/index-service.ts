@@ -5,7 +5,7 @@ import type { DetailRow, IndexCoverage, IndexRow } from './index-db';
 import { idTime } from './ids';
 import { readRolledDecisions } from './rolled-history';
 import type { RolledSpan } from './rolled-history';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow } from '../../contracts/ledger-queries';
 import type { ChainPoint } from './journal';
 import type { LedgerPaths } from './segments';
 import { listSegments, scanJournal } from './segments';
@@ -30,7 +30,8 @@ export type IndexQuery =
   | { op: 'spend'; dimension: SpendDimension; range: TimeRange }
   | { op: 'settled'; id: string }
   | { op: 'unsettledSince'; since: string }
-  | { op: 'removeThrough'; seq: number };
+  | { op: 'removeThrough'; seq: number }
+  | { op: 'hourly'; dimension: HourlyDimension; range: Required<TimeRange> };
 
 export interface IndexAnswer {
   recent: DecisionSummary[];
@@ -38,6 +39,7 @@ export interface IndexAnswer {
   settled: boolean;
   unsettledSince: Set<string>;
   removeThrough: void;
+  hourly: HourlyRow[];
 }
 
 export interface QueryIndex {
@@ -137,6 +139,8 @@ export class IndexService {
         return this.settled(q.id);
       case 'unsettledSince':
         return this.unsettledSince(q.since);
+      case 'hourly':
+        return this.index.hourly(q.dimension, q.range);
       case 'removeThrough':
         // The pruned records may lie anywhere in a rolled-up hour: rebuild from what the journal keeps.
         if (this.covered) await this.rebuild(this.covered.seq);

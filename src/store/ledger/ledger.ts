@@ -10,7 +10,7 @@ import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
 import { nodeIo } from './io';
 import type { JournalStats } from './journal';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type { DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
 import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
@@ -247,6 +247,14 @@ export class Ledger {
     if (range.since !== undefined) r.since = normaliseTime(range.since);
     if (range.until !== undefined) r.until = normaliseTime(range.until);
     return this.backend.call({ op: 'spend', dimension, range: r });
+  }
+
+  /**
+   * Calls, tokens and USD per identity and hour in `range` (hours wholly inside it), from the
+   * detail and the hourly roll-up: what an identity's baseline is taken over.
+   */
+  hourly(dimension: HourlyDimension, range: Required<TimeRange>): Promise<HourlyRow[]> {
+    return this.backend.call({ op: 'hourly', dimension, range: { since: normaliseTime(range.since), until: normaliseTime(range.until) } });
   }
 
   /** Removes records older than `before`, leaving a signed checkpoint that stands for them. */

@@ -3,6 +3,7 @@ import type { CommandGroup, CommandSpec } from '../../../src/cli/args';
 import { agentsSpec } from '../../../src/cli/agents';
 import { auditGroup } from '../../../src/cli/audit';
 import { hookSpec } from '../../../src/cli/hook';
+import { identityGroup } from '../../../src/cli/identity';
 import { policyGroup } from '../../../src/cli/policy';
 import { scanSpec } from '../../../src/cli/scan';
 import { serveSpec } from '../../../src/cli/serve';
@@ -11,8 +12,8 @@ import { tokenSpec } from '../../../src/cli/token';
 import { runTollgate } from '../../helpers/cli';
 
 // The tables each command's parser reads: what --help must list.
-const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands];
-const groups: CommandGroup[] = [policyGroup, auditGroup];
+const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...identityGroup.commands];
+const groups: CommandGroup[] = [policyGroup, auditGroup, identityGroup];
 
 function exampleLines(help: string): string[] {
   const at = help.split('\n').findIndex((l) => /^examples?:$/.test(l));

@@ -28,7 +28,7 @@ describe('tollgate simulate', () => {
     assert.deepEqual(Object.keys(report), ['format', 'traffic', 'policy', 'baseline', 'changes']);
     assert.equal(report.format, 'tollgate-simulate/1');
     assert.deepEqual(Object.keys(report.traffic), ['file', 'requests', 'from', 'to']);
-    assert.deepEqual(Object.keys(report.policy), ['policy', 'totals', 'identities']);
+    assert.deepEqual(Object.keys(report.policy), ['policy', 'totals', 'identities', 'suspensions']);
     assert.deepEqual(Object.keys(report.policy.totals), ['requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'usd']);
     assert.deepEqual(Object.keys(report.policy.identities[0]!), [
       'user', 'agents', 'roles', 'requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'first_refusal', 'usd', 'input_tokens', 'output_tokens',
