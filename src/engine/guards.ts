@@ -9,9 +9,12 @@ export const TRACE_GUARD = 'max_calls_per_trace';
 /** Distinct agent names a person gives in x-tollgate-agent within an hour (identity.max_agents_per_user). */
 export const AGENT_NAME_GUARD = 'max_agents_per_user';
 
-export type GuardId = typeof TRACE_GUARD | typeof AGENT_NAME_GUARD;
+/** A token's own scope (the tollgate_scope claim): its models, routes and lifetime USD cap. */
+export const TOKEN_SCOPE_GUARD = 'token-scope';
 
-export const GUARD_IDS: readonly GuardId[] = [TRACE_GUARD, AGENT_NAME_GUARD];
+export type GuardId = typeof TRACE_GUARD | typeof AGENT_NAME_GUARD | typeof TOKEN_SCOPE_GUARD;
+
+export const GUARD_IDS: readonly GuardId[] = [TRACE_GUARD, AGENT_NAME_GUARD, TOKEN_SCOPE_GUARD];
 
 export function isGuardId(id: string): id is GuardId {
   return (GUARD_IDS as readonly string[]).includes(id);
