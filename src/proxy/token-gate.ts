@@ -39,6 +39,8 @@ export class TokenGate {
   private timer?: NodeJS.Timeout;
   private teamProblem = '';
   private listProblem = '';
+  /** Revocations from the data dir still being written to Redis: a call that saw them waits for it. */
+  private sharing: Promise<unknown> | undefined;
 
   constructor(private readonly o: TokenGateOptions) {
     this.recorded = this.readRecorded();
@@ -51,6 +53,9 @@ export class TokenGate {
     const token = id.token;
     if (!token) return;
     const local = this.watch.current();
+    // The call that first sees a revocation answers once the team holds it too: any call after it,
+    // on any proxy, is refused.
+    if (this.sharing) await this.sharing;
     const set = local.ok ? local.set : local.lastGood;
     if (!local.ok && (token.issuedAt === undefined || token.issuedAt <= local.since)) {
       throw new IdentityError('revocations-unreadable', `${path.join(this.o.dataDir, 'revocations.json')}: ${local.problem.slice(0, 200)}`);
@@ -76,7 +81,10 @@ export class TokenGate {
       return this.teamKnown.match(id);
     }
     for (const r of kept) this.teamKnown.add(r);
-    return kept.find((r) => revokes(r, id));
+    const found = kept.find((r) => revokes(r, id));
+    // The ledger says from when this proxy refused it, even before the next sync reads the list.
+    if (found) this.recordOnce(found, 'store');
+    return found;
   }
 
   /** Starts following revocations made elsewhere: recorded within `syncMs` even when no call comes. */
@@ -118,11 +126,14 @@ export class TokenGate {
       return;
     }
     this.listProblem = '';
-    for (const r of added) {
-      this.recordOnce(r, 'data-dir');
-      // The team hears of it too, so a revocation made on one machine holds on every proxy.
-      void this.o.team?.add(r, this.o.clock()).catch((err: Error) => this.o.log.warn(`revocations: could not share ${r.id} with the team: ${err.message}`));
-    }
+    for (const r of added) this.recordOnce(r, 'data-dir');
+    const team = this.o.team;
+    if (!team || added.length === 0) return;
+    // The team hears of it too, so a revocation made on one machine holds on every proxy.
+    const shared = Promise.all(added.map((r) => team.add(r, this.o.clock()).catch((err: Error) => this.o.log.warn(`revocations: could not share ${r.id} with the team: ${err.message}`))));
+    const done = (this.sharing = Promise.all([this.sharing, shared]).then(() => {
+      if (this.sharing === done) this.sharing = undefined;
+    }));
   }
 
   private recordOnce(r: Revocation, source: RevocationBody['source']): void {
