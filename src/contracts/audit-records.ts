@@ -175,7 +175,28 @@ export interface ResumptionBody {
   via: 'cli' | 'admin';
 }
 
-export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody | SuspensionBody | ResumptionBody;
+/**
+ * A revocation a proxy took into force: by `tollgate token revoke` in its data dir (`data-dir`),
+ * or from the team's store (`store`). Each proxy records each revocation once, when it first sees
+ * it, so every ledger of a team says from when it refused the tokens it names.
+ */
+export interface RevocationBody {
+  kind: 'revocation';
+  /** The revocation's id (`rv_...`). */
+  revocation: string;
+  /** What it names: one token, a signing key, or every token of a person, agent or session issued up to `revoked_at`. */
+  target: 'token' | 'user' | 'agent' | 'session' | 'key';
+  /** The token id, person, agent, session id or key id. */
+  value: string;
+  /** For an agent: the one person whose agent it is, or null for the agent of everyone. */
+  user: string | null;
+  /** When it was made (ISO 8601 UTC); the record's `time` is when this proxy took it into force. */
+  revoked_at: string;
+  reason: string | null;
+  source: 'data-dir' | 'store';
+}
+
+export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody | SuspensionBody | ResumptionBody | RevocationBody;
 export type RecordKind = LedgerEntry['kind'];
 
 /** The fields the ledger assigns to every record. */
@@ -209,6 +230,7 @@ export type CheckpointRecord = AuditRecord<CheckpointBody>;
 export type RefusalsRecord = AuditRecord<RefusalsBody>;
 export type SuspensionRecord = AuditRecord<SuspensionBody>;
 export type ResumptionRecord = AuditRecord<ResumptionBody>;
+export type RevocationRecord = AuditRecord<RevocationBody>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {

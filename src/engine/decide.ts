@@ -5,7 +5,7 @@ import { parseAccumulatorKey } from './accumulator-key';
 import { classifyDetected, detect, detectorsOf } from './classify';
 import type { DetectorName } from './classify';
 import type { Alert, Decision, LimitState, Outcome, Reserved, Settlement, Usage } from './decision';
-import { AGENT_NAME_GUARD, GuardIdTakenError, isGuardId, TRACE_GUARD } from './guards';
+import { AGENT_NAME_GUARD, GuardIdTakenError, isGuardId, TOKEN_SCOPE_GUARD, TRACE_GUARD } from './guards';
 import type { Identity } from './identity/identity';
 import type { ChargeOp, OpResult, ReserveResult } from './limiters/spec';
 import type { Policy, Rule, RuleException } from './policy/model';
@@ -19,6 +19,7 @@ import type { DeclaredRule } from './rules/declared-rule';
 import { EntitlementRule } from './rules/entitlement';
 import { RateLimitRule } from './rules/rate-limit';
 import type { CheckRefusal } from './rules/refusal';
+import { checkTokenScope, TokenCapGuard } from './rules/token-scope';
 import { TraceGuard } from './rules/trace-guard';
 import { checkUnpricedModel } from './rules/unpriced-model';
 import { settledAmounts } from './settlement';
@@ -75,6 +76,7 @@ export class Engine {
   private readonly ruleById: ReadonlyMap<string, DeclaredRule<Rule>>;
   private readonly traceGuard: TraceGuard | undefined;
   private readonly agentNameGuard: AgentNameGuard | undefined;
+  private readonly tokenCap = new TokenCapGuard();
   private readonly entitlements: EntitlementRule;
   private readonly detectorNames: readonly DetectorName[];
 
@@ -96,9 +98,10 @@ export class Engine {
    * record names, while it exists), for restoring state from the ledger and for the views.
    * Undefined when the rule is gone from the bundle or the guard is switched off.
    */
-  accumulatorFor(ruleId: string, exceptionId?: string | null, agent = ''): RestoredAccumulator | undefined {
+  accumulatorFor(ruleId: string, exceptionId?: string | null, agent = '', limit?: number): RestoredAccumulator | undefined {
     // A guard's id is never a rule's (see compileRules), so it names the guard.
     if (ruleId === TRACE_GUARD) return this.traceGuard?.restored();
+    if (ruleId === TOKEN_SCOPE_GUARD) return this.tokenCap.restored(limit);
     if (ruleId === AGENT_NAME_GUARD) return this.agentNameGuard?.restored(agent);
     return this.ruleById.get(ruleId)?.restored(exceptionId);
   }
@@ -109,7 +112,7 @@ export class Engine {
    */
   replayFrom(now: number): number {
     let back = 86_400_000;
-    for (const r of [...this.rules, this.traceGuard, this.agentNameGuard]) if (r) back = Math.max(back, r.horizonMs());
+    for (const r of [...this.rules, this.traceGuard, this.agentNameGuard, this.tokenCap]) if (r) back = Math.max(back, r.horizonMs());
     return now - back;
   }
 
@@ -129,6 +132,7 @@ export class Engine {
     };
     this.traceGuard?.plan(facts, out);
     this.agentNameGuard?.plan(facts, out);
+    this.tokenCap.plan(facts, out);
     for (const rule of this.rules) rule.plan(facts, out);
     return out;
   }
@@ -188,7 +192,7 @@ export class Engine {
     if (!result.ok) {
       const first = planned[result.failures[0]!]!;
       const firstResult = result.results[result.failures[0]!]!;
-      const waits = result.failures.map((i) => result.results[i]!.retryAfterMs);
+      const waits = result.failures.map((i) => (planned[i]!.rule.waitHelps === false ? null : result.results[i]!.retryAfterMs));
       const retryMs = waits.some((w) => w === null || w === undefined) ? null : Math.max(...(waits as number[]));
       const refusal: RefusalKind = first.rule.refusal;
       const reason = first.rule.explain(first, firstResult, id, retryMs);
@@ -246,9 +250,9 @@ export class Engine {
     if (decision.hold) await this.store.release(decision.hold, now);
   }
 
-  /** Entitlement, context cap and price, in that order: the first that refuses answers. */
+  /** The token's scope, entitlement, context cap and price, in that order: the first that refuses answers. */
   private check(id: Identity, call: ModelCall, labels: readonly string[]): CheckRefusal | undefined {
-    return this.entitlements.check(id, call) ?? checkContextCap(id, call, this.entitlements.of(id)) ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
+    return checkTokenScope(this.policy, id, call) ?? this.entitlements.check(id, call) ?? checkContextCap(id, call, this.entitlements.of(id)) ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
   }
 }
 

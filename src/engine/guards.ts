@@ -12,9 +12,12 @@ export const AGENT_NAME_GUARD = 'max_agents_per_user';
 /** Suspension of an identity whose recent rate diverges from its own baseline (guards.divergence). */
 export const DIVERGENCE_GUARD = 'divergence';
 
-export type GuardId = typeof TRACE_GUARD | typeof AGENT_NAME_GUARD | typeof DIVERGENCE_GUARD;
+/** A token's own scope (the tollgate_scope claim): its models, routes and lifetime USD cap. */
+export const TOKEN_SCOPE_GUARD = 'token-scope';
 
-export const GUARD_IDS: readonly GuardId[] = [TRACE_GUARD, AGENT_NAME_GUARD, DIVERGENCE_GUARD];
+export type GuardId = typeof TRACE_GUARD | typeof AGENT_NAME_GUARD | typeof DIVERGENCE_GUARD | typeof TOKEN_SCOPE_GUARD;
+
+export const GUARD_IDS: readonly GuardId[] = [TRACE_GUARD, AGENT_NAME_GUARD, DIVERGENCE_GUARD, TOKEN_SCOPE_GUARD];
 
 export function isGuardId(id: string): id is GuardId {
   return (GUARD_IDS as readonly string[]).includes(id);

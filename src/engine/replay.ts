@@ -13,7 +13,7 @@ import type { AccumulatorStore } from './store';
 /** What replaying a decision reads of its record. */
 export interface RecordedDecision {
   readonly id: string;
-  readonly limits: readonly { readonly rule: string; readonly key: string; readonly before: number; readonly after: number }[];
+  readonly limits: readonly { readonly rule: string; readonly key: string; readonly before: number; readonly after: number; readonly limit?: number }[];
   readonly exception: { readonly id: string } | null;
   readonly identity: { readonly agent: string };
   readonly classification: readonly string[];
@@ -51,7 +51,7 @@ export class Replay {
     const held: HeldAmount[] = [];
     for (const l of r.limits) {
       if (l.after <= l.before) continue;
-      const acc = this.engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent);
+      const acc = this.engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent, l.limit);
       if (!acc) continue;
       ops.push({ key: accumulatorKey(l.rule, l.key), spec: acc.spec, amount: l.after - l.before, force: true });
       held.push({ unit: acc.unit, amount: l.after - l.before, skipsCacheReads: acc.skipsCacheReads });

@@ -1,5 +1,4 @@
-import type { TokenVerifier } from '../engine/identity/tokens';
-import type { CallPolicy } from '../pipeline/call-context';
+import type { CallPolicy, CallVerifier } from '../pipeline/call-context';
 import type { BrowserGuard } from './browser-guard';
 
 /**
@@ -8,7 +7,7 @@ import type { BrowserGuard } from './browser-guard';
  * changes the rules under a call that is already running.
  */
 export interface PolicyContext extends CallPolicy {
-  readonly verifier: TokenVerifier;
+  readonly verifier: CallVerifier;
   readonly browserGuard: BrowserGuard;
   readonly source: string;
 }

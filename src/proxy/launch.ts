@@ -10,7 +10,12 @@ import { ledgerPaths } from '../store/ledger/segments';
 import { SIGNING_KEY_FILE } from '../store/ledger/signer';
 import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
-import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
+import type { RevocationBody } from '../contracts/audit-records';
+import { RedisStore } from '../store/redis/redis-store';
+import type { RedisRevocations } from '../store/redis/revocations';
+import { DataDirKeySource, KeyRingError, SESSION_KEY_FILE, SESSION_KEY_RING_FILE } from '../store/session-key';
+import { KeyRotationSchedule } from './key-rotation';
+import { TokenGate } from './token-gate';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import { warmDescribeThreads } from './describe/describe';
@@ -36,6 +41,8 @@ export interface LaunchConfig extends ProxySettings {
   readonly witnesses?: WitnessStore;
   /** Team mode: where suspensions are shared (the Redis store); the data dir's file when absent. */
   readonly suspensions?: SuspensionRegistry;
+  /** Team mode: the revocations shared through Redis (the Redis store's, when absent). */
+  readonly revocations?: RedisRevocations;
 }
 
 export interface RunningProxy {
@@ -67,7 +74,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const dataDir = ensureDataDir(c.dataDir);
   // Every secret is checked before anything opens, so all exposed files are named in one message.
   try {
-    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE, METRICS_TOKEN_FILE].map((f) => path.join(dataDir, f)));
+    assertPrivateFiles([SIGNING_KEY_FILE, SESSION_KEY_FILE, SESSION_KEY_RING_FILE, ADMIN_TOKEN_FILE, PSEUDONYM_KEY_FILE, METRICS_TOKEN_FILE].map((f) => path.join(dataDir, f)));
   } catch (err) {
     if (DataDirError.is(err)) throw new LaunchError('data-dir', err.message);
     throw err;
@@ -131,9 +138,30 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     if (SuspensionFileError.is(err)) throw new LaunchError('data-dir', err.message);
     throw err;
   }
+  let keySource: DataDirKeySource;
+  try {
+    keySource = new DataDirKeySource(dataDir);
+  } catch (err) {
+    await ledger.close();
+    if (KeyRingError.is(err) || DataDirError.is(err)) throw new LaunchError('data-dir', err.message);
+    throw err;
+  }
+  const record = (body: RevocationBody): boolean => {
+    try {
+      ledger.append(body).durable.catch((err: Error) => c.log.error(`ledger: ${err.message}`));
+      return true;
+    } catch (err) {
+      c.log.error(`ledger: ${(err as Error).message}`);
+      return false;
+    }
+  };
+  const team = c.revocations ?? (store instanceof RedisStore ? store.revocations : undefined);
+  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now });
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions });
+    server = await ProxyServer.start({
+      ...c, store, ledger, sessionKeys: keySource.current.current, keySource, gate, adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions,
+    });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
@@ -145,14 +173,19 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   const metricsAuth = p.telemetry?.metricsAuth ?? 'token';
   c.log.info(`metrics: GET ${METRICS_PATH} ${metricsAuth === 'token' ? `with Authorization: Bearer <the token in ${path.join(dataDir, METRICS_TOKEN_FILE)}>` : 'without a token (telemetry.metrics_endpoint.auth: none)'}`);
   teamWitness?.start();
+  gate.start();
+  const rotation = new KeyRotationSchedule(dataDir, keySource, () => server.policy, c.log);
+  rotation.start();
   let stopped: Promise<void> | undefined;
   return {
     server,
     ledger,
     adminToken,
     stop(drainMs?: number): Promise<void> {
+      rotation.stop();
       stopped ??= server
         .stop(drainMs)
+        .then(() => gate.stop())
         .then(() => ledger.close())
         .then(() => teamWitness?.stop());
       return stopped;

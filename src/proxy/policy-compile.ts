@@ -1,10 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { Engine } from '../engine/decide';
+import type { SessionKeySource } from '../engine/identity/tokens';
 import { TokenVerifier } from '../engine/identity/tokens';
 import { loadPolicy } from '../engine/policy/loader';
 import type { PolicyIssue } from '../engine/policy/loader';
 import { registeredStyles } from '../providers/registry';
 import type { Policy } from '../engine/policy/model';
+import type { Identity } from '../engine/identity/identity';
+import type { CallVerifier } from '../pipeline/call-context';
 import type { AccumulatorStore } from '../engine/store';
 import { BrowserGuard } from './browser-guard';
 import type { PolicyContext } from './context';
@@ -14,6 +17,10 @@ export interface ContextParts {
   readonly host: string;
   readonly store: AccumulatorStore;
   readonly sessionKeys: { readonly publicKey: KeyObject };
+  /** The data dir's key ring, when the proxy follows it (rotation); else the one session key. */
+  readonly keySource?: SessionKeySource;
+  /** Revocations, checked after each token verifies. */
+  readonly gate?: { check(id: Identity, now: number): Promise<void> };
 }
 
 export type PolicyCompileResult =
@@ -23,7 +30,18 @@ export type PolicyCompileResult =
 /** The context for a bundle the loader accepted. Nothing here can fail: loading checked it all, keys included. */
 export function contextFor(policy: Policy, source: string, parts: ContextParts): PolicyContext {
   const browserGuard = new BrowserGuard(parts.host, policy.network?.allowedOrigins ?? [], policy.network?.allowedHosts ?? []);
-  return { policy, engine: new Engine(policy, parts.store), verifier: TokenVerifier.create(policy, parts.sessionKeys), browserGuard, source };
+  const tokens = TokenVerifier.create(policy, parts.keySource ?? parts.sessionKeys);
+  const gate = parts.gate;
+  const verifier: CallVerifier = gate
+    ? {
+        async verify(token, now) {
+          const identity = await tokens.verify(token, now);
+          await gate.check(identity, now);
+          return identity;
+        },
+      }
+    : tokens;
+  return { policy, engine: new Engine(policy, parts.store), verifier, browserGuard, source };
 }
 
 /**

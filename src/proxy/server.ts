@@ -3,7 +3,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
-import type { SessionKeys } from '../engine/identity/tokens';
+import type { Identity } from '../engine/identity/identity';
+import { JWKS_PATH, jwksOf } from '../engine/identity/jwks';
+import type { SessionKeys, SessionKeySource } from '../engine/identity/tokens';
 import { formatIssue } from '../engine/policy/loader';
 import type { Policy } from '../engine/policy/model';
 import type { AccumulatorStore } from '../engine/store';
@@ -64,6 +66,10 @@ export interface ProxyOptions extends ProxySettings {
   readonly views?: AccumulatorReadModel;
   /** Where suspensions (guards.divergence) live: the data dir's file, or the team's Redis. */
   readonly suspensions: SuspensionRegistry;
+  /** The data dir's session key ring, followed as `keys rotate` changes it; the one session key when absent. */
+  readonly keySource?: SessionKeySource;
+  /** Revocations, checked after each token verifies. */
+  readonly gate?: { check(id: Identity, now: number): Promise<void> };
 }
 
 /**
@@ -172,6 +178,11 @@ export class ProxyServer {
     return s;
   }
 
+  /** The bundle in force now. */
+  get policy(): Policy {
+    return this.context.policy;
+  }
+
   get address(): { host: string; port: number } {
     const a = this.server.address() as AddressInfo;
     return { host: a.address, port: a.port };
@@ -234,6 +245,8 @@ export class ProxyServer {
     }
     // The metrics path lies inside the admin prefix but takes its own token, so it is routed first.
     if (ProxyMetrics.handles(req.url)) return this.metrics.handle(req, res);
+    // The verification keys are public and inside the admin prefix, so they are routed first too.
+    if (req.url === JWKS_PATH) return this.jwks(req, res);
     if (AdminApi.handles(req.url)) return this.admin.handle(req, res);
     if (this.draining) {
       const err = new ProxyError('draining', 'tollgate is shutting down');
@@ -270,6 +283,18 @@ export class ProxyServer {
       (id) => answer(`x-tollgate-decision: ${id}\r\n`),
       () => answer(''),
     );
+  }
+
+  /** The session keys as a JWKS: public, no token needed, a rotation visible at once. */
+  private jwks(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      answerJson(res, 405, { allow: 'GET, HEAD' }, JSON.stringify({ error: { message: `${JWKS_PATH} takes GET`, type: 'invalid_request_error' } }));
+      return;
+    }
+    const source = this.o.keySource;
+    source?.refresh?.();
+    const keys = source ? source.keys() : [{ kid: this.o.sessionKeys.kid, publicKey: this.o.sessionKeys.publicKey }];
+    answerJson(res, 200, { 'cache-control': 'max-age=60' }, JSON.stringify(jwksOf(keys)));
   }
 
   health(): HealthResponse {

@@ -1,6 +1,22 @@
 // Who a request is for: the verified person and the sub-identities that subdivide them.
 
 import { SIGN_IN_REQUIRED_MESSAGE } from '../../contracts/sign-in';
+import type { TokenScope } from './token-scope';
+
+/** The token a verified identity came from, as revocation, scope and `token list` read it. */
+export interface TokenFacts {
+  /** The token's id (`jti`); absent when an identity provider's token carries none. */
+  readonly id?: string;
+  /** When it was issued (`iat`), ms; absent when the token does not say. */
+  readonly issuedAt?: number;
+  readonly expiresAt: number;
+  /** The key id (`kid`) in its header, if any. */
+  readonly kid?: string;
+  /** The agent the token itself names, whatever x-tollgate-agent says. */
+  readonly agent?: string;
+  /** What the token may be used for, within the bundle's grant. */
+  readonly scope?: TokenScope;
+}
 
 export interface Identity {
   /** The natural person, an e-mail lower-cased so nobody gets two buckets. */
@@ -18,6 +34,8 @@ export interface Identity {
    * a header must never widen what a person may spend.
    */
   readonly agentAsserted?: boolean;
+  /** The verified token's facts; absent for an anonymous caller. */
+  readonly token?: TokenFacts;
 }
 
 export type IdentityFailure =
@@ -36,7 +54,11 @@ export type IdentityFailure =
   | 'missing-user-claim'
   | 'invalid-agent'
   /** The editor's placeholder: its terminals' calls while the developer has not signed in. */
-  | 'sign-in-required';
+  | 'sign-in-required'
+  | 'malformed-scope'
+  | 'unknown-key'
+  | 'revoked'
+  | 'revocations-unreadable';
 
 const explanations: Record<IdentityFailure, string> = {
   missing: 'no identity token: send your Tollgate token as the API key (Authorization: Bearer or x-api-key)',
@@ -54,6 +76,10 @@ const explanations: Record<IdentityFailure, string> = {
   'missing-user-claim': 'the identity token does not name a person in the claim this issuer is configured to name them with',
   'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
   'sign-in-required': SIGN_IN_REQUIRED_MESSAGE,
+  'malformed-scope': 'the identity token carries a tollgate_scope claim that cannot be read, so it is refused rather than used unscoped',
+  'unknown-key': 'the identity token names a signing key (kid) this proxy does not have',
+  revoked: 'the identity token has been revoked: ask for a new one (tollgate token, or sign in again in the editor)',
+  'revocations-unreadable': 'the revocation list cannot be read, so tokens it could name are refused until it is fixed',
 };
 
 /** An identity that could not be verified; `reason` is stable, the message is for people. */

@@ -4,12 +4,14 @@ import { LRUCache } from 'lru-cache';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
-import type { Identity } from './identity';
+import type { Identity, TokenFacts } from './identity';
 import { segmentEncoding } from './base64url';
 import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import type { TrustedIssuer } from './claims';
 import { identityFromClaims, issuerNamed, SESSION_ISSUER, trustedIssuers } from './claims';
 import { IdentityError, normalizeUser } from './identity';
+import type { TokenScope } from './token-scope';
+import { MAX_CAPPED_TOKEN_TTL_MS, parseScopeClaim, SCOPE_CLAIM, scopeClaim, ScopeError } from './token-scope';
 
 /** Audience of the proxy's own session tokens (issued as SESSION_ISSUER): standard JWTs a gateway can verify too. */
 export const SESSION_AUDIENCE = 'tollgate-proxy';
@@ -21,6 +23,24 @@ export interface SessionKeys {
   readonly kid: string;
 }
 
+/** A key session tokens may be signed with, as a verifier holds it. */
+export interface SessionVerificationKey {
+  readonly kid: string;
+  readonly publicKey: KeyObject;
+  /** Revoked (`keys rotate --revoke-old`): tokens it signed are refused even before they expire. */
+  readonly revoked?: boolean;
+}
+
+/**
+ * Where a verifier reads the session keys from: the data dir's key ring, which `keys rotate`
+ * changes under a running proxy. `keys()` is read on every verification, so it must be cheap.
+ */
+export interface SessionKeySource {
+  keys(): readonly SessionVerificationKey[];
+  /** Reads the ring again when it changed on disk (a token names a kid not known yet); true when it did. */
+  refresh?(): boolean;
+}
+
 export interface MintOptions {
   readonly user: string;
   readonly agent?: string;
@@ -29,6 +49,10 @@ export interface MintOptions {
   readonly ttlMs: number;
   readonly now: number;
   readonly session?: string;
+  /** The token's id (`jti`); a fresh UUID when absent. */
+  readonly id?: string;
+  /** Narrows what the token may be used for (the `tollgate_scope` claim). */
+  readonly scope?: TokenScope;
 }
 
 export async function mintSessionToken(keys: SessionKeys, o: MintOptions): Promise<string> {
@@ -37,6 +61,7 @@ export async function mintSessionToken(keys: SessionKeys, o: MintOptions): Promi
   if (o.agent) claims.agent = o.agent;
   if (o.roles && o.roles.length > 0) claims.roles = [...o.roles];
   if (o.tenant) claims.tenant = o.tenant;
+  if (o.scope) claims[SCOPE_CLAIM] = scopeClaim(o.scope);
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: keys.kid })
     .setIssuer(SESSION_ISSUER)
@@ -45,7 +70,7 @@ export async function mintSessionToken(keys: SessionKeys, o: MintOptions): Promi
     .setIssuedAt(iat)
     .setNotBefore(iat)
     .setExpirationTime(iat + Math.max(1, Math.floor(o.ttlMs / 1000)))
-    .setJti(randomUUID())
+    .setJti(o.id ?? randomUUID())
     .sign(keys.privateKey);
 }
 
@@ -53,8 +78,21 @@ export function keyId(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
 }
 
-/** A trusted issuer, the claims read from its tokens, and how its signatures are checked (the bundle's keys were imported when it loaded). */
-type Verifier = TrustedIssuer & Pick<IssuerConfig, 'audience' | 'algorithms' | 'keys' | 'clockToleranceS'>;
+/**
+ * A trusted issuer, the claims read from its tokens, and how its signatures are checked (the
+ * bundle's keys were imported when it loaded; the proxy's own session keys come from a key source).
+ */
+type Verifier = TrustedIssuer & Pick<IssuerConfig, 'audience' | 'algorithms' | 'keys' | 'clockToleranceS'> & { readonly session?: SessionKeySource };
+
+/** A single key (an old data dir, a test) as a key source. */
+function singleKey(session: { publicKey: KeyObject; kid?: string }): SessionKeySource {
+  const keys = [{ kid: session.kid ?? keyId(session.publicKey), publicKey: session.publicKey }];
+  return { keys: () => keys };
+}
+
+function isKeySource(s: object): s is SessionKeySource {
+  return typeof (s as SessionKeySource).keys === 'function';
+}
 
 function mapJoseError(err: unknown): IdentityError {
   if (err instanceof joseErrors.JWTExpired) return new IdentityError('expired');
@@ -74,6 +112,8 @@ const segmentNames = ['header', 'payload', 'signature'] as const;
 interface CachedIdentity {
   readonly identity: Identity;
   readonly exp: number;
+  /** The session key ring, for a session token: a key revoked later refuses the cached token too. */
+  readonly session?: SessionKeySource;
 }
 
 /**
@@ -95,11 +135,12 @@ export class TokenVerifier {
   }
 
   /** Cannot fail: the loader imported and checked every issuer key when it loaded the bundle. */
-  static create(policy: Policy, session: { publicKey: KeyObject } | undefined): TokenVerifier {
-    const verifiers = trustedIssuers(policy, session !== undefined).map(({ provider, ...trusted }): Verifier =>
+  static create(policy: Policy, session: { publicKey: KeyObject; kid?: string } | SessionKeySource | undefined): TokenVerifier {
+    const source = session === undefined ? undefined : isKeySource(session) ? session : singleKey(session);
+    const verifiers = trustedIssuers(policy, source !== undefined).map(({ provider, ...trusted }): Verifier =>
       provider
         ? { ...trusted, audience: provider.audience, algorithms: provider.algorithms, keys: provider.keys, clockToleranceS: provider.clockToleranceS }
-        : { ...trusted, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], keys: session ? [{ key: session.publicKey, algorithms: ['EdDSA'] }] : [], clockToleranceS: 5 },
+        : { ...trusted, audience: [SESSION_AUDIENCE], algorithms: ['EdDSA'], keys: [], clockToleranceS: 5, session: source },
     );
     return new TokenVerifier(verifiers, policy);
   }
@@ -110,7 +151,14 @@ export class TokenVerifier {
     // Only a token that passed every check below is cached, under its exact text, so a client
     // sending it again skips them all, the spelling checks included, until it expires.
     const cached = this.cache.get(token);
-    if (cached && cached.exp > now) return cached.identity;
+    if (cached && cached.exp > now) {
+      // A key revoked since the token was cached takes its tokens with it.
+      if (cached.session && cached.identity.token?.kid !== undefined && this.keyRevoked(cached.session, cached.identity.token.kid)) {
+        this.cache.delete(token);
+        throw new IdentityError('revoked', 'its signing key was revoked');
+      }
+      return cached.identity;
+    }
     const segments = token.split('.');
     if (segments.length !== 3) throw new IdentityError('malformed');
     const encodings = segments.map(segmentEncoding);
@@ -132,16 +180,47 @@ export class TokenVerifier {
     if (/^HS/i.test(alg)) throw new IdentityError('algorithm-confusion', alg);
     if (!verifier.algorithms.includes(alg)) throw new IdentityError('algorithm-not-allowed', alg);
 
-    // The key with the token's kid, if the issuer has one; otherwise the keys without a kid (a PEM
-    // key has none), as a key with another kid is not the one the issuer signed with.
+    const candidates = verifier.session ? this.sessionCandidates(verifier.session, kid) : this.issuerCandidates(verifier, alg, kid);
+    const payload = await this.verifyWithAny(token, candidates, verifier, now);
+    const identity = this.toIdentity(payload, verifier, typeof kid === 'string' ? kid : undefined);
+    this.cache.set(token, { identity, exp: (payload.exp ?? 0) * 1000, session: verifier.session });
+    return identity;
+  }
+
+  /**
+   * The key with the token's kid, if the issuer has one; otherwise the keys without a kid (a PEM
+   * key has none), as a key with another kid is not the one the issuer signed with.
+   */
+  private issuerCandidates(verifier: Verifier, alg: string, kid: unknown): readonly VerificationKey[] {
     const forAlg = verifier.keys.filter((k) => k.algorithms.includes(alg));
     const named = forAlg.filter((k) => k.kid !== undefined && k.kid === kid);
     const candidates = named.length > 0 ? named : forAlg.filter((k) => k.kid === undefined || kid === undefined);
     if (candidates.length === 0) throw new IdentityError('bad-signature', typeof kid === 'string' ? `no ${alg} key of the issuer has kid ${JSON.stringify(kid).slice(0, 80)}` : `no ${alg} key of the issuer`);
-    const payload = await this.verifyWithAny(token, candidates, verifier, now);
-    const identity = this.toIdentity(payload, verifier);
-    this.cache.set(token, { identity, exp: (payload.exp ?? 0) * 1000 });
-    return identity;
+    return candidates;
+  }
+
+  /**
+   * The session key the token's kid names, reading the ring again once when it names none (a key
+   * rotated in since the ring was read). A token without a kid (minted before keys had ids) is
+   * tried against every key still in force.
+   */
+  private sessionCandidates(source: SessionKeySource, kid: unknown): readonly VerificationKey[] {
+    const toKey = (k: SessionVerificationKey): VerificationKey => ({ key: k.publicKey, kid: k.kid, algorithms: ['EdDSA'] });
+    if (kid === undefined) {
+      const live = source.keys().filter((k) => !k.revoked);
+      if (live.length === 0) throw new IdentityError('unknown-key', 'no session key is in force');
+      return live.map(toKey);
+    }
+    if (typeof kid !== 'string') throw new IdentityError('malformed', 'kid is not a string');
+    let named = source.keys().find((k) => k.kid === kid);
+    if (!named && source.refresh?.()) named = source.keys().find((k) => k.kid === kid);
+    if (!named) throw new IdentityError('unknown-key', `kid ${JSON.stringify(kid).slice(0, 80)}`);
+    if (named.revoked) throw new IdentityError('revoked', 'its signing key was revoked');
+    return [toKey(named)];
+  }
+
+  private keyRevoked(source: SessionKeySource, kid: string): boolean {
+    return source.keys().some((k) => k.kid === kid && k.revoked === true);
   }
 
   /** The first key whose signature holds decides; claim checks come after the signature, so they are final. */
@@ -166,7 +245,28 @@ export class TokenVerifier {
     throw mapJoseError(failure);
   }
 
-  private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier): Identity {
-    return identityFromClaims(this.policy, v, p);
+  private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier, kid: string | undefined): Identity {
+    const identity = identityFromClaims(this.policy, v, p);
+    const agentClaim = v.claims.agent === undefined ? undefined : p[v.claims.agent];
+    return { ...identity, token: tokenFacts(p, kid, typeof agentClaim === 'string' ? agentClaim : undefined) };
   }
+}
+
+/** What a verified token says about itself: id, times, key, agent and scope. */
+function tokenFacts(p: JWTPayload & Record<string, unknown>, kid: string | undefined, agent: string | undefined): TokenFacts {
+  let scope: TokenScope | undefined;
+  try {
+    scope = parseScopeClaim(p[SCOPE_CLAIM]);
+  } catch (err) {
+    if (ScopeError.is(err)) throw new IdentityError('malformed-scope', err.message);
+    throw err;
+  }
+  const issuedAt = typeof p.iat === 'number' ? p.iat * 1000 : undefined;
+  const expiresAt = (p.exp ?? 0) * 1000;
+  // A lifetime cap is kept as an accumulator over the horizon the ledger restores after a restart.
+  if (scope?.maxUsd !== undefined && (issuedAt === undefined || expiresAt - issuedAt > MAX_CAPPED_TOKEN_TTL_MS)) {
+    throw new IdentityError('malformed-scope', 'a token with max_usd must carry iat and live at most 24 hours');
+  }
+  if (typeof p.jti === 'string' && (p.jti.length === 0 || p.jti.length > 128)) throw new IdentityError('malformed', 'jti');
+  return { id: typeof p.jti === 'string' ? p.jti : undefined, issuedAt, expiresAt, kid, agent, scope };
 }

@@ -286,6 +286,10 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
   });
 
   const divergence = doc.guards?.divergence !== undefined && sound(['guards', 'divergence']) ? compileDivergence(doc.guards.divergence, duration, error) : undefined;
+  const rotateText = doc.identity?.session_keys?.rotate_every;
+  const rotateEveryMs = rotateText !== undefined && sound(['identity', 'session_keys', 'rotate_every']) ? duration(rotateText, ['identity', 'session_keys', 'rotate_every']) : undefined;
+  // Keys rotated more often than hourly would pile up in the ring, each kept until its tokens expire.
+  if (rotateEveryMs !== undefined && rotateEveryMs < 3_600_000) error(['identity', 'session_keys', 'rotate_every'], `rotate_every '${rotateText}' is shorter than 1h`);
   const traceTtl = doc.guards?.trace_ttl !== undefined && sound(['guards', 'trace_ttl']) ? duration(doc.guards.trace_ttl, ['guards', 'trace_ttl']) : 3_600_000;
   for (const [label, c] of entries(doc.classification) as [string, NonNullable<PolicyDocument['classification']>[string]][]) {
     if (!sound(['classification', label])) continue;
@@ -326,6 +330,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
       required: doc.identity.required,
       roles: new Map(Object.entries(doc.identity.roles ?? {}).map(([u, r]) => [u.toLowerCase(), r])),
       maxAgentsPerUser: doc.identity.max_agents_per_user,
+      ...(rotateEveryMs !== undefined ? { sessionKeys: { rotateEveryMs } } : {}),
       issuers: (doc.identity.issuers ?? []).map((iss, i) => {
         return {
           issuer: iss.issuer, audience: list(iss.audience) ?? [], keys: issuerKeys.get(i) ?? [],

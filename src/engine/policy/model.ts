@@ -127,6 +127,8 @@ export interface Policy {
     readonly issuers: readonly IssuerConfig[];
     /** Most distinct agent names a person may give in x-tollgate-agent within an hour. */
     readonly maxAgentsPerUser?: number;
+    /** The session signing key's rotation (identity.session_keys). */
+    readonly sessionKeys?: { readonly rotateEveryMs?: number };
   };
   readonly prices: ReadonlyMap<string, Price>;
   readonly classification: readonly ClassificationLabel[];

@@ -151,6 +151,14 @@ const Identity = Type.Object(
         description: 'Most distinct agent names a person may give in x-tollgate-agent within an hour; a further name is refused (429), so rotating names cannot multiply a per-agent allowance.',
       }),
     ),
+    session_keys: Type.Optional(
+      Type.Object(
+        {
+          rotate_every: Type.Optional({ ...Duration, description: 'Rotate the key that signs session tokens when it is older than this (30d); tokens signed by the previous key stay valid until they expire.' }),
+        },
+        { additionalProperties: false, description: 'The key the proxy signs session tokens with (tollgate keys rotate does the same by hand).' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

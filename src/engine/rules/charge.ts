@@ -37,6 +37,8 @@ export interface ChargingRule {
   readonly refusal: RefusalKind;
   /** The model to serve instead when exceeding this rule downgrades rather than refuses. */
   readonly downgradeTo?: string;
+  /** False when no wait ever frees it (a token's lifetime cap): its refusal carries no retry-after. */
+  readonly waitHelps?: boolean;
   /** How far back its accumulators reach: the ledger is replayed from that long ago. */
   horizonMs(): number;
   /** Why `charge` was refused, for the person refused: what is used, of what, and whether waiting helps. */

@@ -498,6 +498,30 @@ redis.call('SET', KEYS[1], ARGV[3])
 return 1
 `;
 
+// Revocations: one hash per namespace, a field per revoked target (revocation.ts's
+// revocationField), each value `<revoked ms>|<expires ms>|<revocation JSON>`.
+// ARGV: field, revoked ms, expires ms, JSON, now ms. A revocation no later than the one kept under
+// its field changes nothing; revocations whose tokens have all expired are dropped.
+const ADD_REVOCATION = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local at = tonumber(string.match(cur, '^(%d+)|'))
+  if at and at >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local exp = tonumber(string.match(all[i + 1], '^%d+|(%d+)|'))
+  if exp and exp <= tonumber(ARGV[5]) then redis.call('HDEL', KEYS[1], all[i]) end
+end
+return 1
+`;
+
+// ARGV: the fields a token could be revoked under; the values kept under them (false where none).
+const GET_REVOCATIONS = `return redis.call('HMGET', KEYS[1], unpack(ARGV))`;
+
+const ALL_REVOCATIONS = `return redis.call('HGETALL', KEYS[1])`;
+
 /**
  * A script as the Redis client runs it: by its SHA1, sent again with EVAL when the server has
  * forgotten it (a restart or a failover). Each call takes its keys, then its arguments.
@@ -526,6 +550,9 @@ export const LUA_SCRIPTS = {
   peek: script(`${COMMON}\n${PEEK}`),
   witnessGet: script(GET_WITNESS),
   witnessKeep: script(KEEP_WITNESS),
+  revocationAdd: script(ADD_REVOCATION),
+  revocationGet: script(GET_REVOCATIONS),
+  revocationAll: script(ALL_REVOCATIONS),
 };
 
 export type LuaScriptName = keyof typeof LUA_SCRIPTS;

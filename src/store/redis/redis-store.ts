@@ -6,6 +6,7 @@ import { MemoryStore } from '../memory-store';
 import { num, numberList, replyStrings, specArgs } from './codec';
 import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
+import { RedisRevocations } from './revocations';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -90,6 +91,8 @@ export class RedisStore implements AccumulatorStore {
   private readonly listeners = new Set<(status: StoreStatus) => void>();
   /** Each proxy's latest ledger witness, in the same Redis and namespace. */
   readonly witnesses: RedisWitnesses;
+  /** The team's revocations, in the same Redis and namespace. */
+  readonly revocations: RedisRevocations;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -106,6 +109,7 @@ export class RedisStore implements AccumulatorStore {
     this.maxPending = options.maxPendingSettlements ?? 10_000;
     this.onUnavailable = options.onUnavailable ?? 'refuse';
     this.witnesses = new RedisWitnesses(connection, this.tag);
+    this.revocations = new RedisRevocations(connection, this.tag);
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */

@@ -8,12 +8,13 @@ import { policyGroup } from '../../../src/cli/policy';
 import { scanSpec } from '../../../src/cli/scan';
 import { serveSpec } from '../../../src/cli/serve';
 import { simulateSpec } from '../../../src/cli/simulate';
-import { tokenSpec } from '../../../src/cli/token';
+import { keysGroup } from '../../../src/cli/keys';
+import { tokenListSpec, tokenRevokeSpec, tokenSpec } from '../../../src/cli/token';
 import { runTollgate } from '../../helpers/cli';
 
 // The tables each command's parser reads: what --help must list.
-const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...identityGroup.commands];
-const groups: CommandGroup[] = [policyGroup, auditGroup, identityGroup];
+const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...identityGroup.commands, tokenListSpec, tokenRevokeSpec, ...keysGroup.commands];
+const groups: CommandGroup[] = [policyGroup, auditGroup, identityGroup, keysGroup];
 
 function exampleLines(help: string): string[] {
   const at = help.split('\n').findIndex((l) => /^examples?:$/.test(l));
