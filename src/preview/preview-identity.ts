@@ -1,6 +1,6 @@
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { JWTPayload } from 'jose';
-import { callerIdentity, identityFromClaims, issuerNamed, trustedIssuers } from '../engine/identity/claims';
+import { callerIdentity, issuerNamed, tokenIdentity, trustedIssuers } from '../engine/identity/claims';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError } from '../engine/identity/identity';
 import type { Policy } from '../engine/policy/model';
@@ -22,11 +22,13 @@ export function previewIdentity(policy: Policy, token: string | undefined, agent
   return callerIdentity(policy, token, agentHeader, (t) => {
     if (!t) throw new IdentityError('missing');
     let claims: JWTPayload;
+    let kid: unknown;
     try {
       claims = decodeJwt(t);
+      kid = decodeProtectedHeader(t).kid;
     } catch {
       throw new IdentityError('malformed');
     }
-    return identityFromClaims(policy, issuerNamed(trusted, claims.iss), claims);
+    return tokenIdentity(policy, issuerNamed(trusted, claims.iss), claims, typeof kid === 'string' ? kid : undefined);
   });
 }

@@ -4,8 +4,10 @@
 // has verified, the quota preview on the token the editor sends, so both decide for the same person.
 
 import type { IssuerConfig, Policy } from '../policy/model';
-import type { Identity } from './identity';
+import type { Identity, TokenFacts } from './identity';
 import { IdentityError, isAgentName, normalizeUser, withAgent } from './identity';
+import type { TokenScope } from './token-scope';
+import { MAX_CAPPED_TOKEN_TTL_MS, parseScopeClaim, SCOPE_CLAIM, ScopeError } from './token-scope';
 
 /** Issuer of the proxy's own session tokens; the loader refuses an identity provider of this name. */
 export const SESSION_ISSUER = 'tollgate';
@@ -67,6 +69,35 @@ export function identityFromClaims(policy: Policy, from: TrustedIssuer, claims: 
   const agent = agentValue || 'default';
   const session = typeof claims.sid === 'string' ? claims.sid : typeof claims.jti === 'string' ? claims.jti : `${from.issuer}:${user}`;
   return { user, agent, session, roles, tenant: typeof tenantValue === 'string' ? tenantValue : undefined, issuer: from.issuer };
+}
+
+/**
+ * The person a token names together with what the token says about itself (id, times, key, its
+ * own agent claim, scope): what revocation and the token's scope are checked against.
+ */
+export function tokenIdentity(policy: Policy, from: TrustedIssuer, claims: Readonly<Record<string, unknown>>, kid: string | undefined): Identity {
+  const identity = identityFromClaims(policy, from, claims);
+  const agentClaim = from.claims.agent === undefined ? undefined : claims[from.claims.agent];
+  return { ...identity, token: tokenFacts(claims, kid, typeof agentClaim === 'string' ? agentClaim : undefined) };
+}
+
+/** What a verified token says about itself: id, times, key, agent and scope. */
+function tokenFacts(p: Readonly<Record<string, unknown>>, kid: string | undefined, agent: string | undefined): TokenFacts {
+  let scope: TokenScope | undefined;
+  try {
+    scope = parseScopeClaim(p[SCOPE_CLAIM]);
+  } catch (err) {
+    if (ScopeError.is(err)) throw new IdentityError('malformed-scope', err.message);
+    throw err;
+  }
+  const issuedAt = typeof p.iat === 'number' ? p.iat * 1000 : undefined;
+  const expiresAt = typeof p.exp === 'number' ? p.exp * 1000 : 0;
+  // A lifetime cap is kept as an accumulator over the horizon the ledger restores after a restart.
+  if (scope?.maxUsd !== undefined && (issuedAt === undefined || expiresAt - issuedAt > MAX_CAPPED_TOKEN_TTL_MS)) {
+    throw new IdentityError('malformed-scope', 'a token with max_usd must carry iat and live at most 24 hours');
+  }
+  if (typeof p.jti === 'string' && (p.jti.length === 0 || p.jti.length > 128)) throw new IdentityError('malformed', 'jti');
+  return { id: typeof p.jti === 'string' ? p.jti : undefined, issuedAt, expiresAt, kid, agent, scope };
 }
 
 /** Who a call without a token is for, where the bundle does not require one. */

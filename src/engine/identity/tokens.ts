@@ -4,14 +4,14 @@ import { LRUCache } from 'lru-cache';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
-import type { Identity, TokenFacts } from './identity';
+import type { Identity } from './identity';
 import { segmentEncoding } from './base64url';
 import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import type { TrustedIssuer } from './claims';
-import { identityFromClaims, issuerNamed, SESSION_ISSUER, trustedIssuers } from './claims';
+import { issuerNamed, SESSION_ISSUER, tokenIdentity, trustedIssuers } from './claims';
 import { IdentityError, normalizeUser } from './identity';
 import type { TokenScope } from './token-scope';
-import { MAX_CAPPED_TOKEN_TTL_MS, parseScopeClaim, SCOPE_CLAIM, scopeClaim, ScopeError } from './token-scope';
+import { SCOPE_CLAIM, scopeClaim } from './token-scope';
 
 /** Audience of the proxy's own session tokens (issued as SESSION_ISSUER): standard JWTs a gateway can verify too. */
 export const SESSION_AUDIENCE = 'tollgate-proxy';
@@ -246,27 +246,6 @@ export class TokenVerifier {
   }
 
   private toIdentity(p: JWTPayload & Record<string, unknown>, v: Verifier, kid: string | undefined): Identity {
-    const identity = identityFromClaims(this.policy, v, p);
-    const agentClaim = v.claims.agent === undefined ? undefined : p[v.claims.agent];
-    return { ...identity, token: tokenFacts(p, kid, typeof agentClaim === 'string' ? agentClaim : undefined) };
+    return tokenIdentity(this.policy, v, p, kid);
   }
-}
-
-/** What a verified token says about itself: id, times, key, agent and scope. */
-function tokenFacts(p: JWTPayload & Record<string, unknown>, kid: string | undefined, agent: string | undefined): TokenFacts {
-  let scope: TokenScope | undefined;
-  try {
-    scope = parseScopeClaim(p[SCOPE_CLAIM]);
-  } catch (err) {
-    if (ScopeError.is(err)) throw new IdentityError('malformed-scope', err.message);
-    throw err;
-  }
-  const issuedAt = typeof p.iat === 'number' ? p.iat * 1000 : undefined;
-  const expiresAt = (p.exp ?? 0) * 1000;
-  // A lifetime cap is kept as an accumulator over the horizon the ledger restores after a restart.
-  if (scope?.maxUsd !== undefined && (issuedAt === undefined || expiresAt - issuedAt > MAX_CAPPED_TOKEN_TTL_MS)) {
-    throw new IdentityError('malformed-scope', 'a token with max_usd must carry iat and live at most 24 hours');
-  }
-  if (typeof p.jti === 'string' && (p.jti.length === 0 || p.jti.length > 128)) throw new IdentityError('malformed', 'jti');
-  return { id: typeof p.jti === 'string' ? p.jti : undefined, issuedAt, expiresAt, kid, agent, scope };
 }
