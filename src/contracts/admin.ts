@@ -81,3 +81,18 @@ export type AdminEvent =
   | { readonly type: 'decision'; readonly decision: DecisionSummary }
   | { readonly type: 'settle'; readonly decision: DecisionSummary }
   | { readonly type: 'policy'; readonly health: HealthResponse };
+
+/** `POST /_tollgate/mcp/approve` with `{ server, tool, by }`: a person approves a changed MCP tool definition. */
+export const TOOL_APPROVAL_PATH = '/mcp/approve';
+
+export interface ToolApprovalRequest {
+  server: string;
+  /** The server's own name for the tool. */
+  tool: string;
+  /** Who approves, as the ledger names them. */
+  by: string;
+}
+
+export type ToolApprovalResponse =
+  | { ok: true; sha256: string; previous_sha256: string }
+  | { ok: false; reason: 'unknown-tool' | 'nothing-pending'; message: string };

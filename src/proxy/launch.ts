@@ -12,6 +12,7 @@ import type { WitnessStore } from '../store/ledger/witness';
 import { MemoryStore } from '../store/memory-store';
 import { loadSessionKeys, SESSION_KEY_FILE } from '../store/session-key';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
+import { ToolPins } from '../store/tool-pins';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import { warmDescribeThreads } from './describe/describe';
 import { METRICS_PATH, METRICS_TOKEN_FILE } from './metrics-endpoint';
@@ -121,7 +122,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   let server: ProxyServer;
   try {
-    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views });
+    server = await ProxyServer.start({ ...c, store, ledger, sessionKeys: loadSessionKeys(dataDir), adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, toolPins: ToolPins.open(dataDir) });
   } catch (err) {
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
