@@ -14,6 +14,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
   token: { summary: 'mint a session token for a person', load: async () => (await import('./token')).run },
   simulate: { summary: 'replay traffic against a policy', load: async () => (await import('./simulate')).run },
   agents: { summary: 'point Claude Code, Codex and Gemini CLI at the proxy (agents [show|setup|remove] [AGENT|all])', load: async () => (await import('./agents')).run },
+  mcp: { summary: 'reach the MCP gateway over stdio, approve changed tool definitions (mcp bridge|approve)', load: async () => (await import('./mcp')).run },
   audit: { summary: 'verify, checkpoint, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },
 };
 

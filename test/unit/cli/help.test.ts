@@ -3,6 +3,7 @@ import type { CommandGroup, CommandSpec } from '../../../src/cli/args';
 import { agentsSpec } from '../../../src/cli/agents';
 import { auditGroup } from '../../../src/cli/audit';
 import { hookSpec } from '../../../src/cli/hook';
+import { mcpGroup } from '../../../src/cli/mcp';
 import { policyGroup } from '../../../src/cli/policy';
 import { scanSpec } from '../../../src/cli/scan';
 import { serveSpec } from '../../../src/cli/serve';
@@ -11,8 +12,8 @@ import { tokenSpec } from '../../../src/cli/token';
 import { runTollgate } from '../../helpers/cli';
 
 // The tables each command's parser reads: what --help must list.
-const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands];
-const groups: CommandGroup[] = [policyGroup, auditGroup];
+const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...mcpGroup.commands];
+const groups: CommandGroup[] = [policyGroup, auditGroup, mcpGroup];
 
 function exampleLines(help: string): string[] {
   const at = help.split('\n').findIndex((l) => /^examples?:$/.test(l));
