@@ -26,6 +26,7 @@ class ToolAskingUpstream extends LoopbackServer {
   readonly results: ToolResult[] = [];
   /** The MCP tools Claude Code declared in its first agent request. */
   declared: string[] = [];
+  readonly requests: string[] = [];
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
@@ -39,6 +40,7 @@ class ToolAskingUpstream extends LoopbackServer {
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tools?: { name: string }[]; messages?: { role: string; content: unknown }[]; stream?: boolean };
       const tools = (body.tools ?? []).map((t) => t.name).filter((n) => n.startsWith('mcp__'));
+      this.requests.push((body.tools ?? []).map((t) => t.name).join(','));
       const results: ToolResult[] = [];
       for (const m of body.messages ?? []) {
         if (m.role === 'user' && Array.isArray(m.content)) for (const b of m.content as { type: string }[]) if (b.type === 'tool_result') results.push(b as unknown as ToolResult);
@@ -110,12 +112,14 @@ describe('Claude Code with the MCP gateway as its MCP server', function () {
     fs.writeFileSync(config, JSON.stringify({ mcpServers: { everything: { type: 'http', url: `${proxy.url}/mcp/everything`, headers: { Authorization: `Bearer ${token}` } } } }));
     const run = await runClaudeCode({
       sandbox, prompt: 'Use the echo tool, then the get-env tool.', model: 'claude-haiku-4-5', baseUrl: `${proxy.url}/anthropic`, apiKey: token,
-      env: { MCP_TIMEOUT: '60000' },
+      // In -p mode Claude Code sends its first request without waiting for MCP servers unless told to:
+      // a stdio server starting on a loaded machine would miss it.
+      env: { MCP_TIMEOUT: '60000', MCP_CONNECTION_NONBLOCKING: 'false' },
       timeoutMs: AGENT_TIMEOUT_MS * 2,
       extraArgs: ['--mcp-config', config, '--strict-mcp-config', '--allowedTools', 'mcp__everything__echo,mcp__everything__get-env', '--max-turns', '4'],
     });
     assert.equal(run.code, 0, describeRun(run));
-    assert.ok(upstream.declared.includes('mcp__everything__echo'), `Claude Code declared the gateway's tools: ${upstream.declared.join(', ')}\n${describeRun(run)}`);
+    assert.ok(upstream.declared.includes('mcp__everything__echo'), `Claude Code declared the gateway's tools: ${upstream.requests.join('\n')}\n${describeRun(run)}\n${proxy.logs().slice(-3000)}`);
     assert.equal(upstream.results.length, 2, describeRun(run));
     const [echoed, refused] = upstream.results;
     assert.notEqual(echoed!.is_error, true);
