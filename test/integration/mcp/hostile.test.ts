@@ -122,6 +122,18 @@ describe('MCP gateway: hostile input', function () {
     await alice.close();
   });
 
+  it('starts no local server where the proxy was told not to (an untrusted workspace), and says why', async () => {
+    const text = mcpBundle({ mcp: `  servers:\n    everything: { command: [${JSON.stringify(EVERYTHING_BIN)}, stdio], env: { TOLLGATE_TEST_MARK: "${mark}-refused" } }` });
+    const refusing = await startTestProxy('http://127.0.0.1:9', { policyText: text, mcpStdio: false });
+    try {
+      const token = await refusing.token('alice@acme.dev');
+      await assert.rejects(httpClient(refusing.url, 'everything', token), /does not start local commands from its bundle/);
+      assert.deepEqual(processesMarked(`${mark}-refused`), []);
+    } finally {
+      await refusing.stop();
+    }
+  });
+
   it('still serves a well-behaved client afterwards, and leaves no server process behind', async () => {
     const client = await httpClient(proxy.url, 'everything', auth.authorization!.slice('Bearer '.length));
     assert.ok((await client.listTools()).tools.length > 0);
