@@ -26,7 +26,7 @@ function person(user: string, roles: string[] = []): Identity {
 }
 
 /** The reference bundle without its own mcp section, which TOOLS gives instead. */
-const referenceWithoutMcp = referenceText.slice(0, referenceText.indexOf('\nmcp:\n') + 1);
+const referenceWithoutMcp = referenceText.replace(/^mcp:\n(?: {2}.*\n)*/m, '');
 
 describe('tool entitlements', () => {
   const policy = policyFrom(referenceWithoutMcp + TOOLS);
