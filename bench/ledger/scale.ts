@@ -76,6 +76,9 @@ function decisionOf(n: number, rand: () => number): DecisionBody {
       { rule: 'agent-burst', key: `${user}/${agent}`, before: 3, after: 4, limit: 60 },
     ],
     policy: { name: 'acme-ai-gateway', hash: 'a'.repeat(64) },
+    tool: null,
+    arguments_sha256: null,
+    arguments: null,
   };
 }
 
@@ -89,6 +92,8 @@ function settleOf(decision: string, d: DecisionBody, rand: () => number): Settle
     usd: Number(((input * 3 + output * 15) / 1e6).toFixed(6)),
     status: 200,
     aborted: false,
+    duration_ms: null,
+    is_error: null,
   };
 }
 

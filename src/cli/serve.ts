@@ -48,6 +48,7 @@ export const serveSpec = commandSpec({
     'log-level': { type: 'string', default: 'info', value: 'LEVEL', description: 'debug, info, warn or error' },
     store: { type: 'string', value: 'URL', description: 'share accumulators with other proxies (team mode: redis://HOST:PORT)' },
     'disk-reserve': { type: 'string', default: '64mb', value: 'SIZE', description: "free space the ledger leaves on its disk; calls get 503 below it" },
+    'mcp-stdio': { type: 'string', default: 'allow', value: 'allow|refuse', description: "whether the bundle's local MCP servers (mcp.servers.<name>.command) may be started; the editor refuses them in an untrusted workspace" },
   },
   examples: ['tollgate serve --policy policies/reference.yaml --port 8787'],
 });
@@ -58,6 +59,8 @@ export const run: CommandRunner = async (argv, io) => {
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port '${values.port}'`);
   const host = values.host ?? '127.0.0.1';
+  const mcpStdio = values['mcp-stdio'] ?? 'allow';
+  if (mcpStdio !== 'allow' && mcpStdio !== 'refuse') throw new UsageError(`invalid --mcp-stdio '${mcpStdio}': allow or refuse`);
   const level = values['log-level'];
   if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`invalid --log-level '${level}'`);
   const diskReserveBytes = parseBytes(values['disk-reserve'] ?? '64mb');
@@ -103,7 +106,7 @@ export const run: CommandRunner = async (argv, io) => {
       bodyTimeoutMs: parseSeconds(values['body-timeout'] ?? '30s', '--body-timeout'),
       upstreamHeaderTimeoutMs: parseSeconds(values['upstream-timeout'] ?? '120s', '--upstream-timeout'),
       upstreamIdleTimeoutMs: parseSeconds(values['stream-idle-timeout'] ?? '300s', '--stream-idle-timeout'),
-      env: io.env, log, store: store instanceof MemoryStore ? undefined : store,
+      env: io.env, log, store: store instanceof MemoryStore ? undefined : store, mcpStdio: mcpStdio === 'allow',
       ledgerOptions: { diskReserveBytes },
       witnesses: store instanceof RedisStore ? store.witnesses : undefined,
     });

@@ -128,3 +128,17 @@ export interface ResumeRequest {
 export interface ResumeResponse {
   readonly resumed: readonly SuspensionView[];
 }
+/** `POST /_tollgate/mcp/approve` with `{ server, tool, by }`: a person approves a changed MCP tool definition. */
+export const TOOL_APPROVAL_PATH = '/mcp/approve';
+
+export interface ToolApprovalRequest {
+  server: string;
+  /** The server's own name for the tool. */
+  tool: string;
+  /** Who approves, as the ledger names them. */
+  by: string;
+}
+
+export type ToolApprovalResponse =
+  | { ok: true; sha256: string; previous_sha256: string }
+  | { ok: false; reason: 'unknown-tool' | 'nothing-pending'; message: string };

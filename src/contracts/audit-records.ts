@@ -56,6 +56,12 @@ export interface DecisionBody {
   reserved: TokenAmounts & { usd: number };
   limits: LimitState[];
   policy: PolicyRef;
+  /** An MCP tools/call: the tool as agents name it (`mcp__<server>__<tool>`); null for a model call. */
+  tool: string | null;
+  /** sha256 (hex) of the canonical JSON of the tool call's arguments; null for a model call. */
+  arguments_sha256: string | null;
+  /** The arguments, redacted by the key scanner's rules, where `tools.record_arguments` names the tool; else null. */
+  arguments: unknown;
 }
 
 export interface SettleBody {
@@ -72,6 +78,10 @@ export interface SettleBody {
   status: number;
   /** True when the client went away or the upstream broke off before the end. */
   aborted: boolean;
+  /** An MCP tools/call: milliseconds from the decision to the server's answer; null for a model call. */
+  duration_ms: number | null;
+  /** An MCP tools/call: whether the tool reported an error (`isError`) or the server answered with one; null for a model call. */
+  is_error: boolean | null;
 }
 
 export interface PolicyEventBody {
@@ -196,7 +206,27 @@ export interface RevocationBody {
   source: 'data-dir' | 'store';
 }
 
-export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody | SuspensionBody | ResumptionBody | RevocationBody;
+/**
+ * An MCP tool's definition (name, description, input schema, annotations) as the gateway pinned
+ * it: first seen (`pinned`), seen changed and held back until a person approves it (`changed`),
+ * or approved (`approved`, the new definition is the pin from then on).
+ */
+export interface ToolDefinitionBody {
+  kind: 'tool-definition';
+  event: 'pinned' | 'changed' | 'approved';
+  server: string;
+  /** The tool as agents name it (`mcp__<server>__<tool>`). */
+  tool: string;
+  /** sha256 (hex) of the canonical JSON of the definition this record is about. */
+  sha256: string;
+  /** The pinned definition's hash it replaces or differs from; null on first pinning. */
+  previous_sha256: string | null;
+  /** Who approved (`approved` only; else null). */
+  by: string | null;
+  policy: PolicyRef;
+}
+
+export type LedgerEntry = DecisionBody | SettleBody | PolicyEventBody | AlertBody | CheckpointBody | RefusalsBody | SuspensionBody | ResumptionBody | RevocationBody | ToolDefinitionBody;
 export type RecordKind = LedgerEntry['kind'];
 
 /** The fields the ledger assigns to every record. */
@@ -231,6 +261,7 @@ export type RefusalsRecord = AuditRecord<RefusalsBody>;
 export type SuspensionRecord = AuditRecord<SuspensionBody>;
 export type ResumptionRecord = AuditRecord<ResumptionBody>;
 export type RevocationRecord = AuditRecord<RevocationBody>;
+export type ToolDefinitionRecord = AuditRecord<ToolDefinitionBody>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 export function isCheckpoint(r: AuditRecord): r is CheckpointRecord {

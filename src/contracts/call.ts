@@ -9,7 +9,9 @@ export type CallKind =
   /** Counts tokens without generating (Anthropic count_tokens): free upstream. */
   | 'count'
   /** No model is invoked (GET /v1/models): identity and route checks only. */
-  | 'passthrough';
+  | 'passthrough'
+  /** One MCP tools/call through the gateway: the tools entitlement instead of the model's, one request, one tool call. */
+  | 'tool';
 
 /**
  * A wire style's name, as its adapter registers it (src/providers/registry.ts): `openai`,
@@ -38,6 +40,8 @@ export interface ModelCall {
    * model listed here. Absent: any model, written as named.
    */
   readonly servedAs?: Readonly<Record<string, string>>;
+  /** A `tool` call: the tool as agents name it (`mcp__<server>__<tool>`); the call is one tool call. */
+  readonly tool?: string;
 }
 
 /** A body the provider adapter could not accept: answered 400 with this message. */

@@ -21,6 +21,7 @@ import { RateLimitRule } from './rules/rate-limit';
 import type { CheckRefusal } from './rules/refusal';
 import { checkTokenScope, TokenCapGuard } from './rules/token-scope';
 import { TraceGuard } from './rules/trace-guard';
+import { checkToolEntitlement } from './rules/tool-entitlement';
 import { checkUnpricedModel } from './rules/unpriced-model';
 import { settledAmounts } from './settlement';
 import type { AccumulatorStore } from './store';
@@ -47,7 +48,7 @@ export interface DecisionRequest {
 }
 
 function costOf(policy: Policy, call: ModelCall, model: string | undefined, outputTokens: number, weight: number): Cost {
-  if (call.kind === 'count' || call.kind === 'passthrough') return { requests: 1, tokens: 0, usd: 0 };
+  if (call.kind === 'count' || call.kind === 'passthrough' || call.kind === 'tool') return { requests: 1, tokens: 0, usd: 0 };
   // The worst case: no cache hit, every input token at the uncached price.
   const usd = usdFor(model ? priceOf(policy, model, call.provider) : undefined, { input_tokens: call.inputTokens, output_tokens: outputTokens }) * weight;
   return { requests: 1, tokens: (call.inputTokens + outputTokens) * weight, usd };
@@ -252,6 +253,8 @@ export class Engine {
 
   /** The token's scope, entitlement, context cap and price, in that order: the first that refuses answers. */
   private check(id: Identity, call: ModelCall, labels: readonly string[]): CheckRefusal | undefined {
+    // A tool call names no model or route of a provider: the bundle's tools section governs it.
+    if (call.kind === 'tool') return checkTokenScope(this.policy, id, call) ?? checkToolEntitlement(this.policy, id, call);
     return checkTokenScope(this.policy, id, call) ?? this.entitlements.check(id, call) ?? checkContextCap(id, call, this.entitlements.of(id)) ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
   }
 }

@@ -282,6 +282,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       port: cfg.proxy.port,
       upstreams,
       env,
+      // A bundle's `command` runs a program: in a workspace the person has not trusted, none is started.
+      mcpStdio: vscode.workspace.isTrusted,
     };
   }
 

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse } from '../contracts/admin';
-import { ADMIN_PREFIX } from '../contracts/admin';
+import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
+import { ADMIN_PREFIX, TOOL_APPROVAL_PATH } from '../contracts/admin';
+import { readBody } from './body';
 import { DashboardSite } from './dashboard-site';
 
 export interface AdminSource {
@@ -11,6 +12,8 @@ export interface AdminSource {
   suspensions?(): Promise<SuspensionsResponse>;
   /** Lifts the suspensions a request names. */
   resume?(target: ResumeRequest): Promise<ResumeResponse>;
+  /** A person approves a changed MCP tool definition. */
+  approveTool?(server: string, tool: string, by: string): ToolApprovalResponse;
 }
 
 /** The largest body the admin API reads: a resume request is a few names. */
@@ -101,8 +104,9 @@ export class AdminApi {
     }
     const path = (req.url ?? '').split('?')[0]!.slice(ADMIN_PREFIX.length);
     if (path === '/identity/resume') return this.resume(req, res);
+    if (req.method === 'POST' && path === TOOL_APPROVAL_PATH && this.source.approveTool) return this.approveTool(req, res, this.source.approveTool.bind(this.source));
     if (req.method !== 'GET') {
-      json(res, 405, { error: { message: 'the admin API is read-only' } });
+      json(res, 405, { error: { message: `the admin API takes GET, and POST only at ${ADMIN_PREFIX}${TOOL_APPROVAL_PATH}` } });
       return;
     }
     switch (path) {
@@ -139,6 +143,21 @@ export class AdminApi {
     const answer = await this.source.resume(target);
     if (answer.resumed.length === 0) return json(res, 404, { error: { message: 'no suspension in force matches', resumed: [] } });
     return json(res, 200, answer);
+  }
+
+  private async approveTool(req: IncomingMessage, res: ServerResponse, approve: NonNullable<AdminSource['approveTool']>): Promise<void> {
+    let body: { server?: unknown; tool?: unknown; by?: unknown };
+    try {
+      body = JSON.parse((await readBody(req, 16_384, 10_000)).toString('utf8')) as typeof body;
+    } catch {
+      return json(res, 400, { error: { message: 'the body must be JSON: { "server": NAME, "tool": NAME, "by": WHO }' } });
+    }
+    const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+    if (!body || !text(body.server) || !text(body.tool) || !text(body.by)) {
+      return json(res, 400, { error: { message: 'server, tool and by must each be a string of 1 to 256 characters' } });
+    }
+    const result = approve(body.server, body.tool, body.by);
+    return json(res, result.ok ? 200 : 404, result);
   }
 
   private subscribe(res: ServerResponse): void {

@@ -17,6 +17,7 @@ import { DataDirKeySource, KeyRingError, SESSION_KEY_FILE, SESSION_KEY_RING_FILE
 import { KeyRotationSchedule } from './key-rotation';
 import { TokenGate } from './token-gate';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
+import { ToolPins } from '../store/tool-pins';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import { warmDescribeThreads } from './describe/describe';
 import { METRICS_PATH, METRICS_TOKEN_FILE } from './metrics-endpoint';
@@ -161,6 +162,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   try {
     server = await ProxyServer.start({
       ...c, store, ledger, sessionKeys: keySource.current.current, keySource, gate, adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions,
+      toolPins: ToolPins.open(dataDir),
     });
   } catch (err) {
     await ledger.close();

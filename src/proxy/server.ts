@@ -22,7 +22,12 @@ import { AdminApi } from './admin';
 import { DivergenceMonitor, viewOf } from './divergence-monitor';
 import type { SuspensionRegistry } from '../engine/divergence/suspension';
 import { SPEND_HISTORY_DAYS } from '../contracts/admin';
-import type { HealthResponse, StateSnapshot } from '../contracts/admin';
+import type { HealthResponse, StateSnapshot, ToolApprovalResponse } from '../contracts/admin';
+import { mcpToolName } from '../engine/tools';
+import { ToolPins } from '../store/tool-pins';
+import { RefusingApprovalGate } from './mcp/approval-gate';
+import type { ApprovalGate } from './mcp/approval-gate';
+import { McpGateway } from './mcp/gateway';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
 import { answerJson, HttpCall } from './http-call';
@@ -50,6 +55,11 @@ export interface ProxySettings {
   readonly upstreamIdleTimeoutMs: number;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
+  /**
+   * Whether the bundle's stdio MCP servers (`mcp.servers.<name>.command`) may be started (default
+   * yes: the person named the bundle). The editor says no for a bundle it has not trusted.
+   */
+  readonly mcpStdio?: boolean;
 }
 
 /** The settings plus what launching opened for them: the data dir's keys, ledger and store. */
@@ -70,6 +80,10 @@ export interface ProxyOptions extends ProxySettings {
   readonly keySource?: SessionKeySource;
   /** Revocations, checked after each token verifies. */
   readonly gate?: { check(id: Identity, now: number): Promise<void> };
+  /** Pinned MCP tool definitions (the data dir's); kept in memory when absent. */
+  readonly toolPins?: ToolPins;
+  /** Who approves the tools the bundle lists under tools.approval; absent: nobody, so they are refused. */
+  readonly approvals?: ApprovalGate;
 }
 
 /**
@@ -85,6 +99,8 @@ export class ProxyServer {
   private readonly recorder: CallRecorder;
   private readonly views: AccumulatorReadModel;
   private readonly metrics: ProxyMetrics;
+  private readonly mcp: McpGateway;
+  readonly toolPins: ToolPins;
   private readonly events: CallEvents;
   private readonly divergence: DivergenceMonitor;
   /** OpenTelemetry spans of the calls, when the environment names an OTLP endpoint for traces. */
@@ -103,6 +119,7 @@ export class ProxyServer {
       snapshot: () => this.snapshot(),
       suspensions: async () => ({ suspensions: (await this.divergence.list()).map(viewOf), baselines_at: this.divergence.baselinesAt() }),
       resume: async (target) => ({ resumed: (await this.divergence.resume(target, 'admin')).map(viewOf) }),
+      approveTool: (server, tool, by) => this.approveTool(server, tool, by),
     });
     const events = (this.events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`)));
     this.recorder = new CallRecorder(o.ledger, {
@@ -123,6 +140,11 @@ export class ProxyServer {
       log: o.log,
     });
     this.divergence.subscribe(events);
+    this.toolPins = o.toolPins ?? ToolPins.inMemory();
+    this.mcp = new McpGateway({
+      recorder: this.recorder, ledgerHealth: () => o.ledger.health, pins: this.toolPins, approvals: o.approvals ?? new RefusingApprovalGate(), env: o.env,
+      stdioAllowed: o.mcpStdio ?? true, shadow: o.shadow, maxBodyBytes: o.maxBodyBytes, bodyTimeoutMs: o.bodyTimeoutMs, clock: this.clock, log: o.log,
+    });
     this.views = o.views ?? new AccumulatorReadModel();
     this.views.subscribe(events);
     this.metrics = new ProxyMetrics(events, {
@@ -253,6 +275,7 @@ export class ProxyServer {
       answerJson(res, err.status, { connection: 'close', 'retry-after': '1' }, JSON.stringify({ error: { message: err.message, type: 'server_error' } }));
       return;
     }
+    if (McpGateway.handles(req.url)) return this.mcp.handle(req, res, ctx, (status, reason) => this.recorder.countUnverified({ status, reason, provider: 'mcp' }));
     let route: Route;
     try {
       route = parseRoute(req.url);
@@ -295,6 +318,16 @@ export class ProxyServer {
     source?.refresh?.();
     const keys = source ? source.keys() : [{ kid: this.o.sessionKeys.kid, publicKey: this.o.sessionKeys.publicKey }];
     answerJson(res, 200, { 'cache-control': 'max-age=60' }, JSON.stringify(jwksOf(keys)));
+  }
+
+  /** A person approves the changed definition of an MCP tool: it is the pin from now on, and on record. */
+  approveTool(server: string, tool: string, by: string): ToolApprovalResponse {
+    const result = this.toolPins.approve(server, tool, this.clock());
+    if (!result.ok) return { ok: false, reason: result.reason, message: result.message };
+    const p = this.context.policy;
+    this.recorder.append({ kind: 'tool-definition', event: 'approved', server, tool: mcpToolName(server, tool), sha256: result.sha256, previous_sha256: result.previous, by, policy: { name: p.name, hash: p.hash } });
+    this.o.log.info(`MCP server '${server}': ${by} approved the new definition of tool '${tool}' (${result.sha256.slice(0, 12)})`);
+    return { ok: true, sha256: result.sha256, previous_sha256: result.previous };
   }
 
   health(): HealthResponse {
@@ -343,6 +376,8 @@ export class ProxyServer {
     // Calls still open are cut, upstream too, and settled before the ledger closes behind them:
     // a hold ends with its call, whenever that is.
     this.upstream.abortAll();
+    // MCP sessions end with the proxy, and the servers' processes it started with them.
+    await this.mcp.close();
     this.recorder.flush();
     this.server.closeAllConnections();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);

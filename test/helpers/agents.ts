@@ -110,7 +110,7 @@ export interface AgentCall {
  * `claude -p`: pointed at `baseUrl` (ANTHROPIC_BASE_URL) with `apiKey`, one turn. With the proxy
  * variables set it skips its `HEAD /` warm-up; a test that wants the warm-up clears them in `env`.
  */
-export function runClaudeCode(o: AgentCall & { baseUrl?: string; apiKey?: string }): Promise<AgentRun> {
+export function runClaudeCode(o: AgentCall & { baseUrl?: string; apiKey?: string; extraArgs?: readonly string[] }): Promise<AgentRun> {
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(o.sandbox),
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -121,7 +121,7 @@ export function runClaudeCode(o: AgentCall & { baseUrl?: string; apiKey?: string
     ...(o.apiKey ? { ANTHROPIC_API_KEY: o.apiKey } : {}),
     ...o.env,
   };
-  return runAgent(AGENT_BINARIES.claude, ['-p', o.prompt, '--model', o.model, '--max-turns', '1', '--output-format', 'text'], { cwd: o.sandbox.work, env, timeoutMs: o.timeoutMs });
+  return runAgent(AGENT_BINARIES.claude, ['-p', o.prompt, '--model', o.model, '--max-turns', '1', '--output-format', 'text', ...(o.extraArgs ?? [])], { cwd: o.sandbox.work, env, timeoutMs: o.timeoutMs });
 }
 
 /**

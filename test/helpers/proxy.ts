@@ -32,7 +32,7 @@ export interface TestProxy {
 
 export async function startTestProxy(
   upstream: string,
-  o: { policyText?: string; clock?: () => number; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string; store?: AccumulatorStore; ledgerOptions?: LedgerOptions; env?: NodeJS.ProcessEnv } = {},
+  o: { policyText?: string; clock?: () => number; shadow?: boolean; maxBodyBytes?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number; dataDir?: string; store?: AccumulatorStore; ledgerOptions?: LedgerOptions; env?: NodeJS.ProcessEnv; mcpStdio?: boolean } = {},
 ): Promise<TestProxy> {
   const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-proxy-'));
   const policyPath = path.join(dataDir, 'tollgate.yaml');
@@ -47,7 +47,7 @@ export async function startTestProxy(
     dataDir, policyPath, policyText: text, policy: loaded.policy, host: '127.0.0.1', port: 0,
     upstreamOverrides: new Map([['openai', upstream], ['anthropic', upstream], ['gemini', upstream], ['local', upstream]]), shadow: o.shadow ?? false, maxBodyBytes: o.maxBodyBytes ?? 1024 * 1024,
     bodyTimeoutMs: o.bodyTimeoutMs ?? 5_000, upstreamHeaderTimeoutMs: o.headerTimeoutMs ?? 5_000, upstreamIdleTimeoutMs: 5_000,
-    env: o.env ?? { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store, ledgerOptions: o.ledgerOptions, clock: o.clock,
+    env: o.env ?? { OPENAI_API_KEY: UPSTREAM_KEY, ANTHROPIC_API_KEY: UPSTREAM_KEY, GEMINI_API_KEY: UPSTREAM_KEY }, log: new Logger(out, 'debug'), store: o.store, ledgerOptions: o.ledgerOptions, clock: o.clock, mcpStdio: o.mcpStdio,
   });
   const keys = loadSessionKeys(dataDir);
   const url = running.server.url;

@@ -25,6 +25,8 @@ export interface ProxyLaunch {
   readonly upstreams: Readonly<Record<string, string>>;
   /** The child's whole environment, upstream keys included. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** False: the proxy starts none of the bundle's local MCP servers (an untrusted workspace). */
+  readonly mcpStdio?: boolean;
 }
 
 export interface SupervisorHooks {
@@ -62,6 +64,7 @@ if (parent > 0) {
 export function serveArguments(launch: ProxyLaunch, port: number): string[] {
   const args = [launch.cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--policy', launch.policyFile, '--data-dir', launch.dataDir];
   for (const [name, url] of Object.entries(launch.upstreams)) args.push('--upstream', `${name}=${url}`);
+  if (launch.mcpStdio === false) args.push('--mcp-stdio', 'refuse');
   return args;
 }
 

@@ -33,6 +33,8 @@ export const CSV_COLUMNS = [
   'window.from', 'window.to', 'counts',
   'usage.cache_read_input_tokens', 'usage.cache_write_input_tokens', 'usage.reasoning_output_tokens',
   'revocation', 'target', 'value', 'user', 'revoked_at',
+  'tool', 'arguments_sha256', 'arguments', 'duration_ms', 'is_error',
+  'server', 'sha256', 'previous_sha256', 'by',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {

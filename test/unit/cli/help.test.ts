@@ -4,6 +4,7 @@ import { agentsSpec } from '../../../src/cli/agents';
 import { auditGroup } from '../../../src/cli/audit';
 import { hookSpec } from '../../../src/cli/hook';
 import { identityGroup } from '../../../src/cli/identity';
+import { mcpGroup } from '../../../src/cli/mcp';
 import { policyGroup } from '../../../src/cli/policy';
 import { scanSpec } from '../../../src/cli/scan';
 import { serveSpec } from '../../../src/cli/serve';
@@ -13,8 +14,8 @@ import { tokenListSpec, tokenRevokeSpec, tokenSpec } from '../../../src/cli/toke
 import { runTollgate } from '../../helpers/cli';
 
 // The tables each command's parser reads: what --help must list.
-const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...identityGroup.commands, tokenListSpec, tokenRevokeSpec, ...keysGroup.commands];
-const groups: CommandGroup[] = [policyGroup, auditGroup, identityGroup, keysGroup];
+const specs: CommandSpec[] = [serveSpec, tokenSpec, simulateSpec, scanSpec, hookSpec, agentsSpec, ...policyGroup.commands, ...auditGroup.commands, ...identityGroup.commands, tokenListSpec, tokenRevokeSpec, ...keysGroup.commands, ...mcpGroup.commands];
+const groups: CommandGroup[] = [policyGroup, auditGroup, identityGroup, keysGroup, mcpGroup];
 
 function exampleLines(help: string): string[] {
   const at = help.split('\n').findIndex((l) => /^examples?:$/.test(l));

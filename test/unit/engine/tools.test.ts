@@ -25,8 +25,11 @@ function person(user: string, roles: string[] = []): Identity {
   return { user, agent: 'default', session: 's', roles, issuer: 'tollgate' };
 }
 
+/** The reference bundle without its own mcp section, which TOOLS gives instead. */
+const referenceWithoutMcp = referenceText.replace(/^mcp:\n(?: {2}.*\n)*/m, '');
+
 describe('tool entitlements', () => {
-  const policy = policyFrom(referenceText + TOOLS);
+  const policy = policyFrom(referenceWithoutMcp + TOOLS);
 
   it('allows the default list, widened by roles and by the person', () => {
     const alice = toolEntitlementFor(policy, person('alice@acme.dev'));
@@ -68,7 +71,7 @@ describe('tool entitlements', () => {
       'mcp:\n  servers:\n    "../x": { url: "https://a.dev/mcp" }\n',
       'tools:\n  on_undeclared: ignore\n',
     ]) {
-      const r = loadPolicy(referenceText + bad);
+      const r = loadPolicy(referenceWithoutMcp + bad);
       assert.equal(r.ok, false, bad);
     }
   });

@@ -78,6 +78,11 @@ describe('proxy child process (ProxySupervisor)', function () {
     assert.deepEqual(args, ['/x/cli.js', 'serve', '--host', '127.0.0.1', '--port', '4100', '--policy', '/p.yaml', '--data-dir', '/d', '--upstream', 'openai=http://u']);
   });
 
+  it('tells the proxy to start no local MCP server for an untrusted workspace', () => {
+    const args = serveArguments({ execPath: 'node', cliPath: '/x/cli.js', policyFile: '/p.yaml', dataDir: '/d', port: 0, upstreams: {}, env: {}, mcpStdio: false }, 4100);
+    assert.deepEqual(args.slice(-2), ['--mcp-stdio', 'refuse']);
+  });
+
   it('starts the child with the keys in its environment as Node (ELECTRON_RUN_AS_NODE) and resolves with its URL', async () => {
     const { s, statuses } = supervisor('ok');
     const url = await s.start();

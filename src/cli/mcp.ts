@@ -1,0 +1,129 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_PROXY_URL, proxyBase } from '../agents/agents';
+import { ADMIN_PREFIX, ADMIN_TOKEN_FILE, TOOL_APPROVAL_PATH } from '../contracts/admin';
+import type { ToolApprovalResponse } from '../contracts/admin';
+import { resolveDataDir } from '../store/data-dir';
+import type { CommandGroup } from './args';
+import { commandSpec, groupHelp, parseCommandArgs } from './args';
+import type { CliIo, CommandRunner } from './io';
+import { UsageError } from './io';
+import { runBridge } from './mcp-bridge';
+
+const URL_OPTION = { type: 'string', value: 'URL', description: `the proxy (default: $TOLLGATE_PROXY_URL, else ${DEFAULT_PROXY_URL})` } as const;
+const SERVER_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const bridgeSpec = commandSpec({
+  name: 'mcp bridge',
+  summary: "Be a stdio MCP server for a client that only launches those, passing every message to the proxy's /mcp/<server> (Streamable HTTP) with the session token in $TOLLGATE_TOKEN.",
+  notes: ['Stdout carries the MCP protocol only; diagnostics go to stderr. The session (and a stdio server the proxy started for it) ends when the client closes stdin.'],
+  options: {
+    server: { type: 'string', required: true, value: 'NAME', description: "the bundle's MCP server (mcp.servers.<NAME>)" },
+    url: URL_OPTION,
+    agent: { type: 'string', value: 'A', description: 'the agent to act as (x-tollgate-agent; default: the token\'s)' },
+  },
+  examples: ['TOLLGATE_TOKEN=$(tollgate token --user you@acme.dev --agent claude-code) tollgate mcp bridge --server everything'],
+});
+
+export const approveSpec = commandSpec({
+  name: 'mcp approve',
+  summary: "Approve the changed definition of an MCP tool, which the proxy hides and refuses until a person does; the approval is recorded in the ledger. Asks the running proxy, with the data dir's admin token.",
+  options: {
+    server: { type: 'string', required: true, value: 'NAME', description: "the bundle's MCP server" },
+    tool: { type: 'string', required: true, value: 'TOOL', description: "the server's name for the tool (echo, not mcp__everything__echo)" },
+    by: { type: 'string', value: 'WHO', description: 'who approves, as the ledger names them (default: your login name)' },
+    url: URL_OPTION,
+    'data-dir': { type: 'string', value: 'DIR', description: "the proxy's data dir, for its admin token (default: $TOLLGATE_DATA_DIR, else ~/.tollgate)" },
+  },
+  examples: ['tollgate mcp approve --server everything --tool echo'],
+});
+
+export const mcpGroup: CommandGroup = {
+  name: 'mcp',
+  summary: "Reach the proxy's MCP gateway from a stdio-only client, and approve changed tool definitions.",
+  commands: [bridgeSpec, approveSpec],
+  examples: ['tollgate mcp bridge --server everything', 'tollgate mcp approve --server everything --tool echo'],
+};
+
+function proxyUrl(flag: string | undefined, io: CliIo): string {
+  try {
+    return proxyBase(flag ?? io.env.TOLLGATE_PROXY_URL ?? DEFAULT_PROXY_URL);
+  } catch (err) {
+    throw new UsageError(`--url: ${(err as Error).message}`);
+  }
+}
+
+function serverName(value: string | undefined): string {
+  if (!value) throw new UsageError('--server NAME is required');
+  if (!SERVER_NAME.test(value)) throw new UsageError(`--server '${value.slice(0, 100)}' is not an MCP server name (lower-case letters, digits, - and _)`);
+  return value;
+}
+
+async function bridge(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, bridgeSpec);
+  const server = serverName(values.server);
+  const base = proxyUrl(values.url, io);
+  const token = io.env.TOLLGATE_TOKEN?.trim();
+  if (!token) {
+    io.stderr.write('tollgate mcp bridge: set TOLLGATE_TOKEN to your session token (tollgate token --user ...)\n');
+    return 2;
+  }
+  await runBridge({ endpoint: new URL(`${base}/mcp/${server}`), token, agent: values.agent, input: process.stdin, output: process.stdout, warn: (m) => io.stderr.write(`${m}\n`) });
+  return 0;
+}
+
+async function approve(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, approveSpec);
+  const server = serverName(values.server);
+  if (!values.tool) throw new UsageError('--tool TOOL is required');
+  const base = proxyUrl(values.url, io);
+  const tokenFile = path.join(resolveDataDir(values['data-dir'], io.env), ADMIN_TOKEN_FILE);
+  let adminToken: string;
+  try {
+    adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    io.stderr.write(`tollgate mcp approve: cannot read the admin token ${tokenFile}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const by = values.by ?? os.userInfo().username;
+  let response: Response;
+  try {
+    response = await fetch(`${base}${ADMIN_PREFIX}${TOOL_APPROVAL_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ server, tool: values.tool, by }),
+    });
+  } catch (err) {
+    io.stderr.write(`tollgate mcp approve: no proxy answers at ${base} (${(err as Error).message}); approvals are made by the running proxy\n`);
+    return 1;
+  }
+  const body = (await response.json().catch(() => undefined)) as ToolApprovalResponse | { error?: { message?: string } } | undefined;
+  if (body && 'ok' in body && body.ok) {
+    io.stdout.write(`approved: tool '${values.tool}' of MCP server '${server}' is now pinned at ${body.sha256.slice(0, 12)} (was ${body.previous_sha256.slice(0, 12)})\n`);
+    return 0;
+  }
+  const message = body && 'message' in body ? body.message : body && 'error' in body ? body.error?.message : undefined;
+  io.stderr.write(`tollgate mcp approve: ${message ?? `the proxy answered ${response.status}`}\n`);
+  return 1;
+}
+
+export const run: CommandRunner = async (argv, io) => {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'bridge':
+      return bridge(rest, io);
+    case 'approve':
+      return approve(rest, io);
+    case undefined:
+      io.stdout.write(groupHelp(mcpGroup));
+      return 2;
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(groupHelp(mcpGroup));
+      return 0;
+    default:
+      throw new UsageError(`unknown subcommand '${sub}' (bridge or approve)`);
+  }
+};
