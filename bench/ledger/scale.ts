@@ -76,6 +76,7 @@ function decisionOf(n: number, rand: () => number): DecisionBody {
       { rule: 'agent-burst', key: `${user}/${agent}`, before: 3, after: 4, limit: 60 },
     ],
     policy: { name: 'acme-ai-gateway', hash: 'a'.repeat(64) },
+    tools_stripped: null,
   };
 }
 
@@ -88,6 +89,8 @@ function settleOf(decision: string, d: DecisionBody, rand: () => number): Settle
     usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: Math.floor(input / 2) },
     usd: Number(((input * 3 + output * 15) / 1e6).toFixed(6)),
     status: 200,
+    tool_calls: 0,
+    tool_names: [],
     aborted: false,
   };
 }

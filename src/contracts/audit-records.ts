@@ -56,6 +56,8 @@ export interface DecisionBody {
   reserved: TokenAmounts & { usd: number };
   limits: LimitState[];
   policy: PolicyRef;
+  /** Declared tools outside the identity's list, removed before the call went upstream (`on_undeclared: strip`); null when none was. */
+  tools_stripped: string[] | null;
 }
 
 export interface SettleBody {
@@ -72,6 +74,10 @@ export interface SettleBody {
   status: number;
   /** True when the client went away or the upstream broke off before the end. */
   aborted: boolean;
+  /** Tool calls the response asked for (0 when none); null when the response was never read. */
+  tool_calls: number | null;
+  /** The name of each of those calls, in order, at most the first 64; empty when none. */
+  tool_names: string[];
 }
 
 export interface PolicyEventBody {

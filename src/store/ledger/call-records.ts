@@ -27,6 +27,7 @@ export function decisionBody(d: Decision, status: number, outcome: DecisionBody[
     // Accumulators add floats (dollars, a refilling bucket's fractions): recorded to 1e-9, as usd is, without the noise in the last bits.
     limits: d.limits.map((l) => ({ rule: l.rule, key: l.key, before: roundUsd(l.before), after: roundUsd(l.after), limit: l.limit })),
     policy: { name: d.policy.name, hash: d.policy.hash },
+    tools_stripped: d.strippedTools ? [...d.strippedTools] : null,
   };
 }
 
@@ -70,6 +71,7 @@ export function errorBody(o: {
     reserved: { input_tokens: 0, output_tokens: 0, usd: 0 },
     limits: [],
     policy: o.policy,
+    tools_stripped: null,
   };
 }
 
@@ -93,6 +95,8 @@ export function settleBody(decisionId: string, s: Settlement | undefined, status
     usd: s ? s.usd : 0,
     status,
     aborted,
+    tool_calls: s ? (s.usageKnown ? (s.usage.tool_calls ?? 0) : null) : 0,
+    tool_names: s?.usageKnown ? [...(s.usage.tool_names ?? [])] : [],
   };
 }
 

@@ -32,6 +32,7 @@ export const CSV_COLUMNS = [
   'prev', 'hash', 'sig',
   'window.from', 'window.to', 'counts',
   'usage.cache_read_input_tokens', 'usage.cache_write_input_tokens', 'usage.reasoning_output_tokens',
+  'tools_stripped', 'tool_calls', 'tool_names',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {

@@ -26,12 +26,13 @@ export function decision(n: number, overrides: Partial<DecisionBody> = {}): Deci
     reserved: { input_tokens: 100 + n, output_tokens: 1024, usd: 0.001 },
     limits: [{ rule: 'agent-burst', key: `user${n % 3}@acme.dev/default`, before: 3, after: 2, limit: 20 }],
     policy: { name: 'acme-ai-gateway', hash: 'a'.repeat(64) },
+    tools_stripped: null,
     ...overrides,
   };
 }
 
 export function settle(decisionId: string, usd = 0.0005): SettleBody {
-  return { kind: 'settle', decision: decisionId, usage: { input_tokens: 100, output_tokens: 50 }, usd, status: 200, aborted: false };
+  return { kind: 'settle', decision: decisionId, usage: { input_tokens: 100, output_tokens: 50 }, usd, status: 200, aborted: false, tool_calls: 0, tool_names: [] };
 }
 
 /** A fixed clock that advances one second per call, so record times are predictable. */
