@@ -21,12 +21,15 @@ mcp:
     docs: { url: "https://docs.acme.dev/mcp", headers: { Authorization: "Bearer \${DOCS_TOKEN}" } }
 `;
 
+/** The reference bundle without its own tools section, which each test here gives. */
+const base = referenceText.replace(/\ntools:\n(?: .*\n)*/, '\n');
+
 function person(user: string, roles: string[] = []): Identity {
   return { user, agent: 'default', session: 's', roles, issuer: 'tollgate' };
 }
 
 describe('tool entitlements', () => {
-  const policy = policyFrom(referenceText + TOOLS);
+  const policy = policyFrom(base + TOOLS);
 
   it('allows the default list, widened by roles and by the person', () => {
     const alice = toolEntitlementFor(policy, person('alice@acme.dev'));
@@ -49,7 +52,7 @@ describe('tool entitlements', () => {
   });
 
   it('allows every tool when the bundle has no tools section', () => {
-    const e = toolEntitlementFor(policyFrom(referenceText), person('alice@acme.dev'));
+    const e = toolEntitlementFor(policyFrom(base), person('alice@acme.dev'));
     assert.equal(e.allowed('Bash'), true);
     assert.equal(e.needsApproval('Bash'), false);
     assert.equal(e.onUndeclared, 'refuse');
@@ -68,7 +71,7 @@ describe('tool entitlements', () => {
       'mcp:\n  servers:\n    "../x": { url: "https://a.dev/mcp" }\n',
       'tools:\n  on_undeclared: ignore\n',
     ]) {
-      const r = loadPolicy(referenceText + bad);
+      const r = loadPolicy(base + bad);
       assert.equal(r.ok, false, bad);
     }
   });
