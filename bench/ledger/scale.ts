@@ -79,6 +79,7 @@ function decisionOf(n: number, rand: () => number): DecisionBody {
     tool: null,
     arguments_sha256: null,
     arguments: null,
+    tools_stripped: null,
   };
 }
 
@@ -91,6 +92,8 @@ function settleOf(decision: string, d: DecisionBody, rand: () => number): Settle
     usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: Math.floor(input / 2) },
     usd: Number(((input * 3 + output * 15) / 1e6).toFixed(6)),
     status: 200,
+    tool_calls: 0,
+    tool_names: [],
     aborted: false,
     duration_ms: null,
     is_error: null,

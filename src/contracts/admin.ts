@@ -28,7 +28,7 @@ export interface AccumulatorView {
   readonly kind: 'limit' | 'budget' | 'guard';
   /** The identity key: `user:alice@acme.dev`, `agent:alice@acme.dev/notebook`, `role:ml-engineers`. */
   readonly key: string;
-  readonly unit: 'requests' | 'tokens' | 'usd';
+  readonly unit: 'requests' | 'tokens' | 'usd' | 'tool_calls';
   readonly used: number;
   readonly limit: number;
   /** Budgets only: the alert thresholds, as fractions of the limit. */

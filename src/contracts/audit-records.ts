@@ -62,6 +62,8 @@ export interface DecisionBody {
   arguments_sha256: string | null;
   /** The arguments, redacted by the key scanner's rules, where `tools.record_arguments` names the tool; else null. */
   arguments: unknown;
+  /** Declared tools outside the identity's list, removed before the call went upstream (`on_undeclared: strip`); null when none was. */
+  tools_stripped: string[] | null;
 }
 
 export interface SettleBody {
@@ -82,6 +84,10 @@ export interface SettleBody {
   duration_ms: number | null;
   /** An MCP tools/call: whether the tool reported an error (`isError`) or the server answered with one; null for a model call. */
   is_error: boolean | null;
+  /** Tool calls the response asked for (0 when none); null when the response was never read. */
+  tool_calls: number | null;
+  /** The name of each of those calls, in order, at most the first 64; empty when none. */
+  tool_names: string[];
 }
 
 export interface PolicyEventBody {

@@ -42,6 +42,16 @@ export interface ModelCall {
   readonly servedAs?: Readonly<Record<string, string>>;
   /** A `tool` call: the tool as agents name it (`mcp__<server>__<tool>`); the call is one tool call. */
   readonly tool?: string;
+  /**
+   * The tools the request declares to the model, by the names agents give them (a function's
+   * name, a built-in tool's type), each once, in the request's order. Absent: none declared.
+   */
+  readonly tools?: readonly string[];
+  /**
+   * Tool calls the call itself makes, known before it is made (an MCP `tools/call` makes one).
+   * Absent for a model call: the tool calls it asks for are known only from its response.
+   */
+  readonly toolCalls?: number;
 }
 
 /** A body the provider adapter could not accept: answered 400 with this message. */

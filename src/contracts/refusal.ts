@@ -28,8 +28,8 @@ export interface ErrorDetails {
   readonly notEntitled?: EntitlementSubject;
 }
 
-/** What an entitlement covers: a route, a provider, a model. */
-export type EntitlementSubject = 'route' | 'provider' | 'model';
+/** What an entitlement covers: a route, a provider, a model, a tool the request declares. */
+export type EntitlementSubject = 'route' | 'provider' | 'model' | 'tool';
 
 /** The code an entitlement refusal carries where the provider's error shape has one; a model when unnamed. */
 export function notEntitledCode(subject: EntitlementSubject | undefined): string {

@@ -20,8 +20,9 @@ import { EntitlementRule } from './rules/entitlement';
 import { RateLimitRule } from './rules/rate-limit';
 import type { CheckRefusal } from './rules/refusal';
 import { checkTokenScope, TokenCapGuard } from './rules/token-scope';
+import { checkToolEntitlement, ToolEntitlementRule } from './rules/tool-entitlement';
+import type { ToolCheck } from './rules/tool-entitlement';
 import { TraceGuard } from './rules/trace-guard';
-import { checkToolEntitlement } from './rules/tool-entitlement';
 import { checkUnpricedModel } from './rules/unpriced-model';
 import { settledAmounts } from './settlement';
 import type { AccumulatorStore } from './store';
@@ -47,11 +48,20 @@ export interface DecisionRequest {
   readonly suspension?: Suspension;
 }
 
+/**
+ * The tool calls a call holds: those it makes itself when known (an MCP call), else room for one
+ * when it declares tools to a model (what the response asks for is charged at settle).
+ */
+function toolCallsHeld(call: ModelCall): number {
+  if (call.toolCalls !== undefined) return call.toolCalls;
+  return call.kind === 'generate' && call.tools !== undefined && call.tools.length > 0 ? 1 : 0;
+}
+
 function costOf(policy: Policy, call: ModelCall, model: string | undefined, outputTokens: number, weight: number): Cost {
-  if (call.kind === 'count' || call.kind === 'passthrough' || call.kind === 'tool') return { requests: 1, tokens: 0, usd: 0 };
+  if (call.kind === 'count' || call.kind === 'passthrough' || call.kind === 'tool') return { requests: 1, tokens: 0, usd: 0, tool_calls: toolCallsHeld(call) };
   // The worst case: no cache hit, every input token at the uncached price.
   const usd = usdFor(model ? priceOf(policy, model, call.provider) : undefined, { input_tokens: call.inputTokens, output_tokens: outputTokens }) * weight;
-  return { requests: 1, tokens: (call.inputTokens + outputTokens) * weight, usd };
+  return { requests: 1, tokens: (call.inputTokens + outputTokens) * weight, usd, tool_calls: toolCallsHeld(call) };
 }
 
 /** The bundle's limits and budgets, each compiled once with its exceptions, in the bundle's order. */
@@ -79,6 +89,7 @@ export class Engine {
   private readonly agentNameGuard: AgentNameGuard | undefined;
   private readonly tokenCap = new TokenCapGuard();
   private readonly entitlements: EntitlementRule;
+  private readonly tools: ToolEntitlementRule;
   private readonly detectorNames: readonly DetectorName[];
 
   /** Throws GuardIdTakenError when a rule takes a guard's id (the loader refuses such a bundle first). */
@@ -91,6 +102,7 @@ export class Engine {
     this.traceGuard = TraceGuard.compile(policy);
     this.agentNameGuard = AgentNameGuard.compile(policy);
     this.entitlements = new EntitlementRule(policy);
+    this.tools = new ToolEntitlementRule(policy);
     this.detectorNames = detectorsOf(policy);
   }
 
@@ -127,7 +139,8 @@ export class Engine {
   /** The accumulators a request would touch and what it would deduct from each, model `model`. */
   plan(req: DecisionRequest, model: string | undefined, outputTokens: number, labels: readonly string[], weight: number, now: number, forced: ReadonlySet<string>): PlannedCharge[] {
     const out: PlannedCharge[] = [];
-    if (req.call.kind === 'passthrough') return out;
+    // A passthrough invokes no model; one that makes tool calls (an MCP call) still counts them.
+    if (req.call.kind === 'passthrough' && !req.call.toolCalls) return out;
     const facts: PlanFacts = {
       identity: req.identity, call: req.call, model, trace: req.trace, labels, cost: costOf(this.policy, req.call, model, outputTokens, weight), now, forced,
     };
@@ -138,7 +151,13 @@ export class Engine {
     return out;
   }
 
-  async decide(req: DecisionRequest, now: number): Promise<Decision> {
+  async decide(asked: DecisionRequest, now: number): Promise<Decision> {
+    // Declared tools outside the identity's list: refused below, or stripped here, so that
+    // everything after sees the call as it goes upstream.
+    // A tool call (MCP) is entitled by name in check(); only a model call's declarations are stripped.
+    const toolCheck = asked.call.kind === 'passthrough' || asked.call.kind === 'tool' ? undefined : this.tools.check(asked.identity, asked.call);
+    const stripped = toolCheck && 'stripped' in toolCheck ? toolCheck.stripped : undefined;
+    const req = toolCheck && 'call' in toolCheck ? { ...asked, call: toolCheck.call } : asked;
     const { identity: id, call } = req;
     const policyRef = { name: this.policy.name, hash: this.policy.hash };
     const detected = req.detected ?? detect(call.texts, this.detectorNames);
@@ -148,14 +167,14 @@ export class Engine {
     const make = (f: Pick<Decision, 'outcome' | 'status' | 'rule' | 'reason' | 'reserved' | 'limits' | 'remaining'> & Partial<Decision>): Decision => ({
       outcome: f.outcome, shadow: req.shadow === true, status: f.status, refusal: f.refusal, rule: f.rule, reason: f.reason, errorDetails: f.errorDetails, retryAfterS: f.retryAfterS,
       identity: id, call, classification: labels, weight, model: call.model, modelServed: f.modelServed, outputCap: f.outputCap, trace: req.trace,
-      reserved: f.reserved, limits: f.limits, exception: f.exception, remaining: f.remaining, policy: policyRef, hold: f.hold, units: f.units,
+      reserved: f.reserved, limits: f.limits, exception: f.exception, remaining: f.remaining, policy: policyRef, hold: f.hold, units: f.units, strippedTools: stripped,
     });
     const noReserve: Reserved = { input_tokens: 0, output_tokens: 0, usd: 0 };
 
     // The checks no waiting helps: refused before anything is held. A shadow refusal here is
     // recorded as a refusal; the caller forwards the request anyway, uncharged, since no
     // accumulator was consulted.
-    const checked = req.suspension ? suspendedRefusal(req.suspension) : this.check(id, call, labels);
+    const checked = req.suspension ? suspendedRefusal(req.suspension) : this.check(id, call, labels, toolCheck);
     if (checked) {
       return make({
         outcome: 'refuse', status: refusalAnswer(checked.refusal).status, refusal: checked.refusal, rule: checked.rule, reason: checked.reason, errorDetails: checked.details,
@@ -211,7 +230,7 @@ export class Engine {
       });
     }
 
-    const remaining: { requests?: number; tokens?: number; usd?: number } = {};
+    const remaining: { requests?: number; tokens?: number; usd?: number; tool_calls?: number } = {};
     planned.forEach((p, i) => {
       const r = result.results[i]!;
       const left = Math.max(0, r.limit - r.after);
@@ -234,7 +253,7 @@ export class Engine {
     const usd = decision.call.kind === 'generate' || decision.call.kind === 'embed' ? roundUsd(usdFor(price, used) * decision.weight) : 0;
     if (!decision.hold) return { usd, usage: used, usageKnown: known, limits: [], alerts: [] };
     const held = decision.hold.charges.map((c, i) => ({
-      unit: decision.units?.[i] ?? 'requests', amount: c.amount, skipsCacheReads: this.ruleById.get(decision.limits[i]?.rule ?? '')?.skipsCacheReads,
+      unit: decision.units?.[i] ?? 'requests', amount: c.amount, ...this.ruleById.get(decision.limits[i]?.rule ?? '')?.settling(),
     }));
     const actual = settledAmounts(held, usage, decision.weight, usd, decision.call.kind !== 'count');
     const result = await this.store.settle(decision.hold, actual, now);
@@ -251,11 +270,18 @@ export class Engine {
     if (decision.hold) await this.store.release(decision.hold, now);
   }
 
-  /** The token's scope, entitlement, context cap and price, in that order: the first that refuses answers. */
-  private check(id: Identity, call: ModelCall, labels: readonly string[]): CheckRefusal | undefined {
+  /**
+   * The token's scope, the entitlements (route, provider, model, then declared tools), context cap
+   * and price, in that order: the first that refuses answers.
+   */
+  private check(id: Identity, call: ModelCall, labels: readonly string[], toolCheck: ToolCheck | undefined): CheckRefusal | undefined {
     // A tool call names no model or route of a provider: the bundle's tools section governs it.
     if (call.kind === 'tool') return checkTokenScope(this.policy, id, call) ?? checkToolEntitlement(this.policy, id, call);
-    return checkTokenScope(this.policy, id, call) ?? this.entitlements.check(id, call) ?? checkContextCap(id, call, this.entitlements.of(id)) ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
+    return checkTokenScope(this.policy, id, call)
+      ?? this.entitlements.check(id, call)
+      ?? (toolCheck && 'refusal' in toolCheck ? toolCheck.refusal : undefined)
+      ?? checkContextCap(id, call, this.entitlements.of(id))
+      ?? checkUnpricedModel(this.policy, this.rules, id, call, labels);
   }
 }
 

@@ -52,12 +52,14 @@ export interface Decision {
   readonly limits: readonly LimitState[];
   readonly exception?: { readonly id: string; readonly reason: string };
   /** Remaining for the tightest matching accumulator of each unit, after this decision. */
-  readonly remaining: { readonly requests?: number; readonly tokens?: number; readonly usd?: number };
+  readonly remaining: { readonly requests?: number; readonly tokens?: number; readonly usd?: number; readonly tool_calls?: number };
   readonly policy: { readonly name: string; readonly hash: string };
   /** What this decision holds; settle or release it exactly once. */
   readonly hold?: Hold;
   /** The unit of each held charge, in the hold's order, so settlement can recompute each. */
   readonly units?: readonly CostUnit[];
+  /** Declared tools outside the identity's list, removed from the request before it went upstream (`on_undeclared: strip`). */
+  readonly strippedTools?: readonly string[];
 }
 
 /**
@@ -76,7 +78,14 @@ export interface Usage {
   readonly cache_write_1h_input_tokens?: number;
   /** Of the output, reasoning (thinking) tokens. */
   readonly reasoning_output_tokens?: number;
+  /** Tool calls the response asked for (each call once); absent when not read. */
+  readonly tool_calls?: number;
+  /** The name of each of those calls, in order, the first MAX_TOOL_NAMES of them. */
+  readonly tool_names?: readonly string[];
 }
+
+/** How many tool-call names a usage (and the settle record) keeps; the count goes on past it. */
+export const MAX_TOOL_NAMES = 64;
 
 export interface Alert {
   readonly rule: string;

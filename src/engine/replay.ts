@@ -24,6 +24,9 @@ export interface RecordedSettle {
   readonly decision: string;
   readonly usage: { readonly input_tokens: number | null; readonly output_tokens: number | null; readonly cache_read_input_tokens?: number };
   readonly usd: number;
+  /** Absent on records written before tool calls were counted, null when the response was not read. */
+  readonly tool_calls?: number | null;
+  readonly tool_names?: readonly string[];
 }
 
 export class Replay {
@@ -54,7 +57,7 @@ export class Replay {
       const acc = this.engine.accumulatorFor(l.rule, r.exception?.id, r.identity.agent, l.limit);
       if (!acc) continue;
       ops.push({ key: accumulatorKey(l.rule, l.key), spec: acc.spec, amount: l.after - l.before, force: true });
-      held.push({ unit: acc.unit, amount: l.after - l.before, skipsCacheReads: acc.skipsCacheReads });
+      held.push({ unit: acc.unit, amount: l.after - l.before, skipsCacheReads: acc.skipsCacheReads, toolGlobs: acc.toolGlobs });
     }
     if (ops.length === 0) return;
     const result = await this.store.reserve(ops, at);
@@ -70,7 +73,10 @@ export class Replay {
     this.open.delete(r.decision);
     const { input_tokens: input, output_tokens: output } = r.usage;
     const cached = r.usage.cache_read_input_tokens;
-    const usage: Usage | undefined = input !== null && output !== null ? { input_tokens: input, output_tokens: output, ...(cached !== undefined ? { cache_read_input_tokens: cached } : {}) } : undefined;
+    const tools = typeof r.tool_calls === 'number' ? { tool_calls: r.tool_calls, tool_names: r.tool_names ?? [] } : {};
+    const usage: Usage | undefined = input !== null && output !== null
+      ? { input_tokens: input, output_tokens: output, ...(cached !== undefined ? { cache_read_input_tokens: cached } : {}), ...tools }
+      : undefined;
     await this.store.settle(open.hold, settledAmounts(open.held, usage, open.weight, r.usd), at);
   }
 }

@@ -1,4 +1,5 @@
 import type { Usage } from './decision';
+import { anyGlobMatch } from './glob';
 import type { CostUnit } from './policy/model';
 
 // What a call really cost each accumulator it held, the one rule both a live settle and a replay
@@ -9,6 +10,19 @@ export interface HeldAmount {
   readonly amount: number;
   /** A token accumulator that leaves cache reads out (`cache_reads: skip`). */
   readonly skipsCacheReads?: boolean;
+  /** A tool-call accumulator counting only the calls of these tools. */
+  readonly toolGlobs?: readonly string[];
+}
+
+/**
+ * The tool calls a usage charges an accumulator: all of them, or those of the named tools. A
+ * call whose name was not kept (past the names kept) counts, so a long loop is never free.
+ */
+export function toolCallsCharged(usage: Usage, globs: readonly string[] | undefined): number | undefined {
+  if (usage.tool_calls === undefined) return undefined;
+  if (!globs) return usage.tool_calls;
+  const names = usage.tool_names ?? [];
+  return names.filter((n) => anyGlobMatch(globs, n)).length + Math.max(0, usage.tool_calls - names.length);
 }
 
 /**
@@ -23,6 +37,8 @@ export function settledAmounts(held: readonly HeldAmount[], usage: Usage | undef
   return held.map((h) => {
     if (h.unit === 'requests') return h.amount;
     if (h.unit === 'usd') return usd;
+    // Tool calls are known from the response: unknown ones stay at what was held.
+    if (h.unit === 'tool_calls') return (usage && toolCallsCharged(usage, h.toolGlobs)) ?? h.amount;
     if (tokens === undefined) return h.amount;
     return h.skipsCacheReads ? tokens - cacheReads : tokens;
   });

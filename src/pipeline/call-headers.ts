@@ -70,6 +70,7 @@ export function allowHeaders(d: Decision, id: string): Record<string, string> {
   const h: Record<string, string> = { 'x-tollgate-decision': id };
   if (d.remaining.requests !== undefined) h['x-tollgate-ratelimit-remaining-requests'] = String(Math.floor(d.remaining.requests));
   if (d.remaining.tokens !== undefined) h['x-tollgate-ratelimit-remaining-tokens'] = String(Math.floor(d.remaining.tokens));
+  if (d.remaining.tool_calls !== undefined) h['x-tollgate-ratelimit-remaining-tool-calls'] = String(Math.floor(Math.max(0, d.remaining.tool_calls)));
   if (d.remaining.usd !== undefined) h['x-tollgate-ratelimit-remaining-usd'] = d.remaining.usd.toFixed(6);
   if (d.outcome === 'downgrade') {
     h['x-tollgate-model-served'] = d.modelServed ?? '';

@@ -205,7 +205,9 @@ export class CallPipeline {
       return this.answerRecorded(t, adapter, recording, err.status, err.kind, err.message, {});
     }
 
-    const changes = { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.p.pseudonymOf(identity.user) };
+    // Shadow mode changes nothing a policy refuses: the tools are recorded as stripped, and sent.
+    const stripTools = decision.shadow ? undefined : decision.strippedTools;
+    const changes = { model: decision.modelServed, outputCap: decision.outputCap, pseudonym: this.p.pseudonymOf(identity.user), stripTools };
     const { parts, strippedUsage } = renderBody(c.body, adapter, c.call, changes);
     const note = decision.hold && this.p.isLocalHold(decision.hold) ? FAIL_OPEN_NOTE : undefined;
     let trace: TraceHeaders | undefined;
@@ -262,7 +264,7 @@ export class CallPipeline {
       const r = ended.relayed;
       const reported = settleUsage(r.reading, c.call.inputTokens, (text) => adapter.countOutput(text), r.aborted);
       // A provider bills no tokens for an error it returns without usage.
-      const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0 } : undefined);
+      const usage = reported ?? (r.status >= 400 ? { input_tokens: 0, output_tokens: 0, tool_calls: 0 } : undefined);
       this.settled(c, await rules.engine.settle(decision, usage, this.p.clock()), r.status, r.aborted, r.response);
       return;
     }
@@ -270,7 +272,7 @@ export class CallPipeline {
     // Unknown is not zero: a request that reached the provider may have been worked on and
     // billed, so without a reported usage it is settled at what it held. Only a call that never
     // reached the upstream costs nothing.
-    const settlement = await rules.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0 }, this.p.clock());
+    const settlement = await rules.engine.settle(decision, sent ? undefined : { input_tokens: 0, output_tokens: 0, tool_calls: 0 }, this.p.clock());
     const clientLeft = err.reason === 'client-closed';
     this.settled(c, settlement, err.status, clientLeft);
     this.p.log.warn(`${c.identity.user} ${c.route.provider}${c.route.path}: ${err.message}`);

@@ -53,6 +53,12 @@ export function topLevelMembers(b: Buffer): Member[] {
   }
 }
 
+/** The value of one member of a body known to be valid JSON, parsed on its own. */
+function memberValue(bytes: Buffer, m: Member): unknown {
+  const parsed = JSON.parse(`{${bytes.toString('utf8', m.start, m.end)}}`) as Record<string, unknown>;
+  return parsed[m.key];
+}
+
 /**
  * The bytes to send upstream: the body with the policy's changes (served model, output cap, the
  * end-user pseudonym, a usage request) applied by the style's rewrite, in parts to be written
@@ -66,12 +72,14 @@ export function renderBody(body: RequestBody, adapter: ProviderAdapter, call: Mo
     return { parts: [Buffer.from(JSON.stringify(r.body))], strippedUsage: r.strippedUsage };
   }
   const input = { ...body.fields };
+  // Tools to strip: the members declaring them are parsed now, each alone, not the whole body.
+  if (changes.stripTools?.length) for (const m of body.members) if (adapter.toolFields.includes(m.key)) input[m.key] = memberValue(body.bytes, m);
   const r = adapter.rewrite(input, call, changes);
   const rewritten = new Set<string>();
   for (const key of new Set([...Object.keys(r.body), ...Object.keys(input)])) {
     if (r.body[key] === input[key] && Object.hasOwn(r.body, key) === Object.hasOwn(input, key)) continue;
     // A rewrite may only touch the fields its style declares: any other would be lost here.
-    if (!adapter.rewriteFields.includes(key)) throw new Error(`the ${adapter.style} rewrite changed '${key}', which its rewriteFields do not declare`);
+    if (!adapter.rewriteFields.includes(key) && !adapter.toolFields.includes(key)) throw new Error(`the ${adapter.style} rewrite changed '${key}', which its rewriteFields do not declare`);
     rewritten.add(key);
   }
   const parts: Buffer[] = [Buffer.from('{')];

@@ -11,6 +11,8 @@ export interface RequestChanges {
   readonly outputCap?: number;
   /** The provider's end-user field: a keyed pseudonym, never the address. */
   readonly pseudonym?: string;
+  /** Declared tools the identity may not use, removed from the request (`on_undeclared: strip`). */
+  readonly stripTools?: readonly string[];
 }
 
 /** What a provider's entry in the bundle says about reading its calls. */
@@ -100,6 +102,11 @@ export interface ProviderAdapter {
   upstreamPath?(route: string, call: ModelCall, changes: RequestChanges): string;
   /** The top-level fields `rewrite` reads or changes, and no others: a large body keeps only these parsed. */
   readonly rewriteFields: readonly string[];
+  /**
+   * The top-level fields that declare or choose tools. `rewrite` changes them only to strip tools,
+   * so a large body parses them only then (they are most of an agent's request).
+   */
+  readonly toolFields: readonly string[];
   /** The headers that carry the real upstream key. */
   authHeaders(key: string): Record<string, string>;
   /**

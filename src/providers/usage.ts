@@ -1,4 +1,5 @@
 import type { Usage } from '../engine/decision';
+import { MAX_TOOL_NAMES } from '../engine/decision';
 
 /**
  * Token usage as a provider reported it, or what can be estimated of it. "Unknown" is kept apart
@@ -19,6 +20,17 @@ export interface UsageReading {
   reasoning?: number;
   /** Output text seen in a stream, counted when the stream ends before usage arrives. */
   outputText: string;
+  /** Tool calls the response asked for so far (each once); absent: none yet. */
+  toolCalls?: number;
+  /** The name of each, in order, the first MAX_TOOL_NAMES of them. */
+  toolNames?: string[];
+}
+
+/** Counts one tool call the response asks for; a name an upstream could make anything of is bounded. */
+export function noteToolCall(r: UsageReading, name: unknown): void {
+  r.toolCalls = (r.toolCalls ?? 0) + 1;
+  const names = (r.toolNames ??= []);
+  if (names.length < MAX_TOOL_NAMES) names.push(typeof name === 'string' && name !== '' ? name.slice(0, maxNameLength) : '(unnamed)');
 }
 
 /**
@@ -50,9 +62,9 @@ export function settleUsage(r: UsageReading, countedInput: number, countOutput: 
   return { input_tokens: r.input ?? countedInput, output_tokens: r.output ?? countOutput(r.outputText), ...billedParts(r) };
 }
 
-/** The parts of the usage the provider reported, each only when it did (absent is not zero). */
+/** The parts of the usage the provider reported, each only when it did (absent is not zero), and the tool calls read. */
 function billedParts(r: UsageReading): Partial<Usage> {
-  const parts: { -readonly [K in keyof Usage]?: Usage[K] } = {};
+  const parts: { -readonly [K in keyof Usage]?: Usage[K] } = { tool_calls: r.toolCalls ?? 0, tool_names: r.toolNames ?? [] };
   if (r.cacheRead !== undefined) parts.cache_read_input_tokens = r.cacheRead;
   if (r.cacheWrite !== undefined || r.cacheWrite1h !== undefined) parts.cache_write_input_tokens = (r.cacheWrite ?? 0) + (r.cacheWrite1h ?? 0);
   if (r.cacheWrite1h !== undefined) parts.cache_write_1h_input_tokens = r.cacheWrite1h;

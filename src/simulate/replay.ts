@@ -22,6 +22,8 @@ export interface LineResult {
   readonly rule: string | null;
   readonly reason: string;
   readonly usd: number;
+  /** Declared tools the bundle would strip from the request (`on_undeclared: strip`). */
+  readonly toolsStripped?: readonly string[];
 }
 
 export interface FirstRefusal {
@@ -44,6 +46,8 @@ export interface IdentityReport {
   usd: number;
   input_tokens: number;
   output_tokens: number;
+  /** Each declared tool the bundle would strip from this person's requests, with how many requests. */
+  tools_stripped: Record<string, number>;
 }
 
 export interface Totals {
@@ -80,7 +84,7 @@ export interface PolicyReport {
 }
 
 function emptyRow(user: string): IdentityReport {
-  return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0 };
+  return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0, tools_stripped: {} };
 }
 
 /**
@@ -179,7 +183,9 @@ export class Replay {
       input_tokens: call.inputTokens, output_tokens: t.outputTokens,
       ...(t.cacheReadTokens !== undefined ? { cache_read_input_tokens: t.cacheReadTokens } : {}),
       ...(t.cacheWriteTokens !== undefined ? { cache_write_input_tokens: t.cacheWriteTokens } : {}),
+      ...(t.toolCalls !== undefined ? { tool_calls: t.toolCalls } : {}),
     };
+    for (const tool of d.strippedTools ?? []) row.tools_stripped[tool] = (row.tools_stripped[tool] ?? 0) + 1;
     const s = await this.engine.settle(d, usage, t.time);
     this.divergence?.count(identity, { calls: 0, tokens: s.usage.input_tokens + s.usage.output_tokens, usd: s.usd }, t.time, line);
     if (d.outcome === 'downgrade') {
@@ -193,7 +199,7 @@ export class Replay {
     this.totals.usd += s.usd;
     row.input_tokens += s.usage.input_tokens;
     row.output_tokens += s.usage.output_tokens;
-    return { outcome: d.outcome, rule: d.rule, reason: d.reason, usd: s.usd };
+    return { outcome: d.outcome, rule: d.rule, reason: d.reason, usd: s.usd, ...(d.strippedTools ? { toolsStripped: d.strippedTools } : {}) };
   }
 
   report(): PolicyReport {

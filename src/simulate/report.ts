@@ -40,6 +40,7 @@ function table(r: PolicyReport): string[] {
     lines.push(`${pad(cells, widths.slice(0, -1))}  ${last}`.trimEnd());
     const who = r.identities[n];
     if (who && who.refused > 0) lines.push(`  refused by ${byRule(who.refused_by_rule)}`);
+    if (who && Object.keys(who.tools_stripped).length > 0) lines.push(`  tools stripped: ${byRule(who.tools_stripped)}`);
   });
   if (t.refused > 0) lines.push(`  refused in total by ${byRule(t.refused_by_rule)}`);
   for (const s of r.suspensions) {

@@ -31,6 +31,10 @@ export interface TrafficLine {
   readonly trace?: string;
   /** Labels the request carried (what the ledger recorded), so weights and `when` filters replay. */
   readonly classification?: readonly string[];
+  /** The tools the request declared to the model, by name: checked against the bundle's tools section. */
+  readonly tools?: readonly string[];
+  /** The tool calls the response asked for; without it, a call declaring tools is charged the one it held. */
+  readonly toolCalls?: number;
 }
 
 export type TrafficErrorReason = 'json' | 'field' | 'order' | 'provider' | 'request';
@@ -50,7 +54,7 @@ export class TrafficError extends Error {
   }
 }
 
-const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_write_input_tokens', 'trace', 'classification']);
+const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_write_input_tokens', 'trace', 'classification', 'tools', 'tool_calls']);
 
 function count(o: Record<string, unknown>, name: string, line: number): number | undefined {
   const v = o[name];
@@ -123,6 +127,8 @@ export function parseTrafficLine(source: string, line: number): TrafficLine | un
     cacheWriteTokens: count(o, 'cache_write_input_tokens', line),
     trace: text(o, 'trace', line, false),
     classification: strings(o, 'classification', line),
+    tools: strings(o, 'tools', line),
+    toolCalls: count(o, 'tool_calls', line),
   };
 }
 
@@ -155,7 +161,8 @@ export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall
   if (t.messages) {
     const body = adapter.requestFor(route, plain);
     try {
-      return adapter.describe(t.provider, route, 'POST', body, provider.deployments ? { deployments: provider.deployments } : undefined);
+      const described = adapter.describe(t.provider, route, 'POST', body, provider.deployments ? { deployments: provider.deployments } : undefined);
+      return t.tools?.length ? { ...described, tools: [...new Set(t.tools)] } : described;
     } catch (err) {
       if (MalformedRequestError.is(err)) throw new TrafficError('request', line, err.message);
       throw err;
@@ -167,5 +174,6 @@ export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall
   return {
     provider: t.provider, style: provider.style, route, kind: embed ? 'embed' : 'generate', model, stream: false,
     inputTokens: t.inputTokens ?? 0, requestedOutputTokens: embed ? 0 : t.maxTokens, choices: 1, texts: [],
+    ...(t.tools?.length ? { tools: [...new Set(t.tools)] } : {}),
   };
 }

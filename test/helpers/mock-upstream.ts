@@ -4,6 +4,7 @@ import { anthropicMock } from '../providers/anthropic/mock';
 import { geminiMock } from '../providers/gemini/mock';
 import { openaiMock } from '../providers/openai/mock';
 import type { MockStyle, MockUsage } from './mock-style';
+import { toolCallReply } from './mock-tool-calls';
 
 export interface SeenRequest {
   readonly method: string;
@@ -22,6 +23,8 @@ export type Behaviour =
    * `gate`, content event i + 1 is sent only once `gate(i)` resolves (the client has event i).
    */
   | { kind: 'stream'; chunks: number; intervalMs: number; dieAfter?: number; gate?: (sent: number) => Promise<void> }
+  /** The model asks for calls of these tools (each once, in order), streamed when the request streams. */
+  | { kind: 'tool-calls'; names: readonly string[] }
   /** Answers with a handler of the test's own (an upstream that echoes what it was sent, say). */
   | { kind: 'custom'; handle: (req: SeenRequest, res: http.ServerResponse) => void };
 
@@ -81,6 +84,16 @@ export class MockUpstream extends LoopbackServer {
         return;
       }
       const url = req.url ?? '';
+      if (behaviour.kind === 'tool-calls') {
+        const reply = toolCallReply(url, body ?? {}, behaviour.names);
+        if (!reply.stream) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(reply.json));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return this.drip(res, reply.events, { chunks: reply.events.length, intervalMs: 0 });
+      }
       // A path no style claims as its own (models, the root) is the last style's.
       const style = this.styles.find((s) => s.serves(url)) ?? this.styles[this.styles.length - 1]!;
       const usage: MockUsage = { input: this.input ?? this.inputTokens, output: this.outputTokens, ...this.billed };

@@ -151,7 +151,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     classification?.forEach((c, i) => {
       if (!labels.has(c)) error(Array.isArray(when.classification) ? [...path, 'classification', i] : [...path, 'classification'], `unknown classification '${c}' (the bundle defines: ${[...labels].join(', ') || 'none'})`);
     });
-    return { classification, model: list(when.model), provider: list(when.provider), route: list(when.route) };
+    return { classification, model: list(when.model), provider: list(when.provider), route: list(when.route), tool: list(when.tool) };
   };
   const checkMatch = (match: MatchDocument | undefined, path: PolicyPath): IdentityFilter | undefined => {
     if (!match) return undefined;

@@ -7,7 +7,7 @@ import Type from 'typebox';
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Rule id: letters, digits, ".", "_" and "-".' });
 const Glob = Type.String({ minLength: 1, description: 'A name or a glob: "*" matches any run of characters, "?" one.' });
 const GlobList = Type.Array(Glob);
-const OneOrMany = <T extends Type.TSchema>(item: T): Type.TUnion<[T, Type.TArray<T>]> => Type.Union([item, Type.Array(item)]);
+const OneOrMany = <T extends Type.TSchema>(item: T, options?: { description: string }): Type.TUnion<[T, Type.TArray<T>]> => Type.Union([item, Type.Array(item)], options);
 
 export const DimensionSchema = Type.Union(
   [Type.Literal('agent'), Type.Literal('user'), Type.Literal('role'), Type.Literal('classification'), Type.Literal('session'), Type.Literal('tenant')],
@@ -27,6 +27,12 @@ const When = Type.Object(
     model: Type.Optional(OneOrMany(Glob)),
     provider: Type.Optional(OneOrMany(Type.String())),
     route: Type.Optional(OneOrMany(Glob)),
+    tool: Type.Optional(
+      OneOrMany(Glob, {
+        description:
+          'Tools, by name or glob: a model call counts when it declares a matching tool (after any stripping), an MCP call when it calls one; with cost: tool_calls only the calls of matching tools are charged.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Which requests the rule counts; every given field must match.' },
 );
@@ -41,8 +47,11 @@ const Match = Type.Object(
   { additionalProperties: false, description: 'Which identities the rule applies to; every given field must match.' },
 );
 
-const Cost = Type.Union([Type.Literal('requests'), Type.Literal('tokens'), Type.Literal('usd')], {
-  description: 'What one request deducts: 1, its tokens (input + output), or its price in USD. Tokens and USD are multiplied by the classification weight.',
+const Cost = Type.Union([Type.Literal('requests'), Type.Literal('tokens'), Type.Literal('usd'), Type.Literal('tool_calls')], {
+  description:
+    'What one request deducts: 1, its tokens (input + output), its price in USD (tokens and USD are multiplied by the classification weight), or the tool calls it makes. ' +
+    'A model call\'s tool calls are known only from its response: a call declaring tools is admitted while the limit has room for one, and is charged at settle the tool calls the response asks for ' +
+    '(which may take the limit past its allowance), so the next call of a runaway tool loop is refused until the limit frees up. An MCP tools/call counts 1.',
 });
 
 export const LimitSchema = Type.Object(

@@ -13,6 +13,8 @@ export interface Cost {
   readonly requests: number;
   readonly tokens: number;
   readonly usd: number;
+  /** The tool calls it holds: those an MCP call makes, room for one on a model call declaring tools. */
+  readonly tool_calls: number;
 }
 
 /** Everything a rule reads to plan a call's charges. */
@@ -64,4 +66,6 @@ export interface RestoredAccumulator {
   readonly unit: CostUnit;
   /** A token accumulator that leaves cache reads out of what a call used. */
   readonly skipsCacheReads?: boolean;
+  /** A tool-call accumulator that counts only the calls of these tools (`when: { tool }`). */
+  readonly toolGlobs?: readonly string[];
 }

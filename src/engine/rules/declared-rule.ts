@@ -2,7 +2,7 @@ import type { ModelCall } from '../../contracts/call';
 import type { RefusalKind } from '../../contracts/refusal';
 import { accumulatorKey } from '../accumulator-key';
 import type { AccumulatorKey } from '../accumulator-key';
-import { globMatch } from '../glob';
+import { anyGlobMatch, globMatch } from '../glob';
 import type { Identity } from '../identity/identity';
 import type { AccumulatorSpec, OpResult } from '../limiters/spec';
 import type { CostUnit, Rule, RuleException } from '../policy/model';
@@ -32,6 +32,7 @@ export function matchesRequest(rule: Rule, call: ModelCall, model: string | unde
   if (w.model && (!model || !w.model.some((g) => globMatch(g, model)))) return false;
   if (w.provider && !w.provider.includes(call.provider)) return false;
   if (w.route && !w.route.some((g) => globMatch(g, call.route))) return false;
+  if (w.tool && !(call.tools ?? []).some((t) => anyGlobMatch(w.tool!, t))) return false;
   return true;
 }
 
@@ -128,6 +129,8 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
     const exception = this.exceptionFor(f.identity, f.now);
     const spec = this.spec(exception);
     const charged = f.cost[this.unit];
+    // A call that can make no tool call holds nothing of a tool-call limit, even one already past its allowance.
+    if (this.unit === 'tool_calls' && charged === 0) return;
     const force = f.forced.has(this.id);
     for (const k of this.keys(f.identity, f.labels)) out.push({ rule: this, key: k.key, storeKey: k.storeKey, unit: this.unit, spec, amount: charged, exception, force });
   }
@@ -135,7 +138,15 @@ export abstract class DeclaredRule<R extends Rule> implements ChargingRule {
   /** The accumulator a recorded charge of this rule belongs to, with the exception the record names while it exists. */
   restored(exceptionId: string | null | undefined): RestoredAccumulator {
     const exception = exceptionId ? this.exceptions.find((x) => x.id === exceptionId) : undefined;
-    return { spec: this.spec(exception), unit: this.unit, ...(this.skipsCacheReads ? { skipsCacheReads: true } : {}) };
+    return { spec: this.spec(exception), unit: this.unit, ...this.settling() };
+  }
+
+  /** What settling a charge of this rule reads beyond its unit: whether it skips cache reads, which tools' calls it counts. */
+  settling(): { skipsCacheReads?: boolean; toolGlobs?: readonly string[] } {
+    return {
+      ...(this.skipsCacheReads ? { skipsCacheReads: true } : {}),
+      ...(this.unit === 'tool_calls' && this.def.when?.tool ? { toolGlobs: this.def.when.tool } : {}),
+    };
   }
 
   explain(p: PlannedCharge, r: OpResult, id: Identity, retryMs: number | null): string {

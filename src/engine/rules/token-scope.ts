@@ -2,7 +2,7 @@ import type { ModelCall } from '../../contracts/call';
 import { accumulatorKey } from '../accumulator-key';
 import { TOKEN_SCOPE_GUARD } from '../guards';
 import type { Identity } from '../identity/identity';
-import { describeScope, MAX_CAPPED_TOKEN_TTL_MS, scopeAllowsModel, scopeAllowsRoute } from '../identity/token-scope';
+import { describeScope, MAX_CAPPED_TOKEN_TTL_MS, scopeAllowsModel, scopeAllowsRoute, scopeAllowsTool } from '../identity/token-scope';
 import type { AccumulatorSpec, OpResult } from '../limiters/spec';
 import type { Policy } from '../policy/model';
 import { priceOf } from '../pricing';
@@ -10,7 +10,7 @@ import type { ChargingRule, PlanFacts, PlannedCharge, RestoredAccumulator } from
 import type { CheckRefusal } from './refusal';
 import { usage } from './wording';
 
-// A token's own scope (the tollgate_scope claim), checked on top of the bundle: models and routes
+// A token's own scope (the tollgate_scope claim), checked on top of the bundle: models, routes and tools
 // before anything is held, and the token's lifetime USD cap as an accumulator reserved with the
 // bundle's limits and budgets and settled after the call, so it holds in team mode too. Refusals
 // name the token's scope, never the bundle, and `x-tollgate-rule: token-scope`.
@@ -24,16 +24,20 @@ function tokenName(id: Identity): string {
   return tokenId ? `token ${tokenId.slice(0, 8)}` : 'the token';
 }
 
-/** Models and routes the token's scope allows; a passthrough (listing models) names neither. */
+/** Models, routes and tools the token's scope allows; a passthrough (listing models) names none. */
 export function checkTokenScope(policy: Policy, id: Identity, call: ModelCall): CheckRefusal | undefined {
   const scope = id.token?.scope;
   if (!scope || call.kind === 'passthrough') return undefined;
-  const refuse = (notEntitled: 'model' | 'route', what: string): CheckRefusal => ({
+  const refuse = (notEntitled: 'model' | 'route' | 'tool', what: string): CheckRefusal => ({
     refusal: 'entitlement',
     rule: TOKEN_SCOPE_GUARD,
     details: { notEntitled },
     reason: `${tokenName(id)} of ${id.user} is scoped to ${describeScope(scope)}, which does not include ${what}`,
   });
+  // A tool call (MCP) is scoped by the tool's name; a model call also by the tools it declares.
+  if (call.kind === 'tool') return call.tool !== undefined && !scopeAllowsTool(scope, call.tool) ? refuse('tool', `tool '${call.tool}'`) : undefined;
+  const outside = call.tools?.find((t) => !scopeAllowsTool(scope, t));
+  if (outside !== undefined) return refuse('tool', `tool '${outside}' (the request declares it to the model)`);
   if (!scopeAllowsRoute(scope, call.route)) return refuse('route', `route ${call.route}`);
   if (call.model && !scopeAllowsModel(scope, call.model)) return refuse('model', `model '${call.model}'`);
   // A cap cannot count a model priced nowhere: such a call would spend without limit.

@@ -6,7 +6,7 @@ import type { CostUnit } from '../policy/model';
 /** An amount of a limit's unit: "1 request", "20 requests", "4,096 tokens", "$0.0150". */
 export function amount(n: number, unit: CostUnit): string {
   if (unit === 'usd') return dollars(n);
-  return counted(wholeUp(n), unit === 'requests' ? 'request' : 'token');
+  return counted(wholeUp(n), unit === 'requests' ? 'request' : unit === 'tool_calls' ? 'tool call' : 'token');
 }
 
 /** "19 of 20 requests used; this request needs 1 request": where a limit stands and what the call asks. */

@@ -3,8 +3,9 @@ import { countAnthropicText } from './count';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkEnvironment, StreamTap } from '../adapter';
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { ResponseNames, UsageReading } from '../usage';
-import { newReading, num, readResponseNames } from '../usage';
+import { newReading, noteToolCall, num, readResponseNames } from '../usage';
 import { anthropicRoutes, describeAnthropicCall } from './request';
+import { anthropicToolFields, stripAnthropicTools } from './tools';
 import type { AnthropicUsage } from './wire';
 
 const errorTypes: Record<ErrorKind, string> = {
@@ -48,13 +49,22 @@ function readUsage(u: AnthropicUsage | undefined, r: UsageReading): void {
   if (output !== undefined) r.output = output;
 }
 
+/** Content blocks that are tool calls: the client's tools, server tools (web_search) and MCP connector tools. */
+const TOOL_BLOCKS = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use']);
+
+function noteToolBlock(block: unknown, r: UsageReading): void {
+  if (block === null || typeof block !== 'object') return;
+  const b = block as { type?: unknown; name?: unknown };
+  if (typeof b.type === 'string' && TOOL_BLOCKS.has(b.type)) noteToolCall(r, b.name);
+}
+
 class AnthropicStreamTap implements StreamTap {
   readonly reading = newReading();
   readonly response: ResponseNames = {};
   private finalOutput = false;
 
   event(data: string): string | null {
-    let event: { type?: string; message?: { id?: unknown; model?: unknown; usage?: AnthropicUsage }; usage?: AnthropicUsage; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } };
+    let event: { type?: string; message?: { id?: unknown; model?: unknown; usage?: AnthropicUsage }; usage?: AnthropicUsage; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown }; content_block?: unknown };
     try {
       event = JSON.parse(data) as typeof event;
     } catch {
@@ -65,6 +75,8 @@ class AnthropicStreamTap implements StreamTap {
       readUsage(event.message?.usage, this.reading);
       // message_start reports the output so far (1 or so), not the total: wait for message_delta.
       this.reading.output = undefined;
+    } else if (event.type === 'content_block_start') {
+      noteToolBlock(event.content_block, this.reading);
     } else if (event.type === 'content_block_delta') {
       const d = event.delta;
       for (const v of [d?.text, d?.partial_json, d?.thinking]) if (typeof v === 'string') this.reading.outputText += v;
@@ -94,6 +106,7 @@ export const anthropicAdapter: ProviderAdapter = {
   sdkCalls: [{ chain: ['messages'], methods: ['create', 'stream'], streamMethods: ['stream'], api: 'messages', route: '/v1/messages', needsModel: true }],
   clientHeaders: ['anthropic-version', 'anthropic-beta'],
   rewriteFields: ['model', 'max_tokens', 'metadata'],
+  toolFields: anthropicToolFields,
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeAnthropicCall(provider, route, method, body);
@@ -106,6 +119,7 @@ export const anthropicAdapter: ProviderAdapter = {
     if (changes.pseudonym && call.kind === 'generate') {
       out.metadata = { ...((out.metadata as Record<string, unknown> | undefined) ?? {}), user_id: changes.pseudonym };
     }
+    if (changes.stripTools?.length) stripAnthropicTools(out, new Set(changes.stripTools));
     return { body: out, strippedUsage: false };
   },
 
@@ -124,7 +138,11 @@ export const anthropicAdapter: ProviderAdapter = {
 
   usageFromBody(json: unknown): UsageReading {
     const r = newReading();
-    if (json && typeof json === 'object') readUsage((json as { usage?: AnthropicUsage }).usage, r);
+    if (json && typeof json === 'object') {
+      readUsage((json as { usage?: AnthropicUsage }).usage, r);
+      const content = (json as { content?: unknown }).content;
+      if (Array.isArray(content)) for (const block of content) noteToolBlock(block, r);
+    }
     return r;
   },
 

@@ -4,6 +4,7 @@ import { countAnthropicText } from './count';
 import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
 import { anthropicImageTokens } from './images';
 import { RouteTable } from '../routes';
+import { anthropicTools } from './tools';
 import type { ContentBlock, MessagesRequest } from './wire';
 
 // Reads an Anthropic Messages request into the engine's ModelCall.
@@ -95,5 +96,6 @@ export function describeAnthropicCall(provider: string, route: string, method: s
   if (b.max_tokens === undefined || typeof b.max_tokens !== 'number' || !Number.isInteger(b.max_tokens) || b.max_tokens < 1) {
     throw new MalformedRequestError('"max_tokens" is required and must be a positive integer');
   }
-  return { provider, style: 'anthropic', route, kind: 'generate', model: b.model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: b.max_tokens, choices: 1, texts };
+  const tools = anthropicTools(b);
+  return { provider, style: 'anthropic', route, kind: 'generate', model: b.model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: b.max_tokens, choices: 1, texts, ...(tools ? { tools } : {}) };
 }

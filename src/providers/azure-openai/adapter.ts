@@ -70,6 +70,7 @@ export const azureOpenAIAdapter: ProviderAdapter = {
   sdkCalls: [],
   clientHeaders: [],
   rewriteFields: openaiAdapter.rewriteFields,
+  toolFields: openaiAdapter.toolFields,
 
   describe,
 

@@ -3,9 +3,10 @@ import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import type { PlainRequest, ProviderAdapter, RequestChanges, SdkCall, SdkEnvironment, StreamTap } from '../adapter';
 import { fillRoute } from '../routes';
 import type { ResponseNames, UsageReading } from '../usage';
-import { newReading, num, readResponseNames } from '../usage';
+import { newReading, noteToolCall, num, readResponseNames } from '../usage';
 import { countGeminiText } from './count';
 import { describeGeminiCall, geminiRoutes, modelOfRoute, STREAM_METHOD } from './request';
+import { geminiToolFields, stripGeminiTools } from './tools';
 import type { GeminiUsage, GenerateContentResponse } from './wire';
 
 /** Google's error statuses (google.rpc.Code names) and the HTTP code each goes with. */
@@ -62,6 +63,16 @@ function collectText(response: GenerateContentResponse, r: UsageReading): void {
   }
 }
 
+/** Each `functionCall` part is one call: Google sends a call whole, in one chunk. */
+function readToolCalls(response: GenerateContentResponse, r: UsageReading): void {
+  if (!Array.isArray(response.candidates)) return;
+  for (const c of response.candidates) {
+    const parts = c?.content?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (const part of parts) if (part?.functionCall && typeof part.functionCall === 'object') noteToolCall(r, (part.functionCall as { name?: unknown }).name);
+  }
+}
+
 function finished(response: GenerateContentResponse): boolean {
   return Array.isArray(response.candidates) && response.candidates.some((c) => typeof c?.finishReason === 'string');
 }
@@ -84,6 +95,7 @@ class GeminiStreamTap implements StreamTap {
     }
     if (chunk === null || typeof chunk !== 'object') return data;
     collectText(chunk, this.reading);
+    readToolCalls(chunk, this.reading);
     readResponseNames(chunk.responseId, chunk.modelVersion, this.response);
     readUsage(chunk.usageMetadata, this.reading);
     if (finished(chunk)) this.ended = true;
@@ -114,6 +126,7 @@ export const geminiAdapter: ProviderAdapter = {
   clientHeaders: [],
   // The model is in the path (see upstreamPath); the body carries only the output cap.
   rewriteFields: ['generationConfig'],
+  toolFields: geminiToolFields,
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeGeminiCall(provider, route, method, body);
@@ -127,6 +140,7 @@ export const geminiAdapter: ProviderAdapter = {
       config.maxOutputTokens = typeof asked === 'number' ? Math.min(asked, changes.outputCap) : changes.outputCap;
       out.generationConfig = config;
     }
+    if (changes.stripTools?.length) stripGeminiTools(out, new Set(changes.stripTools));
     // Google's API has no end-user field: the pseudonym is not sent.
     return { body: out, strippedUsage: false };
   },
@@ -151,7 +165,11 @@ export const geminiAdapter: ProviderAdapter = {
   usageFromBody(json: unknown): UsageReading {
     const r = newReading();
     const replies = Array.isArray(json) ? (json as unknown[]) : [json];
-    for (const reply of replies) if (reply && typeof reply === 'object') readUsage((reply as GenerateContentResponse).usageMetadata, r);
+    for (const reply of replies) {
+      if (!reply || typeof reply !== 'object') continue;
+      readUsage((reply as GenerateContentResponse).usageMetadata, r);
+      readToolCalls(reply as GenerateContentResponse, r);
+    }
     return r;
   },
 

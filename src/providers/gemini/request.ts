@@ -4,6 +4,7 @@ import { imageSizeFromBase64 } from '../../engine/tokens/image-size';
 import { nameBeforeMethod, RouteTable } from '../routes';
 import { countGeminiText } from './count';
 import { geminiImageTokens, UNKNOWN_IMAGE_TOKENS } from './images';
+import { geminiTools } from './tools';
 import type { Content, CountTokensRequest, GenerateContentRequest, Part } from './wire';
 
 // Reads a Gemini API request into the engine's ModelCall. Google names the model in the path
@@ -106,6 +107,7 @@ export function describeGeminiCall(provider: string, route: string, method: stri
   const inputTokens = countRequest(b, texts);
   const config = b.generationConfig ?? {};
   if (typeof config !== 'object') throw new MalformedRequestError('"generationConfig" must be an object');
+  const tools = geminiTools(b);
   return {
     provider, style: 'gemini', route, kind: 'generate', model,
     stream: route.endsWith(`:${STREAM_METHOD}`),
@@ -113,5 +115,6 @@ export function describeGeminiCall(provider: string, route: string, method: stri
     requestedOutputTokens: positiveInteger(config.maxOutputTokens, 'generationConfig.maxOutputTokens'),
     choices: positiveInteger(config.candidateCount, 'generationConfig.candidateCount') ?? 1,
     texts,
+    ...(tools ? { tools } : {}),
   };
 }

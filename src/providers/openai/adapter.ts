@@ -4,8 +4,9 @@ import type { GenAiOperation, PlainRequest, ProviderAdapter, RequestChanges, Sdk
 import type { ErrorDetails, ErrorKind } from '../../contracts/refusal';
 import { notEntitledCode } from '../../contracts/refusal';
 import type { ResponseNames, UsageReading } from '../usage';
-import { newReading, num, readResponseNames } from '../usage';
+import { newReading, noteToolCall, num, readResponseNames } from '../usage';
 import { describeOpenAICall, openaiOutputField, openaiOutputFields, openaiRoutes } from './request';
+import { openaiToolFields, stripOpenAITools } from './tools';
 import type { OpenAIUsage } from './wire';
 
 const errorTypes: Record<ErrorKind, { type: string; code: string | null }> = {
@@ -57,6 +58,36 @@ function readUsage(u: OpenAIUsage | null | undefined, r: UsageReading): void {
   if (reasoning !== undefined) r.reasoning = reasoning;
 }
 
+/** The name a Responses API output item that is a tool call goes by, or undefined for any other item. */
+function responsesCallName(item: unknown): string | undefined {
+  if (item === null || typeof item !== 'object') return undefined;
+  const i = item as { type?: unknown; name?: unknown };
+  if (typeof i.type !== 'string' || !i.type.endsWith('_call')) return undefined;
+  // Function, custom and MCP tools are called by name; built-in tools (web_search_call) by their type.
+  if (typeof i.name === 'string') return i.name;
+  return i.type.slice(0, -'_call'.length);
+}
+
+/** Counts the tool calls of a whole reply: chat choices' `tool_calls` (and legacy `function_call`), or Responses output items. */
+function readToolCalls(json: Record<string, unknown>, r: UsageReading): void {
+  if (Array.isArray(json.choices)) {
+    for (const c of json.choices as { message?: { tool_calls?: unknown; function_call?: { name?: unknown } | null } }[]) {
+      const m = c?.message;
+      if (!m || typeof m !== 'object') continue;
+      if (Array.isArray(m.tool_calls)) {
+        for (const t of m.tool_calls as { function?: { name?: unknown }; custom?: { name?: unknown } }[]) noteToolCall(r, t?.function?.name ?? t?.custom?.name);
+      }
+      if (m.function_call && typeof m.function_call === 'object') noteToolCall(r, m.function_call.name);
+    }
+  }
+  if (Array.isArray(json.output)) {
+    for (const item of json.output as unknown[]) {
+      const name = responsesCallName(item);
+      if (name !== undefined) noteToolCall(r, name);
+    }
+  }
+}
+
 /** Collects what a streamed delta says the model produced, for an estimate if usage never comes. */
 function collectText(event: Record<string, unknown>, r: UsageReading): void {
   const choices = event.choices;
@@ -82,7 +113,45 @@ function readNames(event: Record<string, unknown>, into: ResponseNames): void {
 class OpenAIStreamTap implements StreamTap {
   readonly reading = newReading();
   readonly response: ResponseNames = {};
+  /** Tool calls already counted: chat's by choice and tool index, the Responses API's by output index. */
+  private readonly calls = new Set<string>();
   constructor(private readonly stripUsage: boolean) {}
+
+  /** Counts each tool call once, however many chunks carry it. */
+  private toolCalls(event: Record<string, unknown>): void {
+    if (Array.isArray(event.choices)) {
+      for (const c of event.choices as { index?: unknown; delta?: { tool_calls?: unknown; function_call?: { name?: unknown } | null } }[]) {
+        const d = c?.delta;
+        if (!d || typeof d !== 'object') continue;
+        if (Array.isArray(d.tool_calls)) {
+          for (const t of d.tool_calls as { index?: unknown; function?: { name?: unknown } }[]) {
+            // The first chunk of a call names it; later ones only add to its arguments.
+            if (typeof t?.function?.name !== 'string') continue;
+            this.once(`c${String(c.index)}:${String(t.index)}`, t.function.name);
+          }
+        }
+        if (d.function_call && typeof d.function_call.name === 'string') this.once(`f${String(c.index)}`, d.function_call.name);
+      }
+      return;
+    }
+    const type = event.type;
+    if (type === 'response.output_item.added' || type === 'response.output_item.done') {
+      const name = responsesCallName(event.item);
+      if (name !== undefined) this.once(`o${String(event.output_index)}`, name);
+    } else if (type === 'response.completed' || type === 'response.incomplete') {
+      const output = (event.response as { output?: unknown } | undefined)?.output;
+      if (Array.isArray(output)) output.forEach((item, i) => {
+        const name = responsesCallName(item);
+        if (name !== undefined) this.once(`o${i}`, name);
+      });
+    }
+  }
+
+  private once(key: string, name: string): void {
+    if (this.calls.has(key)) return;
+    this.calls.add(key);
+    noteToolCall(this.reading, name);
+  }
 
   event(data: string): string | null {
     if (data === '[DONE]') return data;
@@ -93,6 +162,7 @@ class OpenAIStreamTap implements StreamTap {
       return data;
     }
     collectText(event, this.reading);
+    this.toolCalls(event);
     readNames(event, this.response);
     readUsage(event.usage as OpenAIUsage | undefined, this.reading);
     const response = event.response as { usage?: OpenAIUsage } | undefined;
@@ -153,6 +223,7 @@ export const openaiAdapter: ProviderAdapter = {
   // openai-organization and openai-project choose which account is billed: the bundle's choice.
   clientHeaders: [],
   rewriteFields: ['model', ...openaiOutputFields, 'user', 'stream_options'],
+  toolFields: openaiToolFields,
 
   describe(provider: string, route: string, method: string, body: unknown): ModelCall {
     return describeOpenAICall(provider, route, method, body);
@@ -169,6 +240,7 @@ export const openaiAdapter: ProviderAdapter = {
       for (const f of used) out[f] = Math.min(out[f] as number, changes.outputCap);
     }
     if (changes.pseudonym && call.kind !== 'passthrough') out.user = changes.pseudonym;
+    if (changes.stripTools?.length) stripOpenAITools(out, call.route, new Set(changes.stripTools));
     let strippedUsage = false;
     if (call.stream && (call.route === '/v1/chat/completions' || call.route === '/v1/completions')) {
       const opts = (out.stream_options ?? {}) as { include_usage?: boolean };
@@ -190,7 +262,10 @@ export const openaiAdapter: ProviderAdapter = {
 
   usageFromBody(json: unknown): UsageReading {
     const r = newReading();
-    if (json && typeof json === 'object') readUsage((json as { usage?: OpenAIUsage }).usage, r);
+    if (json && typeof json === 'object') {
+      readUsage((json as { usage?: OpenAIUsage }).usage, r);
+      readToolCalls(json as Record<string, unknown>, r);
+    }
     return r;
   },
 

@@ -4,6 +4,7 @@ import { countText } from '../../engine/tokens/count';
 import { imageSizeFromDataUrl } from '../../engine/tokens/image-size';
 import { openaiImageTokens } from './images';
 import { RouteTable } from '../routes';
+import { chatTools, responsesTools } from './tools';
 import type { ChatCompletionRequest, ChatContentPart, CompletionsRequest, EmbeddingsRequest, ResponsesRequest } from './wire';
 
 // Reads an OpenAI-style request into the engine's ModelCall and rewrites what the policy changes.
@@ -109,7 +110,11 @@ function describeChat(provider: string, route: string, b: ChatCompletionRequest)
     tokens += countStructured(m.tool_calls, texts) + countStructured(m.function_call, texts);
   }
   tokens += countDefinitions(b.tools) + countDefinitions(b.functions);
-  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts };
+  const tools = chatTools(b);
+  return {
+    provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: Math.max(1, optionalCount(b.n, 'n') ?? 1), texts,
+    ...(tools ? { tools } : {}),
+  };
 }
 
 function describeResponses(provider: string, route: string, b: ResponsesRequest): ModelCall {
@@ -140,7 +145,8 @@ function describeResponses(provider: string, route: string, b: ResponsesRequest)
     throw new MalformedRequestError('"input" must be a string or an array');
   }
   tokens += countDefinitions(b.tools);
-  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: 1, texts };
+  const tools = responsesTools(b);
+  return { provider, style: 'openai', route, kind: 'generate', model, stream: b.stream === true, inputTokens: tokens, requestedOutputTokens: requestedOutput(b), choices: 1, texts, ...(tools ? { tools } : {}) };
 }
 
 function countPromptLike(value: unknown, name: string, texts: string[]): number {

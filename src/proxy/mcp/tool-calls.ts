@@ -85,7 +85,9 @@ export class ToolCallGovernor {
       // Fail closed: a call that cannot be recorded is not made.
       return { ok: false, refusal: { message: `tollgate cannot record decisions, so it refuses tool calls until it can: ${health.reason}`, data: { rule: 'ledger', tool: toolName, status: 503, decision: null } } };
     }
-    const call: ModelCall = { provider: 'mcp', style: 'mcp', route: `${server}/${tool}`, kind: 'tool', tool: toolName, stream: false, inputTokens: 0, choices: 1, texts: argumentTexts(args) };
+    const call: ModelCall = { provider: 'mcp', style: 'mcp', route: `${server}/${tool}`, kind: 'tool', tool: toolName,
+      // One tool call, named, so `cost: tool_calls` limits and `when: { tool }` count it as they count a model's.
+      tools: [toolName], toolCalls: 1, stream: false, inputTokens: 0, choices: 1, texts: argumentTexts(args) };
     let decision: Decision;
     try {
       decision = await ctx.engine.decide({ identity, call, shadow: this.p.shadow }, started);

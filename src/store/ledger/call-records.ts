@@ -30,6 +30,7 @@ export function decisionBody(d: Decision, status: number, outcome: DecisionBody[
     tool: d.call.tool ?? null,
     arguments_sha256: null,
     arguments: null,
+    tools_stripped: d.strippedTools ? [...d.strippedTools] : null,
   };
 }
 
@@ -76,6 +77,7 @@ export function errorBody(o: {
     tool: null,
     arguments_sha256: null,
     arguments: null,
+    tools_stripped: null,
   };
 }
 
@@ -101,6 +103,8 @@ export function settleBody(decisionId: string, s: Settlement | undefined, status
     aborted,
     duration_ms: null,
     is_error: null,
+    tool_calls: s ? (s.usageKnown ? (s.usage.tool_calls ?? 0) : null) : 0,
+    tool_names: s?.usageKnown ? [...(s.usage.tool_names ?? [])] : [],
   };
 }
 

@@ -35,6 +35,7 @@ export const CSV_COLUMNS = [
   'revocation', 'target', 'value', 'user', 'revoked_at',
   'tool', 'arguments_sha256', 'arguments', 'duration_ms', 'is_error',
   'server', 'sha256', 'previous_sha256', 'by',
+  'tools_stripped', 'tool_calls', 'tool_names',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {

@@ -29,9 +29,14 @@ describe('Claude Code through tollgate serve on the reference bundle', function 
       assert.match(call.url, /^\/v1\/messages\?beta=true$/);
       assert.equal(call.headers['x-api-key'], UPSTREAM_KEY, 'the real key, in the provider header');
       assert.equal(call.headers['x-tollgate-agent'], 'claude-code');
-      assert.ok(Array.isArray(call.body?.tools) && call.body.tools.length > 10, 'an agent-sized request, with its tools');
+      // The reference bundle strips the tools dev@acme.dev (no role) is not entitled to: Claude Code's
+      // Bash, Edit, Write and the rest go, its Read, Grep and Glob reach the model.
+      const tools = (call.body?.tools ?? []) as { name?: string }[];
+      assert.ok(tools.length > 0 && tools.every((t) => ['Read', 'Grep', 'Glob'].includes(t.name ?? '')), `only entitled tools go upstream: ${tools.map((t) => t.name).join(', ')}`);
     }
     await assertAgentRunSettled(proxy, { provider: 'anthropic', agent: 'claude-code', model: 'claude-haiku-4-5', token });
+    const stripped = (await proxy.records()).filter((r) => r.kind === 'decision' && r.provider === 'anthropic' && r.outcome === 'allow').map((r) => r.tools_stripped as string[] | null);
+    assert.ok(stripped.length > 0 && stripped.every((s) => s !== null && s.includes('Bash') && s.includes('Edit')), 'each decision names the tools stripped from the request');
   });
 });
 

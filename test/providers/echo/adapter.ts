@@ -82,6 +82,7 @@ export const echoAdapter: ProviderAdapter = {
   clientKeys: [{ query: 'key' }],
   clientHeaders: ['x-echo-version'],
   rewriteFields: ['model', 'max_out', 'end_user', 'report_usage'],
+  toolFields: [],
   officialHosts: ['api.echo.test'],
   keyRules: [],
   sdkCalls: [],

@@ -11,7 +11,7 @@ describe('tollgate policy check', () => {
     const r = await runTollgate(['policy', 'check', referencePath]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1);
-    assert.match(r.stdout, /ok: policy 'acme-ai-gateway' .*5 limits, 2 budgets/);
+    assert.match(r.stdout, /ok: policy 'acme-ai-gateway' .*6 limits, 2 budgets/);
   });
 
   it('prints every error as FILE:LINE:COL: message and exits 1', async () => {

@@ -33,7 +33,10 @@ describe('policy bundle loading', () => {
     assert.ok(r.ok);
     if (!r.ok) return;
     assert.equal(r.policy.name, 'acme-ai-gateway');
-    assert.deepEqual(r.policy.limits.map((l) => l.id), ['user-rate', 'agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort']);
+    assert.deepEqual(r.policy.limits.map((l) => l.id), ['user-rate', 'agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort', 'tool-burst']);
+    assert.equal(r.policy.limits[5]!.cost, 'tool_calls');
+    assert.equal(r.policy.tools?.onUndeclared, 'strip');
+    assert.deepEqual(r.policy.tools?.roles.get('ml-engineers'), ['*']);
     assert.equal(r.policy.identity.maxAgentsPerUser, 16);
     assert.deepEqual(r.policy.budgets.map((b) => b.id), ['user-daily', 'team-monthly']);
     const burst = r.policy.limits[1]!;

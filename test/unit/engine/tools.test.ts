@@ -21,15 +21,17 @@ mcp:
     docs: { url: "https://docs.acme.dev/mcp", headers: { Authorization: "Bearer \${DOCS_TOKEN}" } }
 `;
 
+/** The reference bundle without its own tools section, which each test here gives. */
+/** The reference bundle without its own tools and mcp sections, which TOOLS gives instead. */
+const base = referenceText.replace(/\ntools:\n(?: .*\n)*/, '\n').replace(/^mcp:\n(?: {2}.*\n)*/m, '');
+
 function person(user: string, roles: string[] = []): Identity {
   return { user, agent: 'default', session: 's', roles, issuer: 'tollgate' };
 }
 
-/** The reference bundle without its own mcp section, which TOOLS gives instead. */
-const referenceWithoutMcp = referenceText.replace(/^mcp:\n(?: {2}.*\n)*/m, '');
 
 describe('tool entitlements', () => {
-  const policy = policyFrom(referenceWithoutMcp + TOOLS);
+  const policy = policyFrom(base + TOOLS);
 
   it('allows the default list, widened by roles and by the person', () => {
     const alice = toolEntitlementFor(policy, person('alice@acme.dev'));
@@ -52,7 +54,7 @@ describe('tool entitlements', () => {
   });
 
   it('allows every tool when the bundle has no tools section', () => {
-    const e = toolEntitlementFor(policyFrom(referenceText), person('alice@acme.dev'));
+    const e = toolEntitlementFor(policyFrom(base), person('alice@acme.dev'));
     assert.equal(e.allowed('Bash'), true);
     assert.equal(e.needsApproval('Bash'), false);
     assert.equal(e.onUndeclared, 'refuse');
@@ -71,7 +73,7 @@ describe('tool entitlements', () => {
       'mcp:\n  servers:\n    "../x": { url: "https://a.dev/mcp" }\n',
       'tools:\n  on_undeclared: ignore\n',
     ]) {
-      const r = loadPolicy(referenceWithoutMcp + bad);
+      const r = loadPolicy(base + bad);
       assert.equal(r.ok, false, bad);
     }
   });

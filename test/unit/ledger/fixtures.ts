@@ -29,12 +29,13 @@ export function decision(n: number, overrides: Partial<DecisionBody> = {}): Deci
     tool: null,
     arguments_sha256: null,
     arguments: null,
+    tools_stripped: null,
     ...overrides,
   };
 }
 
 export function settle(decisionId: string, usd = 0.0005): SettleBody {
-  return { kind: 'settle', decision: decisionId, usage: { input_tokens: 100, output_tokens: 50 }, usd, status: 200, aborted: false, duration_ms: null, is_error: null };
+  return { kind: 'settle', decision: decisionId, usage: { input_tokens: 100, output_tokens: 50 }, usd, status: 200, aborted: false, duration_ms: null, is_error: null, tool_calls: 0, tool_names: [] };
 }
 
 /** A fixed clock that advances one second per call, so record times are predictable. */

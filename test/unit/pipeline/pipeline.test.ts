@@ -84,7 +84,7 @@ describe('the call pipeline', () => {
     assert.equal(settled.call, decided);
     assert.equal(settled.status, 200);
     assert.equal(settled.aborted, false);
-    assert.deepEqual(settled.settlement.usage, { input_tokens: 12, output_tokens: 34 });
+    assert.deepEqual(settled.settlement.usage, { input_tokens: 12, output_tokens: 34, tool_calls: 0, tool_names: [] });
     assert.equal(settled.settlement.usageKnown, true);
     assert.deepEqual(call.answers, [], 'the relay answered, not the pipeline');
   });
@@ -113,7 +113,7 @@ describe('the call pipeline', () => {
     const settled = h.events.settled[0]!;
     assert.equal(settled.status, 499);
     assert.equal(settled.aborted, true);
-    assert.deepEqual(settled.settlement.usage, { input_tokens: 0, output_tokens: 0 }, 'a call that never reached the upstream costs nothing');
+    assert.deepEqual(settled.settlement.usage, { input_tokens: 0, output_tokens: 0, tool_calls: 0 }, 'a call that never reached the upstream costs nothing');
     assert.deepEqual(call.answers, []);
   });
 

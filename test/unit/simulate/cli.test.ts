@@ -31,7 +31,7 @@ describe('tollgate simulate', () => {
     assert.deepEqual(Object.keys(report.policy), ['policy', 'totals', 'identities', 'suspensions']);
     assert.deepEqual(Object.keys(report.policy.totals), ['requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'usd']);
     assert.deepEqual(Object.keys(report.policy.identities[0]!), [
-      'user', 'agents', 'roles', 'requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'first_refusal', 'usd', 'input_tokens', 'output_tokens',
+      'user', 'agents', 'roles', 'requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'first_refusal', 'usd', 'input_tokens', 'output_tokens', 'tools_stripped',
     ]);
     assert.equal(report.baseline, null);
     assert.equal(report.changes, null);

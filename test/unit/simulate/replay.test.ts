@@ -172,3 +172,44 @@ describe('simulate: baseline diff', () => {
     assert.equal(alice.usd_baseline, 0);
   });
 });
+
+describe('simulate: tool declarations and tool calls', () => {
+  const toolPolicy = (onUndeclared: string): string => `version: 1
+name: tools-test
+providers:
+  openai: { upstream: https://api.openai.com, style: openai }
+identity: { required: true }
+limits:
+  - id: tool-loop
+    per: agent
+    algorithm: sliding-window
+    window: 1h
+    limit: 3
+    cost: tool_calls
+tools:
+  on_undeclared: ${onUndeclared}
+  default: { allow: [Read, Grep] }
+`;
+  const line = (ms: number, tools: string[], toolCalls?: number): object => ({
+    time: at(ms), user: 'dana@acme.dev', provider: 'openai', model: 'gpt-4o-mini', input_tokens: 10, max_tokens: 10, output_tokens: 5, tools, ...(toolCalls !== undefined ? { tool_calls: toolCalls } : {}),
+  });
+
+  it('refuses a line declaring a tool outside the list, by the tools rule', async () => {
+    const r = await simulate(traffic([line(0, ['Read', 'Bash'])]), { policy: policyFrom(toolPolicy('refuse')) });
+    assert.deepEqual(r.policy.identities[0]!.refused_by_rule, { tools: 1 });
+  });
+
+  it('reports the tools a strip bundle removes, per person', async () => {
+    const r = await simulate(traffic([line(0, ['Read', 'Bash']), line(MIN, ['Bash', 'Edit'])]), { policy: policyFrom(toolPolicy('strip')) });
+    const row = r.policy.identities[0]!;
+    assert.equal(row.refused, 0);
+    assert.deepEqual(row.tools_stripped, { Bash: 2, Edit: 1 });
+  });
+
+  it('charges the tool calls each line reports, refusing the turn after a loop spends the limit', async () => {
+    const r = await simulate(traffic([line(0, ['Read'], 2), line(MIN, ['Read'], 2), line(2 * MIN, ['Read'], 2), line(3 * MIN, [])]), { policy: policyFrom(toolPolicy('refuse')) });
+    const row = r.policy.identities[0]!;
+    assert.deepEqual(row.refused_by_rule, { 'tool-loop': 1 }, 'the third turn is refused; a call declaring no tools is not held up');
+    assert.equal(row.allowed, 3);
+  });
+});

@@ -5,7 +5,7 @@ import { policyFrom, referencePolicy, referenceText } from '../../helpers/policy
 describe('the policy in force, as the dashboard lists it', () => {
   it('gives every limit and budget of the bundle one line, in the bundle\'s order', () => {
     const rules = ruleSummaries(referencePolicy());
-    assert.deepEqual(rules.map((r) => r.id), ['user-rate', 'agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort', 'user-daily', 'team-monthly']);
+    assert.deepEqual(rules.map((r) => r.id), ['user-rate', 'agent-burst', 'user-tokens', 'pii-flow', 'marketing-cohort', 'tool-burst', 'user-daily', 'team-monthly']);
     const byId = new Map(rules.map((r) => [r.id, r]));
     assert.deepEqual(byId.get('user-rate'), { id: 'user-rate', kind: 'limit', per: 'user', text: '120/min requests, burst 60' });
     assert.equal(byId.get('user-tokens')!.text, '200000 tokens per 1h (sliding)');

@@ -20,6 +20,6 @@ export function facts(o: Omit<Partial<PlanFacts>, 'cost'> & { cost?: Partial<Cos
   const c = call();
   return {
     identity: who(), call: c, model: c.model, trace: undefined, labels: [], now: T0, forced: new Set(), ...o,
-    cost: { requests: 1, tokens: 300, usd: 0.002, ...o.cost },
+    cost: { requests: 1, tokens: 300, usd: 0.002, tool_calls: 0, ...o.cost },
   };
 }

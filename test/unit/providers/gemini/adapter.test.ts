@@ -159,9 +159,9 @@ describe('gemini adapter', () => {
         reading: { input: 105, cacheRead: 60, output: 27, reasoning: 20, outputText: 'ok' },
       },
       {
-        name: 'collects a function call as output text',
+        name: 'collects a function call as output text, and counts it as a tool call',
         events: [JSON.stringify({ candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} } }] } }] })],
-        reading: { output: undefined, outputText: '{"name":"f","args":{}}' },
+        reading: { output: undefined, outputText: '{"name":"f","args":{}}', toolCalls: 1, toolNames: ['f'] },
       },
       { name: 'passes what is not JSON', events: ['not json'], reading: { outputText: '' } },
     ];
