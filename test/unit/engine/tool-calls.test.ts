@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ModelCall } from '../../../src/contracts/call';
+import type { Identity } from '../../../src/engine/identity/identity';
 import { Replay } from '../../../src/engine/replay';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { Engine } from '../../../src/engine/decide';
@@ -102,12 +103,41 @@ describe('cost: tool_calls', () => {
     assert.equal((await engine.settle(d2, { input_tokens: 1, output_tokens: 1, tool_calls: 0 }, NOW)).limits.find((l) => l.rule === 'calls')!.after, 1);
   });
 
-  it('counts a call that makes its own tool calls (an MCP call) without a response to read', async () => {
+  // The call the MCP gateway hands the engine for each tools/call (src/proxy/mcp/tool-calls.ts).
+  const mcpCall = (tool: string): ModelCall => ({
+    provider: 'mcp', style: 'mcp', route: `srv/${tool}`, kind: 'tool', tool, tools: [tool], toolCalls: 1, stream: false, inputTokens: 0, choices: 1, texts: [],
+  });
+
+  it('counts an MCP tool call against tool_calls limits, filtered by tool name, without a response to read', async () => {
     const { engine, policy } = engineFor(policyFrom(bundle('refuse')));
     const dana = person('dana@acme.dev', policy, 'mcp');
-    const call: ModelCall = { provider: 'mcp', style: 'mcp', route: 'srv/Bash', kind: 'passthrough', stream: false, inputTokens: 0, choices: 1, texts: [], tools: ['Bash'], toolCalls: 1 };
-    for (let i = 0; i < 4; i++) assert.equal((await engine.decide({ identity: dana, call }, NOW)).outcome, 'allow');
-    assert.equal((await engine.decide({ identity: dana, call }, NOW)).rule, 'calls');
+    for (let i = 0; i < 4; i++) {
+      const d = await engine.decide({ identity: dana, call: mcpCall('Bash') }, NOW);
+      assert.equal(d.outcome, 'allow');
+      assert.equal(d.limits.find((l) => l.rule === 'shell')?.after, i + 1, 'the Ba* limit counts the Bash call');
+    }
+    assert.equal((await engine.decide({ identity: dana, call: mcpCall('Bash') }, NOW)).rule, 'calls');
+  });
+
+  it('refuses an MCP tool call outside the list by the tool entitlement, and never strips it', async () => {
+    const { engine, policy } = engineFor(policyFrom(bundle('strip')));
+    const d = await engine.decide({ identity: person('eve@acme.dev', policy, 'mcp'), call: mcpCall('Bash') }, NOW);
+    assert.equal(d.outcome, 'refuse');
+    assert.equal(d.rule, 'tools');
+    assert.deepEqual(d.errorDetails, { notEntitled: 'tool' });
+    assert.equal(d.strippedTools, undefined);
+  });
+
+  it('refuses a tool outside a token\'s scope, on an MCP call and declared to a model, naming the scope', async () => {
+    const { engine, policy } = engineFor(policyFrom(bundle('refuse')));
+    const scoped: Identity = { ...person('dana@acme.dev', policy, 'mcp'), token: { id: 'tok-1', expiresAt: NOW + 3_600_000, scope: { tools: ['Read'] } } };
+    for (const call of [mcpCall('Bash'), declaring('Read', 'Bash')]) {
+      const d = await engine.decide({ identity: scoped, call }, NOW);
+      assert.equal(d.outcome, 'refuse');
+      assert.equal(d.rule, 'token-scope');
+      assert.match(d.reason, /scoped to tools Read, which does not include tool 'Bash'/);
+    }
+    assert.equal((await engine.decide({ identity: scoped, call: mcpCall('Read') }, NOW)).outcome, 'allow');
   });
 
   it('a restart replays settle records with their tool calls', async () => {
