@@ -147,3 +147,22 @@ export function packageVsix(repoDir: string, stage: string, out: string): void {
   }
   execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), [...script.slice(1), '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
 }
+
+/** What one editor test run started, each part possibly not started yet when its set-up failed. */
+export interface EditorRun {
+  readonly browser?: { close(): Promise<unknown> };
+  readonly server?: CodeServer;
+  readonly mock?: { stop(): Promise<unknown> };
+  /** Folders to remove; the run's temporary folder stays when TOLLGATE_KEEP_EDITOR_TMP is set. */
+  readonly suiteDir?: string;
+  readonly tmp?: string;
+}
+
+/** Stops an editor test run whatever state its set-up left it in: browser, editor, mock upstream, folders. */
+export async function stopEditorRun(run: EditorRun): Promise<void> {
+  await run.browser?.close().catch(() => undefined);
+  await run.server?.stop();
+  await run.mock?.stop().catch(() => undefined);
+  if (run.suiteDir) fs.rmSync(run.suiteDir, { recursive: true, force: true });
+  if (run.tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(run.tmp, { recursive: true, force: true });
+}

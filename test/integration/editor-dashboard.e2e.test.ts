@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { CodeServer, editorEnv, editorFolders, freePort, installEditor, installExtension, packageVsix } from '../e2e/code-server';
+import { CodeServer, editorEnv, editorFolders, freePort, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { frameWith, launchBrowser, runCommand } from '../e2e/workbench';
 import { approveUpstreamBeforehand, EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
@@ -172,10 +172,7 @@ describe('the dashboard of the packaged extension in a real editor (code-server 
 
   after(async function () {
     this.timeout(60_000);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await mock?.stop().catch(() => undefined);
-    if (tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopEditorRun({ browser, server, mock, tmp });
   });
 
   it('serves the browser dashboard from the packaged files on the editor’s proxy', async function () {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SIGN_IN_COMMAND } from '../../src/contracts/command-titles';
 import { SIGN_IN_PLACEHOLDER } from '../../src/contracts/sign-in';
-import { CodeServer, editorEnv, editorFolders, installEditor, installExtension, packageVsix } from '../e2e/code-server';
+import { CodeServer, editorEnv, editorFolders, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { runCommand, launchBrowser } from '../e2e/workbench';
 import { EDITOR_MODEL, EDITOR_UPSTREAM_KEY, approveUpstreamBeforehand, prepareWorkspace, writeUserSettings } from '../editor/workspace';
@@ -131,10 +131,7 @@ describe('VS Code extension with no identity, in a fresh profile (code-server + 
 
   after(async function () {
     this.timeout(60_000);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await mock?.stop().catch(() => undefined);
-    if (tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopEditorRun({ browser, server, mock, tmp });
   });
 
   it('asks at once, and the status bar says to sign in', async function () {

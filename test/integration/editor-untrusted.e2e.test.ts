@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, addUnpackedExtension, editorEnv, editorFolders, installEditor, installExtension, packageVsix } from '../e2e/code-server';
+import { addUnpackedExtension, CodeServer, editorEnv, editorFolders, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { launchBrowser } from '../e2e/workbench';
 import { SUITE_ENV } from '../editor/index';
@@ -68,11 +68,7 @@ describe('VS Code extension in an untrusted workspace (code-server + chromium)',
 
   after(async function () {
     this.timeout(60_000);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await mock?.stop().catch(() => undefined);
-    if (suiteDir) fs.rmSync(suiteDir, { recursive: true, force: true });
-    if (tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopEditorRun({ browser, server, mock, tmp, suiteDir });
   });
 
   it('opens the repository in Restricted Mode with Tollgate running', async function () {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, addUnpackedExtension, editorEnv, editorFolders, installEditor, installExtension, packageVsix } from '../e2e/code-server';
+import { addUnpackedExtension, CodeServer, editorEnv, editorFolders, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { frameWith, launchBrowser, runCommand } from '../e2e/workbench';
 import { APPROVE_NOW_FILE, DRIVER_ENV, EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
@@ -77,11 +77,7 @@ describe('VS Code extension in a real editor (code-server + chromium)', function
   after(async function () {
     this.timeout(60_000);
     if (Object.keys(timings).length > 0) console.log(`      editor e2e: ${JSON.stringify({ ...timings, ...(suite?.facts ?? {}) })}`);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await mock?.stop().catch(() => undefined);
-    if (suiteDir) fs.rmSync(suiteDir, { recursive: true, force: true });
-    if (tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopEditorRun({ browser, server, mock, tmp, suiteDir });
   });
 
   it('shows the Tollgate status bar item with the running proxy', async function () {
