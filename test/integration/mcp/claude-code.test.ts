@@ -93,7 +93,9 @@ describe('Claude Code with the MCP gateway as its MCP server', function () {
     upstream = new ToolAskingUpstream();
     const url = await upstream.start();
     const text = mcpBundle({
-      tools: ['  default:', '    allow: ["mcp__everything__echo", "mcp__everything__get-env"]', '  approval: ["mcp__*__get-env"]'].join('\n'),
+      // strip: Claude Code declares its built-in tools (Bash, Edit, ...) on every model call; only
+      // the gateway's tools are this test's, so the others are sent without, as the reference does.
+      tools: ['  on_undeclared: strip', '  default:', '    allow: ["mcp__everything__echo", "mcp__everything__get-env"]', '  approval: ["mcp__*__get-env"]'].join('\n'),
       mcp: `  servers:\n    everything: { command: [${JSON.stringify(EVERYTHING_BIN)}, stdio] }`,
     });
     proxy = await startTestProxy(url, { policyText: text });

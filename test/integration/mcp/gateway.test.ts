@@ -244,6 +244,6 @@ describe('MCP gateway: the SDK client against the reference servers', function (
     assert.equal(verified.code, 0, verified.stderr + verified.stdout);
     const csv = await runTollgate(['audit', 'export', '--format', 'csv', '--data-dir', dir]);
     assert.equal(csv.code, 0, csv.stderr);
-    assert.match(csv.stdout.split('\r\n')[0]!, /,tool,arguments_sha256,arguments,duration_ms,is_error,server,sha256,previous_sha256,by$/);
+    assert.match(csv.stdout.split('\r\n')[0]!, /,tool,arguments_sha256,arguments,duration_ms,is_error,server,sha256,previous_sha256,by(,|$)/);
   });
 });
