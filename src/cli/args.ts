@@ -105,6 +105,16 @@ export function groupHelp(group: CommandGroup): string {
   ].join('\n');
 }
 
+/**
+ * A group's answer when its subcommand word asks for help (`help`, `--help`, `-h`: its help, exit 0)
+ * or is missing (its help, exit 2 for the usage error); undefined for any other word.
+ */
+export function groupHelpAnswer(group: CommandGroup, sub: string | undefined, out: { write(text: string): unknown }): number | undefined {
+  if (sub !== undefined && sub !== 'help' && sub !== '--help' && sub !== '-h') return undefined;
+  out.write(groupHelp(group));
+  return sub === undefined ? 2 : 0;
+}
+
 /** Whether the arguments ask for help (before a `--`), whatever else they hold. */
 export function asksForHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');

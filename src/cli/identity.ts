@@ -6,7 +6,7 @@ import { LedgerError } from '../store/ledger/errors';
 import { Ledger } from '../store/ledger/ledger';
 import { FileSuspensionRegistry, SuspensionFileError } from '../store/suspensions/file-registry';
 import type { CommandGroup } from './args';
-import { commandSpec, groupHelp, parseCommandArgs } from './args';
+import { commandSpec, groupHelpAnswer, parseCommandArgs } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { counted } from '../contracts/wording';
@@ -91,18 +91,12 @@ async function resume(argv: string[], io: CliIo): Promise<number> {
 /** `tollgate identity resume (--user U | --agent A [--user U]) [--data-dir DIR]` */
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
+  const help = groupHelpAnswer(identityGroup, sub, io.stdout);
+  if (help !== undefined) return help;
   try {
     switch (sub) {
       case 'resume':
         return await resume(rest, io);
-      case undefined:
-        io.stdout.write(groupHelp(identityGroup));
-        return 2;
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout.write(groupHelp(identityGroup));
-        return 0;
       default:
         throw new UsageError(`unknown subcommand '${sub}': identity resume`);
     }

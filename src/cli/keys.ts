@@ -3,7 +3,7 @@ import type { Revocation } from '../engine/identity/revocation';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { addRevocations, RevocationListError } from '../store/revocation-list';
 import { KeyRingError, MAX_SESSION_TOKEN_TTL_MS, rotateSessionKeys } from '../store/session-key';
-import { commandSpec, groupHelp, parseCommandArgs } from './args';
+import { commandSpec, groupHelpAnswer, parseCommandArgs } from './args';
 import type { CommandGroup } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
@@ -56,15 +56,11 @@ async function rotate(argv: string[], io: CliIo): Promise<number> {
 
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
+  const help = groupHelpAnswer(keysGroup, sub, io.stdout);
+  if (help !== undefined) return help;
   switch (sub) {
     case 'rotate':
       return rotate(rest, io);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      io.stdout.write(groupHelp(keysGroup));
-      return sub === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown subcommand '${sub}': use tollgate keys rotate`);
   }

@@ -6,7 +6,7 @@ import { ADMIN_PREFIX, ADMIN_TOKEN_FILE, TOOL_APPROVAL_PATH } from '../contracts
 import type { ToolApprovalResponse } from '../contracts/admin';
 import { resolveDataDir } from '../store/data-dir';
 import type { CommandGroup } from './args';
-import { commandSpec, groupHelp, parseCommandArgs } from './args';
+import { commandSpec, groupHelpAnswer, parseCommandArgs } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { runBridge } from './mcp-bridge';
@@ -110,19 +110,13 @@ async function approve(argv: string[], io: CliIo): Promise<number> {
 
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
+  const help = groupHelpAnswer(mcpGroup, sub, io.stdout);
+  if (help !== undefined) return help;
   switch (sub) {
     case 'bridge':
       return bridge(rest, io);
     case 'approve':
       return approve(rest, io);
-    case undefined:
-      io.stdout.write(groupHelp(mcpGroup));
-      return 2;
-    case 'help':
-    case '--help':
-    case '-h':
-      io.stdout.write(groupHelp(mcpGroup));
-      return 0;
     default:
       throw new UsageError(`unknown subcommand '${sub}' (bridge or approve)`);
   }
