@@ -154,7 +154,7 @@ export class ToolCallGovernor {
 
   /** Appends a decision record; its id once durable, null when it could not be recorded. */
   private async durable(body: DecisionBody): Promise<string | null> {
-    const appended = this.p.recorder.append(body);
+    const appended = this.p.recorder.appendDecision(body);
     if (!appended) return null;
     return appended.durable.then(
       () => appended.record.id,
