@@ -72,7 +72,7 @@ function SpendTable({ rows, title, testid }: { rows: SpendRow[]; title: string; 
         <thead><tr><th>{title.replace('Spend by ', '')}</th><th class="num">Requests</th><th class="num">Tokens in / out</th><th class="num">USD</th></tr></thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.key}><td>{r.key}</td><td class="num">{r.requests}</td><td class="num">{r.input_tokens} / {r.output_tokens}</td><td class="num">{formatUsd(r.usd)}</td></tr>
+            <tr key={r.key}><td>{r.key || <span class="muted">none named (tool calls)</span>}</td><td class="num">{r.requests}</td><td class="num">{r.input_tokens} / {r.output_tokens}</td><td class="num">{formatUsd(r.usd)}</td></tr>
           ))}
         </tbody>
       </table>
