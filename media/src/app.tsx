@@ -1,6 +1,6 @@
 // The dashboard, one app for both hosts: live buckets per identity and rule, budgets with their
 // alert thresholds, spend by person, agent and model, spend over time, refusals as they happen,
-// the policy in force and recent decisions. It receives whole states from a HostChannel (the
+// tool calls and approvals waiting, the policy in force and recent decisions. It receives whole states from a HostChannel (the
 // editor's webview or a browser on a gateway) and keeps only its filters.
 
 import { useEffect, useState } from 'preact/hooks';
@@ -14,6 +14,7 @@ import { formatUsd } from '../../src/views/status-model';
 import type { DecisionSummary, SpendRow } from '../../src/contracts/ledger-queries';
 import type { HostChannel } from './host-channel';
 import { SpendOverTime } from './spend-chart';
+import { ToolsSection } from './tools-section';
 
 function savedFilters(channel: HostChannel): DashboardFilters {
   const saved = channel.savedView() as { filters?: unknown } | undefined;
@@ -71,7 +72,7 @@ function SpendTable({ rows, title, testid }: { rows: SpendRow[]; title: string; 
         <thead><tr><th>{title.replace('Spend by ', '')}</th><th class="num">Requests</th><th class="num">Tokens in / out</th><th class="num">USD</th></tr></thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.key}><td>{r.key}</td><td class="num">{r.requests}</td><td class="num">{r.input_tokens} / {r.output_tokens}</td><td class="num">{formatUsd(r.usd)}</td></tr>
+            <tr key={r.key}><td>{r.key || <span class="muted">none named (tool calls)</span>}</td><td class="num">{r.requests}</td><td class="num">{r.input_tokens} / {r.output_tokens}</td><td class="num">{formatUsd(r.usd)}</td></tr>
           ))}
         </tbody>
       </table>
@@ -192,6 +193,7 @@ export function App({ channel }: { channel: HostChannel }): preact.JSX.Element {
             <SpendTable rows={spendRows(snap.spend.byModel, filters.model)} title="Spend by model" testid="spend-model" />
             <SpendTable rows={spendRows(snap.spend.byAgent, filters.identity)} title="Spend by agent" testid="spend-agent" />
           </div>
+          <ToolsSection snap={snap} identity={filters.identity} />
           <section data-testid="recent">
             <h2>Recent decisions</h2>
             <table>

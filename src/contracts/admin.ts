@@ -3,7 +3,8 @@
 // in the proxy's data dir (mode 0600). The extension host and the CLI import these types; the
 // webview gets them through src/protocol.ts.
 
-import type { DecisionSummary, SpendRow } from './ledger-queries';
+import type { PendingApprovalsResponse } from './approvals';
+import type { DecisionSummary, SpendRow, ToolActivity } from './ledger-queries';
 
 export const ADMIN_PREFIX = '/_tollgate';
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -60,7 +61,18 @@ export interface StateSnapshot {
   readonly todayUsd: number;
   /** The limits and budgets of the bundle in force. Absent from a proxy older than this field. */
   readonly rules?: readonly RuleSummary[];
+  /**
+   * Tool calls today and over the last SPEND_HISTORY_DAYS days (MCP tools/calls by agent, server and
+   * tool with their refusals; per agent also the tool calls models asked for), and the newest
+   * refused MCP calls. Absent from a proxy older than this field.
+   */
+  readonly tools?: ToolActivity;
+  /** MCP calls waiting for a person's approval (tools.approval). Absent where nothing can hold a call for approval. */
+  readonly approvals?: PendingApprovalsResponse;
 }
+
+/** How many of the newest refused MCP tool calls a snapshot lists. */
+export const TOOL_REFUSALS_SHOWN = 20;
 
 /** One limit or budget of the bundle in force, as a line for people. */
 export interface RuleSummary {

@@ -51,3 +51,49 @@ export interface TimeRange {
   since?: string;
   until?: string;
 }
+
+/**
+ * Tool calls grouped one way: `agent` keys on `user/agent`, `server` on the MCP server's name,
+ * `tool` on `<server>/<tool>` (the server's own name for the tool).
+ */
+export interface ToolCallRow {
+  key: string;
+  /** MCP tools/call decisions through the gateway. */
+  calls: number;
+  /** Of those, the refused ones (a shadow refusal let the call through and is not counted). */
+  refused: number;
+  /** `agent` rows: the tool calls models asked for in their responses (settle records' `tool_calls`); 0 for the other groupings. */
+  model_tool_calls: number;
+}
+
+export interface ToolCallGroups {
+  byAgent: ToolCallRow[];
+  byServer: ToolCallRow[];
+  byTool: ToolCallRow[];
+}
+
+/** A refused MCP tools/call, newest first. */
+export interface ToolRefusalSummary {
+  id: string;
+  time: string;
+  user: string;
+  agent: string;
+  server: string;
+  /** The server's own name for the tool. */
+  tool: string;
+  rule: string | null;
+  status: number;
+}
+
+/** Tool calls per UTC day `today` and over the days from `since` (a UTC day) on, and the newest refused MCP calls. */
+export interface ToolActivityQuery {
+  today: string;
+  since: string;
+  refusals: number;
+}
+
+export interface ToolActivity {
+  today: ToolCallGroups;
+  window: ToolCallGroups;
+  refusals: ToolRefusalSummary[];
+}

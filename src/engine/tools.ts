@@ -1,3 +1,5 @@
+import type { ModelCall } from '../contracts/call';
+import type { Usage } from './decision';
 import { anyGlobMatch } from './glob';
 import type { Identity } from './identity/identity';
 import type { Policy } from './policy/model';
@@ -10,6 +12,23 @@ import type { Policy } from './policy/model';
 export function mcpToolName(server: string, tool: string): string {
   return `mcp__${server}__${tool}`;
 }
+
+/** The provider an MCP tools/call is recorded and decided under. */
+export const MCP_PROVIDER = 'mcp';
+
+/**
+ * One MCP tools/call as the engine decides it: provider `mcp`, route `<server>/<tool>`, the tools
+ * entitlement instead of a model's, one request and one tool call, named, so `cost: tool_calls`
+ * limits and `when: { tool }` count it as they count a model's. The gateway and a replay build it
+ * here, so both decide the same call. `texts` are what classification detectors read.
+ */
+export function mcpToolCall(server: string, tool: string, texts: readonly string[] = []): ModelCall {
+  const toolName = mcpToolName(server, tool);
+  return { provider: MCP_PROVIDER, style: MCP_PROVIDER, route: `${server}/${tool}`, kind: 'tool', tool: toolName, tools: [toolName], toolCalls: 1, stream: false, inputTokens: 0, choices: 1, texts };
+}
+
+/** What a tools/call settles at: no tokens, and the one tool call it held (the call's usage names none). */
+export const MCP_TOOL_CALL_USAGE: Usage = { input_tokens: 0, output_tokens: 0 };
 
 /** What one identity may do with tools. */
 export interface ToolEntitlement {

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
 import { ADMIN_PREFIX, TOOL_APPROVAL_PATH } from '../contracts/admin';
+import type { PendingApprovalsResponse } from '../contracts/approvals';
 import { readBody } from './body';
 import { DashboardSite } from './dashboard-site';
 
@@ -14,6 +15,8 @@ export interface AdminSource {
   resume?(target: ResumeRequest): Promise<ResumeResponse>;
   /** A person approves a changed MCP tool definition. */
   approveTool?(server: string, tool: string, by: string): ToolApprovalResponse;
+  /** The MCP calls waiting for a person's approval (tools.approval), added to every state snapshot. */
+  pendingApprovals?(): PendingApprovalsResponse;
 }
 
 /** The largest body the admin API reads: a resume request is a few names. */
@@ -113,7 +116,7 @@ export class AdminApi {
       case '/health':
         return json(res, 200, this.source.health());
       case '/state':
-        return json(res, 200, await this.source.snapshot());
+        return json(res, 200, await this.state());
       case '/decisions':
         return json(res, 200, (await this.source.snapshot()).recent);
       case '/events':
@@ -123,6 +126,13 @@ export class AdminApi {
       default:
         return json(res, 404, { error: { message: `no admin route ${path}` } });
     }
+  }
+
+  /** The snapshot with the calls waiting for approval, where something holds calls for a person. */
+  private async state(): Promise<StateSnapshot> {
+    const snapshot = await this.source.snapshot();
+    const approvals = this.source.pendingApprovals?.();
+    return approvals ? { ...snapshot, approvals } : snapshot;
   }
 
   /** POST /_tollgate/identity/resume: the one admin action that changes state, for the team dashboard. */

@@ -21,7 +21,7 @@ import { ruleSummaries } from '../views/policy-summary';
 import { AdminApi } from './admin';
 import { DivergenceMonitor, viewOf } from './divergence-monitor';
 import type { SuspensionRegistry } from '../engine/divergence/suspension';
-import { SPEND_HISTORY_DAYS } from '../contracts/admin';
+import { SPEND_HISTORY_DAYS, TOOL_REFUSALS_SHOWN } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot, ToolApprovalResponse } from '../contracts/admin';
 import { mcpToolName } from '../engine/tools';
 import { ToolPins } from '../store/tool-pins';
@@ -349,9 +349,10 @@ export class ProxyServer {
     const today = new Date(now).toISOString().slice(0, 10);
     const ledger = this.o.ledger;
     const history = { since: new Date(Date.parse(today) - (SPEND_HISTORY_DAYS - 1) * 86_400_000).toISOString() };
-    const [recent, byUser, byAgent, byModel, byDay, userDays, agentDays, modelDays] = await Promise.all([
+    const [recent, byUser, byAgent, byModel, byDay, userDays, agentDays, modelDays, tools] = await Promise.all([
       ledger.recentDecisions(50), ledger.spendBy('user'), ledger.spendBy('agent'), ledger.spendBy('model'), ledger.spendBy('day'),
       ledger.spendBy('user-day', history), ledger.spendBy('agent-day', history), ledger.spendBy('model-day', history),
+      ledger.toolActivity({ today, since: history.since, refusals: TOOL_REFUSALS_SHOWN }),
     ]);
     return {
       time: new Date(now).toISOString(),
@@ -361,6 +362,7 @@ export class ProxyServer {
       spend: { byUser, byAgent, byModel, byDay, overTime: { byUser: userDays, byAgent: agentDays, byModel: modelDays } },
       todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
       rules: ruleSummaries(this.context.policy),
+      tools,
     };
   }
 

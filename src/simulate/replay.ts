@@ -10,8 +10,9 @@ import type { Suspension } from '../engine/divergence/suspension';
 import { suspensionKeysOf, watchedIdentities } from '../engine/divergence/suspension';
 import { DivergenceWatch } from '../engine/divergence/watch';
 import { MemoryStore } from '../store/memory-store';
-import type { TrafficLine } from './traffic';
-import { callFor } from './traffic';
+import { MCP_TOOL_CALL_USAGE } from '../engine/tools';
+import type { ModelTrafficLine, TrafficLine } from './traffic';
+import { callFor, isToolLine } from './traffic';
 
 // Replays traffic through the engine's own decide() and settle(), with a fresh in-memory store
 // and each line's time as the clock: the same rules the proxy enforces, never a second copy.
@@ -28,6 +29,8 @@ export interface LineResult {
 
 export interface FirstRefusal {
   readonly time: string;
+  /** The traffic file's line (1-based). */
+  readonly line: number;
   readonly rule: string;
   readonly reason: string;
 }
@@ -48,6 +51,10 @@ export interface IdentityReport {
   output_tokens: number;
   /** Each declared tool the bundle would strip from this person's requests, with how many requests. */
   tools_stripped: Record<string, number>;
+  /** MCP tools/call lines (`provider: "mcp"`) among this person's requests. */
+  mcp_calls: number;
+  /** Each MCP tool (`mcp__<server>__<tool>`) whose calls were refused, with how many. */
+  mcp_refused: Record<string, number>;
 }
 
 export interface Totals {
@@ -84,7 +91,7 @@ export interface PolicyReport {
 }
 
 function emptyRow(user: string): IdentityReport {
-  return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0, tools_stripped: {} };
+  return { user, agents: [], roles: [], requests: 0, allowed: 0, downgraded: 0, refused: 0, refused_by_rule: {}, first_refusal: null, usd: 0, input_tokens: 0, output_tokens: 0, tools_stripped: {}, mcp_calls: 0, mcp_refused: {} };
 }
 
 /**
@@ -126,6 +133,17 @@ class DivergenceReplay {
   }
 }
 
+/** The usage a model line settles at: its real output when it knows it, else none (the reserved worst case). */
+function modelUsage(t: ModelTrafficLine, inputTokens: number): Usage | undefined {
+  if (t.outputTokens === undefined) return undefined;
+  return {
+    input_tokens: inputTokens, output_tokens: t.outputTokens,
+    ...(t.cacheReadTokens !== undefined ? { cache_read_input_tokens: t.cacheReadTokens } : {}),
+    ...(t.cacheWriteTokens !== undefined ? { cache_write_input_tokens: t.cacheWriteTokens } : {}),
+    ...(t.toolCalls !== undefined ? { tool_calls: t.toolCalls } : {}),
+  };
+}
+
 export class Replay {
   private readonly engine: Engine;
   private readonly divergence: DivergenceReplay | undefined;
@@ -155,10 +173,14 @@ export class Replay {
   async step(t: TrafficLine, line: number): Promise<LineResult> {
     const identity = this.identityOf(t);
     const call = callFor(this.policy, t, line);
-    const suspension = this.divergence?.suspensionOf(identity);
-    const d = await this.engine.decide({ identity, call, trace: t.trace, declaredLabels: t.classification, suspension }, t.time);
+    const tool = isToolLine(t);
+    // The MCP gateway decides a tools/call as the proxy does it today: without a trace (MCP requests
+    // carry none), and outside guards.divergence, which watches model calls only.
+    const divergence = tool ? undefined : this.divergence;
+    const suspension = divergence?.suspensionOf(identity);
+    const d = await this.engine.decide({ identity, call, trace: tool ? undefined : t.trace, declaredLabels: t.classification, suspension }, t.time);
     // Every decided call counts, refused ones too, as the proxy counts them; not the suspension's own refusals.
-    if (!suspension) this.divergence?.count(identity, { calls: 1, tokens: 0, usd: 0 }, t.time, line);
+    if (!suspension) divergence?.count(identity, { calls: 1, tokens: 0, usd: 0 }, t.time, line);
     let row = this.rows.get(identity.user);
     if (!row) {
       row = emptyRow(identity.user);
@@ -168,26 +190,23 @@ export class Replay {
     if (!row.agents.includes(identity.agent)) row.agents.push(identity.agent);
     row.requests++;
     this.totals.requests++;
+    if (tool) row.mcp_calls++;
     if (d.outcome === 'refuse') {
       row.refused++;
       this.totals.refused++;
       const rule = d.rule ?? 'unknown';
       row.refused_by_rule[rule] = (row.refused_by_rule[rule] ?? 0) + 1;
       this.totals.refused_by_rule[rule] = (this.totals.refused_by_rule[rule] ?? 0) + 1;
-      if (!row.first_refusal) row.first_refusal = { time: new Date(t.time).toISOString(), rule, reason: d.reason };
+      if (call.tool) row.mcp_refused[call.tool] = (row.mcp_refused[call.tool] ?? 0) + 1;
+      if (!row.first_refusal) row.first_refusal = { time: new Date(t.time).toISOString(), line, rule, reason: d.reason };
       return { outcome: d.outcome, rule: d.rule, reason: d.reason, usd: 0 };
     }
     // The call ran: charge its real output when the line knows it, else the reserved worst case,
     // as the proxy does for a call whose usage never arrived.
-    const usage: Usage | undefined = t.outputTokens === undefined ? undefined : {
-      input_tokens: call.inputTokens, output_tokens: t.outputTokens,
-      ...(t.cacheReadTokens !== undefined ? { cache_read_input_tokens: t.cacheReadTokens } : {}),
-      ...(t.cacheWriteTokens !== undefined ? { cache_write_input_tokens: t.cacheWriteTokens } : {}),
-      ...(t.toolCalls !== undefined ? { tool_calls: t.toolCalls } : {}),
-    };
-    for (const tool of d.strippedTools ?? []) row.tools_stripped[tool] = (row.tools_stripped[tool] ?? 0) + 1;
+    const usage = tool ? MCP_TOOL_CALL_USAGE : modelUsage(t, call.inputTokens);
+    for (const stripped of d.strippedTools ?? []) row.tools_stripped[stripped] = (row.tools_stripped[stripped] ?? 0) + 1;
     const s = await this.engine.settle(d, usage, t.time);
-    this.divergence?.count(identity, { calls: 0, tokens: s.usage.input_tokens + s.usage.output_tokens, usd: s.usd }, t.time, line);
+    divergence?.count(identity, { calls: 0, tokens: s.usage.input_tokens + s.usage.output_tokens, usd: s.usd }, t.time, line);
     if (d.outcome === 'downgrade') {
       row.downgraded++;
       this.totals.downgraded++;

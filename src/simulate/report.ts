@@ -26,7 +26,7 @@ function table(r: PolicyReport): string[] {
   const head = ['identity', 'requests', 'allowed', 'downgraded', 'refused', 'cost', 'first refusal'];
   const rows = r.identities.map((i) => [
     i.user, String(i.requests), String(i.allowed), String(i.downgraded), String(i.refused), usd(i.usd),
-    i.first_refusal ? `${i.first_refusal.time} ${i.first_refusal.rule}` : '-',
+    i.first_refusal ? `${i.first_refusal.time} ${i.first_refusal.rule} (line ${i.first_refusal.line})` : '-',
   ]);
   const t: Totals = r.totals;
   rows.push(['total', String(t.requests), String(t.allowed), String(t.downgraded), String(t.refused), usd(t.usd), '']);
@@ -41,6 +41,7 @@ function table(r: PolicyReport): string[] {
     const who = r.identities[n];
     if (who && who.refused > 0) lines.push(`  refused by ${byRule(who.refused_by_rule)}`);
     if (who && Object.keys(who.tools_stripped).length > 0) lines.push(`  tools stripped: ${byRule(who.tools_stripped)}`);
+    if (who && Object.keys(who.mcp_refused).length > 0) lines.push(`  MCP tool calls refused: ${byRule(who.mcp_refused)} (of ${who.mcp_calls})`);
   });
   if (t.refused > 0) lines.push(`  refused in total by ${byRule(t.refused_by_rule)}`);
   for (const s of r.suspensions) {

@@ -1,6 +1,7 @@
 import type { ModelCall, StyleName } from '../contracts/call';
 import { MalformedRequestError } from '../contracts/call';
 import type { Policy } from '../engine/policy/model';
+import { MCP_PROVIDER, mcpToolCall } from '../engine/tools';
 import type { ProviderAdapter } from '../providers/adapter';
 import { adapterFor, ProviderRegistryError } from '../providers/registry';
 
@@ -12,12 +13,19 @@ export interface TrafficMessage {
   readonly content: string;
 }
 
-export interface TrafficLine {
+/** What every line says: when, and who. */
+interface LineIdentity {
   /** Milliseconds since the epoch, parsed from the line's ISO 8601 `time`. */
   readonly time: number;
   readonly user: string;
   readonly agent?: string;
   readonly roles?: readonly string[];
+  /** Labels the request carried (what the ledger recorded), so weights and `when` filters replay. */
+  readonly classification?: readonly string[];
+}
+
+/** A model call. */
+export interface ModelTrafficLine extends LineIdentity {
   readonly provider: string;
   readonly route?: string;
   readonly model: string;
@@ -29,12 +37,23 @@ export interface TrafficLine {
   readonly cacheReadTokens?: number;
   readonly cacheWriteTokens?: number;
   readonly trace?: string;
-  /** Labels the request carried (what the ledger recorded), so weights and `when` filters replay. */
-  readonly classification?: readonly string[];
   /** The tools the request declared to the model, by name: checked against the bundle's tools section. */
   readonly tools?: readonly string[];
   /** The tool calls the response asked for; without it, a call declaring tools is charged the one it held. */
   readonly toolCalls?: number;
+}
+
+/** An MCP tools/call through the gateway (`provider: "mcp"`): the server and the server's own name for the tool. */
+export interface ToolTrafficLine extends LineIdentity {
+  readonly provider: typeof MCP_PROVIDER;
+  readonly server: string;
+  readonly tool: string;
+}
+
+export type TrafficLine = ModelTrafficLine | ToolTrafficLine;
+
+export function isToolLine(t: TrafficLine): t is ToolTrafficLine {
+  return t.provider === MCP_PROVIDER;
 }
 
 export type TrafficErrorReason = 'json' | 'field' | 'order' | 'provider' | 'request';
@@ -55,6 +74,8 @@ export class TrafficError extends Error {
 }
 
 const FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'route', 'model', 'input_tokens', 'messages', 'max_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_write_input_tokens', 'trace', 'classification', 'tools', 'tool_calls']);
+/** An MCP line names a server and a tool and nothing a model call counts: the gateway decides it on those and the identity alone. */
+const TOOL_FIELDS = new Set(['time', 'user', 'agent', 'roles', 'provider', 'server', 'tool', 'classification']);
 
 function count(o: Record<string, unknown>, name: string, line: number): number | undefined {
   const v = o[name];
@@ -92,10 +113,9 @@ export function parseTrafficLine(source: string, line: number): TrafficLine | un
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TrafficError('json', line, 'a traffic line must be a JSON object');
   const o = value as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!FIELDS.has(k)) throw new TrafficError('field', line, `unknown field "${k}"`);
-  const timeText = text(o, 'time', line, true)!;
-  const time = Date.parse(timeText);
-  if (Number.isNaN(time)) throw new TrafficError('field', line, `"time" must be an ISO 8601 time, not '${timeText}'`);
+  if (o.provider === MCP_PROVIDER) return toolLineOf(o, line);
+  for (const k of Object.keys(o)) if (!FIELDS.has(k)) throw new TrafficError('field', line, TOOL_FIELDS.has(k) ? `"${k}" belongs to an MCP line ("provider": "${MCP_PROVIDER}")` : `unknown field "${k}"`);
+  const time = timeOf(o, line);
   const inputTokens = count(o, 'input_tokens', line);
   let messages: TrafficMessage[] | undefined;
   if (o.messages !== undefined) {
@@ -132,6 +152,35 @@ export function parseTrafficLine(source: string, line: number): TrafficLine | un
   };
 }
 
+function timeOf(o: Record<string, unknown>, line: number): number {
+  const timeText = text(o, 'time', line, true)!;
+  const time = Date.parse(timeText);
+  if (Number.isNaN(time)) throw new TrafficError('field', line, `"time" must be an ISO 8601 time, not '${timeText}'`);
+  return time;
+}
+
+/** MCP server names as the bundle allows them (the schema's pattern): never a `/`, so a route `<server>/<tool>` splits at its first. */
+const SERVER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+function toolLineOf(o: Record<string, unknown>, line: number): ToolTrafficLine {
+  for (const k of Object.keys(o)) {
+    if (!TOOL_FIELDS.has(k)) throw new TrafficError('field', line, FIELDS.has(k) ? `"${k}" does not apply to an MCP line (it takes ${[...TOOL_FIELDS].join(', ')})` : `unknown field "${k}"`);
+  }
+  const time = timeOf(o, line);
+  const server = text(o, 'server', line, true)!;
+  if (!SERVER_NAME.test(server)) throw new TrafficError('field', line, `"server" must be an MCP server's name as the bundle names it (lower-case letters, digits, "_" and "-"), not '${server}'`);
+  return {
+    time,
+    user: text(o, 'user', line, true)!,
+    agent: text(o, 'agent', line, false),
+    roles: strings(o, 'roles', line),
+    provider: MCP_PROVIDER,
+    server,
+    tool: text(o, 'tool', line, true)!,
+    classification: strings(o, 'classification', line),
+  };
+}
+
 /** The route a line means when it names none: its provider style's generating route. */
 export function defaultRoute(style: StyleName): string {
   return adapterFor(style).defaultRoute;
@@ -143,6 +192,8 @@ export function defaultRoute(style: StyleName): string {
  * taken as already counted.
  */
 export function callFor(policy: Policy, t: TrafficLine, line: number): ModelCall {
+  // The same call the gateway decides for a tools/call; its arguments are not in a traffic line, so detectors read nothing and `classification` says what they found.
+  if (isToolLine(t)) return mcpToolCall(t.server, t.tool);
   const provider = policy.providers.get(t.provider);
   if (!provider) throw new TrafficError('provider', line, `provider '${t.provider}' is not in the policy (${[...policy.providers.keys()].join(', ') || 'none'})`);
   let adapter: ProviderAdapter;

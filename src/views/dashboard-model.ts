@@ -40,7 +40,8 @@ export interface BucketRow {
   readonly alertAt: readonly number[];
 }
 
-const contains = (hay: string, needle: string): boolean => needle === '' || hay.toLowerCase().includes(needle.toLowerCase());
+/** Whether `hay` holds `needle`, case-insensitive; an empty needle matches everything. */
+export const contains = (hay: string, needle: string): boolean => needle === '' || hay.toLowerCase().includes(needle.toLowerCase());
 
 export function bucketRows(accumulators: readonly AccumulatorView[], f: DashboardFilters): BucketRow[] {
   return accumulators

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ModelCall } from '../../contracts/call';
 import type { DecisionBody } from '../../contracts/audit-records';
 import type { Decision } from '../../engine/decision';
 import type { Identity } from '../../engine/identity/identity';
-import { mcpToolName, toolEntitlementFor } from '../../engine/tools';
+import { MCP_TOOL_CALL_USAGE, mcpToolCall, mcpToolName, toolEntitlementFor } from '../../engine/tools';
 import { Redactor } from '../../scan/redactor';
 import { decisionBody, settleBody } from '../../store/ledger/call-records';
 import type { CallRecorder } from '../../store/ledger/call-recorder';
@@ -85,9 +84,7 @@ export class ToolCallGovernor {
       // Fail closed: a call that cannot be recorded is not made.
       return { ok: false, refusal: { message: `tollgate cannot record decisions, so it refuses tool calls until it can: ${health.reason}`, data: { rule: 'ledger', tool: toolName, status: 503, decision: null } } };
     }
-    const call: ModelCall = { provider: 'mcp', style: 'mcp', route: `${server}/${tool}`, kind: 'tool', tool: toolName,
-      // One tool call, named, so `cost: tool_calls` limits and `when: { tool }` count it as they count a model's.
-      tools: [toolName], toolCalls: 1, stream: false, inputTokens: 0, choices: 1, texts: argumentTexts(args) };
+    const call = mcpToolCall(server, tool, argumentTexts(args));
     let decision: Decision;
     try {
       decision = await ctx.engine.decide({ identity, call, shadow: this.p.shadow }, started);
@@ -136,7 +133,7 @@ export class ToolCallGovernor {
   /** The call ended: its settle record says how and how long it took. */
   async settle(ctx: PolicyContext, open: OpenToolCall, end: { status: number; isError: boolean; aborted: boolean }): Promise<void> {
     const now = this.p.clock();
-    const settlement = await ctx.engine.settle(open.decision, { input_tokens: 0, output_tokens: 0 }, now).catch((err: Error) => {
+    const settlement = await ctx.engine.settle(open.decision, MCP_TOOL_CALL_USAGE, now).catch((err: Error) => {
       this.p.log.error(`settle: ${err.message}`);
       return undefined;
     });
@@ -157,7 +154,7 @@ export class ToolCallGovernor {
 
   /** Appends a decision record; its id once durable, null when it could not be recorded. */
   private async durable(body: DecisionBody): Promise<string | null> {
-    const appended = this.p.recorder.append(body);
+    const appended = this.p.recorder.appendDecision(body);
     if (!appended) return null;
     return appended.durable.then(
       () => appended.record.id,

@@ -109,6 +109,16 @@ export class CallRecorder {
     }
   }
 
+  /**
+   * Appends a decision made outside the call pipeline (an MCP tools/call): the views hear of it
+   * once it is durable, as they hear of the pipeline's.
+   */
+  appendDecision(body: DecisionBody): { record: AppendedRecord<DecisionBody>; durable: Promise<Sealed> } | undefined {
+    const appended = this.append(body);
+    void appended?.durable.then((sealed) => this.o.published('decision', summaryOf(appended.record, sealed.seq)), () => undefined);
+    return appended;
+  }
+
   /** Writes the refusals counted so far (on shutdown, so no refused client waits on a closed ledger). */
   flush(): void {
     this.digest.flush();

@@ -11,7 +11,7 @@ import type { ChainPoint, JournalStats } from './journal';
 import { JournalWriter } from './journal';
 import { indexRowOf } from './index-db';
 import type { IndexRow } from './index-db';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow } from '../../contracts/ledger-queries';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow, ToolActivity, ToolActivityQuery } from '../../contracts/ledger-queries';
 import type { QueryIndex } from './index-service';
 import { openIndexHere } from './index-service';
 import { ThreadIndex } from './index-thread';
@@ -104,6 +104,7 @@ export type CoreCall =
   | { op: 'unsettledSince'; since: string }
   | { op: 'removeThrough'; seq: number }
   | { op: 'hourly'; dimension: HourlyDimension; range: Required<TimeRange> }
+  | { op: 'tools'; query: ToolActivityQuery }
   | { op: 'roll' }
   | { op: 'drain' }
   | { op: 'close' };
@@ -115,6 +116,7 @@ export interface CoreAnswer {
   unsettledSince: Set<string>;
   removeThrough: void;
   hourly: HourlyRow[];
+  tools: ToolActivity;
   roll: void;
   drain: void;
   close: void;
@@ -261,6 +263,7 @@ export class LedgerCore {
       case 'spend':
       case 'settled':
       case 'hourly':
+      case 'tools':
         return this.requireIndex().ask(c);
       case 'unsettledSince':
         return this.index ? this.index.ask(c) : new Set<string>();

@@ -96,11 +96,33 @@ export interface TrafficRecordLine {
   classification?: string[];
 }
 
+/** An MCP tools/call as a traffic line: the server and the server's own name for the tool, from the record's route `<server>/<tool>`. */
+export interface ToolTrafficRecordLine {
+  time: string;
+  user: string;
+  agent: string;
+  roles: string[];
+  provider: 'mcp';
+  server: string;
+  tool: string;
+  classification?: string[];
+}
+
 interface PendingLine {
   readonly id: string;
-  readonly line: TrafficRecordLine;
+  readonly line: TrafficRecordLine | ToolTrafficRecordLine;
   readonly time: number;
   settled: boolean;
+}
+
+/** A model call's line, which waits for its settle. */
+interface PendingModelLine extends PendingLine {
+  readonly line: TrafficRecordLine;
+}
+
+/** A model call's line written without its settle: at the worst case it reserved. */
+function atWorstCase(p: PendingLine): void {
+  if (!p.settled && 'input_tokens' in p.line && p.line.max_tokens !== undefined) p.line.output_tokens = p.line.max_tokens;
 }
 
 /** How long (record time) a decision waits for its settle before it is written at its reserved worst case. */
@@ -121,20 +143,36 @@ function trafficLineOf(d: DecisionRecord): TrafficRecordLine {
   return line;
 }
 
+/** A tools/call's decision as a line; null when its route does not name a server and a tool (not the gateway's). */
+function toolTrafficLineOf(d: DecisionRecord): ToolTrafficRecordLine | null {
+  // Server names never hold a `/` (the bundle's schema): the route splits at its first.
+  const cut = d.route.indexOf('/');
+  if (cut <= 0 || cut === d.route.length - 1) return null;
+  const line: ToolTrafficRecordLine = {
+    time: d.time, user: d.identity.user, agent: d.identity.agent, roles: d.identity.roles, provider: 'mcp', server: d.route.slice(0, cut), tool: d.route.slice(cut + 1),
+  };
+  if (d.classification.length > 0) line.classification = d.classification;
+  return line;
+}
+
 /**
  * Turns recorded decisions and their settles into traffic lines, in decision order: the real
  * usage when the settle says it, else the reserved worst case (as a decision without a settle
  * counts). Streams: a decision waits only until its settle arrives or the horizon passes.
  */
-export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncGenerator<TrafficRecordLine> {
+export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncGenerator<TrafficRecordLine | ToolTrafficRecordLine> {
   const queue: PendingLine[] = [];
   let head = 0;
-  const byId = new Map<string, PendingLine>();
+  const byId = new Map<string, PendingModelLine>();
   for await (const r of records) {
     const now = Date.parse(r.time);
-    if (r.kind === 'decision') {
+    if (r.kind === 'decision' && r.provider === 'mcp' && r.tool !== null) {
+      // A tools/call replays from its decision alone: its settle adds nothing a replay counts.
+      const line = r.identity.user ? toolTrafficLineOf(r) : null;
+      if (line) queue.push({ id: r.id, line, time: now, settled: true });
+    } else if (r.kind === 'decision') {
       if (!r.identity.user || !r.model) continue;
-      const p: PendingLine = { id: r.id, line: trafficLineOf(r), time: now, settled: r.outcome === 'refuse' && !r.shadow };
+      const p: PendingModelLine = { id: r.id, line: trafficLineOf(r), time: now, settled: r.outcome === 'refuse' && !r.shadow };
       queue.push(p);
       if (!p.settled) byId.set(r.id, p);
     } else if (r.kind === 'settle') {
@@ -151,7 +189,7 @@ export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncG
       const p = queue[head++]!;
       // A settle arriving after the horizon is ignored: the line has been written.
       byId.delete(p.id);
-      if (!p.settled && p.line.max_tokens !== undefined) p.line.output_tokens = p.line.max_tokens;
+      atWorstCase(p);
       p.settled = true;
       yield p.line;
     }
@@ -162,7 +200,7 @@ export async function* trafficLines(records: AsyncIterable<AuditRecord>): AsyncG
   }
   for (; head < queue.length; head++) {
     const p = queue[head]!;
-    if (!p.settled && p.line.max_tokens !== undefined) p.line.output_tokens = p.line.max_tokens;
+    atWorstCase(p);
     yield p.line;
   }
 }

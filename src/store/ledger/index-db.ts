@@ -4,7 +4,9 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import type { AuditRecord, DecisionOutcome } from '../../contracts/audit-records';
 import { roundUsd } from '../../contracts/audit-records';
-import type { DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type {
+  DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange, ToolActivity, ToolActivityQuery, ToolCallGroups, ToolCallRow,
+} from '../../contracts/ledger-queries';
 import type { JournalPosition } from './segments';
 
 /*
@@ -42,6 +44,11 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
  * `totals` and `day_totals` hold the same sums over every rolled-up decision, per person, agent and
  * model and per day: what the dashboard asks (spend over the whole ledger) reads them, not the rollup.
  *
+ * `tool_days` counts tool calls per UTC day, person and agent as their records arrive, never rolled
+ * up: MCP tools/calls (provider `mcp`) per route `<server>/<tool>`, with their refusals, and on the
+ * row with route '' the tool calls models asked for in their responses (settle records'
+ * `tool_calls`). It grows with the days and the agents and tools active in them, not with the calls.
+ *
  * `rolled` names, for each hour (or day kept whole) with rolled-up decisions, how far the index
  * covered when it last rolled one of them: a settle up to there was applied before its decision was
  * rolled up, so it is in the journal up to there; one after it is in `late_settles`.
@@ -72,11 +79,16 @@ CREATE TABLE IF NOT EXISTS totals (
 CREATE TABLE IF NOT EXISTS day_totals (
   day TEXT PRIMARY KEY, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, usd REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tool_days (
+  day TEXT NOT NULL, user TEXT NOT NULL, agent TEXT NOT NULL, route TEXT NOT NULL,
+  calls INTEGER NOT NULL, refused INTEGER NOT NULL, model_tool_calls INTEGER NOT NULL,
+  PRIMARY KEY (day, user, agent, route)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS late_settles (id TEXT PRIMARY KEY, usd REAL, input_tokens INTEGER, output_tokens INTEGER) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS older AS SELECT * FROM decisions WHERE 0;
 `;
 
-const SCHEMA_VERSION = '3';
+const SCHEMA_VERSION = '4';
 
 /** What a snapshot covers: the last record indexed and where the journal continues after it. */
 export interface IndexCoverage {
@@ -127,7 +139,7 @@ const TOTALS: Record<SpendDimension, string> = {
  */
 export type IndexRow =
   | readonly ['decision', string, number, string, string, string, string, string, string | null, string, string, string, number, string | null, number, number, number, number]
-  | readonly ['settle', number, number | null, number | null, string];
+  | readonly ['settle', number, number | null, number | null, string, number | null];
 
 /** The index's row for a record; null for kinds it does not keep (checkpoints). */
 export function indexRowOf(r: AuditRecord): IndexRow | null {
@@ -137,7 +149,8 @@ export function indexRowOf(r: AuditRecord): IndexRow | null {
       r.outcome, r.status, r.rule, r.shadow ? 1 : 0, r.reserved.usd, r.reserved.input_tokens, r.reserved.output_tokens,
     ];
   }
-  if (r.kind === 'settle') return ['settle', r.usd, r.usage.input_tokens, r.usage.output_tokens, r.decision];
+  // A settle written before tool calls were counted has no tool_calls.
+  if (r.kind === 'settle') return ['settle', r.usd, r.usage.input_tokens, r.usage.output_tokens, r.decision, r.tool_calls ?? null];
   return null;
 }
 
@@ -200,9 +213,16 @@ function bucketEnd(bucket: string): string {
   return new Date(Date.parse(bucketStart(bucket)) + (bucket.length === 10 ? DAY_MS : HOUR_MS)).toISOString();
 }
 
+/** The provider MCP tools/call decisions are recorded under. */
+const MCP_PROVIDER = 'mcp';
+
+type SettleIndexRow = Extract<IndexRow, readonly ['settle', ...unknown[]]>;
+
 export class LedgerIndex {
   private insertDecision: Statement;
   private settleDecision: Statement;
+  private countToolCall: Statement;
+  private countModelToolCallsStmt: Statement;
   /** Every decision up to this seq is rolled up; after it, each is held in detail. */
   private rolledSeq: number;
   /** How many decisions are held in detail, at most: counted as they come, since COUNT(*) takes about 2 ms at the window's size. */
@@ -211,6 +231,7 @@ export class LedgerIndex {
   private constructor(private readonly db: Database) {
     this.insertDecision = this.prepareInsert();
     this.settleDecision = this.prepareSettle();
+    [this.countToolCall, this.countModelToolCallsStmt] = this.prepareToolCounts();
     this.rolledSeq = Number(this.meta('rolled_seq') ?? 0);
     this.held = this.countHeld();
   }
@@ -251,6 +272,24 @@ export class LedgerIndex {
     return this.db.prepare(`UPDATE decisions SET settled = 1, usd = ?, input_tokens = ?, output_tokens = ? WHERE id = ?`);
   }
 
+  private prepareToolCounts(): [Statement, Statement] {
+    return [
+      this.db.prepare(
+        `INSERT INTO tool_days (day, user, agent, route, calls, refused, model_tool_calls) VALUES (?, ?, ?, ?, 1, ?, 0)
+         ON CONFLICT (day, user, agent, route) DO UPDATE SET calls = calls + 1, refused = refused + excluded.refused`,
+      ),
+      this.db.prepare(
+        `INSERT INTO tool_days (day, user, agent, route, calls, refused, model_tool_calls) VALUES (?, ?, ?, '', 0, 0, ?)
+         ON CONFLICT (day, user, agent, route) DO UPDATE SET model_tool_calls = model_tool_calls + excluded.model_tool_calls`,
+      ),
+    ];
+  }
+
+  /** Counts the tool calls a model call's response asked for, on its decision's day, person and agent. */
+  countModelToolCalls(day: string, user: string, agent: string, n: number): void {
+    if (n > 0) this.countModelToolCallsStmt.run([day, user, agent, n]);
+  }
+
   private meta(key: string): string | null {
     const rows = this.db.exec('SELECT value FROM meta WHERE key = ?', [key]);
     return rows.length ? String(rows[0].values[0][0]) : null;
@@ -274,17 +313,19 @@ export class LedgerIndex {
    * Adds durable records' rows, in one transaction, and notes how far the index now covers.
    * Returns the settles whose decision is not held in detail: rolled up, or not in the index at all.
    */
-  addBatch(rows: readonly IndexRow[], coverage: IndexCoverage): Extract<IndexRow, readonly ['settle', ...unknown[]]>[] {
-    const missed: Extract<IndexRow, readonly ['settle', ...unknown[]]>[] = [];
+  addBatch(rows: readonly IndexRow[], coverage: IndexCoverage): SettleIndexRow[] {
+    const missed: SettleIndexRow[] = [];
     this.db.run('BEGIN');
     try {
       for (const row of rows) {
         if (row[0] === 'decision') {
           this.insertDecision.run(row.slice(1) as SqlValue[]);
           this.held++; // a replaced id counts twice until the next roll-up counts again
+          if (row[9] === MCP_PROVIDER) this.countToolCall.run([row[4], row[5], row[6], row[10], row[11] === 'refuse' && row[14] === 0 ? 1 : 0]);
         } else {
-          this.settleDecision.run(row.slice(1) as SqlValue[]);
+          this.settleDecision.run(row.slice(1, 5) as SqlValue[]);
           if (this.db.getRowsModified() === 0) missed.push(row);
+          else if (row[5]) this.countSettledToolCalls(row[4], row[5]);
         }
       }
       this.setMeta('coverage', JSON.stringify(coverage));
@@ -294,6 +335,47 @@ export class LedgerIndex {
       throw err;
     }
     return missed;
+  }
+
+  /** A held decision's day, person and agent take the tool calls its response asked for. */
+  private countSettledToolCalls(decisionId: string, n: number): void {
+    const rows = this.db.exec('SELECT day, user, agent FROM decisions WHERE id = ?', [decisionId]);
+    const v = rows[0]?.values[0];
+    if (v) this.countModelToolCalls(String(v[0]), String(v[1]), String(v[2]), n);
+  }
+
+  /** Tool calls grouped by agent, server and tool, on `today` and from `since` on, and the newest refused MCP calls held in detail. */
+  toolActivity(q: ToolActivityQuery): ToolActivity {
+    const groups = (where: string, day: string): ToolCallGroups => {
+      const select = (key: string, filter: string): ToolCallRow[] => {
+        const rows = this.db.exec(
+          `SELECT ${key} AS k, SUM(calls), SUM(refused), SUM(model_tool_calls) FROM tool_days WHERE ${where}${filter} GROUP BY k ORDER BY k`,
+          [day],
+        );
+        return (rows[0]?.values ?? []).map((v) => ({ key: String(v[0]), calls: Number(v[1]), refused: Number(v[2]), model_tool_calls: Number(v[3]) }));
+      };
+      return {
+        byAgent: select(`user || '/' || agent`, ''),
+        byServer: select(`substr(route, 1, instr(route, '/') - 1)`, ` AND route <> ''`),
+        byTool: select('route', ` AND route <> ''`),
+      };
+    };
+    const refused = this.db.exec(
+      `SELECT id, time, user, agent, route, rule, status FROM decisions WHERE provider = ? AND outcome = 'refuse' AND shadow = 0 ORDER BY seq DESC LIMIT ?`,
+      [MCP_PROVIDER, q.refusals],
+    );
+    return {
+      today: groups('day = ?', q.today),
+      window: groups('day >= ?', q.since),
+      refusals: (refused[0]?.values ?? []).map((v) => {
+        const route = String(v[4]);
+        const cut = route.indexOf('/');
+        return {
+          id: String(v[0]), time: String(v[1]), user: String(v[2]), agent: String(v[3]), server: route.slice(0, Math.max(0, cut)), tool: route.slice(cut + 1),
+          rule: nullableString(v[5]), status: Number(v[6]),
+        };
+      }),
+    };
   }
 
   /** How many decisions are held in detail. */
@@ -482,7 +564,7 @@ export class LedgerIndex {
 
   /** Forgets every decision and rollup (the index is then rebuilt from the pruned journal). */
   clear(): void {
-    this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM totals; DELETE FROM day_totals; DELETE FROM rolled; DELETE FROM late_settles;');
+    this.db.run('DELETE FROM decisions; DELETE FROM rollup; DELETE FROM totals; DELETE FROM day_totals; DELETE FROM rolled; DELETE FROM late_settles; DELETE FROM tool_days;');
     this.rolledSeq = 0;
     this.held = 0;
     this.setMeta('rolled_seq', '0');
@@ -614,6 +696,7 @@ export class LedgerIndex {
     // Some sql.js versions free prepared statements on export; prepare them again.
     this.insertDecision = this.prepareInsert();
     this.settleDecision = this.prepareSettle();
+    [this.countToolCall, this.countModelToolCallsStmt] = this.prepareToolCounts();
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {

@@ -5,7 +5,7 @@ import type { DetailRow, IndexCoverage, IndexRow } from './index-db';
 import { idTime } from './ids';
 import { readRolledDecisions } from './rolled-history';
 import type { RolledSpan } from './rolled-history';
-import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow } from '../../contracts/ledger-queries';
+import type { DecisionSummary, SpendDimension, SpendRow, TimeRange, HourlyDimension, HourlyRow, ToolActivity, ToolActivityQuery } from '../../contracts/ledger-queries';
 import type { ChainPoint } from './journal';
 import type { LedgerPaths } from './segments';
 import { listSegments, scanJournal } from './segments';
@@ -21,7 +21,8 @@ import { listSegments, scanJournal } from './segments';
  * last 50) only the newest decisions, held in detail; `spend` only sums (the dashboard asks over the
  * whole ledger, the admin API may give a range), from the detail and the rollup; `settled` and
  * `unsettledSince` (a replay) one call's state, held in detail for recent calls and read from the
- * journal for older ones; `removeThrough` (a prune) rebuilds from what the journal keeps. The
+ * journal for older ones; `tools` (the dashboard's tool calls) counts kept per day as records come,
+ * and refused MCP calls held in detail; `removeThrough` (a prune) rebuilds from what the journal keeps. The
  * export and verify read the journal itself, never the index.
  */
 
@@ -31,7 +32,8 @@ export type IndexQuery =
   | { op: 'settled'; id: string }
   | { op: 'unsettledSince'; since: string }
   | { op: 'removeThrough'; seq: number }
-  | { op: 'hourly'; dimension: HourlyDimension; range: Required<TimeRange> };
+  | { op: 'hourly'; dimension: HourlyDimension; range: Required<TimeRange> }
+  | { op: 'tools'; query: ToolActivityQuery };
 
 export interface IndexAnswer {
   recent: DecisionSummary[];
@@ -40,6 +42,7 @@ export interface IndexAnswer {
   unsettledSince: Set<string>;
   removeThrough: void;
   hourly: HourlyRow[];
+  tools: ToolActivity;
 }
 
 export interface QueryIndex {
@@ -141,6 +144,8 @@ export class IndexService {
         return this.unsettledSince(q.since);
       case 'hourly':
         return this.index.hourly(q.dimension, q.range);
+      case 'tools':
+        return this.index.toolActivity(q.query);
       case 'removeThrough':
         // The pruned records may lie anywhere in a rolled-up hour: rebuild from what the journal keeps.
         if (this.covered) await this.rebuild(this.covered.seq);
@@ -155,7 +160,10 @@ export class IndexService {
     this.covered = at;
     for (const s of missed) {
       const was = await this.rolledDecision(s[4]);
-      if (was) this.index.settleRolled(was, [s[1], s[2], s[3]]);
+      if (was) {
+        this.index.settleRolled(was, [s[1], s[2], s[3]]);
+        if (s[5]) this.index.countModelToolCalls(was[3], was[4], was[5], s[5]);
+      }
     }
     if (this.index.heldAtMost() > this.window + Math.ceil(this.window / 4)) this.index.rollUp(this.window, at.seq);
   }

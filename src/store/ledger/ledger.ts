@@ -10,7 +10,7 @@ import { IdGenerator } from './ids';
 import type { LedgerIo } from './io';
 import { nodeIo } from './io';
 import type { JournalStats } from './journal';
-import type { DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange } from '../../contracts/ledger-queries';
+import type { DecisionSummary, HourlyDimension, HourlyRow, SpendDimension, SpendRow, TimeRange, ToolActivity, ToolActivityQuery } from '../../contracts/ledger-queries';
 import { DirLock } from './lock';
 import { pruneJournal } from './prune';
 import type { PruneResult } from './prune';
@@ -255,6 +255,15 @@ export class Ledger {
    */
   hourly(dimension: HourlyDimension, range: Required<TimeRange>): Promise<HourlyRow[]> {
     return this.backend.call({ op: 'hourly', dimension, range: { since: normaliseTime(range.since), until: normaliseTime(range.until) } });
+  }
+
+  /**
+   * Tool calls by agent, MCP server and tool on the UTC day `today` and over the days from `since`
+   * on (MCP tools/calls with their refusals; per agent also the tool calls models asked for), and
+   * the newest `refusals` refused MCP calls among the decisions the index holds in detail.
+   */
+  toolActivity(query: ToolActivityQuery): Promise<ToolActivity> {
+    return this.backend.call({ op: 'tools', query: { today: query.today.slice(0, 10), since: query.since.slice(0, 10), refusals: query.refusals } });
   }
 
   /** Removes records older than `before`, leaving a signed checkpoint that stands for them. */

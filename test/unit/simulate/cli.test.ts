@@ -31,7 +31,7 @@ describe('tollgate simulate', () => {
     assert.deepEqual(Object.keys(report.policy), ['policy', 'totals', 'identities', 'suspensions']);
     assert.deepEqual(Object.keys(report.policy.totals), ['requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'usd']);
     assert.deepEqual(Object.keys(report.policy.identities[0]!), [
-      'user', 'agents', 'roles', 'requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'first_refusal', 'usd', 'input_tokens', 'output_tokens', 'tools_stripped',
+      'user', 'agents', 'roles', 'requests', 'allowed', 'downgraded', 'refused', 'refused_by_rule', 'first_refusal', 'usd', 'input_tokens', 'output_tokens', 'tools_stripped', 'mcp_calls', 'mcp_refused',
     ]);
     assert.equal(report.baseline, null);
     assert.equal(report.changes, null);
@@ -39,6 +39,7 @@ describe('tollgate simulate', () => {
     // bob's notebook fires 25 calls 40 ms apart: 20 fit the burst, less than one refills by 0.96 s.
     assert.deepEqual(byUser.get('bob@acme.dev')!.refused_by_rule, { 'agent-burst': 5 });
     assert.equal(byUser.get('bob@acme.dev')!.first_refusal!.time, '2026-11-23T09:00:00.800Z');
+    assert.equal(byUser.get('bob@acme.dev')!.first_refusal!.line, 23, 'the refusal names its line of the traffic file');
     assert.deepEqual(byUser.get('bob@acme.dev')!.agents, ['notebook', 'batch-eval']);
     assert.deepEqual(byUser.get('alice@acme.dev')!.refused_by_rule, { entitlements: 1 });
     assert.deepEqual(byUser.get('carol@acme.dev')!.refused_by_rule, { 'pii-flow': 2 });
@@ -50,7 +51,7 @@ describe('tollgate simulate', () => {
     const r = await runTollgate(['simulate', '--policy', proposed, '--traffic', examplePath, '--baseline-policy', referencePath]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^identity +requests +allowed +downgraded +refused +cost +first refusal$/m);
-    assert.match(r.stdout, /^bob@acme\.dev +55 +40 +0 +15 +\$0\.0680 +2026-11-23T09:00:00\.400Z agent-burst$/m);
+    assert.match(r.stdout, /^bob@acme\.dev +55 +40 +0 +15 +\$0\.0680 +2026-11-23T09:00:00\.400Z agent-burst \(line 13\)$/m);
     assert.match(r.stdout, /changes against the baseline:\n {2}bob@acme\.dev: 10 newly refused from 2026-11-23T09:00:00\.400Z \(agent-burst 10\); cost \$0\.1330 -> \$0\.0680$/m, "10 gpt-4o calls of $0.0065 fewer");
   });
 
