@@ -8,7 +8,9 @@
 //   GET  /_tollgate/approvals              -> PendingApprovalsResponse
 //   POST /_tollgate/approvals/<id>         <- ApprovalAnswerRequest -> ApprovalAnswerResponse
 //   GET  /_tollgate/events?approver=<who>  the event stream; `approver` says this reader asks a person
-// and adds `event: approval` (a PendingApproval) and `event: approval-resolved` (an ApprovalResolution).
+// (a call waits only while one listens) and is sent the calls already waiting when it joins. Every
+// reader, the dashboard too, gets `event: approval` (a PendingApproval) and `event: approval-resolved`
+// (an ApprovalResolution).
 
 export const APPROVALS_PATH = '/approvals';
 
@@ -22,6 +24,7 @@ export interface PendingApproval {
   /** Who asks: the verified person, their agent and session. */
   readonly user: string;
   readonly agent: string | null;
+  /** The MCP session asking (Mcp-Session-Id): what `allow-session` applies to. */
   readonly session: string | null;
   readonly server: string;
   /** The server's own name for the tool. */
@@ -57,6 +60,11 @@ export type ApprovalAnswerResponse =
   | { readonly ok: true; readonly resolution: ApprovalResolution }
   | { readonly ok: false; readonly reason: 'unknown' | 'already-decided' | 'expired'; readonly message: string };
 
+/** What the event stream carries about approvals: `event: approval` and `event: approval-resolved`. */
+export type ApprovalEvent =
+  | { readonly type: 'approval'; readonly pending: PendingApproval }
+  | { readonly type: 'approval-resolved'; readonly resolution: ApprovalResolution };
+
 /** How a pending call ended. */
 export interface ApprovalResolution {
   readonly id: string;
@@ -68,7 +76,8 @@ export interface ApprovalResolution {
 
 /** The decision record's account of an approval: who approved the call, or why it was not. */
 export interface ApprovalRecord {
-  readonly outcome: 'allowed' | 'denied' | 'timeout';
+  /** `abandoned`: the client left (cancelled the call, closed the session) while it waited. */
+  readonly outcome: 'allowed' | 'denied' | 'timeout' | 'abandoned';
   readonly by: string | null;
   /** `person` answered in the editor, `session` a person's earlier "for this session", `rule` or `token`. */
   readonly via: 'person' | 'session' | 'rule' | 'token' | null;
