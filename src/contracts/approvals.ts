@@ -57,6 +57,11 @@ export type ApprovalAnswerResponse =
   | { readonly ok: true; readonly resolution: ApprovalResolution }
   | { readonly ok: false; readonly reason: 'unknown' | 'already-decided' | 'expired'; readonly message: string };
 
+/** What the event stream carries about approvals: `event: approval` and `event: approval-resolved`. */
+export type ApprovalEvent =
+  | { readonly type: 'approval'; readonly pending: PendingApproval }
+  | { readonly type: 'approval-resolved'; readonly resolution: ApprovalResolution };
+
 /** How a pending call ended. */
 export interface ApprovalResolution {
   readonly id: string;
@@ -68,7 +73,8 @@ export interface ApprovalResolution {
 
 /** The decision record's account of an approval: who approved the call, or why it was not. */
 export interface ApprovalRecord {
-  readonly outcome: 'allowed' | 'denied' | 'timeout';
+  /** `abandoned`: the client left (cancelled the call, closed the session) while it waited. */
+  readonly outcome: 'allowed' | 'denied' | 'timeout' | 'abandoned';
   readonly by: string | null;
   /** `person` answered in the editor, `session` a person's earlier "for this session", `rule` or `token`. */
   readonly via: 'person' | 'session' | 'rule' | 'token' | null;

@@ -1,6 +1,6 @@
 import { anyGlobMatch } from './glob';
 import type { Identity } from './identity/identity';
-import type { Policy } from './policy/model';
+import type { ApprovalRule, Policy } from './policy/model';
 
 // Tools share one namespace across model-declared tools (`Bash`, `web_search`) and MCP tools
 // (`mcp__<server>__<tool>`), so one allow list governs what an agent may declare to a model and
@@ -47,4 +47,17 @@ export function toolEntitlementFor(policy: Policy, identity: Identity): ToolEnti
     recordsArguments: (tool) => anyGlobMatch(tools.recordArguments, tool),
     onUndeclared: tools.onUndeclared,
   };
+}
+
+/** The approval rule of the bundle that admits this identity's call of the tool without a person, if one does. */
+export function approvalRuleFor(policy: Policy, identity: Identity, tool: string): ApprovalRule | undefined {
+  for (const rule of policy.tools?.approvalRules ?? []) {
+    if (!anyGlobMatch(rule.tools, tool)) continue;
+    if (rule.users && !anyGlobMatch(rule.users, identity.user)) continue;
+    if (rule.roles && !rule.roles.some((r) => identity.roles.includes(r))) continue;
+    // As for exceptions: an agent the caller merely names in x-tollgate-agent is not vouched for.
+    if (rule.agents && (identity.agentAsserted || !anyGlobMatch(rule.agents, identity.agent))) continue;
+    return rule;
+  }
+  return undefined;
 }

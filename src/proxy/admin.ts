@@ -2,6 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
 import { ADMIN_PREFIX, TOOL_APPROVAL_PATH } from '../contracts/admin';
+import type { ApprovalAnswer, ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalEvent, PendingApproval } from '../contracts/approvals';
+import { APPROVALS_PATH } from '../contracts/approvals';
+import { ProxyError } from '../pipeline/errors';
 import { readBody } from './body';
 import { DashboardSite } from './dashboard-site';
 
@@ -14,6 +17,13 @@ export interface AdminSource {
   resume?(target: ResumeRequest): Promise<ResumeResponse>;
   /** A person approves a changed MCP tool definition. */
   approveTool?(server: string, tool: string, by: string): ToolApprovalResponse;
+  /** The MCP calls waiting for a person (tools.approval), and a person's answer to one. */
+  approvals?: {
+    pending(): PendingApproval[];
+    answer(id: string, answer: ApprovalAnswer, by: string): ApprovalAnswerResponse;
+  };
+  /** A reader of the event stream that asks a person came or went (for the log). */
+  approver?(name: string, event: 'joined' | 'left'): void;
 }
 
 /** The largest body the admin API reads: a resume request is a few names. */
@@ -21,6 +31,23 @@ const MAX_ADMIN_BODY = 4096;
 
 /** A person or agent name in a resume request: what an identity may be (e-mail, agent name), nothing more. */
 const NAME = /^[^\s\p{Cc}]{1,320}$/u;
+/** Who listens as an approver, or who answers: a name a person reads, without control or format characters. */
+const APPROVER = /^[^\p{C}]{1,128}$/u;
+/** A pending approval's id, as the broker makes them. */
+const APPROVAL_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ANSWERS: readonly ApprovalAnswer[] = ['allow-once', 'allow-session', 'deny'];
+
+/** An answer as sent, checked field by field; a string saying what is wrong otherwise. */
+function answerRequestOf(body: unknown): ApprovalAnswerRequest | string {
+  const shape = 'send a JSON object: { "answer": "allow-once" | "allow-session" | "deny", "by": WHO }';
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return shape;
+  const { answer, by, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return `unknown field '${extra[0]!.slice(0, 40)}': only answer and by`;
+  if (typeof answer !== 'string' || !(ANSWERS as readonly string[]).includes(answer)) return `answer must be one of ${ANSWERS.join(', ')}`;
+  if (typeof by !== 'string' || !APPROVER.test(by.trim())) return 'by must name who answers: 1 to 128 characters, no control characters';
+  return { answer: answer as ApprovalAnswer, by: by.trim() };
+}
 
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -56,6 +83,10 @@ function resumeRequestOf(body: unknown): ResumeRequest | string {
   return { ...(user !== undefined ? { user: user.trim().toLowerCase() } : {}), ...(agent !== undefined ? { agent } : {}) };
 }
 
+function sseEvent(type: string, payload: unknown): string {
+  return `event: ${type}\ndata: ${JSON.stringify(payload)}\n\n`;
+}
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -68,7 +99,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * The browser dashboard's page and bundles share the prefix and need no token: they hold no data.
  */
 export class AdminApi {
-  private readonly clients = new Set<ServerResponse>();
+  /** Readers of the event stream, and for each the approver it said it asks, if any. */
+  private readonly clients = new Map<ServerResponse, string | null>();
   private readonly token: Buffer;
   private readonly keepAlive: NodeJS.Timeout;
 
@@ -79,7 +111,7 @@ export class AdminApi {
   ) {
     this.token = Buffer.from(token);
     this.keepAlive = setInterval(() => {
-      for (const c of this.clients) c.write(': keep-alive\n\n');
+      for (const c of this.clients.keys()) c.write(': keep-alive\n\n');
     }, 15_000);
     this.keepAlive.unref();
   }
@@ -102,11 +134,13 @@ export class AdminApi {
       json(res, 401, { error: { message: 'the admin API needs Authorization: Bearer <admin token from the data dir>' } });
       return;
     }
-    const path = (req.url ?? '').split('?')[0]!.slice(ADMIN_PREFIX.length);
+    const [pathname, query] = (req.url ?? '').split('?', 2) as [string, string | undefined];
+    const path = pathname.slice(ADMIN_PREFIX.length);
     if (path === '/identity/resume') return this.resume(req, res);
+    if (path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`)) return this.approvals(req, res, path.slice(APPROVALS_PATH.length + 1));
     if (req.method === 'POST' && path === TOOL_APPROVAL_PATH && this.source.approveTool) return this.approveTool(req, res, this.source.approveTool.bind(this.source));
     if (req.method !== 'GET') {
-      json(res, 405, { error: { message: `the admin API takes GET, and POST only at ${ADMIN_PREFIX}${TOOL_APPROVAL_PATH}` } });
+      json(res, 405, { error: { message: `the admin API takes GET, and POST only at ${ADMIN_PREFIX}${TOOL_APPROVAL_PATH}, ${ADMIN_PREFIX}${APPROVALS_PATH}/<id> and ${ADMIN_PREFIX}/identity/resume` } });
       return;
     }
     switch (path) {
@@ -117,7 +151,7 @@ export class AdminApi {
       case '/decisions':
         return json(res, 200, (await this.source.snapshot()).recent);
       case '/events':
-        return this.subscribe(res);
+        return this.subscribe(res, new URLSearchParams(query ?? ''));
       case '/suspensions':
         return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
       default:
@@ -160,23 +194,73 @@ export class AdminApi {
     return json(res, result.ok ? 200 : 404, result);
   }
 
-  private subscribe(res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(': tollgate events\n\n');
-    this.clients.add(res);
-    res.once('close', () => this.clients.delete(res));
+  /** GET /_tollgate/approvals lists the calls waiting; POST /_tollgate/approvals/<id> answers one. */
+  private async approvals(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const broker = this.source.approvals;
+    if (id === '') {
+      if (req.method !== 'GET') {
+        res.setHeader('allow', 'GET');
+        return json(res, 405, { error: { message: `${ADMIN_PREFIX}${APPROVALS_PATH} takes GET; answer a call with POST ${ADMIN_PREFIX}${APPROVALS_PATH}/<id>` } });
+      }
+      return json(res, 200, { pending: broker?.pending() ?? [], approvers: this.approverCount() });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return json(res, 405, { error: { message: 'answer a pending call with POST and a JSON body: { "answer": "allow-once" | "allow-session" | "deny", "by": WHO }' } });
+    }
+    if (!APPROVAL_ID.test(id)) return json(res, 400, { error: { message: 'not an approval id (letters, digits, "_" and "-", as GET /_tollgate/approvals lists them)' } });
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, MAX_ADMIN_BODY, 10_000)).toString('utf8'));
+    } catch (err) {
+      if (ProxyError.is(err)) return json(res, err.status, { error: { message: err.message } });
+      return json(res, 400, { error: { message: 'the body is not JSON' } });
+    }
+    const request = answerRequestOf(body);
+    if (typeof request === 'string') return json(res, 400, { error: { message: request } });
+    const answer: ApprovalAnswerResponse = broker
+      ? broker.answer(id, request.answer, request.by)
+      : { ok: false, reason: 'unknown', message: 'this proxy holds no calls for approval' };
+    return json(res, answer.ok ? 200 : answer.reason === 'unknown' ? 404 : 409, answer);
   }
 
-  publish(event: AdminEvent | SuspensionEvent): void {
+  private subscribe(res: ServerResponse, query: URLSearchParams): void {
+    const approvers = query.getAll('approver');
+    if (approvers.length > 1 || (approvers.length === 1 && !APPROVER.test(approvers[0]!))) {
+      return json(res, 400, { error: { message: 'approver names who asks a person: once, 1 to 128 characters, no control characters' } });
+    }
+    const approver = approvers[0] ?? null;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': tollgate events\n\n');
+    this.clients.set(res, approver);
+    res.once('close', () => {
+      this.clients.delete(res);
+      if (approver !== null) this.source.approver?.(approver, 'left');
+    });
+    if (approver !== null) {
+      this.source.approver?.(approver, 'joined');
+      // An approver that joins late is told of the calls already waiting.
+      for (const pending of this.source.approvals?.pending() ?? []) res.write(sseEvent('approval', pending));
+    }
+  }
+
+  /** How many readers of the event stream ask a person. */
+  approverCount(): number {
+    let n = 0;
+    for (const approver of this.clients.values()) if (approver !== null) n++;
+    return n;
+  }
+
+  publish(event: AdminEvent | SuspensionEvent | ApprovalEvent): void {
     if (this.clients.size === 0) return;
-    const payload = 'health' in event ? event.health : 'suspension' in event ? event.suspension : event.decision;
-    const text = `event: ${event.type}\ndata: ${JSON.stringify(payload)}\n\n`;
-    for (const c of this.clients) c.write(text);
+    const payload = 'health' in event ? event.health : 'suspension' in event ? event.suspension : 'pending' in event ? event.pending : 'resolution' in event ? event.resolution : event.decision;
+    const text = sseEvent(event.type, payload);
+    for (const c of this.clients.keys()) c.write(text);
   }
 
   close(): void {
     clearInterval(this.keepAlive);
-    for (const c of this.clients) c.end();
+    for (const c of this.clients.keys()) c.end();
     this.clients.clear();
   }
 }

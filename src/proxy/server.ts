@@ -25,8 +25,11 @@ import { SPEND_HISTORY_DAYS } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot, ToolApprovalResponse } from '../contracts/admin';
 import { mcpToolName } from '../engine/tools';
 import { ToolPins } from '../store/tool-pins';
-import { RefusingApprovalGate } from './mcp/approval-gate';
 import type { ApprovalGate } from './mcp/approval-gate';
+import { ApprovalBroker } from './mcp/approval-broker';
+import { ApprovalTokenError, grantIdentity, verifyApprovalToken } from '../engine/identity/approval-token';
+import type { ApprovalGrant } from '../engine/identity/approval-token';
+import { IdentityError } from '../engine/identity/identity';
 import { McpGateway } from './mcp/gateway';
 import type { PolicyContext } from './context';
 import { describeRequest } from './describe/describe';
@@ -82,7 +85,7 @@ export interface ProxyOptions extends ProxySettings {
   readonly gate?: { check(id: Identity, now: number): Promise<void> };
   /** Pinned MCP tool definitions (the data dir's); kept in memory when absent. */
   readonly toolPins?: ToolPins;
-  /** Who approves the tools the bundle lists under tools.approval; absent: nobody, so they are refused. */
+  /** Who approves the tools the bundle lists under tools.approval; absent: the approval broker (rules, tokens, approvers on the admin API). */
   readonly approvals?: ApprovalGate;
 }
 
@@ -101,6 +104,8 @@ export class ProxyServer {
   private readonly metrics: ProxyMetrics;
   private readonly mcp: McpGateway;
   readonly toolPins: ToolPins;
+  /** Calls of tools under tools.approval wait here for a rule, a token or a person. */
+  readonly approvals: ApprovalBroker;
   private readonly events: CallEvents;
   private readonly divergence: DivergenceMonitor;
   /** OpenTelemetry spans of the calls, when the environment names an OTLP endpoint for traces. */
@@ -120,6 +125,8 @@ export class ProxyServer {
       suspensions: async () => ({ suspensions: (await this.divergence.list()).map(viewOf), baselines_at: this.divergence.baselinesAt() }),
       resume: async (target) => ({ resumed: (await this.divergence.resume(target, 'admin')).map(viewOf) }),
       approveTool: (server, tool, by) => this.approveTool(server, tool, by),
+      approvals: { pending: () => this.approvals.pending(), answer: (id, answer, by) => this.approvals.answer(id, answer, by) },
+      approver: (name, event) => o.log.info(`approver '${name}' ${event === 'joined' ? 'is listening for' : 'stopped listening for'} approvals`),
     });
     const events = (this.events = new CallEvents((err, event) => o.log.error(`${event} listener: ${err.message}`)));
     this.recorder = new CallRecorder(o.ledger, {
@@ -141,8 +148,16 @@ export class ProxyServer {
     });
     this.divergence.subscribe(events);
     this.toolPins = o.toolPins ?? ToolPins.inMemory();
+    this.approvals = new ApprovalBroker({
+      policy: () => this.context.policy,
+      approvers: () => this.admin.approverCount(),
+      announce: (event) => this.admin.publish(event),
+      verifyToken: (token, now) => this.verifyApprovalToken(token, now),
+      clock: this.clock,
+      log: o.log,
+    });
     this.mcp = new McpGateway({
-      recorder: this.recorder, ledgerHealth: () => o.ledger.health, pins: this.toolPins, approvals: o.approvals ?? new RefusingApprovalGate(), env: o.env,
+      recorder: this.recorder, ledgerHealth: () => o.ledger.health, pins: this.toolPins, approvals: o.approvals ?? this.approvals, env: o.env,
       stdioAllowed: o.mcpStdio ?? true, shadow: o.shadow, maxBodyBytes: o.maxBodyBytes, bodyTimeoutMs: o.bodyTimeoutMs, clock: this.clock, log: o.log,
     });
     this.views = o.views ?? new AccumulatorReadModel();
@@ -318,6 +333,19 @@ export class ProxyServer {
     source?.refresh?.();
     const keys = source ? source.keys() : [{ kid: this.o.sessionKeys.kid, publicKey: this.o.sessionKeys.publicKey }];
     answerJson(res, 200, { 'cache-control': 'max-age=60' }, JSON.stringify(jwksOf(keys)));
+  }
+
+  /** An approval token checked against the session key ring and, like a session token, the revocations. */
+  private async verifyApprovalToken(token: string, now: number): Promise<ApprovalGrant> {
+    const source = this.o.keySource ?? { keys: () => [{ kid: this.o.sessionKeys.kid, publicKey: this.o.sessionKeys.publicKey }] };
+    const grant = await verifyApprovalToken(token, source, now);
+    try {
+      await this.o.gate?.check(grantIdentity(grant), now);
+    } catch (err) {
+      if (IdentityError.is(err)) throw new ApprovalTokenError('revoked', `it is refused: ${err.message}`);
+      throw err;
+    }
+    return grant;
   }
 
   /** A person approves the changed definition of an MCP tool: it is the pin from now on, and on record. */

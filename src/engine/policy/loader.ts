@@ -8,7 +8,7 @@ import { DEFAULT_PRICE } from '../pricing';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
 import type { Budget, BudgetPeriod, DivergenceConfig, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
-import { DEFAULT_TELEMETRY } from './model';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_TELEMETRY } from './model';
 import type { BudgetDocument, Dimension, DivergenceDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
@@ -397,6 +397,8 @@ function compileTools(t: ToolsDocument): ToolsPolicy {
     roles: new Map(Object.entries(t.roles ?? {}).map(([role, a]) => [role, a.allow])),
     users: new Map(Object.entries(t.users ?? {}).map(([u, a]) => [u.toLowerCase(), a.allow])),
     approval: t.approval ?? [],
+    approvalTimeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS,
+    approvalRules: [],
     recordArguments: t.record_arguments ?? [],
   };
 }

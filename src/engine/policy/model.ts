@@ -178,9 +178,26 @@ export interface ToolsPolicy {
   readonly users: ReadonlyMap<string, readonly string[]>;
   /** Tools a person approves call by call. */
   readonly approval: readonly string[];
+  /** How long a call waits for a person before it is refused (`approval_timeout`, default 60s). */
+  readonly approvalTimeoutMs: number;
+  /** Calls of those tools the bundle itself admits, for whom (`approval_rules`). */
+  readonly approvalRules: readonly ApprovalRule[];
   /** Tools whose arguments the audit record keeps (redacted); others keep only a hash. */
   readonly recordArguments: readonly string[];
 }
+
+/** An approval rule: calls of these tools by these identities need no person. */
+export interface ApprovalRule {
+  readonly id: string;
+  readonly tools: readonly string[];
+  /** Each given list must match, as a limit's `match` does: people (globs, lower-cased), roles, agents (globs). */
+  readonly users?: readonly string[];
+  readonly roles?: readonly string[];
+  readonly agents?: readonly string[];
+}
+
+/** How long a call needing approval waits when the bundle does not say. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 60_000;
 
 /**
  * One MCP server the proxy fronts. Values may hold `${NAME}` references to the proxy's

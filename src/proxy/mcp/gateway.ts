@@ -140,7 +140,10 @@ export class McpGateway {
 
   private forget(s: McpSession): void {
     this.open.delete(s);
-    if (s.id !== undefined && this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+    if (s.id !== undefined && this.sessions.get(s.id) === s) {
+      this.sessions.delete(s.id);
+      this.p.approvals.sessionEnded?.(s.id);
+    }
   }
 
   private closeIdle(): void {

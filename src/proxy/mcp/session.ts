@@ -13,6 +13,7 @@ import { definitionHash } from '../../store/tool-pins';
 import type { ToolPins } from '../../store/tool-pins';
 import type { PolicyContext } from '../context';
 import type { Logger } from '../log';
+import { APPROVAL_TOKEN_HEADER } from '../../contracts/approvals';
 import { errorBody, REFUSED, SERVER_UNAVAILABLE } from './jsonrpc';
 import type { JsonRpcId } from './jsonrpc';
 import type { OpenToolCall, ToolCallGovernor } from './tool-calls';
@@ -51,6 +52,8 @@ export class McpSession {
   /** Progress tokens of requests in flight, so a server's progress goes on its request's stream. */
   private readonly progress = new Map<string | number, JsonRpcId>();
   private readonly aborted = new AbortController();
+  /** tools/call requests still being decided (an approval may wait): aborted when their client gives up. */
+  private readonly deciding = new Map<JsonRpcId, AbortController>();
   private closed = false;
   lastUsed: number;
 
@@ -67,7 +70,7 @@ export class McpSession {
       onsessioninitialized: (id) => hooks.opened(id, this),
       onsessionclosed: () => void this.close('the client ended the session'),
     });
-    this.transport.onmessage = (message) => void this.fromClient(message).catch((err: Error) => p.log.error(`mcp ${server.name}: ${err.message}`));
+    this.transport.onmessage = (message, extra) => void this.fromClient(message, approvalTokenOf(extra?.requestInfo?.headers)).catch((err: Error) => p.log.error(`mcp ${server.name}: ${err.message}`));
     this.transport.onclose = () => {
       hooks.closed(this);
       void this.close('the session closed');
@@ -88,6 +91,14 @@ export class McpSession {
   async handle(req: IncomingMessage, res: ServerResponse, context: PolicyContext, body?: unknown): Promise<void> {
     this.context = context;
     this.lastUsed = this.p.clock();
+    // A client that drops the request while its call is still being decided has left it.
+    for (const id of toolCallIds(body)) {
+      const left = new AbortController();
+      this.deciding.set(id, left);
+      res.once('close', () => {
+        if (!res.writableFinished) left.abort();
+      });
+    }
     await this.transport.handleRequest(req, res, body);
   }
 
@@ -111,18 +122,24 @@ export class McpSession {
     await this.transport.close().catch(() => undefined);
   }
 
-  private async fromClient(message: JSONRPCMessage): Promise<void> {
+  private async fromClient(message: JSONRPCMessage, approvalToken?: string): Promise<void> {
     if (this.closed) return;
     if (isJSONRPCRequest(message)) {
       const token = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken;
       if (typeof token === 'string' || typeof token === 'number') this.progress.set(token, message.id);
-      if (message.method === 'tools/call') return this.toolCall(message);
+      if (message.method === 'tools/call') return this.toolCall(message, approvalToken);
       this.pending.set(message.id, { method: message.method });
+    }
+    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      // A call still being decided never reached the server: its cancellation is the gateway's.
+      const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+      const deciding = typeof id === 'string' || typeof id === 'number' ? this.deciding.get(id) : undefined;
+      if (deciding) return void deciding.abort();
     }
     await this.toServer(message);
   }
 
-  private async toolCall(message: JSONRPCRequest): Promise<void> {
+  private async toolCall(message: JSONRPCRequest, approvalToken?: string): Promise<void> {
     const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
     const name = params.name;
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
@@ -131,7 +148,17 @@ export class McpSession {
     if (params.arguments !== undefined && (params.arguments === null || typeof params.arguments !== 'object' || Array.isArray(params.arguments))) {
       return this.answer(message.id, errorBody(message.id, -32602, 'tools/call params.arguments must be an object'));
     }
-    const verdict = await this.p.governor.admit(this.context, this.identity, this.server.name, name, params.arguments, this.aborted.signal);
+    const left = this.deciding.get(message.id) ?? new AbortController();
+    this.deciding.set(message.id, left);
+    let verdict: Awaited<ReturnType<ToolCallGovernor['admit']>>;
+    try {
+      verdict = await this.p.governor.admit(this.context, this.identity, this.server.name, name, params.arguments, AbortSignal.any([this.aborted.signal, left.signal]), {
+        session: this.id ?? null,
+        ...(approvalToken !== undefined ? { approvalToken } : {}),
+      });
+    } finally {
+      if (this.deciding.get(message.id) === left) this.deciding.delete(message.id);
+    }
     if (!verdict.ok) return this.answer(message.id, errorBody(message.id, REFUSED, verdict.refusal.message, verdict.refusal.data));
     if (this.closed) {
       void this.p.governor.settle(this.context, verdict.call, { status: 499, isError: true, aborted: true });
@@ -244,3 +271,21 @@ export class McpSession {
   }
 }
 
+
+/** The ids of the tools/call requests in a POSTed body. */
+function toolCallIds(body: unknown): JsonRpcId[] {
+  const ids: JsonRpcId[] = [];
+  for (const m of Array.isArray(body) ? body : [body]) {
+    if (m === null || typeof m !== 'object') continue;
+    const { method, id } = m as { method?: unknown; id?: unknown };
+    if (method === 'tools/call' && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  }
+  return ids;
+}
+
+/** The approval token a request carried, if one (the first, if repeated). */
+function approvalTokenOf(headers: Record<string, string | string[] | undefined> | undefined): string | undefined {
+  const v = headers?.[APPROVAL_TOKEN_HEADER];
+  const token = (Array.isArray(v) ? v[0] : v)?.trim();
+  return token ? token : undefined;
+}

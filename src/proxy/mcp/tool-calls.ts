@@ -10,7 +10,7 @@ import type { CallRecorder } from '../../store/ledger/call-recorder';
 import { canonicalJson } from '../../store/ledger/canonical';
 import type { ToolPins } from '../../store/tool-pins';
 import type { PolicyContext } from '../context';
-import type { ApprovalGate } from './approval-gate';
+import type { ApprovalGate, ApprovalVerdict } from './approval-gate';
 
 // One MCP tools/call as a decision: the tools entitlement and every matching limit through the
 // engine (provider `mcp`, route `<server>/<tool>`, one request and one tool call), a definition
@@ -74,6 +74,7 @@ export class ToolCallGovernor {
     tool: string,
     args: unknown,
     signal: AbortSignal,
+    asking: { readonly session: string | null; readonly approvalToken?: string } = { session: null },
   ): Promise<{ readonly ok: true; readonly call: OpenToolCall } | { readonly ok: false; readonly refusal: ToolRefusal }> {
     const toolName = mcpToolName(server, tool);
     const started = this.p.clock();
@@ -119,12 +120,11 @@ export class ToolCallGovernor {
 
     if (entitlement.needsApproval(toolName)) {
       const verdict = await this.p.approvals
-        .request({ identity, server, tool, toolName, arguments: kept ?? redactedArguments(args ?? {}), argumentsSha256 }, signal)
-        .catch((err: Error): { outcome: 'denied'; by: null; reason: string } => ({ outcome: 'denied', by: null, reason: `the approval could not be asked: ${err.message}` }));
+        .request({ identity, session: asking.session, server, tool, toolName, arguments: kept ?? redactedArguments(args ?? {}), argumentsSha256, approvalToken: asking.approvalToken }, signal)
+        .catch((err: Error): ApprovalVerdict => ({ outcome: 'denied', by: null, reason: `the approval could not be asked: ${err.message}` }));
       if (verdict.outcome !== 'allowed') {
         await ctx.engine.release(decision, this.p.clock());
-        const why = verdict.outcome === 'timeout' ? `no one approved tool '${toolName}' in time: ${verdict.reason}` : verdict.reason;
-        return refuse(refusedBody(recordOf(403, 'refuse'), 'tools.approval', why));
+        return refuse(refusedBody(recordOf(403, 'refuse'), 'tools.approval', verdict.reason));
       }
       const approved = recordOf(200);
       approved.reason = `${approved.reason}; approved by ${verdict.by} (${verdict.scope === 'once' ? 'this call' : 'this session'})`;
