@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { createParser } from 'eventsource-parser';
 import type { AdminEvent, HealthResponse, StateSnapshot } from '../../contracts/admin';
 import { ADMIN_PREFIX } from '../../contracts/admin';
-import type { ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../contracts/approvals';
+import type { ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalEvent, ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../contracts/approvals';
 import { APPROVALS_PATH } from '../../contracts/approvals';
 
 export class AdminError extends Error {
@@ -59,13 +59,8 @@ export function adminEventOf(message: SseMessage): AdminEvent | undefined {
   return undefined;
 }
 
-/** What an approver's stream adds: `event: approval` and `event: approval-resolved`. */
-export type ApprovalStreamEvent =
-  | { readonly type: 'approval'; readonly pending: PendingApproval }
-  | { readonly type: 'approval-resolved'; readonly resolution: ApprovalResolution };
-
-/** Turns one SSE message into an ApprovalStreamEvent, or undefined for any other or a malformed one. */
-export function approvalEventOf(message: SseMessage): ApprovalStreamEvent | undefined {
+/** Turns one SSE message into an ApprovalEvent, or undefined for any other or a malformed one. */
+export function approvalEventOf(message: SseMessage): ApprovalEvent | undefined {
   if (message.event !== 'approval' && message.event !== 'approval-resolved') return undefined;
   let parsed: unknown;
   try {
@@ -89,7 +84,7 @@ export function approvalEventOf(message: SseMessage): ApprovalStreamEvent | unde
 export interface ApproverListener {
   /** The person this reader asks; the proxy counts the reader as an approver while it is open. */
   readonly approver: string;
-  onApproval(event: ApprovalStreamEvent): void;
+  onApproval(event: ApprovalEvent): void;
   /** The proxy accepted the stream (HTTP 200). */
   onOpen?(): void;
 }

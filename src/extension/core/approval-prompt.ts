@@ -4,8 +4,8 @@
 // import: the modal is the adapter's (approval-modal.ts).
 
 import type { AdminEvent } from '../../contracts/admin';
-import type { ApprovalAnswer, ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../contracts/approvals';
-import type { AdminError, ApprovalStreamEvent, ApproverListener, EventStream } from './admin-client';
+import type { ApprovalAnswer, ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalEvent, ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../contracts/approvals';
+import type { AdminError, ApproverListener, EventStream } from './admin-client';
 import type { BackoffOptions } from './backoff';
 import { RestartBackoff } from './backoff';
 
@@ -203,7 +203,7 @@ export class ApprovalPrompt {
     }
   }
 
-  private observe(event: ApprovalStreamEvent, connection: Connection): void {
+  private observe(event: ApprovalEvent, connection: Connection): void {
     if (event.type === 'approval') {
       const p = event.pending;
       if (this.known.has(p.id)) return;
