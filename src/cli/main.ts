@@ -16,7 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
   simulate: { summary: 'replay traffic against a policy', load: async () => (await import('./simulate')).run },
   agents: { summary: 'point Claude Code, Codex and Gemini CLI at the proxy (agents [show|setup|remove] [AGENT|all])', load: async () => (await import('./agents')).run },
   identity: { summary: 'lift a suspension (identity resume --user U | --agent A)', load: async () => (await import('./identity')).run },
-  mcp: { summary: 'reach the MCP gateway over stdio, approve changed tool definitions (mcp bridge|approve)', load: async () => (await import('./mcp')).run },
+  mcp: { summary: 'reach the MCP gateway over stdio, approve changed tool definitions, grant approval tokens (mcp bridge|approve|grant)', load: async () => (await import('./mcp')).run },
   audit: { summary: 'verify, checkpoint, export and prune the signed audit ledger', load: async () => (await import('./audit')).run },
 };
 

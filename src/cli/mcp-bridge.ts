@@ -3,6 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
+import { APPROVAL_TOKEN_HEADER } from '../contracts/approvals';
 
 // A stdio <-> Streamable HTTP bridge: for an MCP client that can only launch a stdio server, this
 // process is that server, and passes every message to the gateway's /mcp/<server> with the
@@ -12,6 +13,8 @@ export interface BridgeOptions {
   /** The gateway's endpoint for the server: `<proxy>/mcp/<server>`. */
   readonly endpoint: URL;
   readonly token: string;
+  /** A short-lived approval token (tollgate mcp grant), sent with every request. */
+  readonly approval?: string;
   readonly agent?: string;
   readonly input: Readable;
   readonly output: Writable;
@@ -23,6 +26,7 @@ export interface BridgeOptions {
 export async function runBridge(o: BridgeOptions): Promise<void> {
   const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
   if (o.agent) headers['x-tollgate-agent'] = o.agent;
+  if (o.approval) headers[APPROVAL_TOKEN_HEADER] = o.approval;
   const http = new StreamableHTTPClientTransport(o.endpoint, { requestInit: { headers } });
   const stdio = new StdioServerTransport(o.input, o.output);
   const initializing = new Set<string | number>();

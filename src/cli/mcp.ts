@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PROXY_URL, proxyBase } from '../agents/agents';
 import { ADMIN_PREFIX, ADMIN_TOKEN_FILE, TOOL_APPROVAL_PATH } from '../contracts/admin';
 import type { ToolApprovalResponse } from '../contracts/admin';
-import { resolveDataDir } from '../store/data-dir';
+import { APPROVAL_TOKEN_HEADER } from '../contracts/approvals';
+import { APPROVAL_TOOL_PATTERN, MAX_APPROVAL_TTL_MS, mintApprovalToken } from '../engine/identity/approval-token';
+import { isAgentName, normalizeUser } from '../engine/identity/identity';
+import { DataDirError, resolveDataDir } from '../store/data-dir';
+import { KeyRingError, loadSessionKeys } from '../store/session-key';
 import type { CommandGroup } from './args';
-import { commandSpec, groupHelpAnswer, parseCommandArgs } from './args';
+import { commandSpec, groupHelpAnswer, parseCommandArgs, parseDurationArg } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { runBridge } from './mcp-bridge';
@@ -17,7 +22,10 @@ const SERVER_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const bridgeSpec = commandSpec({
   name: 'mcp bridge',
   summary: "Be a stdio MCP server for a client that only launches those, passing every message to the proxy's /mcp/<server> (Streamable HTTP) with the session token in $TOLLGATE_TOKEN.",
-  notes: ['Stdout carries the MCP protocol only; diagnostics go to stderr. The session (and a stdio server the proxy started for it) ends when the client closes stdin.'],
+  notes: [
+    'Stdout carries the MCP protocol only; diagnostics go to stderr. The session (and a stdio server the proxy started for it) ends when the client closes stdin.',
+    `An approval token in $TOLLGATE_APPROVAL (tollgate mcp grant) goes with every request as ${APPROVAL_TOKEN_HEADER}.`,
+  ],
   options: {
     server: { type: 'string', required: true, value: 'NAME', description: "the bundle's MCP server (mcp.servers.<NAME>)" },
     url: URL_OPTION,
@@ -39,11 +47,27 @@ export const approveSpec = commandSpec({
   examples: ['tollgate mcp approve --server everything --tool echo'],
 });
 
+export const grantSpec = commandSpec({
+  name: 'mcp grant',
+  summary: "Print a short-lived approval token: it lets one person (and agent) call the tools under tools.approval that match a glob, where no one can be asked. Signed with the data dir's session key.",
+  options: {
+    tool: { type: 'string', required: true, value: 'GLOB', description: 'the tools it approves, as agents name them (mcp__github__create_issue, mcp__*__write*)' },
+    user: { type: 'string', required: true, value: 'U', description: 'the person it approves for (an e-mail)' },
+    agent: { type: 'string', value: 'A', description: 'only this agent of theirs' },
+    ttl: { type: 'string', default: '10m', value: 'DURATION', description: 'how long it is valid (at most 1h)' },
+    'data-dir': { type: 'string', value: 'DIR', description: 'the data dir holding the session key (the same one serve uses)' },
+  },
+  notes: [
+    `Send it as ${APPROVAL_TOKEN_HEADER} on the MCP requests (tollgate mcp bridge sends $TOLLGATE_APPROVAL), beside the session token. The ledger names the approval token:<id>; tollgate token revoke --id <id> revokes it.`,
+  ],
+  examples: ['export TOLLGATE_APPROVAL=$(tollgate mcp grant --tool mcp__everything__get-env --user you@acme.dev --ttl 5m)'],
+});
+
 export const mcpGroup: CommandGroup = {
   name: 'mcp',
-  summary: "Reach the proxy's MCP gateway from a stdio-only client, and approve changed tool definitions.",
-  commands: [bridgeSpec, approveSpec],
-  examples: ['tollgate mcp bridge --server everything', 'tollgate mcp approve --server everything --tool echo'],
+  summary: "Reach the proxy's MCP gateway from a stdio-only client, approve changed tool definitions, and grant short-lived approvals of tool calls.",
+  commands: [bridgeSpec, approveSpec, grantSpec],
+  examples: ['tollgate mcp bridge --server everything', 'tollgate mcp approve --server everything --tool echo', 'tollgate mcp grant --tool mcp__everything__get-env --user you@acme.dev'],
 };
 
 function proxyUrl(flag: string | undefined, io: CliIo): string {
@@ -69,7 +93,8 @@ async function bridge(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('tollgate mcp bridge: set TOLLGATE_TOKEN to your session token (tollgate token --user ...)\n');
     return 2;
   }
-  await runBridge({ endpoint: new URL(`${base}/mcp/${server}`), token, agent: values.agent, input: process.stdin, output: process.stdout, warn: (m) => io.stderr.write(`${m}\n`) });
+  const approval = io.env.TOLLGATE_APPROVAL?.trim();
+  await runBridge({ endpoint: new URL(`${base}/mcp/${server}`), token, ...(approval ? { approval } : {}), agent: values.agent, input: process.stdin, output: process.stdout, warn: (m) => io.stderr.write(`${m}\n`) });
   return 0;
 }
 
@@ -108,6 +133,33 @@ async function approve(argv: string[], io: CliIo): Promise<number> {
   return 1;
 }
 
+/** `tollgate mcp grant --tool GLOB --user U [--agent A] [--ttl 10m] [--data-dir DIR]` */
+async function grant(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, grantSpec);
+  if (!values.tool || !APPROVAL_TOOL_PATTERN.test(values.tool)) throw new UsageError('--tool must be a tool name or glob: letters, digits, "_", ".", ":", "/", "-", "*" and "?", at most 256');
+  const user = values.user === undefined ? '' : normalizeUser(values.user);
+  if (user === '' || user.length > 320 || /[\s\p{C}]/u.test(user)) throw new UsageError('--user must name the person (an e-mail)');
+  if (values.agent !== undefined && !isAgentName(values.agent)) throw new UsageError('--agent must be 1 to 64 letters, digits, ".", "_", ":", "/" or "-"');
+  const ttlMs = parseDurationArg(values.ttl ?? '10m', '--ttl');
+  if (ttlMs < 1000 || ttlMs > MAX_APPROVAL_TTL_MS) throw new UsageError(`--ttl ${values.ttl} must be between 1s and 1h, the longest an approval token may live`);
+  let keys: ReturnType<typeof loadSessionKeys>;
+  try {
+    keys = loadSessionKeys(resolveDataDir(values['data-dir'], io.env));
+  } catch (err) {
+    if (DataDirError.is(err) || KeyRingError.is(err)) {
+      io.stderr.write(`tollgate mcp grant: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const id = randomUUID();
+  const now = Date.now();
+  const token = await mintApprovalToken(keys, { user, agent: values.agent, tool: values.tool, ttlMs, now, id });
+  io.stdout.write(`${token}\n`);
+  io.stderr.write(`approval token ${id}: ${values.tool} for ${user}${values.agent ? ` (${values.agent})` : ''} until ${new Date(now + ttlMs).toISOString()}; revoke it with tollgate token revoke --id ${id}\n`);
+  return 0;
+}
+
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
   const help = groupHelpAnswer(mcpGroup, sub, io.stdout);
@@ -117,7 +169,9 @@ export const run: CommandRunner = async (argv, io) => {
       return bridge(rest, io);
     case 'approve':
       return approve(rest, io);
+    case 'grant':
+      return grant(rest, io);
     default:
-      throw new UsageError(`unknown subcommand '${sub}' (bridge or approve)`);
+      throw new UsageError(`unknown subcommand '${sub}' (bridge, approve or grant)`);
   }
 };

@@ -5,11 +5,12 @@ import { DEFAULT_ISSUER_ALGORITHMS, importIssuerKeys } from '../identity/issuer-
 import { SESSION_ISSUER } from '../identity/claims';
 import { catalogue } from '../price-catalogue';
 import { DEFAULT_PRICE } from '../pricing';
+import { anyGlobMatch } from '../glob';
 import { parseDuration, parseExpiry, parseRate } from '../units';
 import type { Rate } from '../units';
-import type { Budget, BudgetPeriod, DivergenceConfig, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
+import type { ApprovalRule, Budget, BudgetPeriod, DivergenceConfig, IdentityFilter, Limit, McpServerConfig, Policy, RequestFilter, RuleException, ToolsPolicy, VerificationKey } from './model';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_TELEMETRY } from './model';
-import type { BudgetDocument, Dimension, DivergenceDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
+import type { ApprovalRuleDocument, BudgetDocument, Dimension, DivergenceDocument, ExceptionDocument, IssuerDocument, LimitDocument, MatchDocument, McpServerDocument, PolicyDocument, ToolsDocument, WhenDocument } from './schema';
 import { PolicySource } from './source';
 import type { PolicyPath, SourcePosition } from './source';
 import { validatePolicyDocument } from './validator';
@@ -310,6 +311,15 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
     for (const problem of problems) error([...path, ...problem.path], problem.message);
     issuerKeys.set(i, keys);
   });
+  const approvalTimeoutMs = compileApprovalTimeout(doc.tools?.approval_timeout, sound, duration, error);
+  const approvalRules: ApprovalRule[] = [];
+  (items(doc.tools?.approval_rules) as ApprovalRuleDocument[]).forEach((r, i) => {
+    const path = ['tools', 'approval_rules', i];
+    if (!sound(path)) return void checkLooseId(r, [...path, 'id']);
+    const rule = compileApprovalRule(r, path, roles, items(doc.tools?.approval).filter((g): g is string => typeof g === 'string'), error, warn);
+    checkId(r.id, [...path, 'id']);
+    if (rule) approvalRules.push(rule);
+  });
   // What follows reads the document as the schema describes it, so only a bundle that passed it is built.
   if (!sound([])) return undefined;
 
@@ -363,7 +373,7 @@ function compile(doc: PolicyDocument, sound: Soundness, error: Report, warn: Rep
       exported: doc.telemetry?.exported ?? DEFAULT_TELEMETRY.exported,
       metricsAuth: doc.telemetry?.metrics_endpoint?.auth ?? DEFAULT_TELEMETRY.metricsAuth,
     },
-    ...(doc.tools ? { tools: compileTools(doc.tools) } : {}),
+    ...(doc.tools ? { tools: compileTools(doc.tools, approvalTimeoutMs, approvalRules) } : {}),
     ...(doc.mcp ? { mcp: { servers: new Map(Object.entries(doc.mcp.servers).map(([name, server]) => [name, compileMcpServer(name, server)])) } } : {}),
   };
 }
@@ -390,15 +400,52 @@ function compileDivergence(d: DivergenceDocument, duration: (text: string, path:
   };
 }
 
-function compileTools(t: ToolsDocument): ToolsPolicy {
+/** Shortest and longest wait for a person: a client's own request timeout is usually a few minutes. */
+const MIN_APPROVAL_TIMEOUT_MS = 1_000;
+const MAX_APPROVAL_TIMEOUT_MS = 10 * MINUTE_MS;
+
+function compileApprovalTimeout(text: string | undefined, sound: Soundness, duration: (text: string, path: PolicyPath) => number | undefined, error: Report): number {
+  const path = ['tools', 'approval_timeout'];
+  if (text === undefined || !sound(path)) return DEFAULT_APPROVAL_TIMEOUT_MS;
+  const ms = duration(text, path);
+  if (ms === undefined) return DEFAULT_APPROVAL_TIMEOUT_MS;
+  if (ms < MIN_APPROVAL_TIMEOUT_MS || ms > MAX_APPROVAL_TIMEOUT_MS) error(path, `approval_timeout ${text} must be between 1s and 10m`);
+  return ms;
+}
+
+function compileApprovalRule(r: ApprovalRuleDocument, path: PolicyPath, roles: ReadonlySet<string>, approval: readonly string[], error: Report, warn: Report): ApprovalRule | undefined {
+  // A rule for everyone would switch the approval off: that is taking the tool out of tools.approval.
+  if (r.users === undefined && r.roles === undefined && r.agents === undefined) {
+    error(path, `approval rule '${r.id}' names nobody: give users, roles or agents (to approve a tool for everyone, take it out of tools.approval)`);
+    return undefined;
+  }
+  r.roles?.forEach((role, i) => {
+    if (!roles.has(role)) error([...path, 'roles', i], `unknown role '${role}' (no person, entitlement or declared_roles names it)`);
+  });
+  const tools = list(r.tool) ?? [];
+  tools.forEach((tool, i) => {
+    // A plain name no approval glob covers never waits for a person, so the rule could never apply to it.
+    if (!tool.includes('*') && !tool.includes('?') && !anyGlobMatch(approval, tool)) {
+      warn(Array.isArray(r.tool) ? [...path, 'tool', i] : [...path, 'tool'], `approval rule '${r.id}' names '${tool}', which tools.approval does not list, so it never needs approving`);
+    }
+  });
+  return {
+    id: r.id, tools,
+    ...(r.users ? { users: r.users.map((u) => u.toLowerCase()) } : {}),
+    ...(r.roles ? { roles: [...r.roles] } : {}),
+    ...(r.agents ? { agents: [...r.agents] } : {}),
+  };
+}
+
+function compileTools(t: ToolsDocument, approvalTimeoutMs: number, approvalRules: readonly ApprovalRule[]): ToolsPolicy {
   return {
     onUndeclared: t.on_undeclared ?? 'refuse',
     default: t.default?.allow,
     roles: new Map(Object.entries(t.roles ?? {}).map(([role, a]) => [role, a.allow])),
     users: new Map(Object.entries(t.users ?? {}).map(([u, a]) => [u.toLowerCase(), a.allow])),
     approval: t.approval ?? [],
-    approvalTimeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS,
-    approvalRules: [],
+    approvalTimeoutMs,
+    approvalRules,
     recordArguments: t.record_arguments ?? [],
   };
 }

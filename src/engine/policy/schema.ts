@@ -303,6 +303,20 @@ const ToolAllow = Type.Object(
   { additionalProperties: false, description: 'Tools (by name, or glob) this identity may declare to a model and call over MCP.' },
 );
 
+const ApprovalRuleSchema = Type.Object(
+  {
+    id: Id,
+    tool: OneOrMany(Glob, { description: 'The tools (mcp__<server>__<tool>, by name or glob) whose calls this rule approves.' }),
+    users: Type.Optional(Type.Array(Glob, { minItems: 1, description: 'People (e-mail, or a glob) it approves for.' })),
+    roles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Roles it approves for: a person holding any of them.' })),
+    agents: Type.Optional(Type.Array(Glob, { minItems: 1, description: 'Agents it approves for, as the session token names them (an agent named only in x-tollgate-agent does not count).' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Calls the bundle itself approves, needing no person: every list given must match (users, roles, agents), and at least one must be given.',
+  },
+);
+
 const Tools = Type.Object(
   {
     on_undeclared: Type.Optional(
@@ -314,8 +328,13 @@ const Tools = Type.Object(
     roles: Type.Optional(Type.Record(Type.String(), ToolAllow, { description: 'Tools each role adds to the default list.' })),
     users: Type.Optional(Type.Record(Type.String(), ToolAllow, { description: 'Tools each person (e-mail) adds.' })),
     approval: Type.Optional(
-      Type.Array(Glob, { description: 'Tools a person approves call by call (in the editor); elsewhere refused unless an approval allows them.' }),
+      Type.Array(Glob, { description: 'Tools a person approves call by call (in the editor); elsewhere refused unless an approval rule or an approval token allows them.' }),
     ),
+    approval_timeout: Type.Optional({
+      ...Duration,
+      description: 'How long a call needing approval waits for a person before it is refused (1s to 10m; default 60s).',
+    }),
+    approval_rules: Type.Optional(Type.Array(ApprovalRuleSchema, { description: 'Calls of tools under approval that need no person: for whom, which tools.' })),
     record_arguments: Type.Optional(
       Type.Array(Glob, { description: 'Tools whose call arguments the audit record keeps (redacted by the key scanner\'s rules); for every other tool only their SHA-256 is kept.' }),
     ),
@@ -426,6 +445,7 @@ export type ClassificationDocument = Type.Static<typeof ClassificationLabel>;
 export type StoreDocument = Type.Static<typeof Store>;
 export type TelemetryDocument = Type.Static<typeof Telemetry>;
 export type ToolsDocument = Type.Static<typeof Tools>;
+export type ApprovalRuleDocument = Type.Static<typeof ApprovalRuleSchema>;
 export type DivergenceDocument = Type.Static<typeof Divergence>;
 export type DivergenceMeasure = Type.Static<typeof DivergenceMeasureSchema>;
 export type McpServerDocument = Type.Static<typeof McpRemoteServer> | Type.Static<typeof McpLocalServer>;

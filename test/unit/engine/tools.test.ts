@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { loadPolicy } from '../../../src/engine/policy/loader';
 import type { Identity } from '../../../src/engine/identity/identity';
-import { mcpToolName, toolEntitlementFor } from '../../../src/engine/tools';
+import { approvalRuleFor, mcpToolName, toolEntitlementFor } from '../../../src/engine/tools';
 import { policyFrom, referenceText } from '../../helpers/policy';
 
 const TOOLS = `
@@ -76,5 +76,47 @@ describe('tool entitlements', () => {
       const r = loadPolicy(base + bad);
       assert.equal(r.ok, false, bad);
     }
+  });
+
+  describe('approval rules and timeout', () => {
+    const withApproval = (extra: string): string => base + TOOLS.replace('  record_arguments:', `${extra}  record_arguments:`);
+    const errorsOf = (extra: string): string[] => {
+      const r = loadPolicy(withApproval(extra));
+      return r.ok ? [] : r.errors.map((e) => e.message);
+    };
+
+    it('defaults the timeout to 60s and compiles rules, people lower-cased', () => {
+      assert.equal(policy.tools?.approvalTimeoutMs, 60_000);
+      assert.deepEqual(policy.tools?.approvalRules, []);
+      const p = policyFrom(withApproval('  approval_timeout: 2m\n  approval_rules:\n    - { id: ops-writes, tool: "mcp__*__write*", users: [Ops@Acme.dev], agents: [ci] }\n    - { id: ml-bash, tool: [Bash], roles: [ml-engineers] }\n'));
+      assert.equal(p.tools?.approvalTimeoutMs, 120_000);
+      assert.deepEqual(p.tools?.approvalRules, [
+        { id: 'ops-writes', tools: ['mcp__*__write*'], users: ['ops@acme.dev'], agents: ['ci'] },
+        { id: 'ml-bash', tools: ['Bash'], roles: ['ml-engineers'] },
+      ]);
+      const ops = { ...person('ops@acme.dev'), agent: 'ci' };
+      assert.equal(approvalRuleFor(p, ops, mcpToolName('fs', 'write_file'))?.id, 'ops-writes');
+      assert.equal(approvalRuleFor(p, { ...ops, agent: 'notebook' }, mcpToolName('fs', 'write_file')), undefined);
+      assert.equal(approvalRuleFor(p, person('bob@acme.dev', ['ml-engineers']), 'Bash')?.id, 'ml-bash');
+      assert.equal(approvalRuleFor(p, person('alice@acme.dev'), 'Bash'), undefined);
+    });
+
+    it('refuses a timeout outside 1s..10m or not a duration, a rule naming nobody, an unknown role, unknown fields and duplicate ids', () => {
+      assert.match(errorsOf('  approval_timeout: 500ms\n').join('\n'), /approval_timeout 500ms must be between 1s and 10m/);
+      assert.match(errorsOf('  approval_timeout: 1h\n').join('\n'), /between 1s and 10m/);
+      assert.match(errorsOf('  approval_timeout: soon\n').join('\n'), /invalid duration 'soon'/);
+      assert.match(errorsOf('  approval_rules:\n    - { id: all, tool: Bash }\n').join('\n'), /approval rule 'all' names nobody: give users, roles or agents/);
+      assert.match(errorsOf('  approval_rules:\n    - { id: r, tool: Bash, roles: [wizards] }\n').join('\n'), /unknown role 'wizards'/);
+      assert.notEqual(errorsOf('  approval_rules:\n    - { id: r, tool: Bash, user: a@b.c }\n').length, 0);
+      assert.notEqual(errorsOf('  approval_rules:\n    - { id: r, tool: Bash, users: [] }\n').length, 0);
+      assert.notEqual(errorsOf('  approval_rules:\n    - { tool: Bash, users: [a@b.c] }\n').length, 0);
+      assert.match(errorsOf('  approval_rules:\n    - { id: r, tool: Bash, users: [a@b.c] }\n    - { id: r, tool: Bash, users: [d@b.c] }\n').join('\n'), /duplicate id 'r'/);
+    });
+
+    it('warns of a rule naming a tool that never needs approval', () => {
+      const r = loadPolicy(withApproval('  approval_rules:\n    - { id: r, tool: Read, users: [a@b.c] }\n'));
+      assert.ok(r.ok);
+      assert.match(r.warnings.map((w) => w.message).join('\n'), /names 'Read', which tools.approval does not list/);
+    });
   });
 });
