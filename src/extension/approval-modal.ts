@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ApprovalAnswer } from '../contracts/approvals';
 import type { ApprovalQuestion } from './core/approval-prompt';
-import { APPROVAL_CHOICES, ApprovalPrompt } from './core/approval-prompt';
+import { APPROVAL_CHOICES, ApprovalPrompt, approverOf } from './core/approval-prompt';
 import type { Log } from './log';
 import type { ProxyHost } from './proxy-host';
 
@@ -47,9 +47,9 @@ export class ApprovalModal implements vscode.Disposable {
 
   private update(): void {
     const admin = this.host.adminClient;
-    const person = this.host.identity()?.user;
-    if (!vscode.workspace.isTrusted || !admin || !person || this.host.proxyStatus.phase !== 'running') return this.prompt.disconnect();
-    this.prompt.connect(admin, person);
+    const approver = approverOf({ trusted: vscode.workspace.isTrusted, person: this.host.identity()?.user, proxyRunning: this.host.proxyStatus.phase === 'running' });
+    if (!admin || !approver) return this.prompt.disconnect();
+    this.prompt.connect(admin, approver);
   }
 
   dispose(): void {

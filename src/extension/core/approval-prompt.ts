@@ -82,6 +82,22 @@ export function approvalQuestionOf(p: PendingApproval, now: number): ApprovalQue
   };
 }
 
+/** What a window knows about itself when deciding whether it approves. */
+export interface ApproverWindow {
+  readonly trusted: boolean;
+  /** The signed-in person, if any. */
+  readonly person: string | undefined;
+  readonly proxyRunning: boolean;
+}
+
+/**
+ * Who approves from this window, or undefined when nobody may: a workspace the person has not
+ * trusted never approves (so its calls are refused), and nobody answers for no one.
+ */
+export function approverOf(w: ApproverWindow): string | undefined {
+  return w.trusted && w.proxyRunning && w.person ? w.person : undefined;
+}
+
 export interface ApprovalPromptHooks {
   /** Shows the question; resolves with the answer, or undefined when the person dismissed it. */
   ask(question: ApprovalQuestion): Promise<ApprovalAnswer | undefined>;
@@ -286,17 +302,18 @@ export class ApprovalPrompt {
     this.hooks.log('info', `approvals: ${p.toolName} for ${p.user}: ${answer} came too late (${ending}${by ? ` by ${by}` : ''})`);
     const refused = ending === 'denied' || ending === 'timeout' || ending === 'expired' || ending === 'abandoned' || ending === 'unknown';
     if (answer === 'deny' && refused) return;
-    const call = `The call of ${bounded(p.tool, FIELD_SHOWN_MAX)} on ${bounded(p.server, FIELD_SHOWN_MAX)} by ${asker(p)}`;
+    const call = `the call of ${bounded(p.tool, FIELD_SHOWN_MAX)} on ${bounded(p.server, FIELD_SHOWN_MAX)} by ${asker(p)}`;
     const who = by ? bounded(by, FIELD_SHOWN_MAX) : 'someone else';
+    // What happened comes first: a notification shows its first line only.
     const text: Record<Ending, string> = {
-      timeout: `${call} was refused: nobody answered in time, so your answer came too late.`,
-      expired: `${call} was refused: nobody answered in time, so your answer came too late.`,
-      denied: `${call} had already been refused by ${who}.`,
-      allowed: `${call} had already been allowed by ${who}; your answer changed nothing.`,
-      'already-decided': `${call} had already been decided; your answer changed nothing.`,
-      abandoned: `${call} was refused: the caller stopped waiting before you answered.`,
-      unknown: `${call} was refused: the proxy no longer waits for it (it restarted or the caller left).`,
-      unreachable: `${call} was not answered: Tollgate could not reach its proxy, which refuses the call when the wait ends.`,
+      timeout: `too late, ${call} was already refused: nobody answered in time.`,
+      expired: `too late, ${call} was already refused: nobody answered in time.`,
+      denied: `too late, ${call} was already refused by ${who}.`,
+      allowed: `too late, ${call} was already allowed by ${who}.`,
+      'already-decided': `too late, ${call} was already decided.`,
+      abandoned: `too late, ${call} was refused: the caller stopped waiting.`,
+      unknown: `too late, ${call} was refused: the proxy no longer waits for it (it restarted or the caller left).`,
+      unreachable: `your answer to ${call} did not reach the proxy, which refuses the call when its wait ends.`,
     };
     this.hooks.tell(`Tollgate: ${text[ending]}`);
   }

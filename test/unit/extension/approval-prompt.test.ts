@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { ApprovalAnswer } from '../../../src/contracts/approvals';
 import { AdminClient, approvalEventOf } from '../../../src/extension/core/admin-client';
 import type { ApprovalPromptHooks, ApprovalQuestion } from '../../../src/extension/core/approval-prompt';
-import { ApprovalPrompt, approvalQuestionOf, ARGUMENTS_SHOWN_MAX, compactArguments } from '../../../src/extension/core/approval-prompt';
+import { ApprovalPrompt, approvalQuestionOf, approverOf, ARGUMENTS_SHOWN_MAX, compactArguments } from '../../../src/extension/core/approval-prompt';
 import { eventually } from '../../helpers/poll';
 import { FakeApprovalsAdmin, pendingApproval } from './fake-approvals-admin';
 
@@ -101,6 +101,15 @@ describe('approval questions in the editor', () => {
     });
   });
 
+  describe('who approves', () => {
+    it('the signed-in person, in a trusted window with the proxy running; nobody otherwise', () => {
+      assert.equal(approverOf({ trusted: true, person: PERSON, proxyRunning: true }), PERSON);
+      assert.equal(approverOf({ trusted: false, person: PERSON, proxyRunning: true }), undefined, 'an untrusted window never approves');
+      assert.equal(approverOf({ trusted: true, person: undefined, proxyRunning: true }), undefined, 'nobody signed in');
+      assert.equal(approverOf({ trusted: true, person: PERSON, proxyRunning: false }), undefined, 'no proxy to approve for');
+    });
+  });
+
   describe('against a proxy that asks (a fake admin server on 127.0.0.1)', () => {
     let proxy: FakeApprovalsAdmin;
     let person: Person;
@@ -182,7 +191,7 @@ describe('approval questions in the editor', () => {
       await eventually(() => person.logged.some((l) => l.includes('ended (timeout) before it was asked')), 'the queued question to be dropped', 5_000);
       person.answer('on-screen', 'allow-once');
       await eventually(() => person.told.length === 1, 'word to the person', 5_000);
-      assert.match(person.told[0]!, /^Tollgate: The call of echo on everything by claude-code \(alice@acme\.dev\) was refused: nobody answered in time/);
+      assert.equal(person.told[0], 'Tollgate: too late, the call of echo on everything by claude-code (alice@acme.dev) was already refused: nobody answered in time.');
       assert.deepEqual(person.asked.map((q) => q.id), ['on-screen'], 'the queued question was never shown');
       assert.deepEqual(proxy.answers, [], 'nothing was posted for a call known to be over');
     });
@@ -198,7 +207,7 @@ describe('approval questions in the editor', () => {
       person.answer('late', 'allow-session');
       await eventually(() => person.told.length === 1, 'word to the person', 5_000);
       assert.deepEqual(proxy.answers[0], { id: 'late', answer: 'allow-session', by: PERSON });
-      assert.match(person.told[0]!, /was refused: nobody answered in time, so your answer came too late/);
+      assert.match(person.told[0]!, /^Tollgate: too late, .* was already refused: nobody answered in time/);
       await eventually(() => person.showing('late-deny'), 'the second question', 5_000);
       person.answer('late-deny', 'deny');
       await eventually(() => proxy.answers.length === 2, 'the late deny to be posted', 5_000);
@@ -215,7 +224,7 @@ describe('approval questions in the editor', () => {
       await eventually(() => person.logged.some((l) => l.includes('ended (allowed by bob@acme.dev) while it was asked')), 'the other answer to be announced', 5_000);
       person.answer('shared', 'deny');
       await eventually(() => person.told.length === 1, 'word to the person', 5_000);
-      assert.match(person.told[0]!, /had already been allowed by bob@acme\.dev/);
+      assert.match(person.told[0]!, /^Tollgate: too late, .* was already allowed by bob@acme\.dev\.$/);
     });
 
     it('reconnects when the proxy restarts, asks about new calls, and says an old question no longer waits', async () => {
@@ -227,7 +236,7 @@ describe('approval questions in the editor', () => {
       proxy.announce(pendingApproval('after-restart'));
       person.answer('before-restart', 'allow-once');
       await eventually(() => person.told.length === 1, 'word about the old question', 5_000);
-      assert.match(person.told[0]!, /the proxy no longer waits for it/);
+      assert.match(person.told[0]!, /^Tollgate: too late, .* was refused: the proxy no longer waits for it/);
       await eventually(() => person.showing('after-restart'), 'the question after the restart', 5_000);
       person.answer('after-restart', 'allow-once');
       await eventually(() => proxy.answers.some((a) => a.id === 'after-restart'), 'the answer after the restart', 5_000);
