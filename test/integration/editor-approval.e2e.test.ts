@@ -143,6 +143,28 @@ describe('approval gates in a real editor: the modal (code-server + chromium)', 
     await dialog.waitFor({ state: 'hidden', timeout: 30_000 });
   });
 
+  it('Allow for This Session lets that MCP session call the tool again unasked; another session is asked again', async function () {
+    this.timeout(300_000);
+    const session = await httpClient(run.proxyUrl!, 'everything', token);
+    const other = await httpClient(run.proxyUrl!, 'everything', token);
+    try {
+      const first = session.callTool({ name: 'echo', arguments: { message: 'first of the session' } }, undefined, { timeout: CALL_WAIT_MS });
+      const dialog = await modalAsking('first of the session');
+      await dialog.getByRole('button', { name: 'Allow for This Session', exact: true }).click();
+      await first;
+      await dialog.waitFor({ state: 'hidden', timeout: 30_000 });
+      // Admitted without a question: the call returns though nobody clicks anything.
+      const again = (await session.callTool({ name: 'echo', arguments: { message: 'second of the session' } }, undefined, { timeout: CALL_WAIT_MS })) as { content: { text: string }[] };
+      assert.equal(again.content[0]?.text, 'Echo: second of the session');
+      const elsewhere = refusal(other.callTool({ name: 'echo', arguments: { message: 'from another session' } }, undefined, { timeout: CALL_WAIT_MS }));
+      await (await modalAsking('from another session')).getByRole('button', { name: 'Deny', exact: true }).click();
+      assert.equal(((await elsewhere).data as { rule?: string }).rule, 'tools.approval');
+    } finally {
+      await session.close().catch(() => undefined);
+      await other.close().catch(() => undefined);
+    }
+  });
+
   it('refuses the call once nobody answers in time, and tells a person who answers late that it was refused', async function () {
     this.timeout(600_000);
     // The bundle edited on disk, as a person would: the editor puts it in force, the proxy waits 10 s from now on.
