@@ -80,6 +80,7 @@ function decisionOf(n: number, rand: () => number): DecisionBody {
     arguments_sha256: null,
     arguments: null,
     tools_stripped: null,
+    approval: null,
   };
 }
 

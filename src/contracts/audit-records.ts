@@ -1,3 +1,5 @@
+import type { ApprovalRecord } from './approvals';
+
 // The audit record kinds, field for field as the export contract in docs/product.md ("Audit
 // records") names them. Auditors and finance read these names: change them only with the contract.
 // Every field is present on every record of its kind (null when it does not apply), so CSV columns
@@ -64,6 +66,8 @@ export interface DecisionBody {
   arguments: unknown;
   /** Declared tools outside the identity's list, removed before the call went upstream (`on_undeclared: strip`); null when none was. */
   tools_stripped: string[] | null;
+  /** An MCP call of a tool under `tools.approval` that was put to its approval: who approved it, or why not; null for every other record. */
+  approval: ApprovalRecord | null;
 }
 
 export interface SettleBody {

@@ -10,6 +10,7 @@ import type { CallRecorder } from '../../store/ledger/call-recorder';
 import { canonicalJson } from '../../store/ledger/canonical';
 import type { ToolPins } from '../../store/tool-pins';
 import type { PolicyContext } from '../context';
+import { approvalRecordOf } from './approval-gate';
 import type { ApprovalGate, ApprovalVerdict } from './approval-gate';
 
 // One MCP tools/call as a decision: the tools entitlement and every matching limit through the
@@ -124,9 +125,9 @@ export class ToolCallGovernor {
         .catch((err: Error): ApprovalVerdict => ({ outcome: 'denied', by: null, reason: `the approval could not be asked: ${err.message}` }));
       if (verdict.outcome !== 'allowed') {
         await ctx.engine.release(decision, this.p.clock());
-        return refuse(refusedBody(recordOf(403, 'refuse'), 'tools.approval', verdict.reason));
+        return refuse({ ...refusedBody(recordOf(403, 'refuse'), 'tools.approval', verdict.reason), approval: approvalRecordOf(verdict) });
       }
-      const approved = recordOf(200);
+      const approved: DecisionBody = { ...recordOf(200), approval: approvalRecordOf(verdict) };
       approved.reason = `${approved.reason}; approved by ${verdict.by} (${verdict.scope === 'once' ? 'this call' : 'this session'})`;
       return this.admitted(ctx, decision, approved, started);
     }

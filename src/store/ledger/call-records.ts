@@ -31,6 +31,7 @@ export function decisionBody(d: Decision, status: number, outcome: DecisionBody[
     arguments_sha256: null,
     arguments: null,
     tools_stripped: d.strippedTools ? [...d.strippedTools] : null,
+    approval: null,
   };
 }
 
@@ -78,6 +79,7 @@ export function errorBody(o: {
     arguments_sha256: null,
     arguments: null,
     tools_stripped: null,
+    approval: null,
   };
 }
 

@@ -36,6 +36,7 @@ export const CSV_COLUMNS = [
   'tool', 'arguments_sha256', 'arguments', 'duration_ms', 'is_error',
   'server', 'sha256', 'previous_sha256', 'by',
   'tools_stripped', 'tool_calls', 'tool_names',
+  'approval.outcome', 'approval.by', 'approval.via',
 ] as const;
 
 function field(record: AuditRecord, column: string): unknown {

@@ -30,6 +30,7 @@ export function decision(n: number, overrides: Partial<DecisionBody> = {}): Deci
     arguments_sha256: null,
     arguments: null,
     tools_stripped: null,
+    approval: null,
     ...overrides,
   };
 }
