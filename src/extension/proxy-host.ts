@@ -315,6 +315,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     }
     this.log.redactor.add(adminToken);
     this.admin = new AdminClient(url, adminToken);
+    // The approval modal reads this proxy's stream from now on, not the previous one's.
     this.changed.fire();
     this.openEvents();
     this.refreshSoon(0);

@@ -13,8 +13,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Locator, Page } from 'playwright-core';
 import { ADMIN_PREFIX, ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
+import type { AuditRecord, DecisionRecord } from '../../src/contracts/audit-records';
 import type { HealthResponse } from '../../src/contracts/admin';
-import type { PendingApprovalsResponse } from '../../src/contracts/approvals';
+import type { ApprovalRecord, PendingApprovalsResponse } from '../../src/contracts/approvals';
 import { APPROVALS_PATH } from '../../src/contracts/approvals';
 import { prepareEditorRun, stopEditorRun } from '../e2e/code-server';
 import type { PreparedEditorRun } from '../e2e/code-server';
@@ -187,5 +188,25 @@ describe('approval gates in a real editor: the modal (code-server + chromium)', 
     const told = page.locator('.notification-toast', { hasText: 'nobody answered in time' });
     await told.waitFor({ timeout: 60_000 });
     assert.match(await told.innerText(), /too late, the call of echo on everything by claude-code \(dev@example\.test\) was already refused/);
+  });
+
+  it('leaves in the ledger who answered each call: the person for each click, the session for its unasked call, none for the timeout', async function () {
+    this.timeout(120_000);
+    const expected: ApprovalRecord[] = [
+      { outcome: 'allowed', by: EDITOR_USER, via: 'person' }, // Allow Once
+      { outcome: 'denied', by: EDITOR_USER, via: 'person' }, // Deny
+      { outcome: 'allowed', by: EDITOR_USER, via: 'person' }, // Allow for This Session
+      { outcome: 'allowed', by: 'session', via: 'session' }, // that session's next call
+      { outcome: 'denied', by: EDITOR_USER, via: 'person' }, // another session, denied
+      { outcome: 'timeout', by: null, via: null }, // nobody answered
+    ];
+    // The proxy keeps running: read its ledger until the last record is on disk.
+    const approvals = (): (ApprovalRecord | null | undefined)[] => {
+      const out = execFileSync(process.execPath, [CLI, 'audit', 'export', '--format', 'jsonl', '--data-dir', run.dataDir!], { encoding: 'utf8' });
+      const records = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+      return records.filter((r): r is DecisionRecord => r.kind === 'decision' && r.provider === 'mcp' && r.approval != null).map((d) => d.approval);
+    };
+    await eventually(() => approvals().length >= expected.length, 'every approval in the ledger', 60_000, 500);
+    assert.deepEqual(approvals(), expected);
   });
 });
