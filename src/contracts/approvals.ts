@@ -22,6 +22,7 @@ export interface PendingApproval {
   /** Who asks: the verified person, their agent and session. */
   readonly user: string;
   readonly agent: string | null;
+  /** The MCP session asking (Mcp-Session-Id): what `allow-session` applies to. */
   readonly session: string | null;
   readonly server: string;
   /** The server's own name for the tool. */

@@ -96,7 +96,9 @@ export class McpSession {
       const left = new AbortController();
       this.deciding.set(id, left);
       res.once('close', () => {
+        // Answered (or refused by the transport before any call began): nothing is left to abort.
         if (!res.writableFinished) left.abort();
+        else if (this.deciding.get(id) === left) this.deciding.delete(id);
       });
     }
     await this.transport.handleRequest(req, res, body);
@@ -107,6 +109,7 @@ export class McpSession {
     if (this.closed) return;
     this.closed = true;
     this.aborted.abort();
+    this.deciding.clear();
     for (const [id, pending] of this.pending) {
       if (pending.toolCall) void this.p.governor.settle(this.context, pending.toolCall, { status: 499, isError: true, aborted: true });
       void this.transport.send(errorBody(id, SERVER_UNAVAILABLE, `the MCP session ended: ${why}`) as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
