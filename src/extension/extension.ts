@@ -4,6 +4,7 @@
 import { loadStarted } from './load-clock';
 import * as vscode from 'vscode';
 import type { ProxyStatus } from '../protocol';
+import { ApprovalModal } from './approval-modal';
 import { CodexSetupOffer } from './codex-setup-offer';
 import { hookCommand, registerCommands } from './commands';
 import { refreshPreCommitHook } from '../scan/hook';
@@ -56,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
     policy,
     new StatusBar(proxyHost, () => config().statusBar.warnAt),
     new SignInPrompt(proxyHost, secrets, log),
+    // MCP tool calls under tools.approval wait for the person in a modal (trusted windows only).
+    new ApprovalModal(proxyHost, log),
     new TerminalEnvironment(context.environmentVariableCollection, proxyHost, () => config().terminal.injectEnvironment),
     new CodexSetupOffer(context, proxyHost, log, () => config().terminal.injectEnvironment),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new KeyCodeActions(keys), { providedCodeActionKinds: KeyCodeActions.kinds }),

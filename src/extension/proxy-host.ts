@@ -88,6 +88,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   get url(): string | undefined {
     return this.supervisor.url;
   }
+  /** The running proxy's admin API, once it listens (the approval modal reads its event stream as an approver). */
+  get adminClient(): AdminClient | undefined {
+    return this.admin;
+  }
   get sessionToken(): string | undefined {
     return this.token;
   }
@@ -311,6 +315,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     }
     this.log.redactor.add(adminToken);
     this.admin = new AdminClient(url, adminToken);
+    // The approval modal reads this proxy's stream from now on, not the previous one's.
+    this.changed.fire();
     this.openEvents();
     this.refreshSoon(0);
     if (this.pollTimer) clearInterval(this.pollTimer);

@@ -6,7 +6,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { approveUpstreamBeforehand, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
+import { MockUpstream } from '../helpers/mock-upstream';
+import { launchBrowser } from './workbench';
 
 const repo = path.resolve(__dirname, '..', '..');
 
@@ -165,4 +170,59 @@ export async function stopEditorRun(run: EditorRun): Promise<void> {
   await run.mock?.stop().catch(() => undefined);
   if (run.suiteDir) fs.rmSync(run.suiteDir, { recursive: true, force: true });
   if (run.tmp && !process.env.TOLLGATE_KEEP_EDITOR_TMP) fs.rmSync(run.tmp, { recursive: true, force: true });
+}
+
+/** What prepareEditorRun has started so far: filled in step by step, so stopEditorRun stops a set-up that failed halfway. */
+export interface PreparedEditorRun {
+  tmp?: string;
+  mock?: MockUpstream;
+  server?: CodeServer;
+  browser?: Browser;
+  folders?: EditorFolders;
+  workspace?: string;
+  /** The proxy's data dir and address, of the run's choosing: tokens are minted from the one, calls go to the other. */
+  dataDir?: string;
+  proxyUrl?: string;
+  page?: Page;
+}
+
+export interface EditorRunOptions {
+  /** Names the run's temporary folder. */
+  readonly name: string;
+  /** Writes the workspace the editor opens; by default the editor tests' bundle with the mock as upstream. */
+  readonly workspace?: (dir: string, upstream: string) => void;
+  /** User settings besides the editor tests' own, the data dir and the port. */
+  readonly settings?: Record<string, unknown>;
+}
+
+/**
+ * One editor test run, up to an open workbench: the packaged .vsix installed into a fresh
+ * code-server profile, a mock upstream whose host was approved for the key beforehand, the proxy on
+ * a data dir and port of the run's choosing, and the workspace open in chromium.
+ */
+export async function prepareEditorRun(run: PreparedEditorRun, o: EditorRunOptions): Promise<Required<PreparedEditorRun>> {
+  const bin = installEditor();
+  const tmp = (run.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-${o.name}-`)));
+  const vsix = path.join(tmp, 'tollgate.vsix');
+  packageVsix(repo, path.join(tmp, 'stage'), vsix);
+  const mock = (run.mock = new MockUpstream());
+  const upstream = await mock.start();
+  const folders = (run.folders = editorFolders(path.join(tmp, 'editor')));
+  const workspace = (run.workspace = path.join(tmp, 'workspace'));
+  (o.workspace ?? prepareWorkspace)(workspace, upstream);
+  const dataDir = (run.dataDir = path.join(tmp, 'proxy-data'));
+  const port = await freePort();
+  run.proxyUrl = `http://127.0.0.1:${port}`;
+  writeUserSettings(folders.userData, { 'tollgate.proxy.dataDir': dataDir, 'tollgate.proxy.port': port, ...o.settings });
+  approveUpstreamBeforehand(folders.userData, workspace, upstream);
+  // The provider key the proxy sends to the mock, as a developer's environment would hold it.
+  const env = editorEnv(folders, {});
+  env.OPENAI_API_KEY = EDITOR_UPSTREAM_KEY;
+  installExtension(bin, folders, vsix, env);
+  const server = (run.server = await CodeServer.start(bin, folders, workspace, env));
+  const browser = (run.browser = await launchBrowser());
+  const page = (run.page = await browser.newPage({ viewport: { width: 1440, height: 900 } }));
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  return run as Required<PreparedEditorRun>;
 }
