@@ -119,7 +119,12 @@ export class AdminApi {
       case '/events':
         return this.subscribe(res);
       case '/suspensions':
-        return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
+        try {
+          return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
+        } catch (err) {
+          // The team's store out of reach: a list that may be stale is not shown as the list.
+          return json(res, 503, { error: { message: `the suspensions cannot be read: ${(err as Error).message}` } });
+        }
       default:
         return json(res, 404, { error: { message: `no admin route ${path}` } });
     }
@@ -140,7 +145,13 @@ export class AdminApi {
     }
     const target = resumeRequestOf(body);
     if (typeof target === 'string') return json(res, 400, { error: { message: target } });
-    const answer = await this.source.resume(target);
+    let answer: ResumeResponse;
+    try {
+      answer = await this.source.resume(target);
+    } catch (err) {
+      // Lifted on every proxy or on none: the team's store must take it.
+      return json(res, 503, { error: { message: `nothing was resumed: ${(err as Error).message}` } });
+    }
     if (answer.resumed.length === 0) return json(res, 404, { error: { message: 'no suspension in force matches', resumed: [] } });
     return json(res, 200, answer);
   }

@@ -40,7 +40,7 @@ export interface LaunchConfig extends ProxySettings {
   readonly clock?: () => number;
   /** Team mode: where the ledger's latest witness is kept outside the data dir (the Redis store). */
   readonly witnesses?: WitnessStore;
-  /** Team mode: where suspensions are shared (the Redis store); the data dir's file when absent. */
+  /** Where suspensions are kept: the Redis store's in team mode, else the data dir's file, when absent. */
   readonly suspensions?: SuspensionRegistry;
   /** Team mode: the revocations shared through Redis (the Redis store's, when absent). */
   readonly revocations?: RedisRevocations;
@@ -133,7 +133,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   let suspensions: SuspensionRegistry;
   try {
-    suspensions = c.suspensions ?? FileSuspensionRegistry.inDataDir(dataDir);
+    suspensions = c.suspensions ?? (store instanceof RedisStore ? store.suspensions : FileSuspensionRegistry.inDataDir(dataDir));
   } catch (err) {
     await ledger.close();
     if (SuspensionFileError.is(err)) throw new LaunchError('data-dir', err.message);

@@ -7,6 +7,7 @@ import { num, numberList, replyStrings, specArgs } from './codec';
 import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
 import { RedisRevocations } from './revocations';
+import { RedisSuspensions } from './suspensions';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -93,6 +94,8 @@ export class RedisStore implements AccumulatorStore {
   readonly witnesses: RedisWitnesses;
   /** The team's revocations, in the same Redis and namespace. */
   readonly revocations: RedisRevocations;
+  /** The team's suspensions (guards.divergence), in the same Redis and namespace. */
+  readonly suspensions: RedisSuspensions;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -110,6 +113,7 @@ export class RedisStore implements AccumulatorStore {
     this.onUnavailable = options.onUnavailable ?? 'refuse';
     this.witnesses = new RedisWitnesses(connection, this.tag);
     this.revocations = new RedisRevocations(connection, this.tag);
+    this.suspensions = new RedisSuspensions(connection, this.tag, (line) => this.options.log?.(line));
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */
