@@ -16,6 +16,7 @@ import type { RedisRevocations } from '../store/redis/revocations';
 import { DataDirKeySource, KeyRingError, SESSION_KEY_FILE, SESSION_KEY_RING_FILE } from '../store/session-key';
 import { KeyRotationSchedule } from './key-rotation';
 import { TokenGate } from './token-gate';
+import { TeamTokens } from './team-tokens';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ToolPins } from '../store/tool-pins';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
@@ -157,7 +158,8 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     }
   };
   const team = c.revocations ?? (store instanceof RedisStore ? store.revocations : undefined);
-  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now });
+  const teamTokens = store instanceof RedisStore ? new TeamTokens({ dataDir, tokens: store.tokens, log: c.log, clock: c.clock ?? Date.now }) : undefined;
+  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now, ...(teamTokens ? { onUse: (id: string, at: number) => teamTokens.noteUse(id, at) } : {}) });
   let server: ProxyServer;
   try {
     server = await ProxyServer.start({
@@ -176,6 +178,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   c.log.info(`metrics: GET ${METRICS_PATH} ${metricsAuth === 'token' ? `with Authorization: Bearer <the token in ${path.join(dataDir, METRICS_TOKEN_FILE)}>` : 'without a token (telemetry.metrics_endpoint.auth: none)'}`);
   teamWitness?.start();
   gate.start();
+  teamTokens?.start();
   const rotation = new KeyRotationSchedule(dataDir, keySource, () => server.policy, c.log);
   rotation.start();
   let stopped: Promise<void> | undefined;
@@ -185,6 +188,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     adminToken,
     stop(drainMs?: number): Promise<void> {
       rotation.stop();
+      teamTokens?.stop();
       stopped ??= server
         .stop(drainMs)
         .then(() => gate.stop())

@@ -569,14 +569,16 @@ redis.call('DEL', KEYS[1])
 return items
 `;
 
-// Tokens: KEYS tokens (id -> `<expires ms>|<JSON>`), uses (id -> last use ms). ARGV: id, expires
-// ms, JSON, now ms. Tokens past their expiry are dropped with their last use.
+// Tokens: KEYS tokens (id -> `<expires ms>|<JSON>`), uses (id -> last use ms). ARGV: now ms, then
+// id, expires ms, JSON per token. Tokens past their expiry are dropped with their last use.
 const TOKEN_ADD = `
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2])
+end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local exp = tonumber(string.match(all[i + 1], '^(%d+)|'))
-  if exp and exp <= tonumber(ARGV[4]) then
+  if exp and exp <= tonumber(ARGV[1]) then
     redis.call('HDEL', KEYS[1], all[i])
     redis.call('HDEL', KEYS[2], all[i])
   end

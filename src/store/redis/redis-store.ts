@@ -8,6 +8,7 @@ import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
 import { RedisRevocations } from './revocations';
 import { RedisSuspensions } from './suspensions';
+import { RedisTokens } from './tokens';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -96,6 +97,8 @@ export class RedisStore implements AccumulatorStore {
   readonly revocations: RedisRevocations;
   /** The team's suspensions (guards.divergence), in the same Redis and namespace. */
   readonly suspensions: RedisSuspensions;
+  /** The tokens minted in the team and their last uses, in the same Redis and namespace. */
+  readonly tokens: RedisTokens;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -114,6 +117,7 @@ export class RedisStore implements AccumulatorStore {
     this.witnesses = new RedisWitnesses(connection, this.tag);
     this.revocations = new RedisRevocations(connection, this.tag);
     this.suspensions = new RedisSuspensions(connection, this.tag, (line) => this.options.log?.(line));
+    this.tokens = new RedisTokens(connection, this.tag);
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */
