@@ -13,7 +13,7 @@ export interface AdminSource {
   /** Lifts the suspensions a request names. */
   resume?(target: ResumeRequest): Promise<ResumeResponse>;
   /** A person approves a changed MCP tool definition. */
-  approveTool?(server: string, tool: string, by: string): ToolApprovalResponse;
+  approveTool?(server: string, tool: string, by: string): ToolApprovalResponse | Promise<ToolApprovalResponse>;
 }
 
 /** The largest body the admin API reads: a resume request is a few names. */
@@ -167,7 +167,13 @@ export class AdminApi {
     if (!body || !text(body.server) || !text(body.tool) || !text(body.by)) {
       return json(res, 400, { error: { message: 'server, tool and by must each be a string of 1 to 256 characters' } });
     }
-    const result = approve(body.server, body.tool, body.by);
+    let result: ToolApprovalResponse;
+    try {
+      result = await approve(body.server, body.tool, body.by);
+    } catch (err) {
+      // The team's pins out of reach: approved on every proxy or on none.
+      return json(res, 503, { error: { message: `nothing was approved: ${(err as Error).message}` } });
+    }
     return json(res, result.ok ? 200 : 404, result);
   }
 

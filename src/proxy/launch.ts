@@ -164,7 +164,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   try {
     server = await ProxyServer.start({
       ...c, store, ledger, sessionKeys: keySource.current.current, keySource, gate, adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions,
-      toolPins: ToolPins.open(dataDir),
+      toolPins: store instanceof RedisStore ? store.toolPins : ToolPins.open(dataDir),
     });
   } catch (err) {
     await ledger.close();

@@ -9,6 +9,7 @@ import { StoreError } from './errors';
 import { RedisRevocations } from './revocations';
 import { RedisSuspensions } from './suspensions';
 import { RedisTokens } from './tokens';
+import { RedisToolPins } from './tool-pins';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -99,6 +100,8 @@ export class RedisStore implements AccumulatorStore {
   readonly suspensions: RedisSuspensions;
   /** The tokens minted in the team and their last uses, in the same Redis and namespace. */
   readonly tokens: RedisTokens;
+  /** The team's pinned MCP tool definitions, in the same Redis and namespace. */
+  readonly toolPins: RedisToolPins;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -118,6 +121,7 @@ export class RedisStore implements AccumulatorStore {
     this.revocations = new RedisRevocations(connection, this.tag);
     this.suspensions = new RedisSuspensions(connection, this.tag, (line) => this.options.log?.(line));
     this.tokens = new RedisTokens(connection, this.tag);
+    this.toolPins = new RedisToolPins(connection, this.tag, (line) => this.options.log?.(line));
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */
