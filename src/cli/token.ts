@@ -164,7 +164,9 @@ async function listCommand(argv: string[], io: CliIo): Promise<number> {
       let revocations: Revocation[];
       try {
         listed = await team.tokens.list();
-        revocations = (await team.revocations.all()).revocations;
+        const kept = await team.revocations.all();
+        revocations = kept.revocations;
+        if (kept.unreadable > 0) io.stderr.write(`tollgate token list: ${kept.unreadable} team revocations in Redis do not read; the tokens they name may be listed as live (the proxies refuse them)\n`);
       } catch (err) {
         io.stderr.write(`tollgate token list: the team's store cannot be read: ${(err as Error).message}\n`);
         return 1;

@@ -81,7 +81,7 @@ export interface ProxyOptions extends ProxySettings {
   readonly keySource?: SessionKeySource;
   /** Revocations, checked after each token verifies. */
   readonly gate?: { check(id: Identity, now: number): Promise<void> };
-  /** Pinned MCP tool definitions (the data dir's); kept in memory when absent. */
+  /** Pinned MCP tool definitions (the data dir's, or the team's in Redis); kept in memory when absent. */
   readonly toolPins?: ToolPinRegistry;
   /** Who approves the tools the bundle lists under tools.approval; absent: nobody, so they are refused. */
   readonly approvals?: ApprovalGate;
