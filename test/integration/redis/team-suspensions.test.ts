@@ -165,4 +165,24 @@ describe('suspensions across a Redis pair of proxies', function () {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no suspension in force for agent runner of dev@acme\.dev in the team's store/);
   });
+
+  // Last: Redis restarts without its data.
+  it('with Redis out of reach, a proxy refuses the suspensions it has seen and decides everyone else; resuming and listing answer 503', async () => {
+    const [, b] = proxies as [TestProxy, TestProxy];
+    const runner = await b.token('dev@acme.dev', { agent: 'runner' });
+    const steady = await b.token('dev@acme.dev', { agent: 'steady' });
+    await runAway(runner);
+    assert.equal((await refused(b, runner)).status, 403);
+
+    await redis.stop();
+    const err = await refused(b, runner);
+    assert.equal(err.status, 403);
+    assert.equal(err.headers?.get('x-tollgate-rule'), 'divergence');
+    await ask(b, steady);
+    assert.equal((await fetch(`${b.url}/_tollgate/suspensions`, { headers: admin(b) })).status, 503);
+    const resumed = await fetch(`${b.url}/_tollgate/identity/resume`, { method: 'POST', headers: admin(b), body: JSON.stringify({ agent: 'runner', user: 'dev@acme.dev' }) });
+    assert.equal(resumed.status, 503);
+    assert.match(((await resumed.json()) as { error: { message: string } }).error.message, /nothing was resumed/);
+    await redis.start();
+  });
 });
