@@ -10,20 +10,23 @@ import { commandSpec, groupHelpAnswer, parseCommandArgs } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { counted } from '../contracts/wording';
+import { StoreError } from '../store/redis/errors';
+import { openTeamStore, teamStoreOptions } from './team-store';
 
 export const resumeSpec = commandSpec({
   name: 'identity resume',
-  summary: 'Lift the suspension of a person or an agent (guards.divergence): their calls are decided again from the next one on, on every proxy sharing the data dir.',
+  summary: 'Lift the suspension of a person or an agent (guards.divergence): their calls are decided again from the next one on, on every proxy sharing the data dir (with --store: on every proxy of the team).',
   notes: [
     '--user U alone lifts the person\'s own suspension; --agent A lifts agent A\'s (of the person --user names, or of everyone).',
-    'The resumption is a ledger record: written here when no proxy holds the data dir, else by the running proxy within seconds.',
+    'The resumption is a ledger record: written here when no proxy holds the data dir, else by a running proxy (of the team, with --store) within seconds.',
   ],
   options: {
     user: { type: 'string', value: 'U', description: 'the person (an e-mail)' },
     agent: { type: 'string', value: 'A', description: 'the agent (x-tollgate-agent, or the token\'s agent)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'the data dir of the proxy that suspended them (the same one serve uses)' },
+    ...teamStoreOptions('a suspension any proxy of the team made is lifted on all of them'),
   },
-  examples: ['tollgate identity resume --agent batch-eval --user bob@acme.dev', 'tollgate identity resume --user bob@acme.dev'],
+  examples: ['tollgate identity resume --agent batch-eval --user bob@acme.dev', 'tollgate identity resume --user bob@acme.dev --store redis://redis.internal:6379 --policy team.yaml'],
 });
 
 export const identityGroup: CommandGroup = {
@@ -70,25 +73,39 @@ async function resume(argv: string[], io: CliIo): Promise<number> {
   if (values.user !== undefined && normalizeUser(values.user) === '') throw new UsageError('--user must name a person');
   const target: ResumeTarget = { ...(values.user !== undefined ? { user: normalizeUser(values.user) } : {}), ...(values.agent !== undefined ? { agent: values.agent } : {}) };
   const dataDir = resolveDataDir(values['data-dir'], io.env);
-  const registry = FileSuspensionRegistry.inDataDir(dataDir);
+  const team = await openTeamStore(values, io);
+  try {
+    if (team) return await resumeIn(team.suspensions, "the team's store", target, io, async (pending) => {
+      // The team's proxies record it (the first to take the queue): no ledger of this machine need be one of theirs.
+      await team.suspensions.queueRecords(pending);
+      return 'queued';
+    });
+    const registry = FileSuspensionRegistry.inDataDir(dataDir);
+    return await resumeIn(registry, dataDir, target, io, (pending) => record(dataDir, registry, pending));
+  } finally {
+    await team?.close();
+  }
+}
+
+async function resumeIn(registry: SuspensionRegistry, where: string, target: ResumeTarget, io: CliIo, recordAll: (pending: PendingResumption[]) => Promise<'ledger' | 'queued'>): Promise<number> {
   const now = Date.now();
   const lifted = await registry.resume(target);
   if (lifted.length === 0) {
     const who = target.agent !== undefined ? `agent ${target.agent}${target.user !== undefined ? ` of ${target.user}` : ''}` : `${target.user}`;
-    io.stderr.write(`tollgate identity resume: no suspension in force for ${who} in ${dataDir}\n`);
+    io.stderr.write(`tollgate identity resume: no suspension in force for ${who} in ${where}${registry instanceof FileSuspensionRegistry ? " (a team's proxies keep theirs in their store: add --store)" : ''}\n`);
     return 1;
   }
-  const where = await record(dataDir, registry, lifted.map((suspension) => ({ suspension, at: now, via: 'cli' })));
+  const recorded = await recordAll(lifted.map((suspension) => ({ suspension, at: now, via: 'cli' })));
   for (const s of lifted) io.stdout.write(`resumed ${describe(s)}\n`);
   io.stdout.write(
-    where === 'ledger'
+    recorded === 'ledger'
       ? `${counted(lifted.length, 'resumption')} recorded in the ledger\n`
-      : `${counted(lifted.length, 'resumption')} queued for the running proxy to record in its ledger\n`,
+      : `${counted(lifted.length, 'resumption')} queued for ${registry instanceof FileSuspensionRegistry ? 'the running proxy' : 'a proxy of the team'} to record in its ledger\n`,
   );
   return 0;
 }
 
-/** `tollgate identity resume (--user U | --agent A [--user U]) [--data-dir DIR]` */
+/** `tollgate identity resume (--user U | --agent A [--user U]) [--data-dir DIR | --store URL [--policy FILE]]` */
 export const run: CommandRunner = async (argv, io) => {
   const [sub, ...rest] = argv;
   const help = groupHelpAnswer(identityGroup, sub, io.stdout);
@@ -101,7 +118,7 @@ export const run: CommandRunner = async (argv, io) => {
         throw new UsageError(`unknown subcommand '${sub}': identity resume`);
     }
   } catch (err) {
-    if (SuspensionFileError.is(err) || LedgerError.is(err)) {
+    if (SuspensionFileError.is(err) || LedgerError.is(err) || StoreError.is(err)) {
       io.stderr.write(`tollgate identity ${sub ?? ''}: ${err.message}\n`);
       return 1;
     }

@@ -9,11 +9,13 @@ import { addRevocations, readRevocations, RevocationListError } from '../store/r
 import { KeyRingError, MAX_SESSION_TOKEN_TTL_MS, readKeyRing } from '../store/session-key';
 import { identityOf, liveTokens, mintRegisteredToken, readRegistry, readTokenUse } from '../store/token-registry';
 import type { MintedToken } from '../store/token-registry';
+import type { TeamTokenList } from '../store/redis/tokens';
 import { commandSpec, groupHelp, parseCommandArgs, parseDurationArg } from './args';
 import type { CommandGroup } from './args';
 import type { CliIo, CommandRunner } from './io';
 import { UsageError } from './io';
 import { shareWithTeam, teamOptions } from './team-revocations';
+import { openTeamStore, teamStoreOptions } from './team-store';
 
 export const tokenSpec = commandSpec({
   name: 'token',
@@ -29,6 +31,7 @@ export const tokenSpec = commandSpec({
     tools: { type: 'string', value: 'GLOB,...', description: 'scope: only these tools (Bash, mcp__github__*)' },
     'max-usd': { type: 'string', value: 'N', description: 'scope: at most N USD over the whole life of the token' },
     'data-dir': { type: 'string', value: 'DIR', description: 'the data dir holding the session key (the same one serve uses)' },
+    ...teamStoreOptions("the token is registered for the team's token list too"),
   },
   notes: [
     'A scope only narrows: a call must be allowed by the bundle and by the token. The token is recorded (never its text) for `tollgate token list` and `tollgate token revoke`.',
@@ -39,12 +42,13 @@ export const tokenSpec = commandSpec({
 
 export const tokenListSpec = commandSpec({
   name: 'token list',
-  summary: 'List the live tokens minted from this data dir: id, who, agent, scope, expiry and last use (as the proxy last noted it).',
+  summary: 'List the live tokens minted from this data dir (with --store: anywhere in the team): id, who, agent, scope, expiry and last use (as a proxy last noted it).',
   options: {
     format: { type: 'string', default: 'text', value: 'FORMAT', description: 'text or json' },
     'data-dir': { type: 'string', value: 'DIR', description: 'the data dir the tokens were minted from' },
+    ...teamStoreOptions('the list holds the tokens minted anywhere in the team, with their last use on any proxy'),
   },
-  examples: ['tollgate token list', 'tollgate token list --format json'],
+  examples: ['tollgate token list', 'tollgate token list --format json', 'tollgate token list --store redis://redis.internal:6379 --policy team.yaml'],
 });
 
 export const tokenRevokeSpec = commandSpec({
@@ -114,19 +118,35 @@ async function mint(argv: string[], io: CliIo): Promise<number> {
   if (ttlMs > MAX_SESSION_TOKEN_TTL_MS) throw new UsageError(`--ttl ${values.ttl} is longer than 30d, the longest a session token may live`);
   const scope = scopeOf(values);
   if (scope?.maxUsd !== undefined && ttlMs > MAX_CAPPED_TOKEN_TTL_MS) throw new UsageError(`--ttl ${values.ttl} is longer than 24h, the longest a token with --max-usd may live`);
+  const team = await openTeamStore(values, io);
   try {
-    const { token } = await mintRegisteredToken(resolveDataDir(values['data-dir'], io.env), { user: values.user, agent: values.agent, roles: values.role, tenant: values.tenant, ttlMs, now: Date.now(), scope });
-    io.stdout.write(`${token}\n`);
+    let minted: { token: string; minted: MintedToken };
+    try {
+      minted = await mintRegisteredToken(resolveDataDir(values['data-dir'], io.env), { user: values.user, agent: values.agent, roles: values.role, tenant: values.tenant, ttlMs, now: Date.now(), scope });
+    } catch (err) {
+      return dataDirFailure(io, 'token', err);
+    }
+    try {
+      await team?.tokens.register([minted.minted], Date.now());
+    } catch (err) {
+      // Asked for the team's list, the token is not handed out without it.
+      io.stderr.write(`tollgate token: the team's store did not register the token, so it is not printed: ${(err as Error).message}\n`);
+      return 1;
+    }
+    io.stdout.write(`${minted.token}\n`);
     return 0;
-  } catch (err) {
-    return dataDirFailure(io, 'token', err);
+  } finally {
+    await team?.close();
   }
 }
 
-function liveNow(dataDir: string, now: number): { live: MintedToken[]; unreadable: number } {
+/** The live tokens of the data dir's registry, and of the team's when given (with the team's revocations). */
+function liveNow(dataDir: string, now: number, teamTokens: readonly MintedToken[] = [], teamRevocations: readonly Revocation[] = []): { live: MintedToken[]; unreadable: number } {
   const { tokens, unreadable } = readRegistry(dataDir);
+  const byId = new Map(tokens.map((t) => [t.id, t]));
+  for (const t of teamTokens) if (!byId.has(t.id)) byId.set(t.id, t);
   const revokedKeys = new Set(readKeyRing(dataDir).keys.filter((k) => k.revokedAt !== undefined).map((k) => k.kid));
-  return { live: liveTokens(tokens, new RevocationSet(readRevocations(dataDir)), revokedKeys, now), unreadable };
+  return { live: liveTokens([...byId.values()], new RevocationSet([...readRevocations(dataDir), ...teamRevocations]), revokedKeys, now), unreadable };
 }
 
 async function listCommand(argv: string[], io: CliIo): Promise<number> {
@@ -136,12 +156,40 @@ async function listCommand(argv: string[], io: CliIo): Promise<number> {
   const dataDir = resolveDataDir(values['data-dir'], io.env);
   const now = Date.now();
   let found: { live: MintedToken[]; unreadable: number };
+  let used: Map<string, number>;
+  const team = await openTeamStore(values, io);
   try {
-    found = liveNow(dataDir, now);
-  } catch (err) {
-    return dataDirFailure(io, 'token list', err);
+    if (team) {
+      let listed: TeamTokenList;
+      let revocations: Revocation[];
+      try {
+        listed = await team.tokens.list();
+        const kept = await team.revocations.all();
+        revocations = kept.revocations;
+        if (kept.unreadable > 0) io.stderr.write(`tollgate token list: ${kept.unreadable} team revocations in Redis do not read; the tokens they name may be listed as live (the proxies refuse them)\n`);
+      } catch (err) {
+        io.stderr.write(`tollgate token list: the team's store cannot be read: ${(err as Error).message}\n`);
+        return 1;
+      }
+      try {
+        found = liveNow(dataDir, now, listed.tokens, revocations);
+      } catch (err) {
+        return dataDirFailure(io, 'token list', err);
+      }
+      if (listed.unreadable > 0) io.stderr.write(`tollgate token list: ${listed.unreadable} entries of the team's token list in Redis do not read and are not shown\n`);
+      used = readTokenUse(dataDir);
+      for (const [id, at] of listed.uses) if ((used.get(id) ?? 0) < at) used.set(id, at);
+    } else {
+      try {
+        found = liveNow(dataDir, now);
+      } catch (err) {
+        return dataDirFailure(io, 'token list', err);
+      }
+      used = readTokenUse(dataDir);
+    }
+  } finally {
+    await team?.close();
   }
-  const used = readTokenUse(dataDir);
   const iso = (t: number | undefined): string | null => (t === undefined ? null : new Date(t).toISOString());
   if (format === 'json') {
     for (const t of found.live) {

@@ -16,7 +16,7 @@ export interface AdminSource {
   /** Lifts the suspensions a request names. */
   resume?(target: ResumeRequest): Promise<ResumeResponse>;
   /** A person approves a changed MCP tool definition. */
-  approveTool?(server: string, tool: string, by: string): ToolApprovalResponse;
+  approveTool?(server: string, tool: string, by: string): ToolApprovalResponse | Promise<ToolApprovalResponse>;
   /** The MCP calls waiting for a person (tools.approval), and a person's answer to one. */
   approvals?: {
     pending(): PendingApproval[];
@@ -153,7 +153,12 @@ export class AdminApi {
       case '/events':
         return this.subscribe(res, new URLSearchParams(query ?? ''));
       case '/suspensions':
-        return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
+        try {
+          return json(res, 200, (await this.source.suspensions?.()) ?? { suspensions: [], baselines_at: null });
+        } catch (err) {
+          // The team's store out of reach: a list that may be stale is not shown as the list.
+          return json(res, 503, { error: { message: `the suspensions cannot be read: ${(err as Error).message}` } });
+        }
       default:
         return json(res, 404, { error: { message: `no admin route ${path}` } });
     }
@@ -181,7 +186,13 @@ export class AdminApi {
     }
     const target = resumeRequestOf(body);
     if (typeof target === 'string') return json(res, 400, { error: { message: target } });
-    const answer = await this.source.resume(target);
+    let answer: ResumeResponse;
+    try {
+      answer = await this.source.resume(target);
+    } catch (err) {
+      // Lifted on every proxy or on none: the team's store must take it.
+      return json(res, 503, { error: { message: `nothing was resumed: ${(err as Error).message}` } });
+    }
     if (answer.resumed.length === 0) return json(res, 404, { error: { message: 'no suspension in force matches', resumed: [] } });
     return json(res, 200, answer);
   }
@@ -197,7 +208,13 @@ export class AdminApi {
     if (!body || !text(body.server) || !text(body.tool) || !text(body.by)) {
       return json(res, 400, { error: { message: 'server, tool and by must each be a string of 1 to 256 characters' } });
     }
-    const result = approve(body.server, body.tool, body.by);
+    let result: ToolApprovalResponse;
+    try {
+      result = await approve(body.server, body.tool, body.by);
+    } catch (err) {
+      // The team's pins out of reach: approved on every proxy or on none.
+      return json(res, 503, { error: { message: `nothing was approved: ${(err as Error).message}` } });
+    }
     return json(res, result.ok ? 200 : 404, result);
   }
 

@@ -44,11 +44,13 @@ const rounded = (measure: Suspension['measure'], n: number): number => (measure 
  * totals from the ledger's index, taken again every few minutes); on it, it counts what each call
  * did into the identity's window (a limiter window in memory) and, when one diverges, suspends it in
  * the registry, records it and raises an alert. Before each decision the pipeline asks it whether
- * the caller is suspended; only a suspended caller costs a read of the registry's file.
+ * the caller is suspended; on a data dir only a suspended caller costs a read of the registry's
+ * file, in team mode each call costs one Redis round trip.
  *
  * In team mode each proxy judges the calls it serves against its own ledger's baseline (both sides
  * of the ratio are its share of the identity's traffic), and the suspension it decides is shared
- * through Redis, so every proxy refuses.
+ * through Redis (store/redis/suspensions.ts), so every proxy refuses; the suspension and its
+ * alert are recorded here, by the proxy that decided it.
  */
 export class DivergenceMonitor {
   private watch: DivergenceWatch | undefined;

@@ -16,6 +16,7 @@ import type { RedisRevocations } from '../store/redis/revocations';
 import { DataDirKeySource, KeyRingError, SESSION_KEY_FILE, SESSION_KEY_RING_FILE } from '../store/session-key';
 import { KeyRotationSchedule } from './key-rotation';
 import { TokenGate } from './token-gate';
+import { TeamTokens } from './team-tokens';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ToolPins } from '../store/tool-pins';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
@@ -40,7 +41,7 @@ export interface LaunchConfig extends ProxySettings {
   readonly clock?: () => number;
   /** Team mode: where the ledger's latest witness is kept outside the data dir (the Redis store). */
   readonly witnesses?: WitnessStore;
-  /** Team mode: where suspensions are shared (the Redis store); the data dir's file when absent. */
+  /** Where suspensions are kept: the Redis store's in team mode, else the data dir's file, when absent. */
   readonly suspensions?: SuspensionRegistry;
   /** Team mode: the revocations shared through Redis (the Redis store's, when absent). */
   readonly revocations?: RedisRevocations;
@@ -133,7 +134,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   }
   let suspensions: SuspensionRegistry;
   try {
-    suspensions = c.suspensions ?? FileSuspensionRegistry.inDataDir(dataDir);
+    suspensions = c.suspensions ?? (store instanceof RedisStore ? store.suspensions : FileSuspensionRegistry.inDataDir(dataDir));
   } catch (err) {
     await ledger.close();
     if (SuspensionFileError.is(err)) throw new LaunchError('data-dir', err.message);
@@ -157,12 +158,13 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     }
   };
   const team = c.revocations ?? (store instanceof RedisStore ? store.revocations : undefined);
-  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now });
+  const teamTokens = store instanceof RedisStore ? new TeamTokens({ dataDir, tokens: store.tokens, log: c.log, clock: c.clock ?? Date.now }) : undefined;
+  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now, ...(teamTokens ? { onUse: (id: string, at: number) => teamTokens.noteUse(id, at) } : {}) });
   let server: ProxyServer;
   try {
     server = await ProxyServer.start({
       ...c, store, ledger, sessionKeys: keySource.current.current, keySource, gate, adminToken, metricsToken, pseudonyms: Pseudonyms.fromDataDir(dataDir), views, suspensions,
-      toolPins: ToolPins.open(dataDir),
+      toolPins: store instanceof RedisStore ? store.toolPins : ToolPins.open(dataDir),
     });
   } catch (err) {
     await ledger.close();
@@ -176,6 +178,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   c.log.info(`metrics: GET ${METRICS_PATH} ${metricsAuth === 'token' ? `with Authorization: Bearer <the token in ${path.join(dataDir, METRICS_TOKEN_FILE)}>` : 'without a token (telemetry.metrics_endpoint.auth: none)'}`);
   teamWitness?.start();
   gate.start();
+  teamTokens?.start();
   const rotation = new KeyRotationSchedule(dataDir, keySource, () => server.policy, c.log);
   rotation.start();
   let stopped: Promise<void> | undefined;
@@ -185,6 +188,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     adminToken,
     stop(drainMs?: number): Promise<void> {
       rotation.stop();
+      teamTokens?.stop();
       stopped ??= server
         .stop(drainMs)
         .then(() => gate.stop())

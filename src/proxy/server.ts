@@ -25,6 +25,7 @@ import { SPEND_HISTORY_DAYS, TOOL_REFUSALS_SHOWN } from '../contracts/admin';
 import type { HealthResponse, StateSnapshot, ToolApprovalResponse } from '../contracts/admin';
 import { mcpToolName } from '../engine/tools';
 import { ToolPins } from '../store/tool-pins';
+import type { ToolPinRegistry } from '../store/tool-pins';
 import type { ApprovalGate } from './mcp/approval-gate';
 import { ApprovalBroker } from './mcp/approval-broker';
 import { ApprovalTokenError, grantIdentity, verifyApprovalToken } from '../engine/identity/approval-token';
@@ -83,8 +84,8 @@ export interface ProxyOptions extends ProxySettings {
   readonly keySource?: SessionKeySource;
   /** Revocations, checked after each token verifies. */
   readonly gate?: { check(id: Identity, now: number): Promise<void> };
-  /** Pinned MCP tool definitions (the data dir's); kept in memory when absent. */
-  readonly toolPins?: ToolPins;
+  /** Pinned MCP tool definitions (the data dir's, or the team's in Redis); kept in memory when absent. */
+  readonly toolPins?: ToolPinRegistry;
   /** Who approves the tools the bundle lists under tools.approval; absent: the approval broker (rules, tokens, approvers on the admin API). */
   readonly approvals?: ApprovalGate;
 }
@@ -103,7 +104,7 @@ export class ProxyServer {
   private readonly views: AccumulatorReadModel;
   private readonly metrics: ProxyMetrics;
   private readonly mcp: McpGateway;
-  readonly toolPins: ToolPins;
+  readonly toolPins: ToolPinRegistry;
   /** Calls of tools under tools.approval wait here for a rule, a token or a person. */
   readonly approvals: ApprovalBroker;
   private readonly events: CallEvents;
@@ -349,8 +350,8 @@ export class ProxyServer {
   }
 
   /** A person approves the changed definition of an MCP tool: it is the pin from now on, and on record. */
-  approveTool(server: string, tool: string, by: string): ToolApprovalResponse {
-    const result = this.toolPins.approve(server, tool, this.clock());
+  async approveTool(server: string, tool: string, by: string): Promise<ToolApprovalResponse> {
+    const result = await this.toolPins.approve(server, tool, this.clock());
     if (!result.ok) return { ok: false, reason: result.reason, message: result.message };
     const p = this.context.policy;
     this.recorder.append({ kind: 'tool-definition', event: 'approved', server, tool: mcpToolName(server, tool), sha256: result.sha256, previous_sha256: result.previous, by, policy: { name: p.name, hash: p.hash } });

@@ -28,6 +28,8 @@ export interface TokenGateOptions {
   readonly clock: () => number;
   /** How often revocations made elsewhere are recorded and the team's list is read whole, ms. */
   readonly syncMs?: number;
+  /** Team mode: told of each use of an admitted token, for the team's token list. */
+  readonly onUse?: (tokenId: string, at: number) => void;
 }
 
 export class TokenGate {
@@ -62,7 +64,10 @@ export class TokenGate {
     }
     const found = set.match(id) ?? (await this.teamMatch(id));
     if (found) throw new IdentityError('revoked', describe(found));
-    if (token.id) this.uses.note(token.id, now);
+    if (token.id) {
+      this.uses.note(token.id, now);
+      this.o.onUse?.(token.id, now);
+    }
   }
 
   private async teamMatch(id: Identity): Promise<Revocation | undefined> {

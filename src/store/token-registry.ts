@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Identity } from '../engine/identity/identity';
-import { normalizeUser } from '../engine/identity/identity';
+import { isAgentName, normalizeUser } from '../engine/identity/identity';
 import type { RevocationSet } from '../engine/identity/revocation';
 import type { TokenScope } from '../engine/identity/token-scope';
 import { parseScopeClaim, scopeClaim } from '../engine/identity/token-scope';
@@ -31,7 +31,7 @@ export interface MintedToken {
   readonly kid: string;
 }
 
-interface MintedLine {
+export interface MintedLine {
   id: string;
   user: string;
   agent: string | null;
@@ -56,6 +56,60 @@ export async function mintRegisteredToken(dataDir: string, o: Omit<MintOptions, 
   };
   recordMinted(dataDir, minted, o.now);
   return { token, minted };
+}
+
+/** A minted token as registered (a line of tokens.jsonl, a value in the team's Redis): never the token itself. */
+export function mintedJson(t: MintedToken): MintedLine {
+  return lineOf(t);
+}
+
+/** A registry entry that does not read as one. */
+export class MintedTokenFormatError extends Error {
+  readonly reason = 'malformed-token-entry' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MintedTokenFormatError';
+  }
+  static is(err: unknown): err is MintedTokenFormatError {
+    return err instanceof MintedTokenFormatError;
+  }
+}
+
+const MAX_FIELD = 320;
+
+function textOf(o: Record<string, unknown>, field: string): string {
+  const v = o[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FIELD) throw new MintedTokenFormatError(`${field} is not a string of 1 to ${MAX_FIELD} characters`);
+  return v;
+}
+
+function timeOf(o: Record<string, unknown>, field: string): number {
+  const t = Date.parse(textOf(o, field));
+  if (!Number.isFinite(t)) throw new MintedTokenFormatError(`${field} is not a time`);
+  return t;
+}
+
+/** A registry entry written by another process (the team's Redis), read field by field. */
+export function parseMintedToken(raw: unknown): MintedToken {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new MintedTokenFormatError('a token entry is not an object');
+  const o = raw as Record<string, unknown>;
+  const agent = o.agent === null ? undefined : textOf(o, 'agent');
+  if (agent !== undefined && !isAgentName(agent)) throw new MintedTokenFormatError('agent is not an agent name');
+  const roles = o.roles;
+  if (!Array.isArray(roles) || roles.length > 64 || !roles.every((r) => typeof r === 'string' && r.length > 0 && r.length <= MAX_FIELD)) throw new MintedTokenFormatError('roles is not a list of names');
+  let scope: TokenScope | undefined;
+  try {
+    scope = o.scope === null ? undefined : parseScopeClaim(o.scope);
+  } catch (err) {
+    throw new MintedTokenFormatError(`scope: ${(err as Error).message}`);
+  }
+  const issuedAt = timeOf(o, 'issued_at');
+  const expiresAt = timeOf(o, 'expires_at');
+  if (expiresAt < issuedAt) throw new MintedTokenFormatError('it expires before it was issued');
+  return {
+    id: textOf(o, 'id'), user: textOf(o, 'user'), ...(agent !== undefined ? { agent } : {}), session: textOf(o, 'session'), roles: [...(roles as string[])],
+    ...(scope ? { scope } : {}), issuedAt, expiresAt, kid: textOf(o, 'kid'),
+  };
 }
 
 function lineOf(t: MintedToken): MintedLine {

@@ -1,5 +1,6 @@
 import { DIVERGENCE_GUARD } from '../guards';
 import type { Identity } from '../identity/identity';
+import { isAgentName } from '../identity/identity';
 import type { DivergenceMeasure } from '../policy/schema';
 import type { Divergence } from './baseline';
 
@@ -121,4 +122,68 @@ export interface SuspensionRegistry {
   queueRecords(pending: readonly PendingResumption[]): Promise<void>;
   /** Takes the queued resumptions (each taken once, by one proxy). */
   takeRecords(): Promise<PendingResumption[]>;
+}
+
+/** A suspension read back from where it was kept (Redis) that does not read as one. */
+export class SuspensionFormatError extends Error {
+  readonly reason = 'malformed-suspension' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SuspensionFormatError';
+  }
+  static is(err: unknown): err is SuspensionFormatError {
+    return err instanceof SuspensionFormatError;
+  }
+}
+
+const MEASURE_NAMES: readonly string[] = ['calls', 'tokens', 'usd'];
+const MAX_NAME = 320;
+
+function nameField(o: Record<string, unknown>, field: string): string {
+  const v = o[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_NAME) throw new SuspensionFormatError(`${field} is not a string of 1 to ${MAX_NAME} characters`);
+  return v;
+}
+
+function amountField(o: Record<string, unknown>, field: string): number {
+  const v = o[field];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new SuspensionFormatError(`${field} is not a finite amount`);
+  return v;
+}
+
+/**
+ * A suspension as kept (JSON of a Suspension), validated field by field: what another process
+ * wrote is read as data, and a key that does not match its person and agent is refused, so an
+ * entry cannot lift or name one identity under another's key.
+ */
+export function parseSuspension(raw: unknown): Suspension {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SuspensionFormatError('a suspension is not an object');
+  const o = raw as Record<string, unknown>;
+  if (o.guard !== DIVERGENCE_GUARD) throw new SuspensionFormatError(`unknown guard ${JSON.stringify(o.guard)?.slice(0, 40)}`);
+  if (o.per !== 'agent' && o.per !== 'user') throw new SuspensionFormatError('per is not agent or user');
+  if (typeof o.measure !== 'string' || !MEASURE_NAMES.includes(o.measure)) throw new SuspensionFormatError('measure is not calls, tokens or usd');
+  const user = nameField(o, 'user');
+  let agent: string | null = null;
+  if (o.per === 'agent') {
+    agent = nameField(o, 'agent');
+    if (!isAgentName(agent)) throw new SuspensionFormatError('agent is not an agent name');
+  } else if (o.agent !== null) throw new SuspensionFormatError("a person's suspension names an agent");
+  const key = agent === null ? userKey(user) : agentKey(user, agent);
+  if (o.key !== key) throw new SuspensionFormatError(`key does not match its person and agent (expected ${key.slice(0, 80)})`);
+  const ratio = o.ratio === null ? null : amountField(o, 'ratio');
+  const since = typeof o.since === 'string' && o.since.length <= 40 ? Date.parse(o.since) : Number.NaN;
+  if (!Number.isFinite(since)) throw new SuspensionFormatError('since is not a time');
+  return {
+    key, per: o.per, user, agent, guard: DIVERGENCE_GUARD, measure: o.measure as DivergenceMeasure, recent: amountField(o, 'recent'), baseline: amountField(o, 'baseline'),
+    threshold: amountField(o, 'threshold'), ratio, since: new Date(since).toISOString(),
+  };
+}
+
+/** A queued resumption as kept (JSON of a PendingResumption), validated as parseSuspension does. */
+export function parsePendingResumption(raw: unknown): PendingResumption {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SuspensionFormatError('a queued resumption is not an object');
+  const o = raw as Record<string, unknown>;
+  if (o.via !== 'cli' && o.via !== 'admin') throw new SuspensionFormatError('via is not cli or admin');
+  if (typeof o.at !== 'number' || !Number.isFinite(o.at)) throw new SuspensionFormatError('at is not a time');
+  return { suspension: parseSuspension(o.suspension), at: o.at, via: o.via };
 }

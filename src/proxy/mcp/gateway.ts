@@ -3,7 +3,7 @@ import type { Identity } from '../../engine/identity/identity';
 import { IdentityError, withAgent } from '../../engine/identity/identity';
 import { ProxyError } from '../../pipeline/errors';
 import type { CallRecorder } from '../../store/ledger/call-recorder';
-import type { ToolPins } from '../../store/tool-pins';
+import type { ToolPinRegistry } from '../../store/tool-pins';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../body';
 import type { PolicyContext } from '../context';
 import type { Logger } from '../log';
@@ -26,7 +26,7 @@ const IDLE_MS = 30 * 60_000;
 export interface GatewayParts {
   readonly recorder: CallRecorder;
   readonly ledgerHealth: () => { readonly ok: true } | { readonly ok: false; readonly reason: string };
-  readonly pins: ToolPins;
+  readonly pins: ToolPinRegistry;
   readonly approvals: ApprovalGate;
   readonly env: NodeJS.ProcessEnv;
   /** Whether the bundle's stdio servers may be started by this proxy. */

@@ -10,7 +10,7 @@ import type { McpServerConfig } from '../../engine/policy/model';
 import { mcpToolName, toolEntitlementFor } from '../../engine/tools';
 import type { CallRecorder } from '../../store/ledger/call-recorder';
 import { definitionHash } from '../../store/tool-pins';
-import type { ToolPins } from '../../store/tool-pins';
+import type { ToolPinRegistry } from '../../store/tool-pins';
 import type { PolicyContext } from '../context';
 import type { Logger } from '../log';
 import { APPROVAL_TOKEN_HEADER } from '../../contracts/approvals';
@@ -29,7 +29,7 @@ import { upstreamTransport } from './upstream';
 
 export interface SessionParts {
   readonly recorder: CallRecorder;
-  readonly pins: ToolPins;
+  readonly pins: ToolPinRegistry;
   readonly governor: ToolCallGovernor;
   readonly env: NodeJS.ProcessEnv;
   readonly stdioAllowed: boolean;
@@ -207,17 +207,23 @@ export class McpSession {
       const pending = this.pending.get(id)!;
       this.pending.delete(id);
       for (const [token, req] of this.progress) if (req === id) this.progress.delete(token);
-      let out: JSONRPCMessage = message;
       if (isJSONRPCResultResponse(message)) {
         const result = message.result as Record<string, unknown>;
         if (pending.method === 'initialize' && typeof result.protocolVersion === 'string') this.upstream?.setProtocolVersion?.(result.protocolVersion);
-        if (pending.method === 'tools/list') out = { ...message, result: this.listedTools(result) };
+        if (pending.method === 'tools/list') {
+          // Checked against the pins (the team's, in Redis, in team mode) before the client sees it.
+          void this.listedTools(result).then(
+            (listed) => this.transport.send({ ...message, result: listed }, { relatedRequestId: id }),
+            (err: Error) => this.transport.send(errorBody(id, SERVER_UNAVAILABLE, `the tool definitions could not be checked against their pins: ${err.message}`) as JSONRPCMessage, { relatedRequestId: id }),
+          ).catch(() => undefined);
+          return;
+        }
       }
       if (pending.toolCall) {
         const isError = isJSONRPCErrorResponse(message) || (message.result as { isError?: unknown }).isError === true;
         void this.p.governor.settle(this.context, pending.toolCall, { status: isJSONRPCErrorResponse(message) ? 502 : 200, isError, aborted: false });
       }
-      void this.transport.send(out, { relatedRequestId: id }).catch(() => undefined);
+      void this.transport.send(message, { relatedRequestId: id }).catch(() => undefined);
       return;
     }
     let related: JsonRpcId | undefined;
@@ -232,7 +238,7 @@ export class McpSession {
    * A tools/list answer as this identity may see it: a tool whose definition changed since it was
    * pinned is hidden until a person approves it, and so is one outside the entitlement.
    */
-  private listedTools(result: Record<string, unknown>): Record<string, unknown> {
+  private async listedTools(result: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (!Array.isArray(result.tools)) return result;
     const entitlement = toolEntitlementFor(this.context.policy, this.identity);
     const now = this.p.clock();
@@ -241,7 +247,7 @@ export class McpSession {
       if (tool === null || typeof tool !== 'object' || typeof (tool as { name?: unknown }).name !== 'string') continue;
       const def = tool as { name: string; description?: unknown; inputSchema?: unknown; annotations?: unknown };
       const toolName = mcpToolName(this.server.name, def.name);
-      const seen = this.p.pins.observe(this.server.name, def.name, definitionHash(def), now);
+      const seen = await this.p.pins.observe(this.server.name, def.name, definitionHash(def), now);
       if (seen.kind === 'pinned') this.recordDefinition('pinned', toolName, seen.sha256, null);
       if (seen.kind === 'changed') {
         if (seen.first) {

@@ -7,7 +7,7 @@ import { Redactor } from '../../scan/redactor';
 import { decisionBody, settleBody } from '../../store/ledger/call-records';
 import type { CallRecorder } from '../../store/ledger/call-recorder';
 import { canonicalJson } from '../../store/ledger/canonical';
-import type { ToolPins } from '../../store/tool-pins';
+import type { ToolPinRegistry } from '../../store/tool-pins';
 import type { PolicyContext } from '../context';
 import { approvalRecordOf } from './approval-gate';
 import type { ApprovalGate, ApprovalVerdict } from './approval-gate';
@@ -33,7 +33,7 @@ export interface OpenToolCall {
 export interface ToolCallParts {
   readonly recorder: CallRecorder;
   readonly ledgerHealth: () => { readonly ok: true } | { readonly ok: false; readonly reason: string };
-  readonly pins: ToolPins;
+  readonly pins: ToolPinRegistry;
   readonly approvals: ApprovalGate;
   readonly shadow: boolean;
   readonly clock: () => number;
@@ -110,7 +110,7 @@ export class ToolCallGovernor {
     if (decision.outcome === 'refuse' && !decision.shadow) return refuse(recordOf(decision.status), decision.retryAfterS);
 
     // Held back since its definition changed: nothing the entitlement or a limit says lets it through.
-    if (this.p.pins.held(server, tool)) {
+    if (await this.p.pins.held(server, tool)) {
       await ctx.engine.release(decision, this.p.clock());
       const body = refusedBody(recordOf(403, 'refuse'), 'mcp.pins', `the definition of tool '${toolName}' changed since it was pinned and must be approved by a person before it is called (tollgate mcp approve --server ${server} --tool ${tool})`);
       return refuse(body);

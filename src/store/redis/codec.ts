@@ -36,3 +36,11 @@ export function num(text: string | undefined): number {
 export function numberList(text: string | undefined): number[] {
   return text ? text.split(',').map(num) : [];
 }
+
+/** An HGETALL reply (field, value, field, value, ...) as pairs of strings. */
+export function hashPairs(reply: unknown): [string, string][] {
+  const flat = replyStrings(reply);
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}

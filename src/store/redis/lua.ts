@@ -522,6 +522,80 @@ const GET_REVOCATIONS = `return redis.call('HMGET', KEYS[1], unpack(ARGV))`;
 
 const ALL_REVOCATIONS = `return redis.call('HGETALL', KEYS[1])`;
 
+// Generic reads of one hash: the values kept under some fields (false where none), or all of it.
+const HASH_GET = `return redis.call('HMGET', KEYS[1], unpack(ARGV))`;
+const HASH_ALL = `return redis.call('HGETALL', KEYS[1])`;
+
+// ARGV: field, the value it was read with ('' for absent), the new value. Writes only when the
+// field still holds what the caller read, so two proxies deciding at once never overwrite each
+// other; 0 tells the caller to read again.
+const HASH_SWAP = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if (cur or '') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
+// Suspensions: KEYS[1] the hash of identity key -> suspension JSON. ARGV: key, JSON. The first
+// proxy to suspend an identity keeps its suspension; 0 for the others.
+const SUSPEND = `return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
+
+// KEYS: suspensions, resumptions (identity key -> times resumed). ARGV: pairs of key and the value
+// it was read with. Lifts each still holding that value (one made again since stays in force) and
+// counts the resumption; returns the keys lifted.
+const RESUME = `
+local lifted = {}
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('HINCRBY', KEYS[2], ARGV[i], 1)
+    lifted[#lifted + 1] = ARGV[i]
+  end
+end
+return lifted
+`;
+
+// A queue of records for some proxy to write (ARGV: entries), kept to its newest 10000.
+const QUEUE_PUSH = `
+redis.call('RPUSH', KEYS[1], unpack(ARGV))
+redis.call('LTRIM', KEYS[1], -10000, -1)
+return 1
+`;
+
+// Takes the whole queue, so each entry is taken by one proxy only.
+const QUEUE_TAKE = `
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return items
+`;
+
+// Tokens: KEYS tokens (id -> `<expires ms>|<JSON>`), uses (id -> last use ms). ARGV: now ms, then
+// id, expires ms, JSON per token. Tokens past their expiry are dropped with their last use.
+const TOKEN_ADD = `
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2])
+end
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local exp = tonumber(string.match(all[i + 1], '^(%d+)|'))
+  if exp and exp <= tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], all[i])
+    redis.call('HDEL', KEYS[2], all[i])
+  end
+end
+return 1
+`;
+
+// KEYS tokens, uses. ARGV: id, use ms. Only a token the team registered has its use kept (an
+// unknown id would grow the hash without bound), and a use never moves back.
+const TOKEN_USE = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
+if cur and cur >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`;
+
 /**
  * A script as the Redis client runs it: by its SHA1, sent again with EVAL when the server has
  * forgotten it (a restart or a failover). Each call takes its keys, then its arguments.
@@ -553,6 +627,15 @@ export const LUA_SCRIPTS = {
   revocationAdd: script(ADD_REVOCATION),
   revocationGet: script(GET_REVOCATIONS),
   revocationAll: script(ALL_REVOCATIONS),
+  hashGet: script(HASH_GET),
+  hashAll: script(HASH_ALL),
+  hashSwap: script(HASH_SWAP),
+  suspend: script(SUSPEND),
+  resume: script(RESUME),
+  queuePush: script(QUEUE_PUSH),
+  queueTake: script(QUEUE_TAKE),
+  tokenAdd: script(TOKEN_ADD),
+  tokenUse: script(TOKEN_USE),
 };
 
 export type LuaScriptName = keyof typeof LUA_SCRIPTS;

@@ -7,6 +7,9 @@ import { num, numberList, replyStrings, specArgs } from './codec';
 import type { ScriptConnection } from './connection';
 import { StoreError } from './errors';
 import { RedisRevocations } from './revocations';
+import { RedisSuspensions } from './suspensions';
+import { RedisTokens } from './tokens';
+import { RedisToolPins } from './tool-pins';
 import { RedisWitnesses } from './witnesses';
 
 export type UnavailablePolicy = 'refuse' | 'local';
@@ -93,6 +96,12 @@ export class RedisStore implements AccumulatorStore {
   readonly witnesses: RedisWitnesses;
   /** The team's revocations, in the same Redis and namespace. */
   readonly revocations: RedisRevocations;
+  /** The team's suspensions (guards.divergence), in the same Redis and namespace. */
+  readonly suspensions: RedisSuspensions;
+  /** The tokens minted in the team and their last uses, in the same Redis and namespace. */
+  readonly tokens: RedisTokens;
+  /** The team's pinned MCP tool definitions, in the same Redis and namespace. */
+  readonly toolPins: RedisToolPins;
 
   constructor(
     private readonly connection: ScriptConnection,
@@ -110,6 +119,9 @@ export class RedisStore implements AccumulatorStore {
     this.onUnavailable = options.onUnavailable ?? 'refuse';
     this.witnesses = new RedisWitnesses(connection, this.tag);
     this.revocations = new RedisRevocations(connection, this.tag);
+    this.suspensions = new RedisSuspensions(connection, this.tag, (line) => this.options.log?.(line));
+    this.tokens = new RedisTokens(connection, this.tag);
+    this.toolPins = new RedisToolPins(connection, this.tag, (line) => this.options.log?.(line));
   }
 
   /** The Redis key of an accumulator (exposed for tests and operators' tooling). */
