@@ -8,6 +8,7 @@ import type { ResumeTarget, Suspension, SuspensionRegistry } from '../engine/div
 import { agentKey, divergenceText, resumeCommand, suspensionKeysOf, userKey } from '../engine/divergence/suspension';
 import { DivergenceWatch } from '../engine/divergence/watch';
 import { DIVERGENCE_GUARD } from '../engine/guards';
+import type { Decision } from '../engine/decision';
 import type { Identity } from '../engine/identity/identity';
 import type { DivergenceConfig, Policy } from '../engine/policy/model';
 import type { CallEvents } from '../pipeline/call-events';
@@ -81,16 +82,18 @@ export class DivergenceMonitor {
   }
 
   subscribe(events: CallEvents): void {
-    events.on('decided', (e) => {
-      const d = e.call.decision;
-      // The suspension's own refusals are not the identity's behaviour: it cannot stop them.
-      if (d.rule === DIVERGENCE_GUARD && d.outcome === 'refuse') return;
-      this.count(e.call.identity, { calls: 1, tokens: 0, usd: 0 });
-    });
+    events.on('decided', (e) => this.decided(e.call.identity, e.call.decision));
     events.on('settled', (e) => {
       const u = e.settlement.usage;
       this.count(e.call.identity, { calls: 0, tokens: u.input_tokens + u.output_tokens, usd: e.settlement.usd });
     });
+  }
+
+  /** A call was decided (a model call, or an MCP tool call): it counts in its identity's window. */
+  decided(identity: Identity, d: Decision): void {
+    // The suspension's own refusals are not the identity's behaviour: it cannot stop them.
+    if (d.rule === DIVERGENCE_GUARD && d.outcome === 'refuse') return;
+    this.count(identity, { calls: 1, tokens: 0, usd: 0 });
   }
 
   /** Starts the timers: baselines taken again, and resumptions queued by the CLI recorded. */

@@ -158,7 +158,7 @@ export class ProxyServer {
       log: o.log,
     });
     this.mcp = new McpGateway({
-      recorder: this.recorder, ledgerHealth: () => o.ledger.health, pins: this.toolPins, approvals: o.approvals ?? this.approvals, env: o.env,
+      recorder: this.recorder, ledgerHealth: () => o.ledger.health, pins: this.toolPins, approvals: o.approvals ?? this.approvals, env: o.env, divergence: this.divergence,
       stdioAllowed: o.mcpStdio ?? true, shadow: o.shadow, maxBodyBytes: o.maxBodyBytes, bodyTimeoutMs: o.bodyTimeoutMs, clock: this.clock, log: o.log,
     });
     this.views = o.views ?? new AccumulatorReadModel();

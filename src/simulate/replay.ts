@@ -174,9 +174,9 @@ export class Replay {
     const identity = this.identityOf(t);
     const call = callFor(this.policy, t, line);
     const tool = isToolLine(t);
-    // The MCP gateway decides a tools/call as the proxy does it today: without a trace (MCP requests
-    // carry none), and outside guards.divergence, which watches model calls only.
-    const divergence = tool ? undefined : this.divergence;
+    // The MCP gateway decides a tools/call as the proxy does: without a trace (MCP requests carry
+    // none), refused while its identity is suspended, and counted in its guards.divergence window.
+    const divergence = this.divergence;
     const suspension = divergence?.suspensionOf(identity);
     const d = await this.engine.decide({ identity, call, trace: tool ? undefined : t.trace, declaredLabels: t.classification, suspension }, t.time);
     // Every decided call counts, refused ones too, as the proxy counts them; not the suspension's own refusals.

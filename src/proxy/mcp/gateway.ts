@@ -11,6 +11,7 @@ import type { ApprovalGate } from './approval-gate';
 import { answerError, checkMessages, INVALID_REQUEST, isInitialize, PARSE_ERROR, SESSION_NOT_FOUND, UNAUTHORIZED } from './jsonrpc';
 import { McpSession } from './session';
 import { ToolCallGovernor } from './tool-calls';
+import type { ToolCallParts } from './tool-calls';
 
 // The MCP gateway: every MCP server the bundle names, at /mcp/<name> on the proxy's own port, with
 // the Streamable HTTP transport (POST, GET for the server's stream, DELETE to end a session). The
@@ -28,6 +29,7 @@ export interface GatewayParts {
   readonly ledgerHealth: () => { readonly ok: true } | { readonly ok: false; readonly reason: string };
   readonly pins: ToolPinRegistry;
   readonly approvals: ApprovalGate;
+  readonly divergence?: ToolCallParts['divergence'];
   readonly env: NodeJS.ProcessEnv;
   /** Whether the bundle's stdio servers may be started by this proxy. */
   readonly stdioAllowed: boolean;
@@ -47,7 +49,7 @@ export class McpGateway {
   private closing = false;
 
   constructor(private readonly p: GatewayParts) {
-    this.governor = new ToolCallGovernor({ recorder: p.recorder, ledgerHealth: p.ledgerHealth, pins: p.pins, approvals: p.approvals, shadow: p.shadow, clock: p.clock, log: p.log });
+    this.governor = new ToolCallGovernor({ recorder: p.recorder, ledgerHealth: p.ledgerHealth, pins: p.pins, approvals: p.approvals, divergence: p.divergence, shadow: p.shadow, clock: p.clock, log: p.log });
     this.sweep = setInterval(() => this.closeIdle(), 60_000);
     this.sweep.unref();
   }

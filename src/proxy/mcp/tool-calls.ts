@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DecisionBody } from '../../contracts/audit-records';
 import type { Decision } from '../../engine/decision';
+import type { Suspension } from '../../engine/divergence/suspension';
 import type { Identity } from '../../engine/identity/identity';
 import { MCP_TOOL_CALL_USAGE, mcpToolCall, mcpToolName, toolEntitlementFor } from '../../engine/tools';
 import { Redactor } from '../../scan/redactor';
@@ -23,6 +24,12 @@ export interface ToolRefusal {
   readonly data: { readonly rule: string; readonly tool: string; readonly status: number; readonly decision: string | null; readonly retry_after_s?: number };
 }
 
+/** guards.divergence as a tool call meets it: the suspension in force, and the call counted in its identity's window. */
+export interface DivergenceGuard {
+  suspensionOf(identity: Identity): Promise<Suspension | undefined>;
+  decided(identity: Identity, decision: Decision): void;
+}
+
 /** An admitted call, open until the server answers. */
 export interface OpenToolCall {
   readonly decision: Decision;
@@ -36,6 +43,8 @@ export interface ToolCallParts {
   readonly pins: ToolPinRegistry;
   readonly approvals: ApprovalGate;
   readonly shadow: boolean;
+  /** guards.divergence: a runaway identity stopped from spending is stopped from acting too, and its tool calls count in its window. */
+  readonly divergence?: DivergenceGuard;
   readonly clock: () => number;
   readonly log: { warn(message: string): void; error(message: string): void };
 }
@@ -89,11 +98,14 @@ export class ToolCallGovernor {
     const call = mcpToolCall(server, tool, argumentTexts(args));
     let decision: Decision;
     try {
-      decision = await ctx.engine.decide({ identity, call, shadow: this.p.shadow }, started);
+      const suspension = await this.p.divergence?.suspensionOf(identity);
+      decision = await ctx.engine.decide({ identity, call, shadow: this.p.shadow, suspension }, started);
     } catch (err) {
       this.p.log.error(`store: ${(err as Error).message}`);
       return { ok: false, refusal: { message: `tollgate cannot reach its accumulator store, so it refuses tool calls until it can: ${(err as Error).message}`, data: { rule: 'store', tool: toolName, status: 503, decision: null } } };
     }
+    // Counted as the proxy counts a model call: every decided call, refused ones too.
+    this.p.divergence?.decided(identity, decision);
     const recordOf = (status: number, outcome?: DecisionBody['outcome']): DecisionBody => ({
       ...decisionBody(decision, status, outcome),
       tool: toolName,

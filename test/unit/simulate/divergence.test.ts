@@ -87,4 +87,42 @@ describe('simulate: the suspension guard replayed on a day of traffic', () => {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`suspended agent:bob@acme\\.dev/batch at ${lines[batchLines[40]! - 1]!.time.replace(/\./g, '\\.')} \\(line ${batchLines[40]}\\) by 41 calls in the window \\(10\\.3x its usual 4 calls; threshold 40 calls\\)`));
   });
+
+  it('counts MCP tool calls in the window as the gateway does: a runaway tool loop is suspended, and its later tool and model calls refused', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const model = (ms: number, agent: string): number => lines.push({ time: new Date(ms).toISOString(), user: 'dev@acme.dev', agent, provider: 'openai', model: 'gpt-4o-mini', input_tokens: 200, max_tokens: 50, output_tokens: 40 });
+    const tool = (ms: number, agent: string): number => lines.push({ time: new Date(ms).toISOString(), user: 'dev@acme.dev', agent, provider: 'mcp', server: 'everything', tool: 'echo' });
+    // Six ordinary hours: the agent makes 2 model calls and 2 tool calls an hour (4 calls).
+    for (let h = 0; h < 6; h++) {
+      for (let i = 0; i < 2; i++) {
+        model(T + h * HOUR + i * 60_000, 'coder');
+        tool(T + h * HOUR + i * 60_000 + 1000, 'coder');
+      }
+    }
+    // Hour 6, from 06:40: a loop of 45 tool calls, then one model call.
+    const h6 = T + 6 * HOUR + 40 * 60_000;
+    const loop: number[] = [];
+    for (let i = 0; i < 45; i++) loop.push(tool(h6 + i * 1000, 'coder'));
+    const last = model(h6 + 60_000, 'coder');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-divergence-tools-'));
+    const policy = path.join(dir, 'policy.yaml');
+    const traffic = path.join(dir, 'loop.jsonl');
+    fs.writeFileSync(policy, `${bundle}tools:\n  default:\n    allow: ["mcp__everything__*"]\nmcp:\n  servers:\n    everything: { url: "http://127.0.0.1:9/mcp" }\n`);
+    fs.writeFileSync(traffic, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+
+    const r = await runTollgate(['simulate', '--policy', policy, '--traffic', traffic, '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as SimulationReport;
+    // A median of 4 calls an hour (2 of them tool calls): 10 x 4 = 40 is the threshold, for the agent
+    // and for its person alike, and the loop's 41st call passes it.
+    assert.deepEqual(report.policy.suspensions.map((s) => ({ key: s.key, line: s.line, recent: s.recent, threshold: s.threshold })), [
+      { key: 'agent:dev@acme.dev/coder', line: loop[40], recent: 41, threshold: 40 },
+      { key: 'user:dev@acme.dev', line: loop[40], recent: 41, threshold: 40 },
+    ]);
+    const dev = report.policy.identities.find((i) => i.user === 'dev@acme.dev')!;
+    assert.deepEqual(dev.refused_by_rule, { divergence: 4 + 1 }, 'the rest of the loop and the model call after it');
+    assert.deepEqual(dev.mcp_refused, { mcp__everything__echo: 4 });
+    assert.equal(dev.first_refusal?.line, loop[41]);
+    assert.ok(last > loop[44]!);
+  });
 });
