@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
+import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
 import { ADMIN_PREFIX, TOOL_APPROVAL_PATH } from '../contracts/admin';
 import { readBody } from './body';
 import { DashboardSite } from './dashboard-site';
@@ -167,10 +167,9 @@ export class AdminApi {
     res.once('close', () => this.clients.delete(res));
   }
 
-  publish(event: AdminEvent | SuspensionEvent): void {
+  publish(event: AdminEvent): void {
     if (this.clients.size === 0) return;
-    const payload = 'health' in event ? event.health : 'suspension' in event ? event.suspension : event.decision;
-    const text = `event: ${event.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+    const text = `event: ${event.type}\ndata: ${JSON.stringify(adminEventPayload(event))}\n\n`;
     for (const c of this.clients) c.write(text);
   }
 
@@ -178,5 +177,21 @@ export class AdminApi {
     clearInterval(this.keepAlive);
     for (const c of this.clients) c.end();
     this.clients.clear();
+  }
+}
+
+/** What an event carries on the wire: its payload alone, under the event's name. */
+export function adminEventPayload(event: AdminEvent): unknown {
+  switch (event.type) {
+    case 'decision':
+    case 'settle':
+      return event.decision;
+    case 'policy':
+      return event.health;
+    case 'suspension':
+    case 'resumption':
+      return event.suspension;
+    case 'revocation':
+      return event.revocation;
   }
 }
