@@ -44,7 +44,8 @@ function whoIsSuspended(s: SuspensionView): string {
 
 /** Names the guard, the measure and the ratio, and how to resume. */
 export function suspensionMessage(s: SuspensionView): string {
-  return `Tollgate: guard '${s.guard}' suspended ${whoIsSuspended(s)}: ${divergenceText(s)}. Its calls are refused until someone who may resume it runs '${s.resume}' (or resumes it in the team dashboard); waiting does not lift it.`;
+  const [whose, whom] = s.agent === null ? ['Your', 'you'] : ['Its', 'it'];
+  return `Tollgate: guard '${s.guard}' suspended ${whoIsSuspended(s)}: ${divergenceText(s)}. ${whose} calls are refused until someone who may resume ${whom} runs '${s.resume}' (or resumes ${whom} in the team dashboard); waiting does not lift it.`;
 }
 
 export function resumedMessage(s: SuspensionView): string {
