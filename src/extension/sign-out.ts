@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { SIGN_IN_COMMAND, SIGN_OUT_COMMAND } from '../contracts/command-titles';
 import { addRevocations } from '../store/revocation-list';
+import { SIGN_IN_AGAIN } from './core/identity-notices';
 import { signedOutMessage, signOut } from './core/sign-out';
 import type { Log } from './log';
 import type { ProxyHost } from './proxy-host';
@@ -41,9 +42,8 @@ export class SignOutCommand implements vscode.Disposable {
     );
     this.log.info(result.problem ? `signed out; revoking the window's tokens failed: ${result.problem}` : `signed out; ${result.revoked} session token(s) revoked in ${this.host.dataDir()}`);
     const message = signedOutMessage(result);
-    const signIn = 'Sign In…';
-    const choice = await (result.problem ? vscode.window.showWarningMessage(message, signIn) : vscode.window.showInformationMessage(message, signIn));
-    if (choice === signIn) await vscode.commands.executeCommand(SIGN_IN_COMMAND.id);
+    const choice = await (result.problem ? vscode.window.showWarningMessage(message, SIGN_IN_AGAIN) : vscode.window.showInformationMessage(message, SIGN_IN_AGAIN));
+    if (choice === SIGN_IN_AGAIN) await vscode.commands.executeCommand(SIGN_IN_COMMAND.id);
   }
 
   dispose(): void {
