@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -146,6 +147,22 @@ export function packageVsix(repoDir: string, stage: string, out: string): void {
     if (fs.existsSync(from)) fs.cpSync(from, path.join(stage, item), { recursive: true });
   }
   execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), [...script.slice(1), '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** What every editor test run needs before its own set-up: code-server installed, a fresh temporary folder, the packaged .vsix and fresh editor folders. */
+export interface PreparedEditorRun {
+  readonly bin: string;
+  readonly tmp: string;
+  readonly vsix: string;
+  readonly folders: EditorFolders;
+}
+
+export function prepareEditorRun(prefix: string): PreparedEditorRun {
+  const bin = installEditor();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const vsix = path.join(tmp, 'tollgate.vsix');
+  packageVsix(repo, path.join(tmp, 'stage'), vsix);
+  return { bin, tmp, vsix, folders: editorFolders(path.join(tmp, 'editor')) };
 }
 
 /** What one editor test run started, each part possibly not started yet when its set-up failed. */
