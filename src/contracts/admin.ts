@@ -85,19 +85,47 @@ export interface RuleSummary {
 }
 
 /**
- * GET /_tollgate/events: server-sent events. `event: decision` carries a DecisionSummary as soon
- * as its record is durable; `event: settle` a DecisionSummary once settled; `event: policy` a
- * HealthResponse when a bundle is loaded or rejected. A comment line every 15 s keeps it open.
+ * GET /_tollgate/events: server-sent events, each the payload under its event name. `event:
+ * decision` carries a DecisionSummary as soon as its record is durable; `event: settle` a
+ * DecisionSummary once settled; `event: policy` a HealthResponse when a bundle is loaded or
+ * rejected; `event: suspension` and `event: resumption` a SuspensionView; `event: revocation` a
+ * RevocationView. A comment line every 15 s keeps it open.
  */
 export type AdminEvent =
   | { readonly type: 'decision'; readonly decision: DecisionSummary }
   | { readonly type: 'settle'; readonly decision: DecisionSummary }
-  | { readonly type: 'policy'; readonly health: HealthResponse };
+  | { readonly type: 'policy'; readonly health: HealthResponse }
+  | SuspensionEvent
+  | RevocationEvent;
 
-/** On the same stream: `event: suspension` (an identity suspended) and `event: resumption` (lifted), each carrying a SuspensionView. */
+/** `event: suspension` (an identity suspended) and `event: resumption` (lifted), each carrying a SuspensionView. */
 export interface SuspensionEvent {
   readonly type: 'suspension' | 'resumption';
   readonly suspension: SuspensionView;
+}
+
+/** `event: revocation`: a revocation the proxy took into force (the data dir's list, or the team's). */
+export interface RevocationEvent {
+  readonly type: 'revocation';
+  readonly revocation: RevocationView;
+}
+
+/**
+ * A revocation as the stream announces it: which tokens it refuses from the next request. Names a
+ * token by its id, never the token itself.
+ */
+export interface RevocationView {
+  /** `rv_...`, as the ledger's revocation record names it. */
+  readonly id: string;
+  /** One token, a signing key, or every token of a person, agent or session issued up to `revoked_at`. */
+  readonly target: 'token' | 'user' | 'agent' | 'session' | 'key';
+  /** The token id (jti), person, agent, session id or key id. */
+  readonly value: string;
+  /** For an agent: the one person whose agent it is, or null for the agent of everyone. */
+  readonly user: string | null;
+  /** When it was made (ISO 8601 UTC). */
+  readonly revoked_at: string;
+  readonly reason: string | null;
 }
 
 /**

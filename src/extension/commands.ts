@@ -13,6 +13,9 @@ import type { KeyDiagnostics } from './key-diagnostics';
 import type { Log } from './log';
 import type { ProxyHost } from './proxy-host';
 import type { Secrets } from './secrets';
+import { needsSignIn, SignInError } from './core/sign-in';
+import { SIGN_IN_COMMAND } from '../contracts/command-titles';
+import type { SignInPrompt } from './sign-in';
 import { counted } from '../contracts/wording';
 
 export interface CommandDeps {
@@ -22,6 +25,7 @@ export interface CommandDeps {
   readonly log: Log;
   readonly dashboard: DashboardPanel;
   readonly keys: KeyDiagnostics;
+  readonly signIn: SignInPrompt;
 }
 
 interface JsonFinding {
@@ -62,7 +66,7 @@ async function chooseProvider(given: unknown): Promise<string | undefined> {
 }
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { host, secrets, log, dashboard, keys } = deps;
+  const { host, secrets, log, dashboard, keys, signIn } = deps;
   const reg = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
 
   return [
@@ -76,6 +80,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await vscode.window.showTextDocument(vscode.Uri.file(file));
     }),
     reg('tollgate.renewSessionToken', async () => {
+      // Signed out, there is nobody to renew for: ask who it is.
+      if (needsSignIn(host.identityState)) return void vscode.commands.executeCommand(SIGN_IN_COMMAND.id);
       await host.ensureSessionToken(true);
       void vscode.window.showInformationMessage('Tollgate: a new session token is in SecretStorage; new terminals use it.');
     }),
@@ -101,13 +107,34 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     reg('tollgate.approveUpstreamHosts', () => host.upstreamGate.review()),
     reg('tollgate.revokeUpstreamHosts', () => host.upstreamGate.revoke()),
     reg('tollgate.setIdentityToken', async (givenToken?: unknown) => {
+      // The same check as signing in with a token: what the proxy would refuse is never kept.
+      const problem = async (value: string): Promise<string | undefined> => {
+        if (value.trim() === '') return undefined;
+        try {
+          await signIn.verify(value);
+          return undefined;
+        } catch (err) {
+          if (SignInError.is(err)) return err.message;
+          throw err;
+        }
+      };
       const token =
         typeof givenToken === 'string'
           ? givenToken
-          : await vscode.window.showInputBox({ title: 'Tollgate: identity-provider token', prompt: 'A JWT from your identity provider; leave empty to go back to a Tollgate session token.', password: true, ignoreFocusOut: true });
+          : await vscode.window.showInputBox({ title: 'Tollgate: identity-provider token', prompt: 'A JWT from your identity provider, checked as the proxy checks it; leave empty to go back to a Tollgate session token.', password: true, ignoreFocusOut: true, validateInput: problem });
       if (token === undefined) return;
-      await secrets.setIdentityProviderToken(token.trim() || undefined);
-      await host.ensureSessionToken(true);
+      if (token.trim() === '') {
+        await secrets.setIdentityProviderToken(undefined);
+        await host.ensureSessionToken(true);
+        return;
+      }
+      const refused = await problem(token);
+      if (refused) {
+        void vscode.window.showErrorMessage(`Tollgate: ${refused}`);
+        return;
+      }
+      await secrets.setIdentityProviderToken(token.trim());
+      await host.resumeSession();
     }),
     reg('tollgate.moveKeyToProxy', async (uri: unknown, range: unknown, ruleId: unknown) => {
       if (!(uri instanceof vscode.Uri) || !(range instanceof vscode.Range) || typeof ruleId !== 'string') return;

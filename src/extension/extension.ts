@@ -17,6 +17,8 @@ import type * as QuotaPreview from './preview/register';
 import { ProxyHost } from './proxy-host';
 import { Secrets } from './secrets';
 import { SignInPrompt } from './sign-in';
+import { SignOutCommand } from './sign-out';
+import { IdentityNotifications } from './identity-notifications';
 import { StatusBar } from './status-bar';
 import { TerminalEnvironment } from './terminal-environment';
 import type { UpstreamKeyState } from './upstream-gate';
@@ -50,19 +52,22 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
   const dashboard = new DashboardPanel(context.extensionUri, proxyHost);
   const keys = new KeyDiagnostics(config, log);
   const policy = new PolicyDiagnostics(proxyHost, () => config().scan.debounceMs);
+  const signIn = new SignInPrompt(proxyHost, secrets, log);
   context.subscriptions.push(
     proxyHost,
     dashboard,
     keys,
     policy,
     new StatusBar(proxyHost, () => config().statusBar.warnAt),
-    new SignInPrompt(proxyHost, secrets, log),
+    signIn,
+    new SignOutCommand(proxyHost, secrets, log),
+    new IdentityNotifications(proxyHost, log),
     // MCP tool calls under tools.approval wait for the person in a modal (trusted windows only).
     new ApprovalModal(proxyHost, log),
     new TerminalEnvironment(context.environmentVariableCollection, proxyHost, () => config().terminal.injectEnvironment),
     new CodexSetupOffer(context, proxyHost, log, () => config().terminal.injectEnvironment),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new KeyCodeActions(keys), { providedCodeActionKinds: KeyCodeActions.kinds }),
-    ...registerCommands({ context, host: proxyHost, secrets, log, dashboard, keys }),
+    ...registerCommands({ context, host: proxyHost, secrets, log, dashboard, keys, signIn }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('tollgate.policyPath')) void policy.reload();
       if (e.affectsConfiguration('tollgate.user') || e.affectsConfiguration('tollgate.agent')) void proxyHost.ensureSessionToken(true);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Policy } from '../engine/policy/model';
-import type { StateSnapshot } from '../contracts/admin';
+import type { AdminEvent, StateSnapshot, SuspensionView } from '../contracts/admin';
 import type { LogLevel } from '../proxy/log';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
 import type { DashboardState, PolicyNotice, ProxyStatus } from '../protocol';
@@ -16,7 +16,10 @@ import type { ProxyLaunch } from './core/proxy-supervisor';
 import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
+import type { IdentityNotice } from './core/identity-notices';
+import { IdentityWatch } from './core/identity-notices';
 import type { IdentityState } from './core/sign-in';
+import { WindowTokens } from './core/window-tokens';
 import { policyFileFor } from './core/upstream-trust';
 import { WITNESS_EVERY_MS, WitnessKeeper } from './core/witness-keeper';
 import type { LiveIdentity, LiveState } from './live-state';
@@ -25,6 +28,8 @@ import type { Secrets } from './secrets';
 import { UpstreamGate } from './upstream-gate';
 
 const IN_FORCE_FILE = 'policy-in-force.yaml';
+/** Kept across windows: a person who signed out stays signed out until they sign in. */
+const SIGNED_OUT_KEY = 'tollgate.signedOut';
 
 /**
  * The editor's side of the proxy: which policy is in force, the child process, the developer's
@@ -33,6 +38,12 @@ const IN_FORCE_FILE = 'policy-in-force.yaml';
 export class ProxyHost implements LiveState, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange: vscode.Event<void> = this.changed.event;
+  private readonly noticed = new vscode.EventEmitter<IdentityNotice>();
+  /** A revocation of this window's token, or a suspension of the person (or its lifting), as the proxy announced it. */
+  readonly onIdentityNotice: vscode.Event<IdentityNotice> = this.noticed.event;
+  /** The tokens this window handed to its terminals. */
+  readonly windowTokens = new WindowTokens();
+  private readonly identityWatch = new IdentityWatch(this.windowTokens, () => this.facts?.user);
   private readonly keeper = new PolicyKeeper();
   private readonly supervisor: ProxySupervisor;
   private admin: AdminClient | undefined;
@@ -101,6 +112,30 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   }
   get proxyStatus(): ProxyStatus {
     return this.supervisor.status;
+  }
+  /** The suspensions (guards.divergence) of the person signed in and their agents. */
+  suspensions(): SuspensionView[] {
+    return this.identityWatch.suspensions();
+  }
+  private get signedOut(): boolean {
+    return this.context.globalState.get<boolean>(SIGNED_OUT_KEY, false);
+  }
+
+  /** The person signed out, or the window's token was revoked: no token is handed out until they sign in. */
+  async markSignedOut(): Promise<void> {
+    await this.context.globalState.update(SIGNED_OUT_KEY, true);
+    const changed = this.identityKnown !== 'signed-out' || this.token !== undefined;
+    this.token = undefined;
+    this.facts = undefined;
+    this.identityKnown = 'signed-out';
+    if (changed) this.changed.fire();
+  }
+
+  /** The person signed in (an address, a token): a session starts again. */
+  async resumeSession(): Promise<IdentityState> {
+    await this.context.globalState.update(SIGNED_OUT_KEY, undefined);
+    await this.ensureSessionToken(true);
+    return this.identityKnown;
   }
   get sourcePolicyFile(): string | undefined {
     return this.policyFile;
@@ -229,6 +264,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
 
   /** A session token the proxy will accept: the pasted IdP token, else a fresh or stored session token. */
   async ensureSessionToken(force = false): Promise<string | undefined> {
+    if (this.signedOut) {
+      await this.markSignedOut();
+      return undefined;
+    }
     const idp = await this.secrets.identityProviderToken();
     if (idp && !needsRenewal(idp, Date.now(), 0)) {
       this.setToken(idp);
@@ -268,6 +307,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     this.token = token;
     this.identityKnown = 'signed-in';
     this.facts = tokenFacts(token);
+    this.windowTokens.note(token);
     if (changed) this.changed.fire();
   }
 
@@ -318,6 +358,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     // The approval modal reads this proxy's stream from now on, not the previous one's.
     this.changed.fire();
     this.openEvents();
+    void this.readSuspensions();
     this.refreshSoon(0);
     if (this.pollTimer) clearInterval(this.pollTimer);
     // Buckets refill with time, not only with decisions: redraw now and then.
@@ -331,7 +372,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     if (!admin || this.disposed) return;
     this.events?.close();
     this.events = admin.events(
-      () => this.refreshSoon(100),
+      (event) => {
+        this.onAdminEvent(event);
+        this.refreshSoon(100);
+      },
       (err) => {
         this.events = undefined;
         if (this.disposed || this.supervisor.status.phase !== 'running') return;
@@ -339,6 +383,28 @@ export class ProxyHost implements LiveState, vscode.Disposable {
         this.reconnectTimer = setTimeout(() => this.openEvents(), 1_000);
       },
     );
+  }
+
+  private onAdminEvent(event: AdminEvent): void {
+    const notice = this.identityWatch.observe(event);
+    if (!notice) return;
+    // A revoked token is dropped at once: new terminals get the sign-in placeholder, not a token the proxy refuses.
+    if (notice.kind === 'revoked') void this.markSignedOut().catch((err: unknown) => this.log.error(`sign out: ${(err as Error).message}`));
+    else this.changed.fire();
+    this.log.info(notice.kind === 'revoked' ? `revocation ${notice.revocation.id} covers this window's session token` : `${notice.suspension.key}: ${notice.kind}`);
+    this.noticed.fire(notice);
+  }
+
+  // Suspensions announced while the stream was not connected (a window opened while suspended).
+  private async readSuspensions(): Promise<void> {
+    try {
+      const list = await this.admin?.suspensions();
+      if (!list) return;
+      for (const notice of this.identityWatch.reset(list.suspensions)) this.noticed.fire(notice);
+      this.changed.fire();
+    } catch (err) {
+      this.log.debug(`suspensions: ${(err as Error).message}`);
+    }
   }
 
   private closeEvents(): void {
@@ -385,5 +451,6 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     if (this.witnessTimer) clearInterval(this.witnessTimer);
     this.supervisor.dispose();
     this.changed.dispose();
+    this.noticed.dispose();
   }
 }

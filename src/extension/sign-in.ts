@@ -47,15 +47,8 @@ export class SignInPrompt implements vscode.Disposable {
         await this.secrets.setIdentityProviderToken(token);
         this.log.info('identity-provider token stored in SecretStorage');
       },
-      verifyToken: (token) => {
-        // Registered before anything else can print it, though nothing here does.
-        this.log.redactor.add(token.trim());
-        return verifyPastedToken(token, { policy: this.host.policy(), sessionKey: this.sessionKey(), now: Date.now() });
-      },
-      resume: async () => {
-        await this.host.ensureSessionToken(true);
-        return this.host.identityState;
-      },
+      verifyToken: (token) => this.verify(token),
+      resume: () => this.host.resumeSession(),
       state: () => this.host.identityState,
       user: () => this.host.identity()?.user,
       info: (message) => void vscode.window.showInformationMessage(message),
@@ -75,6 +68,13 @@ export class SignInPrompt implements vscode.Disposable {
       ),
     );
     this.flow.observe(host.identityState);
+  }
+
+  /** Checks a pasted token as the proxy will; resolves with the person it names, or rejects with a SignInError. */
+  verify(token: string): Promise<string> {
+    // Registered before anything else can print it, though nothing here does.
+    this.log.redactor.add(token.trim());
+    return verifyPastedToken(token, { policy: this.host.policy(), sessionKey: this.sessionKey(), now: Date.now() });
   }
 
   // This proxy's own session tokens (`tollgate token` with the same data dir) verify too.

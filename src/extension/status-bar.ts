@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
 import { SIGN_IN_COMMAND } from '../contracts/command-titles';
 import { statusView } from '../views/status-model';
+import { suspendedStatusView } from './core/identity-notices';
 import { signInStatusView } from './core/sign-in';
 import type { ProxyHost } from './proxy-host';
 
-/** Proxy state, today's spend and the tightest limit; a click opens the dashboard (or signs in, when nobody is). */
+/** Proxy state, today's spend and the tightest limit, or a suspension; a click opens the dashboard (or signs in, when nobody is). */
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
@@ -24,7 +25,8 @@ export class StatusBar implements vscode.Disposable {
   render(): void {
     if (this.disposed) return;
     const signIn = signInStatusView(this.host.identityState, this.host.proxyStatus.phase);
-    const view = signIn ?? statusView(this.host.dashboardState(), this.warnAt());
+    const running = this.host.proxyStatus.phase === 'running';
+    const view = signIn ?? (running ? suspendedStatusView(this.host.suspensions()) : undefined) ?? statusView(this.host.dashboardState(), this.warnAt());
     this.item.command = signIn ? SIGN_IN_COMMAND.id : 'tollgate.openDashboard';
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionEvent, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
+import type { AdminEvent, HealthResponse, ResumeRequest, ResumeResponse, StateSnapshot, SuspensionsResponse, ToolApprovalResponse } from '../contracts/admin';
 import { ADMIN_PREFIX, TOOL_APPROVAL_PATH } from '../contracts/admin';
 import type { ApprovalAnswer, ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalEvent, PendingApproval } from '../contracts/approvals';
 import { APPROVALS_PATH } from '../contracts/approvals';
@@ -275,10 +275,9 @@ export class AdminApi {
     return n;
   }
 
-  publish(event: AdminEvent | SuspensionEvent | ApprovalEvent): void {
+  publish(event: AdminEvent | ApprovalEvent): void {
     if (this.clients.size === 0) return;
-    const payload = 'health' in event ? event.health : 'suspension' in event ? event.suspension : 'pending' in event ? event.pending : 'resolution' in event ? event.resolution : event.decision;
-    const text = sseEvent(event.type, payload);
+    const text = sseEvent(event.type, adminEventPayload(event));
     for (const c of this.clients.keys()) c.write(text);
   }
 
@@ -286,5 +285,25 @@ export class AdminApi {
     clearInterval(this.keepAlive);
     for (const c of this.clients.keys()) c.end();
     this.clients.clear();
+  }
+}
+
+/** What an event carries on the wire: its payload alone, under the event's name. */
+export function adminEventPayload(event: AdminEvent | ApprovalEvent): unknown {
+  switch (event.type) {
+    case 'decision':
+    case 'settle':
+      return event.decision;
+    case 'policy':
+      return event.health;
+    case 'suspension':
+    case 'resumption':
+      return event.suspension;
+    case 'revocation':
+      return event.revocation;
+    case 'approval':
+      return event.pending;
+    case 'approval-resolved':
+      return event.resolution;
   }
 }

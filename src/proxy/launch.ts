@@ -17,6 +17,7 @@ import { DataDirKeySource, KeyRingError, SESSION_KEY_FILE, SESSION_KEY_RING_FILE
 import { KeyRotationSchedule } from './key-rotation';
 import { TokenGate } from './token-gate';
 import { TeamTokens } from './team-tokens';
+import type { Revocation } from '../engine/identity/revocation';
 import { AccumulatorReadModel } from '../views/accumulator-read-model';
 import { ToolPins } from '../store/tool-pins';
 import { ADMIN_TOKEN_FILE } from '../contracts/admin';
@@ -159,7 +160,12 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
   };
   const team = c.revocations ?? (store instanceof RedisStore ? store.revocations : undefined);
   const teamTokens = store instanceof RedisStore ? new TeamTokens({ dataDir, tokens: store.tokens, log: c.log, clock: c.clock ?? Date.now }) : undefined;
-  const gate = new TokenGate({ dataDir, team, record, log: c.log, clock: c.clock ?? Date.now, ...(teamTokens ? { onUse: (id: string, at: number) => teamTokens.noteUse(id, at) } : {}) });
+  // The admin stream tells the editor of a revocation as it comes into force (the server exists by then).
+  let announce: (r: Revocation) => void = () => undefined;
+  const gate = new TokenGate({
+    dataDir, team, record, log: c.log, clock: c.clock ?? Date.now, announce: (r) => announce(r),
+    ...(teamTokens ? { onUse: (id: string, at: number) => teamTokens.noteUse(id, at) } : {}),
+  });
   let server: ProxyServer;
   try {
     server = await ProxyServer.start({
@@ -171,6 +177,7 @@ export async function launchProxy(c: LaunchConfig): Promise<RunningProxy> {
     const e = err as NodeJS.ErrnoException;
     throw new LaunchError('listen', `cannot listen on ${c.host}:${c.port}: ${e.code ?? e.message}`);
   }
+  announce = (r) => server.announceRevocation(r);
   const p = c.policy;
   ledger.append({ kind: 'policy', event: 'loaded', policy: { name: p.name, hash: p.hash }, source: c.policyPath, errors: [] });
   c.log.info(`policy '${p.name}' (${p.hash.slice(0, 12)}) from ${c.policyPath}; data in ${dataDir}${c.shadow ? '; shadow mode: nothing is refused' : ''}`);

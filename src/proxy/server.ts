@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { version } from '../../package.json';
 import type { Identity } from '../engine/identity/identity';
+import type { Revocation } from '../engine/identity/revocation';
 import { JWKS_PATH, jwksOf } from '../engine/identity/jwks';
 import type { SessionKeys, SessionKeySource } from '../engine/identity/tokens';
 import { formatIssue } from '../engine/policy/loader';
@@ -43,6 +44,7 @@ import type { Pseudonyms } from './pseudonym';
 import { parseRoute } from './routing';
 import type { Route } from './routing';
 import { Upstream } from './upstream';
+import { revocationView } from './token-gate';
 
 /** What a proxy is told on start, from the command line or the editor. */
 export interface ProxySettings {
@@ -214,6 +216,11 @@ export class ProxyServer {
     s.server.on('error', (err) => o.log.error(`server error: ${err.message}`));
     s.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => s.answerClientError(err, socket));
     return s;
+  }
+
+  /** Tells the admin stream's listeners (the editor) that a revocation is in force. */
+  announceRevocation(r: Revocation): void {
+    this.admin.publish({ type: 'revocation', revocation: revocationView(r) });
   }
 
   /** The bundle in force now. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RevocationView } from '../contracts/admin';
 import type { RevocationBody } from '../contracts/audit-records';
 import type { Identity } from '../engine/identity/identity';
 import { IdentityError } from '../engine/identity/identity';
@@ -30,6 +31,8 @@ export interface TokenGateOptions {
   readonly syncMs?: number;
   /** Team mode: told of each use of an admitted token, for the team's token list. */
   readonly onUse?: (tokenId: string, at: number) => void;
+  /** Hears each revocation as it comes into force here, so the editor can tell a person theirs at once. */
+  readonly announce?: (r: Revocation) => void;
 }
 
 export class TokenGate {
@@ -116,7 +119,7 @@ export class TokenGate {
       const { revocations, unreadable } = await team.all();
       if (unreadable > 0) this.o.log.warn(`revocations: ${unreadable} team revocations in Redis do not read; tokens they could name are refused`);
       for (const r of revocations) {
-        this.teamKnown.add(r);
+        if (this.teamKnown.add(r)) this.o.announce?.(r);
         this.recordOnce(r, 'store');
       }
     } catch {
@@ -131,7 +134,10 @@ export class TokenGate {
       return;
     }
     this.listProblem = '';
-    for (const r of added) this.recordOnce(r, 'data-dir');
+    for (const r of added) {
+      this.recordOnce(r, 'data-dir');
+      this.o.announce?.(r);
+    }
     const team = this.o.team;
     if (!team || added.length === 0) return;
     // The team hears of it too, so a revocation made on one machine holds on every proxy.
@@ -167,6 +173,12 @@ export class TokenGate {
       this.o.log.warn(`revocations: cannot note which revocations are recorded: ${(err as Error).message}`);
     }
   }
+}
+
+/** A revocation as the admin stream announces it (`event: revocation`). */
+export function revocationView(r: Revocation): RevocationView {
+  const j = revocationJson(r);
+  return { id: j.id, target: j.target, value: j.value, user: j.user, revoked_at: j.revoked_at, reason: j.reason };
 }
 
 /** A revocation in words, for the refused client and the log (never a token, only its id). */

@@ -153,6 +153,27 @@ export function packageVsix(repoDir: string, stage: string, out: string): void {
   execFileSync(path.resolve(repoDir, 'node_modules/.bin/vsce'), [...script.slice(1), '--out', out], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
+/** What every editor test run needs before its own set-up: code-server installed, a fresh temporary folder, the packaged .vsix and fresh editor folders. */
+export interface EditorInstall {
+  readonly bin: string;
+  readonly tmp: string;
+  readonly vsix: string;
+  readonly folders: EditorFolders;
+}
+
+export function prepareEditorInstall(prefix: string): EditorInstall {
+  const bin = installEditor();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    const vsix = path.join(tmp, 'tollgate.vsix');
+    packageVsix(repo, path.join(tmp, 'stage'), vsix);
+    return { bin, tmp, vsix, folders: editorFolders(path.join(tmp, 'editor')) };
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** What one editor test run started, each part possibly not started yet when its set-up failed. */
 export interface EditorRun {
   readonly browser?: { close(): Promise<unknown> };
@@ -201,13 +222,11 @@ export interface EditorRunOptions {
  * a data dir and port of the run's choosing, and the workspace open in chromium.
  */
 export async function prepareEditorRun(run: PreparedEditorRun, o: EditorRunOptions): Promise<Required<PreparedEditorRun>> {
-  const bin = installEditor();
-  const tmp = (run.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-${o.name}-`)));
-  const vsix = path.join(tmp, 'tollgate.vsix');
-  packageVsix(repo, path.join(tmp, 'stage'), vsix);
+  const { bin, tmp, vsix, folders } = prepareEditorInstall(`tollgate-${o.name}-`);
+  run.tmp = tmp;
+  run.folders = folders;
   const mock = (run.mock = new MockUpstream());
   const upstream = await mock.start();
-  const folders = (run.folders = editorFolders(path.join(tmp, 'editor')));
   const workspace = (run.workspace = path.join(tmp, 'workspace'));
   (o.workspace ?? prepareWorkspace)(workspace, upstream);
   const dataDir = (run.dataDir = path.join(tmp, 'proxy-data'));

@@ -5,7 +5,7 @@
 
 import * as http from 'node:http';
 import { createParser } from 'eventsource-parser';
-import type { AdminEvent, HealthResponse, StateSnapshot } from '../../contracts/admin';
+import type { AdminEvent, HealthResponse, RevocationView, StateSnapshot, SuspensionsResponse, SuspensionView } from '../../contracts/admin';
 import { ADMIN_PREFIX } from '../../contracts/admin';
 import type { ApprovalAnswerRequest, ApprovalAnswerResponse, ApprovalEvent, ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../contracts/approvals';
 import { APPROVALS_PATH } from '../../contracts/approvals';
@@ -56,7 +56,20 @@ export function adminEventOf(message: SseMessage): AdminEvent | undefined {
   if (p.type === 'policy') return typeof p.health === 'object' ? (parsed as AdminEvent) : undefined;
   if (message.event === 'decision' || message.event === 'settle') return { type: message.event, decision: parsed as never };
   if (message.event === 'policy') return { type: 'policy', health: parsed as HealthResponse };
+  if (message.event === 'suspension' || message.event === 'resumption') return isSuspensionView(parsed) ? { type: message.event, suspension: parsed } : undefined;
+  if (message.event === 'revocation') return isRevocationView(parsed) ? { type: 'revocation', revocation: parsed } : undefined;
   return undefined;
+}
+
+// The editor acts on these two (a notification, the status bar), so their fields are checked, not assumed.
+function isSuspensionView(v: unknown): v is SuspensionView {
+  const s = v as Record<string, unknown>;
+  return typeof s.key === 'string' && typeof s.user === 'string' && (s.agent === null || typeof s.agent === 'string') && typeof s.guard === 'string' && typeof s.measure === 'string' && typeof s.resume === 'string';
+}
+
+function isRevocationView(v: unknown): v is RevocationView {
+  const r = v as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.target === 'string' && typeof r.value === 'string' && (r.user === null || typeof r.user === 'string') && typeof r.revoked_at === 'string';
 }
 
 /** Turns one SSE message into an ApprovalEvent, or undefined for any other or a malformed one. */
@@ -106,6 +119,10 @@ export class AdminClient {
 
   state(): Promise<StateSnapshot> {
     return this.getJson<StateSnapshot>('/state');
+  }
+
+  suspensions(): Promise<SuspensionsResponse> {
+    return this.getJson<SuspensionsResponse>('/suspensions');
   }
 
   /** The calls waiting for a person, and how many approvers the proxy has. */

@@ -12,8 +12,17 @@ import type { KeyObject } from 'node:crypto';
 import type { ProxyPhase } from '../../protocol';
 import type { StatusView } from '../../views/status-model';
 
-/** What the editor knows about the developer's identity: not yet asked, a token, or nothing to mint one from. */
-export type IdentityState = 'unknown' | 'signed-in' | 'missing';
+/**
+ * What the editor knows about the developer's identity: not yet asked, a token, nothing to mint
+ * one from, or signed out (the person signed out, or the window's token was revoked) until the
+ * person signs in again.
+ */
+export type IdentityState = 'unknown' | 'signed-in' | 'missing' | 'signed-out';
+
+/** Whether the terminals wait for a sign-in (they get the placeholder, the status bar says so). */
+export function needsSignIn(state: IdentityState): boolean {
+  return state === 'missing' || state === 'signed-out';
+}
 
 /** Where the flow is: `asking` while the notification or an input box is open. */
 export type SignInPhase = IdentityState | 'asking';
@@ -91,6 +100,7 @@ export async function verifyPastedToken(text: string, check: TokenCheck): Promis
 /** The notification's text: why it asks, and what happens until it is answered. */
 export function signInMessage(state: IdentityState, user: string | undefined): string {
   if (state === 'signed-in' && user) return `Tollgate: signed in as ${user}. Sign in as someone else?`;
+  if (state === 'signed-out') return 'Tollgate: you are signed out, so calls from the terminals are refused until you sign in. Sign in with your e-mail address or a token from your identity provider.';
   return 'Tollgate does not know who you are (no tollgate.user setting and no git config user.email), so calls from the terminals are refused until you sign in. Sign in with your e-mail address or a token from your identity provider.';
 }
 
@@ -99,10 +109,11 @@ export function signInMessage(state: IdentityState, user: string | undefined): s
  * that failed says so first (signing in would not help); otherwise undefined: the usual item.
  */
 export function signInStatusView(identity: IdentityState, phase: ProxyPhase): StatusView | undefined {
-  if (identity !== 'missing' || phase === 'failed') return undefined;
+  if (!needsSignIn(identity) || phase === 'failed') return undefined;
+  const why = identity === 'signed-out' ? 'You are signed out' : 'Tollgate does not know who you are';
   return {
     text: '$(warning) Tollgate: sign in',
-    tooltip: `Tollgate does not know who you are, so calls from the terminals are refused.\nClick to sign in (or run "${SIGN_IN_COMMAND.title}").`,
+    tooltip: `${why}, so calls from the terminals are refused.\nClick to sign in (or run "${SIGN_IN_COMMAND.title}").`,
     level: 'warning',
   };
 }
@@ -144,7 +155,7 @@ export class SignInFlow {
     return this.current;
   }
 
-  /** The host resolved the identity (or failed to); the first time it is missing, ask. */
+  /** The host resolved the identity (or failed to); the first time it is missing, ask (a person who signed out knows). */
   observe(state: IdentityState): void {
     if (this.current === 'asking') return;
     this.current = state;
@@ -161,7 +172,7 @@ export class SignInFlow {
     this.current = 'asking';
     let outcome: SignInOutcome = 'dismissed';
     try {
-      const choice = await this.ports.ask(signInMessage(before === 'signed-in' ? 'signed-in' : 'missing', this.ports.user()), USE_ADDRESS, USE_TOKEN);
+      const choice = await this.ports.ask(signInMessage(before === 'signed-in' || before === 'signed-out' ? before : 'missing', this.ports.user()), USE_ADDRESS, USE_TOKEN);
       if (choice === USE_ADDRESS) {
         const answer = await this.ports.askAddress(addressProblem);
         // The box only closes on a valid value, but a value from elsewhere is checked all the same.

@@ -3,6 +3,7 @@ import { SIGN_IN_COMMAND } from '../../contracts/command-titles';
 import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import { registeredAdapters } from '../../providers/registry';
 import type { IdentityState } from './sign-in';
+import { needsSignIn } from './sign-in';
 
 // The environment the editor's terminals and debug sessions get so SDKs and coding agents talk to
 // the local proxy: each provider style's base URL pointing at it and the developer's session token
@@ -47,7 +48,7 @@ export const environmentDescription = describeEnvironment();
 export function terminalEnvironment(proxyUrl: string | undefined, sessionToken: string | undefined, identity: IdentityState): ProxyEnvironment | undefined {
   if (!proxyUrl) return undefined;
   if (sessionToken) return proxyEnvironment(proxyUrl, sessionToken);
-  if (identity === 'missing') return proxyEnvironment(proxyUrl, SIGN_IN_PLACEHOLDER);
+  if (needsSignIn(identity)) return proxyEnvironment(proxyUrl, SIGN_IN_PLACEHOLDER);
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { AdminEvent } from '../../../src/contracts/admin';
 import { AdminClient, AdminError, SseParser, adminEventOf } from '../../../src/extension/core/admin-client';
-import { FakeAdmin, decision, health, snapshot } from './fake-admin';
+import { FakeAdmin, decision, health, revocation, snapshot, suspension } from './fake-admin';
 import { eventually } from '../../helpers/poll';
 
 describe('admin API client', () => {
@@ -20,6 +20,14 @@ describe('admin API client', () => {
       assert.equal(adminEventOf({ event: 'decision', data: '{nope' }), undefined);
       assert.equal(adminEventOf({ event: 'mystery', data: '{}' }), undefined);
     });
+
+    it('maps suspension, resumption and revocation events, and drops one missing the fields the editor acts on', () => {
+      assert.deepEqual(adminEventOf({ event: 'suspension', data: JSON.stringify(suspension) }), { type: 'suspension', suspension });
+      assert.deepEqual(adminEventOf({ event: 'resumption', data: JSON.stringify(suspension) }), { type: 'resumption', suspension });
+      assert.deepEqual(adminEventOf({ event: 'revocation', data: JSON.stringify(revocation) }), { type: 'revocation', revocation });
+      assert.equal(adminEventOf({ event: 'suspension', data: JSON.stringify({ ...suspension, resume: undefined }) }), undefined);
+      assert.equal(adminEventOf({ event: 'revocation', data: JSON.stringify({ ...revocation, value: 7 }) }), undefined);
+    });
   });
 
   describe('against a fake admin server', () => {
@@ -37,6 +45,20 @@ describe('admin API client', () => {
       const s = await c.state();
       assert.equal(s.todayUsd, 1.25);
       assert.equal(s.recent[0]?.id, 'd1');
+    });
+
+    it('reads the suspensions, and receives suspension and revocation events as the proxy sends them', async () => {
+      admin.suspensions = [suspension];
+      const c = new AdminClient(admin.url, admin.token);
+      assert.deepEqual((await c.suspensions()).suspensions, [suspension]);
+      const events: AdminEvent[] = [];
+      const stream = c.events((e) => events.push(e), () => undefined);
+      await eventually(() => admin.subscribers === 1, 'a subscriber', 3_000);
+      admin.publish({ type: 'suspension', suspension });
+      admin.publish({ type: 'revocation', revocation });
+      await eventually(() => events.length === 2, 'two events', 3_000);
+      assert.deepEqual(events, [{ type: 'suspension', suspension }, { type: 'revocation', revocation }]);
+      stream.close();
     });
 
     it('reports a wrong token as unauthorized and a dead port as unreachable', async () => {

@@ -2,8 +2,9 @@
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AdminEvent, HealthResponse, StateSnapshot } from '../../../src/contracts/admin';
+import type { AdminEvent, HealthResponse, RevocationView, StateSnapshot, SuspensionView } from '../../../src/contracts/admin';
 import { ADMIN_PREFIX } from '../../../src/contracts/admin';
+import { adminEventPayload } from '../../../src/proxy/admin';
 import type { DecisionSummary } from '../../../src/contracts/ledger-queries';
 
 export const health: HealthResponse = { ok: true, version: '0.1.0', policy: { name: 'p', hash: 'h'.repeat(64), source: '/p.yaml' }, ledger: { ok: true }, shadow: false };
@@ -19,9 +20,17 @@ export function snapshot(over: Partial<StateSnapshot> = {}): StateSnapshot {
   };
 }
 
+export const suspension: SuspensionView = {
+  key: 'agent:dev@example.test/vscode', user: 'dev@example.test', agent: 'vscode', guard: 'divergence', measure: 'calls', recent: 41, baseline: 4, threshold: 40, ratio: 10.25,
+  since: '2026-01-02T03:04:05.000Z', resume: 'tollgate identity resume --agent vscode --user dev@example.test',
+};
+
+export const revocation: RevocationView = { id: 'rv_1', target: 'user', value: 'dev@example.test', user: null, revoked_at: '2026-01-02T03:04:05.000Z', reason: null };
+
 export class FakeAdmin {
   readonly token = 'fake-admin-token-0123456789';
   state: StateSnapshot = snapshot();
+  suspensions: SuspensionView[] = [];
   private server!: http.Server;
   private readonly streams = new Set<http.ServerResponse>();
   url = '';
@@ -34,6 +43,7 @@ export class FakeAdmin {
       }
       if (req.url === `${ADMIN_PREFIX}/health`) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(health));
       else if (req.url === `${ADMIN_PREFIX}/state`) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.state));
+      else if (req.url === `${ADMIN_PREFIX}/suspensions`) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ suspensions: this.suspensions, baselines_at: null }));
       else if (req.url === `${ADMIN_PREFIX}/events`) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write(': hello\n\n');
@@ -52,8 +62,7 @@ export class FakeAdmin {
 
   /** Sends an event the way the proxy does: the payload under its event name, split across writes. */
   publish(event: AdminEvent): void {
-    const payload = event.type === 'policy' ? event.health : event.decision;
-    const text = `event: ${event.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+    const text = `event: ${event.type}\ndata: ${JSON.stringify(adminEventPayload(event))}\n\n`;
     const cut = Math.floor(text.length / 2);
     for (const s of this.streams) {
       s.write(text.slice(0, cut));

@@ -163,6 +163,20 @@ describe('signing in from the editor', () => {
       assert.deepEqual(rec.saved, []);
     });
 
+    it('does not ask by itself after the person signed out; asked, it says they are signed out', async () => {
+      const { ports: p, rec, release } = ports({ choice: USE_ADDRESS, address: 'dev@example.test' });
+      const flow = new SignInFlow(p);
+      flow.observe('signed-in');
+      flow.observe('signed-out');
+      await settle();
+      assert.equal(rec.asked.length, 0, 'the person who signed out knows');
+      assert.equal(flow.phase, 'signed-out');
+      const asked = flow.ask();
+      release();
+      assert.equal(await asked, 'signed-in');
+      assert.match(rec.asked[0]!, /you are signed out/);
+    });
+
     it('keeps a token only once verified, trimmed', async () => {
       const { ports: p, rec, release } = ports({ choice: USE_TOKEN, token: '  good-token\n' });
       release();
