@@ -97,6 +97,9 @@ export interface ProxyOptions extends ProxySettings {
  * hands each model call to the call pipeline with the bundle in force, which can change under it
  * without a restart. The ledger's recorder and the views' read model follow the pipeline's events.
  */
+/** How long an idle keep-alive connection stays open, ms (advertised in `Keep-Alive: timeout=`). */
+const IDLE_CONNECTION_MS = 65_000;
+
 export class ProxyServer {
   private readonly server: http.Server;
   private readonly upstream = new Upstream();
@@ -187,8 +190,11 @@ export class ProxyServer {
     // every connectionsCheckingInterval (30 s by default), so it is checked often enough for the
     // configured value to be the one that holds.
     const headersTimeout = o.bodyTimeoutMs;
+    // An idle connection stays open longer than clients and load balancers keep theirs (Node's fetch
+    // 4 s, the usual load balancers 60 s): they close it first, and never send a request on one
+    // this proxy is closing at that moment, which fails it ("other side closed", a 502 behind a balancer).
     this.server = http.createServer(
-      { headersTimeout, requestTimeout: 2 * o.bodyTimeoutMs + 1000, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.bodyTimeoutMs / 4))), keepAliveTimeout: 5_000 },
+      { headersTimeout, requestTimeout: 2 * o.bodyTimeoutMs + 1000, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.bodyTimeoutMs / 4))), keepAliveTimeout: IDLE_CONNECTION_MS },
       (req, res) => this.track(this.dispatch(req, res), res),
     );
   }
