@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { RevocationRecord } from '../../../src/contracts/audit-records';
-import { loadPolicy } from '../../../src/engine/policy/loader';
-import { SESSION_KEY_FILE } from '../../../src/store/session-key';
-import type { ClosableStore } from '../../../src/store/store-factory';
-import { createStore } from '../../../src/store/store-factory';
 import { runTollgate } from '../../helpers/cli';
-import { MockUpstream } from '../../helpers/mock-upstream';
 import { eventually } from '../../helpers/poll';
-import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
-import { startRedis } from '../../helpers/redis';
 import type { TestRedis } from '../../helpers/redis';
+import { startTeamPair } from '../../helpers/team-pair';
+import type { TeamPair } from '../../helpers/team-pair';
 
 // Team mode: two proxies share one Redis and one session key (each its own data dir and ledger).
 // A token revoked with `tollgate token revoke --store` is refused on the next call by both, and
@@ -37,39 +31,22 @@ entitlements:
 
 describe('revocation across a Redis pair of proxies', function () {
   this.timeout(120_000);
+  let team: TeamPair | undefined;
   let redis: TestRedis;
-  let mock: MockUpstream;
-  const proxies: TestProxy[] = [];
-  const stores: ClosableStore[] = [];
+  let proxies: readonly TestProxy[] = [];
   let policyFile: string;
 
   before(async () => {
-    redis = await startRedis();
-    mock = new MockUpstream();
-    const upstream = await mock.start();
-    const loaded = loadPolicy(POLICY);
-    if (!loaded.ok) throw new Error('test policy does not load');
-    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-rev-a-'));
-    const second = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-rev-b-'));
     // One session key for the team: a token minted from either data dir verifies on both.
-    const minted = await runTollgate(['token', '--user', 'seed@acme.dev', '--data-dir', first]);
-    assert.equal(minted.code, 0, minted.stderr);
-    fs.copyFileSync(path.join(first, SESSION_KEY_FILE), path.join(second, SESSION_KEY_FILE));
-    fs.chmodSync(path.join(second, SESSION_KEY_FILE), 0o600);
-    for (const dataDir of [first, second]) {
-      const store = await createStore(redis.url, loaded.policy);
-      stores.push(store);
-      proxies.push(await startTestProxy(upstream, { policyText: POLICY, dataDir, store }));
-    }
+    team = await startTeamPair('team-rev', POLICY);
+    ({ redis, proxies } = team);
+    const first = proxies[0]!.dataDir;
     policyFile = path.join(first, 'team.yaml');
     fs.writeFileSync(policyFile, POLICY);
   });
 
   after(async () => {
-    for (const p of proxies) await p.stop();
-    for (const s of stores) await s.close();
-    await mock?.stop();
-    await redis?.dispose();
+    await team?.stop();
   });
 
   const call = (p: TestProxy, token: string): Promise<unknown> =>

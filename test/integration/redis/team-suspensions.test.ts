@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { SuspensionsResponse } from '../../../src/contracts/admin';
 import type { AuditRecord } from '../../../src/contracts/audit-records';
-import { loadPolicy } from '../../../src/engine/policy/loader';
-import { SESSION_KEY_FILE } from '../../../src/store/session-key';
-import type { ClosableStore } from '../../../src/store/store-factory';
-import { createStore } from '../../../src/store/store-factory';
 import { runTollgate } from '../../helpers/cli';
-import { MockUpstream } from '../../helpers/mock-upstream';
 import { eventually } from '../../helpers/poll';
-import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
-import { startRedis } from '../../helpers/redis';
 import type { TestRedis } from '../../helpers/redis';
+import { startTeamPair } from '../../helpers/team-pair';
+import type { TeamPair } from '../../helpers/team-pair';
 
 // Team mode: two proxies share one Redis and one session key (each its own data dir and ledger).
 // A runaway agent suspended by the first proxy's guard is refused by the second on its next call;
@@ -46,29 +40,16 @@ guards:
 
 describe('suspensions across a Redis pair of proxies', function () {
   this.timeout(180_000);
+  let team: TeamPair | undefined;
   let redis: TestRedis;
-  let mock: MockUpstream;
-  const proxies: TestProxy[] = [];
-  const stores: ClosableStore[] = [];
+  let proxies: readonly TestProxy[] = [];
   let policyFile: string;
 
   before(async () => {
-    redis = await startRedis();
-    mock = new MockUpstream();
-    const upstream = await mock.start();
-    const loaded = loadPolicy(POLICY);
-    if (!loaded.ok) throw new Error('test policy does not load');
-    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-sus-a-'));
-    const second = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-sus-b-'));
-    const seeded = await runTollgate(['token', '--user', 'seed@acme.dev', '--data-dir', first]);
-    assert.equal(seeded.code, 0, seeded.stderr);
-    fs.copyFileSync(path.join(first, SESSION_KEY_FILE), path.join(second, SESSION_KEY_FILE));
-    fs.chmodSync(path.join(second, SESSION_KEY_FILE), 0o600);
-    for (const dataDir of [first, second]) {
-      const store = await createStore(redis.url, loaded.policy);
-      stores.push(store);
-      proxies.push(await startTestProxy(upstream, { policyText: POLICY, dataDir, store }));
-    }
+    // One session key for the team: a token minted from either data dir verifies on both.
+    team = await startTeamPair('team-sus', POLICY);
+    ({ redis, proxies } = team);
+    const first = proxies[0]!.dataDir;
     policyFile = path.join(first, 'team.yaml');
     fs.writeFileSync(policyFile, POLICY);
     // Nobody is judged before the proxy has its baselines from the ledger.
@@ -76,10 +57,7 @@ describe('suspensions across a Redis pair of proxies', function () {
   });
 
   after(async () => {
-    for (const p of proxies) await p.stop();
-    for (const s of stores) await s.close();
-    await mock?.stop();
-    await redis?.dispose();
+    await team?.stop();
   });
 
   const admin = (p: TestProxy): Record<string, string> => ({ authorization: `Bearer ${p.running.adminToken}`, 'content-type': 'application/json' });

@@ -3,17 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
-import { loadPolicy } from '../../../src/engine/policy/loader';
-import { SESSION_KEY_FILE } from '../../../src/store/session-key';
-import type { ClosableStore } from '../../../src/store/store-factory';
-import { createStore } from '../../../src/store/store-factory';
 import { runTollgate } from '../../helpers/cli';
-import { MockUpstream } from '../../helpers/mock-upstream';
 import { eventually } from '../../helpers/poll';
-import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
-import { startRedis } from '../../helpers/redis';
 import type { TestRedis } from '../../helpers/redis';
+import { startTeamPair } from '../../helpers/team-pair';
+import type { TeamPair } from '../../helpers/team-pair';
 
 // Team mode: `tollgate token list --store` shows the tokens minted anywhere in the team (with
 // `tollgate token --store` from any data dir, or from a team proxy's own data dir), with the last
@@ -42,43 +37,23 @@ interface ListedToken {
 
 describe('the token list across a Redis pair of proxies', function () {
   this.timeout(120_000);
+  let team: TeamPair | undefined;
   let redis: TestRedis;
-  let mock: MockUpstream;
-  const proxies: TestProxy[] = [];
-  const stores: ClosableStore[] = [];
+  let proxies: readonly TestProxy[] = [];
   let policyFile: string;
   let elsewhere: string;
 
   before(async () => {
-    redis = await startRedis();
-    mock = new MockUpstream();
-    const upstream = await mock.start();
-    const loaded = loadPolicy(POLICY);
-    if (!loaded.ok) throw new Error('test policy does not load');
-    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-tok-a-'));
-    const second = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-tok-b-'));
     // An operator's machine with the team's session key and no proxy.
     elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-team-tok-admin-'));
-    const seeded = await runTollgate(['token', '--user', 'seed@acme.dev', '--data-dir', first]);
-    assert.equal(seeded.code, 0, seeded.stderr);
-    for (const dir of [second, elsewhere]) {
-      fs.copyFileSync(path.join(first, SESSION_KEY_FILE), path.join(dir, SESSION_KEY_FILE));
-      fs.chmodSync(path.join(dir, SESSION_KEY_FILE), 0o600);
-    }
-    for (const dataDir of [first, second]) {
-      const store = await createStore(redis.url, loaded.policy);
-      stores.push(store);
-      proxies.push(await startTestProxy(upstream, { policyText: POLICY, dataDir, store }));
-    }
+    team = await startTeamPair('team-tok', POLICY, [elsewhere]);
+    ({ redis, proxies } = team);
     policyFile = path.join(elsewhere, 'team.yaml');
     fs.writeFileSync(policyFile, POLICY);
   });
 
   after(async () => {
-    for (const p of proxies) await p.stop();
-    for (const s of stores) await s.close();
-    await mock?.stop();
-    await redis?.dispose();
+    await team?.stop();
   });
 
   const idOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
