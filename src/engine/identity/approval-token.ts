@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { globMatch } from '../glob';
 import { SESSION_ISSUER } from './claims';
 import type { Identity } from './identity';
 import { normalizeUser } from './identity';
 import type { SessionKeys, SessionKeySource } from './tokens';
+import { signWithSessionKey } from './tokens';
 
 // Approval tokens: a short-lived JWT, signed with the proxy's session key ring as session tokens
 // are, that lets one person (and optionally one agent) call the tools matching a glob without
@@ -59,19 +59,9 @@ export interface ApprovalMintOptions {
 export async function mintApprovalToken(keys: SessionKeys, o: ApprovalMintOptions): Promise<string> {
   if (o.ttlMs <= 0 || o.ttlMs > MAX_APPROVAL_TTL_MS) throw new ApprovalTokenError('too-long', 'an approval token lives at most 1h');
   if (!APPROVAL_TOOL_PATTERN.test(o.tool)) throw new ApprovalTokenError('malformed', 'the tool must be a name or glob of letters, digits, "_", ".", ":", "/", "-", "*" and "?"');
-  const iat = Math.floor(o.now / 1000);
   const claims: Record<string, unknown> = { [APPROVAL_CLAIM]: { tool: o.tool } };
   if (o.agent) claims.agent = o.agent;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'EdDSA', typ: APPROVAL_TOKEN_TYPE, kid: keys.kid })
-    .setIssuer(SESSION_ISSUER)
-    .setAudience(APPROVAL_AUDIENCE)
-    .setSubject(normalizeUser(o.user))
-    .setIssuedAt(iat)
-    .setNotBefore(iat)
-    .setExpirationTime(iat + Math.max(1, Math.floor(o.ttlMs / 1000)))
-    .setJti(o.id ?? randomUUID())
-    .sign(keys.privateKey);
+  return signWithSessionKey(keys, claims, { typ: APPROVAL_TOKEN_TYPE, audience: APPROVAL_AUDIENCE, user: o.user, now: o.now, ttlMs: o.ttlMs, id: o.id });
 }
 
 /** Verifies an approval token against the session key ring: signature, key in force, type, audience, expiry, lifetime. */

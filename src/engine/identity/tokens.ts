@@ -56,16 +56,29 @@ export interface MintOptions {
 }
 
 export async function mintSessionToken(keys: SessionKeys, o: MintOptions): Promise<string> {
-  const iat = Math.floor(o.now / 1000);
   const claims: JWTPayload & Record<string, unknown> = { email: normalizeUser(o.user), sid: o.session ?? randomUUID() };
   if (o.agent) claims.agent = o.agent;
   if (o.roles && o.roles.length > 0) claims.roles = [...o.roles];
   if (o.tenant) claims.tenant = o.tenant;
   if (o.scope) claims[SCOPE_CLAIM] = scopeClaim(o.scope);
+  return signWithSessionKey(keys, claims, { typ: 'JWT', audience: SESSION_AUDIENCE, user: o.user, now: o.now, ttlMs: o.ttlMs, id: o.id });
+}
+
+/**
+ * Signs claims with the session key, as every token this proxy issues is signed: its key id, this
+ * issuer, the person as subject, issued and valid from now, a lifetime and an id. `typ` and
+ * `audience` tell one kind of token from another, so none is accepted as the other.
+ */
+export function signWithSessionKey(
+  keys: SessionKeys,
+  claims: JWTPayload & Record<string, unknown>,
+  o: { readonly typ: string; readonly audience: string; readonly user: string; readonly now: number; readonly ttlMs: number; readonly id?: string },
+): Promise<string> {
+  const iat = Math.floor(o.now / 1000);
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: keys.kid })
+    .setProtectedHeader({ alg: 'EdDSA', typ: o.typ, kid: keys.kid })
     .setIssuer(SESSION_ISSUER)
-    .setAudience(SESSION_AUDIENCE)
+    .setAudience(o.audience)
     .setSubject(normalizeUser(o.user))
     .setIssuedAt(iat)
     .setNotBefore(iat)
