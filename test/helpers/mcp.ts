@@ -1,7 +1,9 @@
+import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 
 // MCP clients and servers for the gateway's tests: the official SDK's client, over Streamable HTTP
 // straight to the gateway or over stdio through `tollgate mcp bridge`, and the reference servers.
@@ -56,4 +58,15 @@ export async function bridgeClient(proxyUrl: string, server: string, token: stri
   const client = new Client({ name: 'tollgate-bridge-test', version: '1.0.0' });
   await client.connect(transport);
   return client;
+}
+
+/** The JSON-RPC error a refused MCP request ends with; fails the test when it was not refused. */
+export async function mcpRefusal(p: Promise<unknown>): Promise<McpError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('the call was not refused');
 }

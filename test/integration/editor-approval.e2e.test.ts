@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Locator, Page } from 'playwright-core';
 import { ADMIN_PREFIX, ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
 import type { AuditRecord, DecisionRecord } from '../../src/contracts/audit-records';
@@ -20,7 +19,7 @@ import { APPROVALS_PATH } from '../../src/contracts/approvals';
 import { prepareEditorRun, stopEditorRun } from '../e2e/code-server';
 import type { PreparedEditorRun } from '../e2e/code-server';
 import { EDITOR_USER, editorPolicy } from '../editor/workspace';
-import { CLI, EVERYTHING_BIN, httpClient } from '../helpers/mcp';
+import { CLI, EVERYTHING_BIN, httpClient, mcpRefusal } from '../helpers/mcp';
 import { eventually } from '../helpers/poll';
 import { makeKey } from '../unit/scan/keys';
 
@@ -50,16 +49,6 @@ mcp:
   servers:
     everything: { command: [${JSON.stringify(EVERYTHING_BIN)}, stdio] }
 `;
-}
-
-async function refusal(p: Promise<unknown>): Promise<McpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('the call was not refused');
 }
 
 describe('approval gates in a real editor: the modal (code-server + chromium)', function () {
@@ -135,7 +124,7 @@ describe('approval gates in a real editor: the modal (code-server + chromium)', 
 
   it('Deny refuses the call with the JSON-RPC error naming tools.approval', async function () {
     this.timeout(300_000);
-    const call = refusal(echo('please delete everything'));
+    const call = mcpRefusal(echo('please delete everything'));
     const dialog = await modalAsking('please delete everything');
     await dialog.getByRole('button', { name: 'Deny', exact: true }).click();
     const err = await call;
@@ -157,7 +146,7 @@ describe('approval gates in a real editor: the modal (code-server + chromium)', 
       // Admitted without a question: the call returns though nobody clicks anything.
       const again = (await session.callTool({ name: 'echo', arguments: { message: 'second of the session' } }, undefined, { timeout: CALL_WAIT_MS })) as { content: { text: string }[] };
       assert.equal(again.content[0]?.text, 'Echo: second of the session');
-      const elsewhere = refusal(other.callTool({ name: 'echo', arguments: { message: 'from another session' } }, undefined, { timeout: CALL_WAIT_MS }));
+      const elsewhere = mcpRefusal(other.callTool({ name: 'echo', arguments: { message: 'from another session' } }, undefined, { timeout: CALL_WAIT_MS }));
       await (await modalAsking('from another session')).getByRole('button', { name: 'Deny', exact: true }).click();
       assert.equal(((await elsewhere).data as { rule?: string }).rule, 'tools.approval');
     } finally {
@@ -176,7 +165,7 @@ describe('approval gates in a real editor: the modal (code-server + chromium)', 
     await agent.close().catch(() => undefined);
     agent = await httpClient(run.proxyUrl!, 'everything', token);
 
-    const call = refusal(echo('nobody is looking'));
+    const call = mcpRefusal(echo('nobody is looking'));
     const dialog = await modalAsking('nobody is looking');
     const err = await call;
     assert.equal((err.data as { rule?: string }).rule, 'tools.approval');

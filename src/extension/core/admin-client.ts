@@ -41,15 +41,20 @@ export class SseParser {
   }
 }
 
-/** Turns one SSE message into an AdminEvent, or undefined for an unknown or malformed one. */
-export function adminEventOf(message: SseMessage): AdminEvent | undefined {
-  let parsed: unknown;
+/** An event's data as a JSON object, or undefined when it is not one. */
+function jsonObjectOf(data: string): object | undefined {
   try {
-    parsed = JSON.parse(message.data);
+    const parsed: unknown = JSON.parse(data);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
+}
+
+/** Turns one SSE message into an AdminEvent, or undefined for an unknown or malformed one. */
+export function adminEventOf(message: SseMessage): AdminEvent | undefined {
+  const parsed = jsonObjectOf(message.data);
+  if (!parsed) return undefined;
   // Accept both shapes a server may send: the bare payload under its event name, or the union itself.
   const p = parsed as Record<string, unknown>;
   if (p.type === 'decision' || p.type === 'settle') return typeof p.decision === 'object' ? (parsed as AdminEvent) : undefined;
@@ -75,13 +80,8 @@ function isRevocationView(v: unknown): v is RevocationView {
 /** Turns one SSE message into an ApprovalEvent, or undefined for any other or a malformed one. */
 export function approvalEventOf(message: SseMessage): ApprovalEvent | undefined {
   if (message.event !== 'approval' && message.event !== 'approval-resolved') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message.data);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const parsed = jsonObjectOf(message.data);
+  if (!parsed) return undefined;
   // The bare payload under its event name, or the union itself, as adminEventOf accepts.
   const p = parsed as Record<string, unknown>;
   const payload = (p.type === message.event ? (message.event === 'approval' ? p.pending : p.resolution) : parsed) as Record<string, unknown> | undefined;

@@ -3,7 +3,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalResolution, PendingApproval, PendingApprovalsResponse } from '../../../src/contracts/approvals';
 import { APPROVAL_TOKEN_HEADER } from '../../../src/contracts/approvals';
 import type { AuditRecord, DecisionRecord } from '../../../src/contracts/audit-records';
@@ -11,7 +10,7 @@ import { mintApprovalToken } from '../../../src/engine/identity/approval-token';
 import { keyId, mintSessionToken } from '../../../src/engine/identity/tokens';
 import { loadSessionKeys } from '../../../src/store/session-key';
 import { runTollgate } from '../../helpers/cli';
-import { CLI, EVERYTHING_BIN, mcpBundle } from '../../helpers/mcp';
+import { CLI, EVERYTHING_BIN, mcpBundle, mcpRefusal } from '../../helpers/mcp';
 import { eventually } from '../../helpers/poll';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
@@ -38,16 +37,6 @@ function bundle(timeout: string): string {
     ].join('\n'),
     mcp: ['  servers:', `    everything: { command: [${JSON.stringify(EVERYTHING_BIN)}, stdio] }`].join('\n'),
   });
-}
-
-async function refusal(p: Promise<unknown>): Promise<McpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('the call was not refused');
 }
 
 /** A reader of the admin event stream that says it asks a person, as the editor's is. */
@@ -152,7 +141,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
     it('refuses at once with a JSON-RPC error naming tools.approval and how to allow it', async () => {
       assert.equal((await listed()).approvers, 0);
       const alice = await client('alice@acme.dev');
-      const err = await refusal(alice.callTool({ name: 'get-env', arguments: {} }));
+      const err = await mcpRefusal(alice.callTool({ name: 'get-env', arguments: {} }));
       assert.equal(err.code, REFUSED);
       assert.equal((err.data as { rule: string }).rule, 'tools.approval');
       assert.equal((err.data as { tool: string }).tool, GET_ENV);
@@ -167,7 +156,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       const sum = await ops.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } });
       assert.match(JSON.stringify(sum.content), /5/);
       const alice = await client('alice@acme.dev');
-      assert.equal((await refusal(alice.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } }))).code, REFUSED);
+      assert.equal((await mcpRefusal(alice.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } }))).code, REFUSED);
     });
 
     it('admits a call an approval token from tollgate mcp grant covers; refuses another tool, person, an expired or forged token', async () => {
@@ -176,25 +165,25 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       const env = await alice.callTool({ name: 'get-env', arguments: {} });
       assert.equal(env.isError ?? false, false);
       // The same token does not cover another tool under approval...
-      const other = await refusal(alice.callTool({ name: 'get-sum', arguments: { a: 1, b: 1 } }));
+      const other = await mcpRefusal(alice.callTool({ name: 'get-sum', arguments: { a: 1, b: 1 } }));
       assert.match(other.message, /the approval token sent does not allow it: it approves 'mcp__everything__get-env', not 'mcp__everything__get-sum'/);
       // ...nor another person who presents it.
       const bob = await client('bob@acme.dev', { approval: token });
-      assert.match((await refusal(bob.callTool({ name: 'get-env', arguments: {} }))).message, /granted to another person/);
+      assert.match((await mcpRefusal(bob.callTool({ name: 'get-env', arguments: {} }))).message, /granted to another person/);
       const keys = loadSessionKeys(proxy.dataDir);
       const expired = await mintApprovalToken(keys, { user: 'alice@acme.dev', tool: GET_ENV, ttlMs: 60_000, now: Date.now() - 3_600_000 });
-      assert.match((await refusal((await client('alice@acme.dev', { approval: expired })).callTool({ name: 'get-env', arguments: {} }))).message, /it has expired/);
+      assert.match((await mcpRefusal((await client('alice@acme.dev', { approval: expired })).callTool({ name: 'get-env', arguments: {} }))).message, /it has expired/);
       const stranger = generateKeyPairSync('ed25519');
       const forged = await mintApprovalToken({ ...stranger, kid: keys.kid }, { user: 'alice@acme.dev', tool: GET_ENV, ttlMs: 60_000, now: Date.now() });
-      assert.match((await refusal((await client('alice@acme.dev', { approval: forged })).callTool({ name: 'get-env', arguments: {} }))).message, /signature does not verify/);
+      assert.match((await mcpRefusal((await client('alice@acme.dev', { approval: forged })).callTool({ name: 'get-env', arguments: {} }))).message, /signature does not verify/);
       const unknownKey = await mintApprovalToken({ ...stranger, kid: keyId(stranger.publicKey) }, { user: 'alice@acme.dev', tool: GET_ENV, ttlMs: 60_000, now: Date.now() });
-      assert.match((await refusal((await client('alice@acme.dev', { approval: unknownKey })).callTool({ name: 'get-env', arguments: {} }))).message, /signing key this proxy does not have/);
+      assert.match((await mcpRefusal((await client('alice@acme.dev', { approval: unknownKey })).callTool({ name: 'get-env', arguments: {} }))).message, /signing key this proxy does not have/);
     });
 
     it('refuses a session token sent as an approval token', async () => {
       const session = await mintSessionToken(loadSessionKeys(proxy.dataDir), { user: 'alice@acme.dev', ttlMs: 600_000, now: Date.now() });
       const alice = await client('alice@acme.dev', { approval: session });
-      const err = await refusal(alice.callTool({ name: 'get-env', arguments: {} }));
+      const err = await mcpRefusal(alice.callTool({ name: 'get-env', arguments: {} }));
       assert.equal((err.data as { rule: string }).rule, 'tools.approval');
       assert.match(err.message, /it is not an approval token/);
     });
@@ -205,7 +194,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       await carol.callTool({ name: 'get-env', arguments: {} });
       const revoked = await runTollgate(['token', 'revoke', '--id', grantedId, '--data-dir', proxy.dataDir]);
       assert.equal(revoked.code, 0, revoked.stderr);
-      const err = await refusal(carol.callTool({ name: 'get-env', arguments: {} }));
+      const err = await mcpRefusal(carol.callTool({ name: 'get-env', arguments: {} }));
       assert.match(err.message, /the approval token sent does not allow it: it is refused/);
     });
 
@@ -258,7 +247,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       const again = alice.callTool({ name: 'get-env', arguments: {} });
       const second = await approver.next('alice@acme.dev', GET_ENV, seen + 1);
       assert.equal((await answer(second.id, { answer: 'deny', by: 'bob@acme.dev' })).status, 200);
-      const err = await refusal(again);
+      const err = await mcpRefusal(again);
       assert.equal((err.data as { rule: string }).rule, 'tools.approval');
       assert.match(err.message, /bob@acme\.dev denied this call of tool 'mcp__everything__get-env'/);
     });
@@ -279,7 +268,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       const other = second.callTool({ name: 'get-env', arguments: {} });
       const askedAgain = await approver.next('erin@acme.dev', GET_ENV, announced);
       assert.equal((await answer(askedAgain.id, { answer: 'deny', by: 'erin@acme.dev' })).status, 200);
-      await refusal(other);
+      await mcpRefusal(other);
     });
 
     it('gives up a call its client cancels: abandoned, and nothing is left pending', async () => {
@@ -301,7 +290,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       try {
         const gina = await client('gina@acme.dev');
         const seen = approver.pending.length;
-        const err = await refusal(gina.callTool({ name: 'get-env', arguments: {} }));
+        const err = await mcpRefusal(gina.callTool({ name: 'get-env', arguments: {} }));
         assert.equal((err.data as { rule: string }).rule, 'tools.approval');
         assert.match(err.message, /no one approved tool 'mcp__everything__get-env' within 1s/);
         const asked = approver.pending.slice(seen).find((p) => p.user === 'gina@acme.dev');
@@ -335,7 +324,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       // Still waiting after all of that: only a proper answer decides it.
       assert.deepEqual((await listed()).pending.map((p) => p.id), [asked.id]);
       assert.equal((await answer(asked.id, { answer: 'deny', by: 'hank@acme.dev' })).status, 200);
-      await refusal(call);
+      await mcpRefusal(call);
     });
 
     it(`holds at most 8 waiting calls of one session and refuses the next`, async () => {
@@ -343,7 +332,7 @@ describe('MCP approval gates: the SDK client through the gateway', function () {
       const seen = approver.pending.length;
       const calls = Array.from({ length: 8 }, () => ivan.callTool({ name: 'get-env', arguments: {} }).then(() => 'allowed', () => 'refused'));
       await eventually(() => approver.pending.slice(seen).filter((p) => p.user === 'ivan@acme.dev').length === 8, 'eight waiting calls', 60_000);
-      const err = await refusal(ivan.callTool({ name: 'get-env', arguments: {} }));
+      const err = await mcpRefusal(ivan.callTool({ name: 'get-env', arguments: {} }));
       assert.match(err.message, /the most one session may have/);
       for (const p of (await listed()).pending) assert.equal((await answer(p.id, { answer: 'deny', by: 'ivan@acme.dev' })).status, 200);
       assert.deepEqual(await Promise.all(calls), Array(8).fill('refused'));

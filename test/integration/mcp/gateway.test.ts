@@ -7,11 +7,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditRecord, DecisionRecord, SettleRecord } from '../../../src/contracts/audit-records';
 import { canonicalJson } from '../../../src/store/ledger/canonical';
 import { runTollgate } from '../../helpers/cli';
-import { bridgeClient, EVERYTHING_BIN, FILESYSTEM_BIN, httpClient, mcpBundle } from '../../helpers/mcp';
+import { bridgeClient, EVERYTHING_BIN, FILESYSTEM_BIN, httpClient, mcpBundle, mcpRefusal } from '../../helpers/mcp';
 import { startTestProxy } from '../../helpers/proxy';
 import { makeKey } from '../../unit/scan/keys';
 import type { TestProxy } from '../../helpers/proxy';
@@ -47,16 +46,6 @@ async function startRemoteEverything(): Promise<{ url: string; child: ChildProce
   }
   child.kill();
   throw new Error('the remote everything server did not start');
-}
-
-async function refusal(p: Promise<unknown>): Promise<McpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('the call was not refused');
 }
 
 function names(list: { tools: { name: string }[] }): string[] {
@@ -130,7 +119,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
     assert.deepEqual(echoed.content, [{ type: 'text', text: 'Echo: hello' }]);
     const sum = await alice.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } });
     assert.match(JSON.stringify(sum.content), /5/);
-    const err = await refusal(alice.callTool({ name: 'get-env', arguments: {} }));
+    const err = await mcpRefusal(alice.callTool({ name: 'get-env', arguments: {} }));
     assert.equal(err.code, REFUSED);
     assert.match(err.message, /not entitled to tool 'mcp__everything__get-env'/);
     assert.equal((err.data as { rule: string }).rule, 'tools');
@@ -139,7 +128,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
 
   it('refuses a tool that needs a person\'s approval, since no one can approve on the command line', async () => {
     const bob = await client('bob@acme.dev', 'everything');
-    const err = await refusal(bob.callTool({ name: 'get-env', arguments: {} }));
+    const err = await mcpRefusal(bob.callTool({ name: 'get-env', arguments: {} }));
     assert.equal((err.data as { rule: string }).rule, 'tools.approval');
     assert.match(err.message, /needs a person's approval/);
   });
@@ -147,7 +136,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
   it('counts tool calls against a limit on provider mcp and the route <server>/<tool>: the 4th of 3 is refused', async () => {
     const carol = await client('carol@acme.dev', 'everything');
     for (let i = 0; i < 3; i++) await carol.callTool({ name: 'echo', arguments: { message: `call ${i}` } });
-    const err = await refusal(carol.callTool({ name: 'echo', arguments: { message: 'one too many' } }));
+    const err = await mcpRefusal(carol.callTool({ name: 'echo', arguments: { message: 'one too many' } }));
     assert.equal((err.data as { rule: string }).rule, 'echo-calls');
     assert.equal((err.data as { status: number }).status, 429);
     // Another person's calls are not counted against carol's limit, nor limited by it.
@@ -162,7 +151,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
     assert.match(JSON.stringify(listing.content), /notes\.txt/);
     const read = await alice.callTool({ name: 'read_text_file', arguments: { path: path.join(files, 'notes.txt') } });
     assert.match(JSON.stringify(read.content), /hello from the filesystem server/);
-    const err = await refusal(alice.callTool({ name: 'write_file', arguments: { path: path.join(files, 'evil.txt'), content: 'x' } }));
+    const err = await mcpRefusal(alice.callTool({ name: 'write_file', arguments: { path: path.join(files, 'evil.txt'), content: 'x' } }));
     assert.equal((err.data as { rule: string }).rule, 'tools');
     assert.equal(fs.existsSync(path.join(files, 'evil.txt')), false);
   });
@@ -172,7 +161,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
     assert.deepEqual(names(await alice.listTools()), ['echo']);
     const echoed = await alice.callTool({ name: 'echo', arguments: { message: 'over http' } });
     assert.deepEqual(echoed.content, [{ type: 'text', text: 'Echo: over http' }]);
-    const err = await refusal(alice.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }));
+    const err = await mcpRefusal(alice.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }));
     assert.equal((err.data as { tool: string }).tool, 'mcp__remote__get-sum');
   });
 
@@ -181,7 +170,7 @@ describe('MCP gateway: the SDK client against the reference servers', function (
     assert.deepEqual(names(await alice.listTools()), ['echo', 'get-sum']);
     const echoed = await alice.callTool({ name: 'echo', arguments: { message: 'bridged' } });
     assert.deepEqual(echoed.content, [{ type: 'text', text: 'Echo: bridged' }]);
-    const err = await refusal(alice.callTool({ name: 'get-env', arguments: {} }));
+    const err = await mcpRefusal(alice.callTool({ name: 'get-env', arguments: {} }));
     assert.equal(err.code, REFUSED);
     assert.match(err.message, /not entitled to tool 'mcp__everything__get-env'/);
     const files = await client('alice@acme.dev', 'files', { bridge: true });
