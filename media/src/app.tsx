@@ -14,6 +14,7 @@ import { formatUsd } from '../../src/views/status-model';
 import type { DecisionSummary, SpendRow } from '../../src/contracts/ledger-queries';
 import type { HostChannel } from './host-channel';
 import { SpendOverTime } from './spend-chart';
+import { SuspensionsSection } from './suspensions-section';
 import { ToolsSection } from './tools-section';
 
 function savedFilters(channel: HostChannel): DashboardFilters {
@@ -184,6 +185,7 @@ export function App({ channel }: { channel: HostChannel }): preact.JSX.Element {
       </div>
       {snap ? (
         <>
+          <SuspensionsSection snap={snap} resume={channel.resume} />
           <Buckets rows={rows.filter((r) => r.kind !== 'budget')} title="Limits" testid="limits" />
           <Buckets rows={rows.filter((r) => r.kind === 'budget')} title="Budgets" testid="budgets" />
           <SpendOverTime snap={snap} filters={filters} />

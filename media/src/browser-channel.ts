@@ -3,7 +3,7 @@
 // read with a streaming fetch because EventSource cannot send an Authorization header. Every
 // event asks for a fresh snapshot, so the page, like the webview, only ever shows whole states.
 
-import type { StateSnapshot } from '../../src/contracts/admin';
+import type { ResumeRequest, ResumeResponse, StateSnapshot } from '../../src/contracts/admin';
 import type { DashboardState, ProxyPhase } from '../../src/protocol';
 import type { HostChannel } from './host-channel';
 
@@ -192,6 +192,18 @@ export function browserChannel(o: BrowserChannelOptions): HostChannel {
       }
     },
     saveView: (view) => storage.setItem(VIEW_KEY, JSON.stringify(view)),
+    async resume(target: ResumeRequest): Promise<string> {
+      const init = authorized(o.token);
+      const res = await fetcher(`${ADMIN}/identity/resume`, { ...init, method: 'POST', headers: { ...(init.headers as Record<string, string>), 'content-type': 'application/json' }, body: JSON.stringify(target) });
+      if (res.status === 401) {
+        refused();
+        throw new TokenRefusedError();
+      }
+      const body = (await res.json().catch(() => undefined)) as (ResumeResponse & { error?: { message?: string } }) | undefined;
+      if (!res.ok) throw new Error(body?.error?.message ?? `the gateway answered ${res.status}`);
+      void pull();
+      return `resumed ${(body?.resumed ?? []).map((s) => s.key).join(', ')}`;
+    },
     signOut: o.signOut,
   };
 }

@@ -2,6 +2,7 @@
 // through postMessage (webview-channel.ts); a browser talks to a gateway's admin API over HTTP
 // (browser-channel.ts). The app (app.tsx) sees only this interface, so both run the same code.
 
+import type { ResumeRequest } from '../../src/contracts/admin';
 import type { DashboardCommand, DashboardState } from '../../src/protocol';
 
 export interface HostChannel {
@@ -16,6 +17,11 @@ export interface HostChannel {
   saveView(view: unknown): void;
   /** Runs one of the editor's commands; absent in a browser, where there is no editor to run them. */
   readonly run?: (command: DashboardCommand) => void;
+  /**
+   * Lifts a suspension (guards.divergence) through the admin API: resolves with what was lifted,
+   * rejects with the gateway's reason. Absent in the editor, where the notice offers the command.
+   */
+  readonly resume?: (target: ResumeRequest) => Promise<string>;
   /** Forgets the credentials and goes back to the login form; absent in the editor. */
   readonly signOut?: () => void;
 }

@@ -61,6 +61,8 @@ export interface StateSnapshot {
   readonly todayUsd: number;
   /** The limits and budgets of the bundle in force. Absent from a proxy older than this field. */
   readonly rules?: readonly RuleSummary[];
+  /** Identities suspended by guards.divergence (the team's, in team mode). Absent when they cannot be read, or from a proxy older than this field. */
+  readonly suspensions?: readonly SuspensionView[];
   /**
    * Tool calls today and over the last SPEND_HISTORY_DAYS days (MCP tools/calls by agent, server and
    * tool with their refusals; per agent also the tool calls models asked for), and the newest

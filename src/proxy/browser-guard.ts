@@ -24,13 +24,18 @@ export class BrowserGuard {
     this.hosts = new Set(['localhost', bound, ...allowedHosts.map((h) => h.toLowerCase()), ...(this.anyAddress ? [hostname().toLowerCase()] : [])]);
   }
 
-  /** Why the request is refused, or undefined when it may go on. */
-  refusal(req: IncomingMessage): string | undefined {
+  /**
+   * Why the request is refused, or undefined when it may go on. `ownPage` says the path is one the
+   * proxy's own dashboard calls (the admin API): a page of the proxy's own origin may post there,
+   * as the dashboard's actions do; every other page, and any page calling a model, is refused.
+   */
+  refusal(req: IncomingMessage, ownPage = false): string | undefined {
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.allowedOrigins.includes(origin)) {
+    const host = hostOf(req.headers.host);
+    if (origin !== undefined && !this.allowedOrigins.includes(origin) && !(ownPage && sameOrigin(origin, req.headers.host))) {
       return `requests from web pages are refused (Origin: ${origin.slice(0, 200)}); a bundle lists the origins it trusts in network.allowed_origins`;
     }
-    const host = hostOf(req.headers.host);
+    // Checked for the dashboard too: a rebound name is the same origin as its page, and not this proxy.
     if (host === undefined) return 'the request has no valid Host header';
     if (this.hosts.has(host)) return undefined;
     if (this.anyAddress && isIP(host) !== 0) return undefined;
@@ -56,6 +61,21 @@ export class BrowserGuard {
 }
 
 const EXPOSED = ['x-tollgate-decision', 'x-tollgate-rule', 'retry-after', 'x-tollgate-ratelimit-remaining-requests', 'x-tollgate-ratelimit-remaining-tokens', 'x-tollgate-ratelimit-remaining-usd'];
+
+/**
+ * Whether a page's Origin is the proxy's own address as this request names it (same host and
+ * port). https counts too: a gateway behind a TLS terminator serves its dashboard as https while
+ * its own port speaks http, and no other page can be served from the address it listens on.
+ */
+function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
+  if (!hostHeader) return false;
+  try {
+    const o = new URL(origin);
+    return (o.protocol === 'http:' || o.protocol === 'https:') && o.host === new URL(`http://${hostHeader.trim()}`).host;
+  } catch {
+    return false;
+  }
+}
 
 /** The host name of a Host header, lower-cased, without port or IPv6 brackets. */
 function hostOf(header: string | undefined): string | undefined {

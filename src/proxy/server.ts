@@ -286,7 +286,7 @@ export class ProxyServer {
     const call = new HttpCall(req, res, this.upstream, this.o);
     // Before anything else: a web page must not drive the proxy or its admin API.
     const guard = ctx.browserGuard;
-    const refusal = guard.refusal(req);
+    const refusal = guard.refusal(req, AdminApi.handles(req.url));
     if (refusal) return this.pipeline.refuseUnrouted(call, ctx, new ProxyError('forbidden-caller', refusal));
     for (const [name, value] of Object.entries(guard.corsHeaders(req))) res.setHeader(name, value!);
     if (req.method === 'OPTIONS' && req.headers.origin !== undefined) {
@@ -396,6 +396,8 @@ export class ProxyServer {
       ledger.spendBy('user-day', history), ledger.spendBy('agent-day', history), ledger.spendBy('model-day', history),
       ledger.toolActivity({ today, since: history.since, refusals: TOOL_REFUSALS_SHOWN }),
     ]);
+    // The team's store out of reach: a list that may be stale is left out rather than shown as the list.
+    const suspensions = await this.divergence.list().then((list) => list.map(viewOf), () => undefined);
     return {
       time: new Date(now).toISOString(),
       health: this.health(),
@@ -405,6 +407,7 @@ export class ProxyServer {
       todayUsd: byDay.find((r) => r.key === today)?.usd ?? 0,
       rules: ruleSummaries(this.context.policy),
       tools,
+      ...(suspensions ? { suspensions } : {}),
     };
   }
 

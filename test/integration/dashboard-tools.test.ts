@@ -14,6 +14,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
+import { agentKey } from '../../src/engine/divergence/suspension';
+import { FileSuspensionRegistry } from '../../src/store/suspensions/file-registry';
 import { launchBrowser } from '../e2e/workbench';
 import { EVERYTHING_BIN, httpClient, mcpBundle } from '../helpers/mcp';
 import { CLI, startServe } from '../helpers/serve-process';
@@ -60,6 +62,12 @@ describe('the dashboard in a browser: tools (tollgate serve + MCP SDK + chromium
       tools: ['  default:', '    allow: [mcp__everything__echo, mcp__everything__get-sum]', '  roles:', '    ml-engineers: { allow: ["*"] }'].join('\n'),
       mcp: ['  servers:', `    everything: { command: [${JSON.stringify(EVERYTHING_BIN)}, stdio] }`].join('\n'),
     }));
+    // alice's runaway agent, suspended by guards.divergence before this proxy started (a proxy reads
+    // the suspensions it did not make itself when it starts, or through the team's Redis).
+    await FileSuspensionRegistry.inDataDir(dataDir).suspend({
+      key: agentKey(ALICE, 'runner'), per: 'agent', user: ALICE, agent: 'runner',
+      guard: 'divergence', measure: 'calls', recent: 400, baseline: 4, threshold: 40, ratio: 100, since: new Date().toISOString(),
+    });
     serve = await startServe(['--data-dir', dataDir, '--policy', policy]);
     alice = await httpClient(serve.url, 'everything', tokenFor(dataDir, ALICE, AGENT), AGENT);
     browser = await launchBrowser();
@@ -140,6 +148,27 @@ describe('the dashboard in a browser: tools (tollgate serve + MCP SDK + chromium
           .filter((o) => o.table > 1 || o.section > 1),
       );
       assert.deepEqual(overflowing, [], `at ${width}px`);
+    }
+  });
+
+  it('lists a suspended agent, whose tool calls are refused, and lifts it with Resume', async () => {
+    const runner = await httpClient(serve.url, 'everything', tokenFor(dataDir, ALICE, 'runner'), 'runner');
+    try {
+      const refused = await refusalOf(runner.callTool({ name: 'echo', arguments: { message: 'still looping' } }));
+      assert.equal((refused.data as { rule?: string }).rule, 'divergence');
+      const row = page.locator(`[data-testid="suspensions"] tr.suspension[data-key="${agentKey(ALICE, 'runner')}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      assert.match((await row.textContent()) ?? '', /divergence.*400 calls in the window \(100\.0x its usual 4\); threshold 40/);
+      if (screenshotDir) await page.locator('[data-testid="suspensions"]').screenshot({ path: path.join(screenshotDir, 'dashboard-suspended.png') });
+      await row.locator('[data-testid="resume"]').click();
+      const answer = page.locator('[data-testid="suspensions"] [data-testid="resume-answer"]');
+      await answer.waitFor({ timeout: 15_000 });
+      assert.match((await answer.textContent()) ?? '', /resumed agent:/);
+      await page.locator('[data-testid="suspensions"]', { hasText: 'Nobody is suspended.' }).waitFor({ timeout: 15_000 });
+      const echoed = await runner.callTool({ name: 'echo', arguments: { message: 'back' } });
+      assert.match(JSON.stringify(echoed.content), /Echo: back/);
+    } finally {
+      await runner.close().catch(() => undefined);
     }
   });
 

@@ -52,6 +52,23 @@ describe('web pages cannot drive the proxy (Origin and Host, before anything els
     }
   });
 
+  it('lets its own dashboard post to the admin API (same origin, its own Host), and nothing else from a page', async () => {
+    const resume = JSON.stringify({ user: 'nobody@acme.dev' });
+    const admin = (headers: Record<string, string>): Promise<{ status: number }> =>
+      rawRequest(p.url, { method: 'POST', target: '/_tollgate/identity/resume', body: resume, headers: { 'content-type': 'application/json', authorization: `Bearer ${p.running.adminToken}`, ...headers } });
+    // The dashboard's Resume button: a same-origin POST, which a browser sends with Origin.
+    assert.equal((await admin({ origin: `http://127.0.0.1:${port}` })).status, 404, 'answered: nobody was suspended');
+    assert.equal((await admin({ origin: `http://localhost:${port}`, host: `localhost:${port}` })).status, 404);
+    // Another origin, another port of the same machine, or a rebound name are still pages of someone else.
+    assert.equal((await admin({ origin: 'http://evil.example' })).status, 403);
+    assert.equal((await admin({ origin: `http://127.0.0.1:${Number(port) + 1}` })).status, 403);
+    // Behind a TLS terminator the dashboard's origin is https, under a name the bundle lists.
+    assert.equal((await admin({ origin: 'https://gateway.acme.dev', host: 'gateway.acme.dev' })).status, 404);
+    assert.equal((await admin({ origin: `http://evil.example:${port}`, host: `evil.example:${port}` })).status, 403);
+    // Same origin or not, a page never makes model calls.
+    assert.equal((await send({ origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' })).status, 403);
+  });
+
   it('lets a page of an allowed origin call it, with CORS headers and a preflight', async () => {
     const pre = await send({ origin: 'https://app.acme.dev', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' }, '/openai/v1/chat/completions', 'OPTIONS');
     assert.equal(pre.status, 204);
