@@ -19,7 +19,11 @@ import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts 
 import type { IdentityNotice } from './core/identity-notices';
 import { IdentityWatch } from './core/identity-notices';
 import type { IdentityState } from './core/sign-in';
-import { WindowTokens } from './core/window-tokens';
+import { handedTokenOf, WindowTokens } from './core/window-tokens';
+import { AGENT_SCOPE_PLACEHOLDER } from '../contracts/sign-in';
+import type { AgentTokens } from './core/terminal-env';
+import type { AgentTokenIssue } from './core/agent-tokens';
+import { agentTokensNeedRenewal, issueAgentTokens, sessionKeyMinter } from './core/agent-tokens';
 import { policyFileFor } from './core/upstream-trust';
 import { WITNESS_EVERY_MS, WitnessKeeper } from './core/witness-keeper';
 import type { LiveIdentity, LiveState } from './live-state';
@@ -50,6 +54,9 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private events: EventStream | undefined;
   private lastSnapshot: StateSnapshot | undefined;
   private token: string | undefined;
+  private agentTokenSet: AgentTokens = {};
+  /** The warnings about the agents' scopes last shown, so a renewal does not show them again. */
+  private agentWarningsShown = '';
   private facts: TokenFacts | undefined;
   private identityKnown: IdentityState = 'unknown';
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -106,6 +113,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   get sessionToken(): string | undefined {
     return this.token;
   }
+  /** The tokens minted for the agents `tollgate.agentScopes` narrows (or the placeholder refusing one). */
+  get agentTokens(): AgentTokens {
+    return this.agentTokenSet;
+  }
   /** Whether there is a token, or nothing to mint one from (the person has to sign in). */
   get identityState(): IdentityState {
     return this.identityKnown;
@@ -126,6 +137,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     await this.context.globalState.update(SIGNED_OUT_KEY, true);
     const changed = this.identityKnown !== 'signed-out' || this.token !== undefined;
     this.token = undefined;
+    this.agentTokenSet = {};
     this.facts = undefined;
     this.identityKnown = 'signed-out';
     if (changed) this.changed.fire();
@@ -219,6 +231,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     if (!this.renewTimer) {
       this.renewTimer = setInterval(() => {
         if (this.token && needsRenewal(this.token, Date.now())) void this.ensureSessionToken(true);
+        else if (this.token && agentTokensNeedRenewal(this.agentTokenSet, Date.now())) void this.issueAgentTokens();
       }, 5 * 60_000);
     }
     await this.checkLedgerWitness().catch((err: unknown) => this.log.warn(`ledger witness: ${(err as Error).message}`));
@@ -271,6 +284,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     const idp = await this.secrets.identityProviderToken();
     if (idp && !needsRenewal(idp, Date.now(), 0)) {
       this.setToken(idp);
+      await this.issueAgentTokens();
       return idp;
     }
     const stored = await this.secrets.sessionToken();
@@ -284,6 +298,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       // Nobody to mint for: a token minted earlier names someone the settings no longer name.
       const changed = this.identityKnown !== 'missing' || this.token !== undefined;
       this.token = undefined;
+      this.agentTokenSet = {};
       this.facts = undefined;
       this.identityKnown = 'missing';
       if (changed) this.changed.fire();
@@ -292,18 +307,70 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     const storedFacts = stored ? tokenFacts(stored) : undefined;
     if (!force && stored && !needsRenewal(stored, Date.now()) && storedFacts?.user === user.toLowerCase() && storedFacts.agent === cfg.agent) {
       this.setToken(stored);
+      await this.issueAgentTokens();
       return stored;
     }
     const token = await mintEditorToken(this.dataDir(), user, cfg.agent, cfg.tokenTtlHours * 3_600_000, Date.now());
     await this.secrets.setSessionToken(token);
     this.log.info(`minted a session token for ${user} (agent ${cfg.agent}, ${cfg.tokenTtlHours} h)`);
     this.setToken(token);
+    await this.issueAgentTokens();
     return token;
+  }
+
+  /**
+   * Mints the agents' own tokens from `tollgate.agentScopes` for the window's person, each no
+   * longer-lived than the window's token, and records them as the window's (Sign Out revokes them,
+   * a revocation naming them is noticed). Called with each window token, on a renewal due and when
+   * the setting changes.
+   */
+  async issueAgentTokens(): Promise<void> {
+    const token = this.token;
+    const facts = token ? handedTokenOf(token) : undefined;
+    if (!token || !facts) {
+      this.agentTokenSet = {};
+      return;
+    }
+    const settings = this.config().agentScopes;
+    let issued: AgentTokenIssue;
+    try {
+      issued = await issueAgentTokens(settings, { user: facts.user, expiresAt: facts.expiresAt, minted: facts.minted }, sessionKeyMinter(this.dataDir()), Date.now());
+    } catch (err) {
+      // Without its own token, a narrowed agent is not handed the window's either.
+      this.log.error(`the agents' own tokens were not minted: ${(err as Error).message}`);
+      issued = { tokens: Object.fromEntries(settings.scoped.map((e) => [e.agent, AGENT_SCOPE_PLACEHOLDER])), warnings: [], minted: [] };
+    }
+    // The window was signed out or changed hands meanwhile: these tokens are nobody's now.
+    if (this.token !== token) return;
+    for (const t of Object.values(issued.tokens)) {
+      if (t === AGENT_SCOPE_PLACEHOLDER) continue;
+      this.log.redactor.add(t);
+      this.windowTokens.note(t);
+    }
+    for (const line of issued.minted) this.log.info(line);
+    for (const w of issued.warnings) this.log.warn(w);
+    const warned = issued.warnings.join('\n');
+    if (warned && warned !== this.agentWarningsShown) {
+      void vscode.window.showWarningMessage(`Tollgate: ${issued.warnings.length === 1 ? issued.warnings[0]! : `${issued.warnings.length} problems with tollgate.agentScopes (see the log).`}`, 'Show Log').then((c) => {
+        if (c === 'Show Log') this.log.show();
+      });
+    }
+    this.agentWarningsShown = warned;
+    const before = JSON.stringify(this.agentTokenSet);
+    this.agentTokenSet = issued.tokens;
+    if (JSON.stringify(issued.tokens) !== before) this.changed.fire();
   }
 
   private setToken(token: string): void {
     this.log.redactor.add(token);
     const changed = token !== this.token || this.identityKnown !== 'signed-in';
+    if (token !== this.token) {
+      // Until the agents' own tokens are minted for this one, a narrowed agent keeps the one it
+      // has or gets the placeholder: never the window's token in its own variable.
+      const kept: Record<string, string> = {};
+      for (const e of this.config().agentScopes.scoped) kept[e.agent] = this.agentTokenSet[e.agent] ?? AGENT_SCOPE_PLACEHOLDER;
+      this.agentTokenSet = kept;
+    }
     this.token = token;
     this.identityKnown = 'signed-in';
     this.facts = tokenFacts(token);
