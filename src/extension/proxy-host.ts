@@ -17,11 +17,13 @@ import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
 import type { IdentityNotice } from './core/identity-notices';
-import { IdentityWatch } from './core/identity-notices';
+import { agentsOnlyRevoked, agentTokenRevokedMessage, IdentityWatch } from './core/identity-notices';
 import type { IdentityState } from './core/sign-in';
 import { handedTokenOf, WindowTokens } from './core/window-tokens';
 import { AGENT_SCOPE_PLACEHOLDER } from '../contracts/sign-in';
 import type { AgentTokens } from './core/terminal-env';
+import type { AgentName } from '../agents/agents';
+import { isAgentChoice } from '../agents/agents';
 import type { AgentTokenIssue } from './core/agent-tokens';
 import { agentTokensNeedRenewal, issueAgentTokens, sessionKeyMinter } from './core/agent-tokens';
 import { policyFileFor } from './core/upstream-trust';
@@ -55,6 +57,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private lastSnapshot: StateSnapshot | undefined;
   private token: string | undefined;
   private agentTokenSet: AgentTokens = {};
+  /** The ids of the agents' tokens this window minted, to tell a revocation of theirs from one of the window's. */
+  private readonly agentTokenIds = new Set<string>();
+  /** Agents whose own token was revoked: they are handed no token until the person signs in again. */
+  private readonly revokedAgents = new Set<string>();
   /** The warnings about the agents' scopes last shown, so a renewal does not show them again. */
   private agentWarningsShown = '';
   private facts: TokenFacts | undefined;
@@ -146,6 +152,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   /** The person signed in (an address, a token): a session starts again. */
   async resumeSession(): Promise<IdentityState> {
     await this.context.globalState.update(SIGNED_OUT_KEY, undefined);
+    this.revokedAgents.clear();
     await this.ensureSessionToken(true);
     return this.identityKnown;
   }
@@ -342,10 +349,13 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     }
     // The window was signed out or changed hands meanwhile: these tokens are nobody's now.
     if (this.token !== token) return;
-    for (const t of Object.values(issued.tokens)) {
+    const tokens: Partial<Record<AgentName, string>> = { ...issued.tokens };
+    for (const agent of this.revokedAgents) if (isAgentChoice(agent) && tokens[agent] !== undefined) tokens[agent] = AGENT_SCOPE_PLACEHOLDER;
+    for (const t of Object.values(tokens)) {
       if (t === AGENT_SCOPE_PLACEHOLDER) continue;
       this.log.redactor.add(t);
-      this.windowTokens.note(t);
+      const handed = this.windowTokens.note(t);
+      if (handed?.id) this.agentTokenIds.add(handed.id);
     }
     for (const line of issued.minted) this.log.info(line);
     for (const w of issued.warnings) this.log.warn(w);
@@ -357,8 +367,8 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     }
     this.agentWarningsShown = warned;
     const before = JSON.stringify(this.agentTokenSet);
-    this.agentTokenSet = issued.tokens;
-    if (JSON.stringify(issued.tokens) !== before) this.changed.fire();
+    this.agentTokenSet = tokens;
+    if (JSON.stringify(tokens) !== before) this.changed.fire();
   }
 
   private setToken(token: string): void {
@@ -455,6 +465,20 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private onAdminEvent(event: AdminEvent): void {
     const notice = this.identityWatch.observe(event);
     if (!notice) return;
+    const agents = notice.kind === 'revoked' ? agentsOnlyRevoked(notice.tokens, this.agentTokenIds) : undefined;
+    if (notice.kind === 'revoked' && agents) {
+      // Only agents' own tokens: those agents get the placeholder, the window's token stays.
+      const tokens: Record<string, string> = { ...this.agentTokenSet };
+      for (const a of agents) {
+        this.revokedAgents.add(a);
+        if (a in tokens) tokens[a] = AGENT_SCOPE_PLACEHOLDER;
+      }
+      this.agentTokenSet = tokens;
+      this.changed.fire();
+      this.log.info(`revocation ${notice.revocation.id} covers the token of ${agents.join(', ')}`);
+      this.noticed.fire({ ...notice, message: agentTokenRevokedMessage(notice.revocation, agents) });
+      return;
+    }
     // A revoked token is dropped at once: new terminals get the sign-in placeholder, not a token the proxy refuses.
     if (notice.kind === 'revoked') void this.markSignedOut().catch((err: unknown) => this.log.error(`sign out: ${(err as Error).message}`));
     else this.changed.fire();

@@ -10,6 +10,7 @@ import { mintSessionToken, TokenVerifier } from '../../../src/engine/identity/to
 import { agentTokenTtlMs, parseAgentScopes, refusedAgents } from '../../../src/extension/core/agent-scopes';
 import { agentTokensNeedRenewal, issueAgentTokens, sessionKeyMinter } from '../../../src/extension/core/agent-tokens';
 import { parseConfiguration } from '../../../src/extension/core/config';
+import { agentsOnlyRevoked, agentTokenRevokedMessage } from '../../../src/extension/core/identity-notices';
 import { SIGN_OUT_REASON, signOut } from '../../../src/extension/core/sign-out';
 import { agentKeyVariables, proxyEnvironment, terminalEnvironment } from '../../../src/extension/core/terminal-env';
 import { handedTokenOf, WindowTokens } from '../../../src/extension/core/window-tokens';
@@ -148,7 +149,7 @@ describe('agent scopes in the editor', () => {
       assert.equal(agentTokensNeedRenewal({ codex: AGENT_SCOPE_PLACEHOLDER }, NOW), false);
     });
 
-    it('records the agents’ tokens with the window’s, so Sign Out revokes them all and a revocation of one is noticed', async () => {
+    it('records the agents’ tokens with the window’s, so Sign Out revokes them all and a revocation of one agent’s is noticed as that agent’s', async () => {
       const dataDir = fs.mkdtempSync(path.join(dir, 'data-'));
       const tokens = new WindowTokens();
       const windowToken = await mintSessionToken(loadSessionKeys(dataDir), { user: USER, agent: 'vscode', ttlMs: 8 * HOUR, now: NOW });
@@ -164,6 +165,14 @@ describe('agent scopes in the editor', () => {
       assert.deepEqual(result, { revoked: 2 });
       const listed = readRevocations(dataDir);
       assert.deepEqual(listed.map((r) => [r.value, r.reason]), [windowToken, issued.tokens.codex!].map((t) => [handedTokenOf(t)!.id, SIGN_OUT_REASON]));
+      // A revocation of the agent's token alone leaves the window's: only that agent loses its token.
+      const agentIds = new Set([codex.id!]);
+      assert.deepEqual(agentsOnlyRevoked(hit, agentIds), ['codex']);
+      const everyone = tokens.revokedBy({ id: 'rv_2', target: 'user', value: USER, user: null, revoked_at: new Date(NOW + 1).toISOString(), reason: null });
+      assert.equal(agentsOnlyRevoked(everyone, agentIds), undefined, "the window's own token is hit: the window signs out");
+      const said = agentTokenRevokedMessage({ id: 'rv_1', target: 'agent', value: 'codex', user: USER, revoked_at: new Date(NOW + 1).toISOString(), reason: 'runaway' }, ['codex']);
+      assert.match(said, /the token of 'codex' was revoked \(rv_1 revoked every token of agent 'codex' of dev@example\.test: runaway\)/);
+      assert.ok(!said.includes(issued.tokens.codex!));
       // The proxy refuses the agent's token from the next request: the list read the way it reads it.
       const identity = await TokenVerifier.create(referencePolicy(), loadSessionKeys(dataDir)).verify(issued.tokens.codex!, NOW);
       assert.ok(new RevocationSet(listed).match(identity));
