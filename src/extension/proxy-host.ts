@@ -23,7 +23,6 @@ import { handedTokenOf, WindowTokens } from './core/window-tokens';
 import { AGENT_SCOPE_PLACEHOLDER } from '../contracts/sign-in';
 import type { AgentTokens } from './core/terminal-env';
 import type { AgentName } from '../agents/agents';
-import { isAgentChoice } from '../agents/agents';
 import type { AgentTokenIssue } from './core/agent-tokens';
 import { agentTokensNeedRenewal, issueAgentTokens, sessionKeyMinter } from './core/agent-tokens';
 import { policyFileFor } from './core/upstream-trust';
@@ -333,15 +332,19 @@ export class ProxyHost implements LiveState, vscode.Disposable {
    */
   async issueAgentTokens(): Promise<void> {
     const token = this.token;
-    const facts = token ? handedTokenOf(token) : undefined;
-    if (!token || !facts) {
+    if (!token) {
       this.agentTokenSet = {};
       return;
     }
-    const settings = this.config().agentScopes;
+    // A token that does not say who it names or when it expires is not one this editor minted: it
+    // cannot be narrowed, and the scoped agents get the placeholder.
+    const facts = handedTokenOf(token);
+    const all = this.config().agentScopes;
+    // An agent whose own token was revoked is minted no new one until the person signs in again.
+    const settings = { ...all, scoped: all.scoped.filter((e) => !this.revokedAgents.has(e.agent)) };
     let issued: AgentTokenIssue;
     try {
-      issued = await issueAgentTokens(settings, { user: facts.user, expiresAt: facts.expiresAt, minted: facts.minted }, sessionKeyMinter(this.dataDir()), Date.now());
+      issued = await issueAgentTokens(settings, { user: facts?.user ?? '', expiresAt: facts?.expiresAt ?? Date.now(), minted: facts?.minted ?? false }, sessionKeyMinter(this.dataDir()), Date.now());
     } catch (err) {
       // Without its own token, a narrowed agent is not handed the window's either.
       this.log.error(`the agents' own tokens were not minted: ${(err as Error).message}`);
@@ -350,7 +353,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     // The window was signed out or changed hands meanwhile: these tokens are nobody's now.
     if (this.token !== token) return;
     const tokens: Partial<Record<AgentName, string>> = { ...issued.tokens };
-    for (const agent of this.revokedAgents) if (isAgentChoice(agent) && tokens[agent] !== undefined) tokens[agent] = AGENT_SCOPE_PLACEHOLDER;
+    for (const e of all.scoped) if (this.revokedAgents.has(e.agent)) tokens[e.agent] = AGENT_SCOPE_PLACEHOLDER;
     for (const t of Object.values(tokens)) {
       if (t === AGENT_SCOPE_PLACEHOLDER) continue;
       this.log.redactor.add(t);

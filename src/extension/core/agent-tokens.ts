@@ -76,7 +76,11 @@ export async function issueAgentTokens(settings: AgentScopeSettings, window: Win
       warnings.push(`tollgate.agentScopes["${entry.agent}"]: the window uses a pasted identity-provider token, which the editor cannot narrow, so ${entry.agent} is handed no token in new terminals.`);
       continue;
     }
-    if (windowTtlMs <= 0) continue;
+    if (windowTtlMs <= 0) {
+      // The window's token has expired: nothing to mint under it, and nothing wider handed out.
+      tokens[entry.agent] = AGENT_SCOPE_PLACEHOLDER;
+      continue;
+    }
     const ttlMs = agentTokenTtlMs(entry, windowTtlMs);
     tokens[entry.agent] = await mint({ user: window.user, agent: entry.agent, scope: entry.scope, ttlMs, now });
     minted.push(`minted ${entry.agent}'s own token for ${window.user} (${describeScope(entry.scope)}; ${Math.round((ttlMs / 3_600_000) * 100) / 100} h)`);
