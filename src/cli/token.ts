@@ -3,7 +3,7 @@ import { isAgentName, normalizeUser } from '../engine/identity/identity';
 import type { Revocation, RevocationTarget } from '../engine/identity/revocation';
 import { RevocationSet } from '../engine/identity/revocation';
 import type { TokenScope } from '../engine/identity/token-scope';
-import { describeScope, MAX_CAPPED_TOKEN_TTL_MS, ScopeError, validateScope } from '../engine/identity/token-scope';
+import { describeScope, ScopeError, scopedLifetimeProblem, usdCapProblem, validateScope } from '../engine/identity/token-scope';
 import { DataDirError, resolveDataDir } from '../store/data-dir';
 import { addRevocations, readRevocations, RevocationListError } from '../store/revocation-list';
 import { KeyRingError, MAX_SESSION_TOKEN_TTL_MS, readKeyRing } from '../store/session-key';
@@ -89,7 +89,7 @@ function scopeOf(values: { models?: string; routes?: string; tools?: string; 'ma
   if (tools) scope.tools = tools;
   if (values['max-usd'] !== undefined) {
     const usd = Number(values['max-usd']);
-    if (!/^\s*\d+(\.\d+)?\s*$/.test(values['max-usd']) || !Number.isFinite(usd)) throw new UsageError(`invalid --max-usd '${values['max-usd']}': use a number of dollars (2, 0.50)`);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(values['max-usd']) || usdCapProblem(usd)) throw new UsageError(`invalid --max-usd '${values['max-usd']}': use a number of dollars (2, 0.50)`);
     scope.maxUsd = usd;
   }
   try {
@@ -117,7 +117,7 @@ async function mint(argv: string[], io: CliIo): Promise<number> {
   const ttlMs = parseDurationArg(values.ttl ?? '8h', '--ttl');
   if (ttlMs > MAX_SESSION_TOKEN_TTL_MS) throw new UsageError(`--ttl ${values.ttl} is longer than 30d, the longest a session token may live`);
   const scope = scopeOf(values);
-  if (scope?.maxUsd !== undefined && ttlMs > MAX_CAPPED_TOKEN_TTL_MS) throw new UsageError(`--ttl ${values.ttl} is longer than 24h, the longest a token with --max-usd may live`);
+  if (scopedLifetimeProblem(scope, ttlMs)) throw new UsageError(`--ttl ${values.ttl} is longer than 24h, the longest a token with --max-usd may live`);
   const team = await openTeamStore(values, io);
   try {
     let minted: { token: string; minted: MintedToken };

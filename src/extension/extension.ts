@@ -71,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): TollgateApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('tollgate.policyPath')) void policy.reload();
       if (e.affectsConfiguration('tollgate.user') || e.affectsConfiguration('tollgate.agent')) void proxyHost.ensureSessionToken(true);
+      else if (e.affectsConfiguration('tollgate.agentScopes')) void proxyHost.issueAgentTokens();
       if (e.affectsConfiguration('tollgate.proxy')) void proxyHost.restart();
       if (e.affectsConfiguration('tollgate.scan')) keys.rescanAll();
     }),

@@ -17,9 +17,14 @@ import { ProxySupervisor } from './core/proxy-supervisor';
 import type { TokenFacts } from './core/session';
 import { liveIdentityOf, mintEditorToken, needsRenewal, resolveUser, tokenFacts } from './core/session';
 import type { IdentityNotice } from './core/identity-notices';
-import { IdentityWatch } from './core/identity-notices';
+import { agentsOnlyRevoked, agentTokenRevokedMessage, IdentityWatch } from './core/identity-notices';
 import type { IdentityState } from './core/sign-in';
-import { WindowTokens } from './core/window-tokens';
+import { handedTokenOf, WindowTokens } from './core/window-tokens';
+import { AGENT_SCOPE_PLACEHOLDER } from '../contracts/sign-in';
+import type { AgentTokens } from './core/terminal-env';
+import type { AgentName } from '../agents/agents';
+import type { AgentTokenIssue } from './core/agent-tokens';
+import { agentTokensNeedRenewal, issueAgentTokens, sessionKeyMinter } from './core/agent-tokens';
 import { policyFileFor } from './core/upstream-trust';
 import { WITNESS_EVERY_MS, WitnessKeeper } from './core/witness-keeper';
 import type { LiveIdentity, LiveState } from './live-state';
@@ -50,6 +55,13 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private events: EventStream | undefined;
   private lastSnapshot: StateSnapshot | undefined;
   private token: string | undefined;
+  private agentTokenSet: AgentTokens = {};
+  /** The ids of the agents' tokens this window minted, to tell a revocation of theirs from one of the window's. */
+  private readonly agentTokenIds = new Set<string>();
+  /** Agents whose own token was revoked: they are handed no token until the person signs in again. */
+  private readonly revokedAgents = new Set<string>();
+  /** The warnings about the agents' scopes last shown, so a renewal does not show them again. */
+  private agentWarningsShown = '';
   private facts: TokenFacts | undefined;
   private identityKnown: IdentityState = 'unknown';
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -106,6 +118,10 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   get sessionToken(): string | undefined {
     return this.token;
   }
+  /** The tokens minted for the agents `tollgate.agentScopes` narrows (or the placeholder refusing one). */
+  get agentTokens(): AgentTokens {
+    return this.agentTokenSet;
+  }
   /** Whether there is a token, or nothing to mint one from (the person has to sign in). */
   get identityState(): IdentityState {
     return this.identityKnown;
@@ -126,6 +142,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     await this.context.globalState.update(SIGNED_OUT_KEY, true);
     const changed = this.identityKnown !== 'signed-out' || this.token !== undefined;
     this.token = undefined;
+    this.agentTokenSet = {};
     this.facts = undefined;
     this.identityKnown = 'signed-out';
     if (changed) this.changed.fire();
@@ -134,6 +151,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   /** The person signed in (an address, a token): a session starts again. */
   async resumeSession(): Promise<IdentityState> {
     await this.context.globalState.update(SIGNED_OUT_KEY, undefined);
+    this.revokedAgents.clear();
     await this.ensureSessionToken(true);
     return this.identityKnown;
   }
@@ -219,6 +237,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     if (!this.renewTimer) {
       this.renewTimer = setInterval(() => {
         if (this.token && needsRenewal(this.token, Date.now())) void this.ensureSessionToken(true);
+        else if (this.token && agentTokensNeedRenewal(this.agentTokenSet, Date.now())) void this.issueAgentTokens();
       }, 5 * 60_000);
     }
     await this.checkLedgerWitness().catch((err: unknown) => this.log.warn(`ledger witness: ${(err as Error).message}`));
@@ -271,6 +290,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     const idp = await this.secrets.identityProviderToken();
     if (idp && !needsRenewal(idp, Date.now(), 0)) {
       this.setToken(idp);
+      await this.issueAgentTokens();
       return idp;
     }
     const stored = await this.secrets.sessionToken();
@@ -284,6 +304,7 @@ export class ProxyHost implements LiveState, vscode.Disposable {
       // Nobody to mint for: a token minted earlier names someone the settings no longer name.
       const changed = this.identityKnown !== 'missing' || this.token !== undefined;
       this.token = undefined;
+      this.agentTokenSet = {};
       this.facts = undefined;
       this.identityKnown = 'missing';
       if (changed) this.changed.fire();
@@ -292,18 +313,77 @@ export class ProxyHost implements LiveState, vscode.Disposable {
     const storedFacts = stored ? tokenFacts(stored) : undefined;
     if (!force && stored && !needsRenewal(stored, Date.now()) && storedFacts?.user === user.toLowerCase() && storedFacts.agent === cfg.agent) {
       this.setToken(stored);
+      await this.issueAgentTokens();
       return stored;
     }
     const token = await mintEditorToken(this.dataDir(), user, cfg.agent, cfg.tokenTtlHours * 3_600_000, Date.now());
     await this.secrets.setSessionToken(token);
     this.log.info(`minted a session token for ${user} (agent ${cfg.agent}, ${cfg.tokenTtlHours} h)`);
     this.setToken(token);
+    await this.issueAgentTokens();
     return token;
+  }
+
+  /**
+   * Mints the agents' own tokens from `tollgate.agentScopes` for the window's person, each no
+   * longer-lived than the window's token, and records them as the window's (Sign Out revokes them,
+   * a revocation naming them is noticed). Called with each window token, on a renewal due and when
+   * the setting changes.
+   */
+  async issueAgentTokens(): Promise<void> {
+    const token = this.token;
+    if (!token) {
+      this.agentTokenSet = {};
+      return;
+    }
+    // A token that does not say who it names or when it expires is not one this editor minted: it
+    // cannot be narrowed, and the scoped agents get the placeholder.
+    const facts = handedTokenOf(token);
+    const all = this.config().agentScopes;
+    // An agent whose own token was revoked is minted no new one until the person signs in again.
+    const settings = { ...all, scoped: all.scoped.filter((e) => !this.revokedAgents.has(e.agent)) };
+    let issued: AgentTokenIssue;
+    try {
+      issued = await issueAgentTokens(settings, { user: facts?.user ?? '', expiresAt: facts?.expiresAt ?? Date.now(), minted: facts?.minted ?? false }, sessionKeyMinter(this.dataDir()), Date.now());
+    } catch (err) {
+      // Without its own token, a narrowed agent is not handed the window's either.
+      this.log.error(`the agents' own tokens were not minted: ${(err as Error).message}`);
+      issued = { tokens: Object.fromEntries(settings.scoped.map((e) => [e.agent, AGENT_SCOPE_PLACEHOLDER])), warnings: [], minted: [] };
+    }
+    // The window was signed out or changed hands meanwhile: these tokens are nobody's now.
+    if (this.token !== token) return;
+    const tokens: Partial<Record<AgentName, string>> = { ...issued.tokens };
+    for (const e of all.scoped) if (this.revokedAgents.has(e.agent)) tokens[e.agent] = AGENT_SCOPE_PLACEHOLDER;
+    for (const t of Object.values(tokens)) {
+      if (t === AGENT_SCOPE_PLACEHOLDER) continue;
+      this.log.redactor.add(t);
+      const handed = this.windowTokens.note(t);
+      if (handed?.id) this.agentTokenIds.add(handed.id);
+    }
+    for (const line of issued.minted) this.log.info(line);
+    for (const w of issued.warnings) this.log.warn(w);
+    const warned = issued.warnings.join('\n');
+    if (warned && warned !== this.agentWarningsShown) {
+      void vscode.window.showWarningMessage(`Tollgate: ${issued.warnings.length === 1 ? issued.warnings[0]! : `${issued.warnings.length} problems with tollgate.agentScopes (see the log).`}`, 'Show Log').then((c) => {
+        if (c === 'Show Log') this.log.show();
+      });
+    }
+    this.agentWarningsShown = warned;
+    const before = JSON.stringify(this.agentTokenSet);
+    this.agentTokenSet = tokens;
+    if (JSON.stringify(tokens) !== before) this.changed.fire();
   }
 
   private setToken(token: string): void {
     this.log.redactor.add(token);
     const changed = token !== this.token || this.identityKnown !== 'signed-in';
+    if (token !== this.token) {
+      // Until the agents' own tokens are minted for this one, a narrowed agent keeps the one it
+      // has or gets the placeholder: never the window's token in its own variable.
+      const kept: Record<string, string> = {};
+      for (const e of this.config().agentScopes.scoped) kept[e.agent] = this.agentTokenSet[e.agent] ?? AGENT_SCOPE_PLACEHOLDER;
+      this.agentTokenSet = kept;
+    }
     this.token = token;
     this.identityKnown = 'signed-in';
     this.facts = tokenFacts(token);
@@ -388,6 +468,20 @@ export class ProxyHost implements LiveState, vscode.Disposable {
   private onAdminEvent(event: AdminEvent): void {
     const notice = this.identityWatch.observe(event);
     if (!notice) return;
+    const agents = notice.kind === 'revoked' ? agentsOnlyRevoked(notice.tokens, this.agentTokenIds) : undefined;
+    if (notice.kind === 'revoked' && agents) {
+      // Only agents' own tokens: those agents get the placeholder, the window's token stays.
+      const tokens: Record<string, string> = { ...this.agentTokenSet };
+      for (const a of agents) {
+        this.revokedAgents.add(a);
+        if (a in tokens) tokens[a] = AGENT_SCOPE_PLACEHOLDER;
+      }
+      this.agentTokenSet = tokens;
+      this.changed.fire();
+      this.log.info(`revocation ${notice.revocation.id} covers the token of ${agents.join(', ')}`);
+      this.noticed.fire({ ...notice, message: agentTokenRevokedMessage(notice.revocation, agents) });
+      return;
+    }
     // A revoked token is dropped at once: new terminals get the sign-in placeholder, not a token the proxy refuses.
     if (notice.kind === 'revoked') void this.markSignedOut().catch((err: unknown) => this.log.error(`sign out: ${(err as Error).message}`));
     else this.changed.fire();

@@ -47,7 +47,7 @@ export class TerminalEnvironment implements vscode.Disposable {
       return;
     }
     // Undefined: keep the last values while the proxy restarts on the same port.
-    const env = terminalEnvironment(this.host.url, this.host.sessionToken, this.host.identityState);
+    const env = terminalEnvironment(this.host.url, this.host.sessionToken, this.host.identityState, this.host.agentTokens);
     if (!env) return;
     const description = this.host.sessionToken ? environmentDescription : signInEnvironmentDescription;
     if (this.collection.description !== description) this.collection.description = description;

@@ -1,6 +1,6 @@
 // Who a request is for: the verified person and the sub-identities that subdivide them.
 
-import { SIGN_IN_REQUIRED_MESSAGE } from '../../contracts/sign-in';
+import { AGENT_SCOPE_INVALID_MESSAGE, SIGN_IN_REQUIRED_MESSAGE } from '../../contracts/sign-in';
 import type { TokenScope } from './token-scope';
 
 /** The token a verified identity came from, as revocation, scope and `token list` read it. */
@@ -55,6 +55,8 @@ export type IdentityFailure =
   | 'invalid-agent'
   /** The editor's placeholder: its terminals' calls while the developer has not signed in. */
   | 'sign-in-required'
+  /** The editor's placeholder for an agent whose scope setting does not read. */
+  | 'agent-scope-invalid'
   | 'malformed-scope'
   | 'unknown-key'
   | 'revoked'
@@ -76,6 +78,7 @@ const explanations: Record<IdentityFailure, string> = {
   'missing-user-claim': 'the identity token does not name a person in the claim this issuer is configured to name them with',
   'invalid-agent': 'x-tollgate-agent must be 1 to 64 characters of letters, digits, ".", "_", ":", "/" or "-"',
   'sign-in-required': SIGN_IN_REQUIRED_MESSAGE,
+  'agent-scope-invalid': AGENT_SCOPE_INVALID_MESSAGE,
   'malformed-scope': 'the identity token carries a tollgate_scope claim that cannot be read, so it is refused rather than used unscoped',
   'unknown-key': 'the identity token names a signing key (kid) this proxy does not have',
   revoked: 'the identity token has been revoked: ask for a new one (tollgate token, or sign in again in the editor)',

@@ -103,6 +103,16 @@ export function scopeClaim(scope: TokenScope): Record<string, unknown> {
   return claim;
 }
 
+/** Why a USD cap cannot be signed into a scope, or undefined when it can. */
+export function usdCapProblem(usd: number): string | undefined {
+  return Number.isFinite(usd) && usd >= 0 ? undefined : 'is not a non-negative number of dollars';
+}
+
+/** Why a token with this scope cannot live `ttlMs`, or undefined when it can (the same bound for the CLI and the editor). */
+export function scopedLifetimeProblem(scope: TokenScope | undefined, ttlMs: number): string | undefined {
+  return scope?.maxUsd !== undefined && ttlMs > MAX_CAPPED_TOKEN_TTL_MS ? 'is longer than 24h, the longest a token with a USD cap may live' : undefined;
+}
+
 /** Checks a scope given on the command line the way a token's is read, so a mint never signs one the proxy would refuse. */
 export function validateScope(scope: TokenScope): TokenScope | undefined {
   return parseScopeClaim(Object.keys(scope).length === 0 ? undefined : scopeClaim(scope));

@@ -6,7 +6,7 @@ import type { JWTPayload } from 'jose';
 import type { IssuerConfig, Policy, VerificationKey } from '../policy/model';
 import type { Identity } from './identity';
 import { segmentEncoding } from './base64url';
-import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
+import { AGENT_SCOPE_PLACEHOLDER, SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import type { TrustedIssuer } from './claims';
 import { issuerNamed, SESSION_ISSUER, tokenIdentity, trustedIssuers } from './claims';
 import { IdentityError, normalizeUser } from './identity';
@@ -161,6 +161,7 @@ export class TokenVerifier {
   async verify(token: string | undefined, now: number): Promise<Identity> {
     if (!token) throw new IdentityError('missing');
     if (token === SIGN_IN_PLACEHOLDER) throw new IdentityError('sign-in-required');
+    if (token === AGENT_SCOPE_PLACEHOLDER) throw new IdentityError('agent-scope-invalid');
     // Only a token that passed every check below is cached, under its exact text, so a client
     // sending it again skips them all, the spelling checks included, until it expires.
     const cached = this.cache.get(token);

@@ -1,5 +1,9 @@
 // Tollgate's settings as one typed object. The adapter passes VS Code's configuration getter in;
-// every value is parsed with a safe fallback so a hand-edited settings.json never breaks activation.
+// every value is parsed with a safe fallback so a hand-edited settings.json never breaks activation
+// (the agents' scopes keep what does not read, so their agents are refused a token, not widened).
+
+import type { AgentScopeSettings } from './agent-scopes';
+import { parseAgentScopes } from './agent-scopes';
 
 export interface TollgateConfig {
   /** Policy file (absolute or workspace-relative); empty: workspace `tollgate.yaml`, else the bundled reference. */
@@ -8,6 +12,8 @@ export interface TollgateConfig {
   readonly user: string;
   readonly agent: string;
   readonly tokenTtlHours: number;
+  /** Per coding agent, the narrower token it gets in new terminals. */
+  readonly agentScopes: AgentScopeSettings;
   readonly proxy: {
     readonly autoStart: boolean;
     /** 0 lets the OS choose; the chosen port is then kept across restarts. */
@@ -54,6 +60,7 @@ export function parseConfiguration(get: ConfigGetter): TollgateConfig {
     user: str(get('user'), ''),
     agent: str(get('agent'), 'vscode') || 'vscode',
     tokenTtlHours: num(get('tokenTtlHours'), 8, 0.1, 24 * 30),
+    agentScopes: parseAgentScopes(get('agentScopes')),
     proxy: {
       autoStart: bool(get('proxy.autoStart'), true),
       port: Math.floor(num(get('proxy.port'), 0, 0, 65535)),

@@ -33,6 +33,20 @@ function revokedWhat(r: RevocationView): string {
   }
 }
 
+/**
+ * The agents whose own tokens a revocation covers, when it covers none of the window's other
+ * tokens; undefined when the window's own token is hit (the whole window then signs out).
+ */
+export function agentsOnlyRevoked(tokens: readonly HandedToken[], agentTokenIds: ReadonlySet<string>): string[] | undefined {
+  if (tokens.length === 0 || tokens.some((t) => t.id === undefined || !agentTokenIds.has(t.id))) return undefined;
+  return [...new Set(tokens.map((t) => t.agent ?? 'default'))].sort();
+}
+
+/** Says an agent's own token was revoked: the agent is handed no token, the rest of the window goes on. */
+export function agentTokenRevokedMessage(r: RevocationView, agents: readonly string[]): string {
+  return `Tollgate: the token of ${agents.map((a) => `'${a}'`).join(' and ')} was revoked (${r.id} revoked ${revokedWhat(r)}${r.reason ? `: ${r.reason}` : ''}), so the proxy refuses its calls; new terminals give it no token until you sign in again. Your own session token is unaffected.`;
+}
+
 /** Says which revocation, what it covers and why; the token itself is never named, only its id. */
 export function revokedMessage(r: RevocationView): string {
   return `Tollgate: your session token was revoked (${r.id} revoked ${revokedWhat(r)}${r.reason ? `: ${r.reason}` : ''}), so the proxy refuses calls made with it, from the terminals too. Sign in again to get a new one, then open a new terminal.`;

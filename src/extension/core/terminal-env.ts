@@ -1,4 +1,5 @@
-import { sharedAgentEnvironment } from '../../agents/agents';
+import type { AgentName } from '../../agents/agents';
+import { AGENT_NAMES, agentRouting, sharedAgentEnvironment } from '../../agents/agents';
 import { SIGN_IN_COMMAND } from '../../contracts/command-titles';
 import { SIGN_IN_PLACEHOLDER } from '../../contracts/sign-in';
 import { registeredAdapters } from '../../providers/registry';
@@ -13,8 +14,36 @@ import { needsSignIn } from './sign-in';
 /** Variable name to value; TOLLGATE_PROXY_URL is the proxy itself. */
 export type ProxyEnvironment = Readonly<Record<string, string>>;
 
-/** Each style is reached at the provider of its own name (`/openai`, `/anthropic`). */
-export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyEnvironment {
+/** Tokens minted for one agent each (or the placeholder refusing it one), by agent. */
+export type AgentTokens = Readonly<Partial<Record<AgentName, string>>>;
+
+/** Where an agent reads its key: variables only it reads, and variables the SDKs read too. */
+export interface AgentKeyVariables {
+  readonly own: readonly string[];
+  readonly shared: readonly string[];
+}
+
+/**
+ * An agent's key variables, split by whether an SDK reads them too. Only an agent's own variable
+ * can carry a token of its own: a shared one is also the key of every program in the terminal.
+ */
+export function agentKeyVariables(agent: AgentName): AgentKeyVariables {
+  const mark = 'tollgate-key-mark';
+  const sdkKeys = new Set<string>();
+  for (const adapter of registeredAdapters()) {
+    const { apiKey, otherKeyNames } = adapter.sdkEnvironment('', mark);
+    sdkKeys.add(apiKey.name);
+    for (const name of otherKeyNames ?? []) sdkKeys.add(name);
+  }
+  const keys = Object.entries(agentRouting(agent, 'http://127.0.0.1', mark)).filter(([, v]) => v === mark).map(([name]) => name);
+  return { own: keys.filter((k) => !sdkKeys.has(k)), shared: keys.filter((k) => sdkKeys.has(k)) };
+}
+
+/**
+ * Each style is reached at the provider of its own name (`/openai`, `/anthropic`). An agent with a
+ * token of its own gets it in its own key variables; shared ones keep the session token.
+ */
+export function proxyEnvironment(proxyUrl: string, sessionToken: string, agentTokens: AgentTokens = {}): ProxyEnvironment {
   const base = proxyUrl.replace(/\/+$/, '');
   const env: Record<string, string> = {};
   for (const adapter of registeredAdapters()) {
@@ -26,6 +55,11 @@ export function proxyEnvironment(proxyUrl: string, sessionToken: string): ProxyE
   }
   const styles = new Set(registeredAdapters().map((a) => a.style));
   Object.assign(env, sharedAgentEnvironment(base, sessionToken, (style) => styles.has(style)));
+  for (const agent of AGENT_NAMES) {
+    const token = agentTokens[agent];
+    if (token === undefined) continue;
+    for (const name of agentKeyVariables(agent).own) if (name in env) env[name] = token;
+  }
   env.TOLLGATE_PROXY_URL = base;
   return env;
 }
@@ -45,9 +79,9 @@ export const environmentDescription = describeEnvironment();
  * to sign in, instead of going around the proxy with whatever key the shell holds. No upstream key
  * is ever part of it: only the proxy's address and the person's own token.
  */
-export function terminalEnvironment(proxyUrl: string | undefined, sessionToken: string | undefined, identity: IdentityState): ProxyEnvironment | undefined {
+export function terminalEnvironment(proxyUrl: string | undefined, sessionToken: string | undefined, identity: IdentityState, agentTokens: AgentTokens = {}): ProxyEnvironment | undefined {
   if (!proxyUrl) return undefined;
-  if (sessionToken) return proxyEnvironment(proxyUrl, sessionToken);
+  if (sessionToken) return proxyEnvironment(proxyUrl, sessionToken, agentTokens);
   if (needsSignIn(identity)) return proxyEnvironment(proxyUrl, SIGN_IN_PLACEHOLDER);
   return undefined;
 }
