@@ -10,6 +10,26 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * A page for the browser dashboard that collects every Content-Security-Policy violation and page
+ * error into `violations`, from before any script of the page runs: a CSP the page breaks is a
+ * test failure, not a console line.
+ */
+export async function dashboardPage(browser: Browser, violations: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
+      (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+  return page;
+}
+
 /** Runs a command from the palette by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Control+Shift+P');

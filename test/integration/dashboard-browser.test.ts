@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
-import { launchBrowser } from '../e2e/workbench';
+import { dashboardPage, launchBrowser } from '../e2e/workbench';
 import { MockUpstream } from '../helpers/mock-upstream';
 import { startRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
@@ -74,18 +74,7 @@ describe('the dashboard in a browser (tollgate serve + chromium)', function () {
     serve = await startServe(['--data-dir', dataDir, '--upstream', `openai=${upstream}`, '--policy', policy, '--store', `${redis.url}?namespace=dashboard-browser`]);
     adminToken = fs.readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
-    // Collected before any script of the page runs: a CSP the page breaks is a failure here.
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
-        (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+    page = await dashboardPage(browser, violations);
     page.on('request', (r) => requestUrls.push(r.url()));
   });
 

@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN_FILE } from '../../src/contracts/admin';
 import { agentKey } from '../../src/engine/divergence/suspension';
 import { FileSuspensionRegistry } from '../../src/store/suspensions/file-registry';
-import { launchBrowser } from '../e2e/workbench';
+import { dashboardPage, launchBrowser } from '../e2e/workbench';
 import { EVERYTHING_BIN, httpClient, mcpBundle } from '../helpers/mcp';
 import { CLI, startServe } from '../helpers/serve-process';
 import type { ServeProcess } from '../helpers/serve-process';
@@ -71,17 +71,7 @@ describe('the dashboard in a browser: tools (tollgate serve + MCP SDK + chromium
     serve = await startServe(['--data-dir', dataDir, '--policy', policy]);
     alice = await httpClient(serve.url, 'everything', tokenFor(dataDir, ALICE, AGENT), AGENT);
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
-        (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+    page = await dashboardPage(browser, violations);
   });
 
   after(async function () {
