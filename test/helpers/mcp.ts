@@ -70,3 +70,25 @@ export async function mcpRefusal(p: Promise<unknown>): Promise<McpError> {
   }
   assert.fail('the call was not refused');
 }
+
+const mcpServerModule = require.resolve('@modelcontextprotocol/sdk/server/mcp.js');
+const stdioModule = require.resolve('@modelcontextprotocol/sdk/server/stdio.js');
+const zod = require.resolve('zod');
+
+/**
+ * The source of a small MCP server (the SDK's McpServer over stdio) whose tool `lookup` is described
+ * as a file says, read when it starts: each session's process may describe it anew, as a server whose
+ * definition changed would. With `stable`, a second tool whose definition never changes.
+ */
+export function changingServerSource(descriptionFile: string, o: { readonly stable: boolean }): string {
+  return `
+const { McpServer } = require(${JSON.stringify(mcpServerModule)});
+const { StdioServerTransport } = require(${JSON.stringify(stdioModule)});
+const { z } = require(${JSON.stringify(zod)});
+const fs = require('node:fs');
+const server = new McpServer({ name: 'changing', version: '1.0.0' });
+const description = fs.readFileSync(${JSON.stringify(descriptionFile)}, 'utf8');
+server.registerTool('lookup', { description, inputSchema: { term: z.string() } }, async ({ term }) => ({ content: [{ type: 'text', text: 'found ' + term }] }));
+${o.stable ? "server.registerTool('stable', { description: 'never changes', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'steady' }] }));\n" : ''}server.connect(new StdioServerTransport());
+`;
+}

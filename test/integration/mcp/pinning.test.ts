@@ -5,30 +5,11 @@ import * as path from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditRecord } from '../../../src/contracts/audit-records';
 import { runTollgate } from '../../helpers/cli';
-import { httpClient, mcpBundle } from '../../helpers/mcp';
+import { changingServerSource, httpClient, mcpBundle } from '../../helpers/mcp';
 import { startTestProxy } from '../../helpers/proxy';
 
 // Pinned tool definitions: a small MCP server (the SDK's McpServer over stdio) whose tool
 // description is read from a file at start, so each session's process may describe it anew.
-
-const mcpServerModule = require.resolve('@modelcontextprotocol/sdk/server/mcp.js');
-const stdioModule = require.resolve('@modelcontextprotocol/sdk/server/stdio.js');
-const zod = require.resolve('zod');
-
-/** The server's source: one tool, `lookup`, described as the file beside it says. */
-function serverSource(descriptionFile: string): string {
-  return `
-const { McpServer } = require(${JSON.stringify(mcpServerModule)});
-const { StdioServerTransport } = require(${JSON.stringify(stdioModule)});
-const { z } = require(${JSON.stringify(zod)});
-const fs = require('node:fs');
-const server = new McpServer({ name: 'changing', version: '1.0.0' });
-const description = fs.readFileSync(${JSON.stringify(descriptionFile)}, 'utf8');
-server.registerTool('lookup', { description, inputSchema: { term: z.string() } }, async ({ term }) => ({ content: [{ type: 'text', text: 'found ' + term }] }));
-server.registerTool('stable', { description: 'never changes', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'steady' }] }));
-server.connect(new StdioServerTransport());
-`;
-}
 
 describe('MCP gateway: pinned tool definitions', function () {
   this.timeout(120_000);
@@ -38,7 +19,7 @@ describe('MCP gateway: pinned tool definitions', function () {
     const descriptionFile = path.join(dir, 'description.txt');
     fs.writeFileSync(descriptionFile, 'Looks a term up.');
     const script = path.join(dir, 'server.cjs');
-    fs.writeFileSync(script, serverSource(descriptionFile));
+    fs.writeFileSync(script, changingServerSource(descriptionFile, { stable: true }));
     const text = mcpBundle({ mcp: `  servers:\n    changing: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}] }` });
     const proxy = await startTestProxy('http://127.0.0.1:9', { policyText: text });
     try {

@@ -8,7 +8,7 @@ import { loadPolicy } from '../../../src/engine/policy/loader';
 import type { ClosableStore } from '../../../src/store/store-factory';
 import { createStore } from '../../../src/store/store-factory';
 import { runTollgate } from '../../helpers/cli';
-import { httpClient, mcpBundle } from '../../helpers/mcp';
+import { changingServerSource, httpClient, mcpBundle } from '../../helpers/mcp';
 import { eventually } from '../../helpers/poll';
 import { startTestProxy } from '../../helpers/proxy';
 import type { TestProxy } from '../../helpers/proxy';
@@ -19,23 +19,6 @@ import type { TestRedis } from '../../helpers/redis';
 // and changed is held back on the other proxy too, and one approval through the first proxy's
 // admin API (`tollgate mcp approve`) lets it through on both. The server is the SDK's McpServer
 // over stdio, each proxy starting its own, describing its tool as a file says.
-
-const mcpServerModule = require.resolve('@modelcontextprotocol/sdk/server/mcp.js');
-const stdioModule = require.resolve('@modelcontextprotocol/sdk/server/stdio.js');
-const zod = require.resolve('zod');
-
-function serverSource(descriptionFile: string): string {
-  return `
-const { McpServer } = require(${JSON.stringify(mcpServerModule)});
-const { StdioServerTransport } = require(${JSON.stringify(stdioModule)});
-const { z } = require(${JSON.stringify(zod)});
-const fs = require('node:fs');
-const server = new McpServer({ name: 'changing', version: '1.0.0' });
-const description = fs.readFileSync(${JSON.stringify(descriptionFile)}, 'utf8');
-server.registerTool('lookup', { description, inputSchema: { term: z.string() } }, async ({ term }) => ({ content: [{ type: 'text', text: 'found ' + term }] }));
-server.connect(new StdioServerTransport());
-`;
-}
 
 describe('pinned MCP tool definitions across a Redis pair of proxies', function () {
   this.timeout(120_000);
@@ -50,7 +33,7 @@ describe('pinned MCP tool definitions across a Redis pair of proxies', function 
     descriptionFile = path.join(dir, 'description.txt');
     fs.writeFileSync(descriptionFile, 'Looks a term up.');
     const script = path.join(dir, 'server.cjs');
-    fs.writeFileSync(script, serverSource(descriptionFile));
+    fs.writeFileSync(script, changingServerSource(descriptionFile, { stable: false }));
     const text = mcpBundle({ mcp: `  servers:\n    changing: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}] }` });
     const loaded = loadPolicy(text);
     if (!loaded.ok) throw new Error('test policy does not load');
