@@ -116,27 +116,36 @@ function gatewayBundle(allow: readonly string[], approval: readonly string[] = [
   });
 }
 
+/** What one describe block runs on: the tool-asking model upstream, a proxy on its bundle, and Claude Code's sandbox. */
+interface GatewayRun {
+  upstream: ToolAskingUpstream;
+  proxy: TestProxy;
+  sandbox: AgentSandbox;
+}
+
+/** Starts a GatewayRun before the block's tests and stops it after; filled in by `before`. */
+function gatewayRunFor(bundle: string): GatewayRun {
+  const run = {} as GatewayRun;
+  before(async () => {
+    run.upstream = new ToolAskingUpstream();
+    const url = await run.upstream.start();
+    run.proxy = await startTestProxy(url, { policyText: bundle });
+    run.sandbox = agentSandbox();
+  });
+  after(async () => {
+    await run.proxy?.stop();
+    await run.upstream?.stop();
+    run.sandbox?.remove();
+  });
+  return run;
+}
+
 describe('Claude Code with the MCP gateway as its MCP server', function () {
   this.timeout(AGENT_TIMEOUT_MS * 2 + 60_000);
-  let upstream: ToolAskingUpstream;
-  let proxy: TestProxy;
-  let sandbox: AgentSandbox;
-
-  before(async () => {
-    upstream = new ToolAskingUpstream();
-    const url = await upstream.start();
-    const text = gatewayBundle(['mcp__everything__echo', 'mcp__everything__get-env'], ['mcp__*__get-env']);
-    proxy = await startTestProxy(url, { policyText: text });
-    sandbox = agentSandbox();
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await upstream?.stop();
-    sandbox?.remove();
-  });
+  const gateway = gatewayRunFor(gatewayBundle(['mcp__everything__echo', 'mcp__everything__get-env'], ['mcp__*__get-env']));
 
   it('calls an MCP tool through the gateway attributed to claude-code, and gets a refused call back as an error tool result', async () => {
+    const { upstream, proxy, sandbox } = gateway;
     const run = await runThroughGateway(proxy, sandbox, 'get-env');
     assert.equal(run.code, 0, describeRun(run));
     assert.ok(upstream.declared.includes('mcp__everything__echo'), `Claude Code declared the gateway's tools: ${upstream.requests.join('\n')}\n${describeRun(run)}\n${proxy.logs().slice(-3000)}`);
@@ -165,24 +174,10 @@ describe('Claude Code with the MCP gateway as its MCP server', function () {
 
 describe('Claude Code and a tool outside its entitlement, the bundle narrowed mid-session', function () {
   this.timeout(AGENT_TIMEOUT_MS * 2 + 60_000);
-  let upstream: ToolAskingUpstream;
-  let proxy: TestProxy;
-  let sandbox: AgentSandbox;
-
-  before(async () => {
-    upstream = new ToolAskingUpstream();
-    const url = await upstream.start();
-    proxy = await startTestProxy(url, { policyText: gatewayBundle(['mcp__everything__echo', 'mcp__everything__get-sum']) });
-    sandbox = agentSandbox();
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await upstream?.stop();
-    sandbox?.remove();
-  });
+  const gateway = gatewayRunFor(gatewayBundle(['mcp__everything__echo', 'mcp__everything__get-sum']));
 
   it('refuses the tool the new bundle no longer grants, and the agent receives the gateway\'s error', async () => {
+    const { upstream, proxy, sandbox } = gateway;
     upstream.second = 'mcp__everything__get-sum';
     // Claude Code listed get-sum when it started; between its two tool calls the team narrows the
     // bundle, and the proxy's watcher puts the new one in force before the model asks for get-sum.
