@@ -8,12 +8,10 @@
 
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { CodeServer, editorEnv, editorFolders, freePort, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
+import { CodeServer, editorEnv, freePort, installExtension, prepareEditorInstall, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { frameWith, launchBrowser, runCommand } from '../e2e/workbench';
 import { approveUpstreamBeforehand, EDITOR_MODEL, EDITOR_UPSTREAM_KEY, prepareWorkspace, writeUserSettings } from '../editor/workspace';
@@ -145,14 +143,12 @@ describe('the dashboard of the packaged extension in a real editor (code-server 
 
   before(async function () {
     this.timeout(15 * 60_000); // the first run on a machine installs chromium and code-server
-    bin = installEditor();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-editor-dashboard-'));
-    const vsix = path.join(tmp, 'tollgate.vsix');
-    packageVsix(repo, path.join(tmp, 'stage'), vsix);
+    const install = prepareEditorInstall('tollgate-editor-dashboard-');
+    const { vsix } = install;
+    ({ bin, tmp, folders } = install);
 
     mock = new MockUpstream();
     const upstream = await mock.start();
-    folders = editorFolders(path.join(tmp, 'editor'));
     workspace = path.join(tmp, 'workspace');
     prepareWorkspace(workspace, upstream);
     // A data dir and a port of the test's choosing: the tokens are minted from the one, the

@@ -7,12 +7,11 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SIGN_IN_COMMAND } from '../../src/contracts/command-titles';
 import { SIGN_IN_PLACEHOLDER } from '../../src/contracts/sign-in';
-import { CodeServer, editorEnv, editorFolders, installEditor, installExtension, packageVsix, stopEditorRun } from '../e2e/code-server';
+import { CodeServer, editorEnv, installExtension, prepareEditorInstall, stopEditorRun } from '../e2e/code-server';
 import type { EditorFolders } from '../e2e/code-server';
 import { runCommand, launchBrowser } from '../e2e/workbench';
 import { EDITOR_MODEL, EDITOR_UPSTREAM_KEY, approveUpstreamBeforehand, prepareWorkspace, writeUserSettings } from '../editor/workspace';
@@ -95,14 +94,12 @@ describe('VS Code extension with no identity, in a fresh profile (code-server + 
 
   before(async function () {
     this.timeout(15 * 60_000); // the first run on a machine installs chromium and code-server
-    const bin = installEditor();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-identity-'));
-    const vsix = path.join(tmp, 'tollgate.vsix');
-    packageVsix(repo, path.join(tmp, 'stage'), vsix);
+    const install = prepareEditorInstall('tollgate-identity-');
+    const { bin, vsix } = install;
+    ({ tmp, folders } = install);
 
     mock = new MockUpstream();
     const upstream = await mock.start();
-    folders = editorFolders(path.join(tmp, 'editor'));
     workspace = path.join(tmp, 'workspace');
     prepareWorkspace(workspace, upstream);
     fs.writeFileSync(path.join(workspace, 'call.cjs'), callScript());
